@@ -1,0 +1,110 @@
+"""Running the dbt project in-process.
+
+dbt costs seconds to import and parse; `DbtProject` parses once and reuses the manifest for every
+later command in the same process (the CLI's `demo`, the tests), which builds a small project in
+well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .db import connect
+from .errors import BillingError
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+MAX_FAILING_ROWS = 10
+
+
+@dataclass
+class BuildResult:
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        return summary + ("" if self.success else "\n" + "\n".join(self.problems))
+
+
+class DbtProject:
+    def __init__(self, project_dir: Path, db_path: Path, quiet: bool = True):
+        self.project_dir = Path(project_dir).resolve()
+        self.db_path = Path(db_path).resolve()
+        self.quiet = quiet
+        self._manifest = None
+
+    def _common_args(self) -> list[str]:
+        args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.project_dir / "profiles")]
+        return args
+
+    def _invoke(self, args: list[str]):
+        from dbt.cli.main import dbtRunner  # imported lazily: importing dbt costs seconds
+
+        os.environ["BILLING_DB"] = str(self.db_path)
+        flags = ["--log-level", "warn"] if self.quiet else []
+        return dbtRunner(manifest=self._manifest).invoke([*flags, *args])
+
+    def parse(self):
+        if self._manifest is None:
+            result = self._invoke(["parse", *self._common_args()])
+            if not result.success:
+                raise BillingError(f"dbt could not parse the project: {result.exception}")
+            self._manifest = result.result
+        return self._manifest
+
+    def build(self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None,
+              extra_vars: dict | None = None) -> BuildResult:
+        self.parse()
+        vars_ = dict(extra_vars or {})
+        if as_of:
+            vars_["billing_as_of"] = as_of
+        args = ["build", *self._common_args()]
+        if vars_:
+            args += ["--vars", json.dumps(vars_)]
+        if full_refresh:
+            args.append("--full-refresh")
+        if select:
+            args += ["--select", select]
+        result = self._invoke(args)
+        return self._summarise(result)
+
+    def _summarise(self, result) -> BuildResult:
+        if result.exception is not None and result.result is None:
+            return BuildResult(success=False, problems=[f"dbt failed: {result.exception}"])
+        counts: dict[str, int] = {}
+        problems: list[str] = []
+        for node_result in result.result.results:
+            status = str(node_result.status).lower()
+            counts[status] = counts.get(status, 0) + 1
+            if status in FAILED_STATUSES:
+                problems.append(self._describe_failure(node_result))
+        return BuildResult(success=bool(result.success), counts=counts, problems=problems)
+
+    def _describe_failure(self, node_result) -> str:
+        node = node_result.node
+        message = (node_result.message or "").strip()
+        text = f"- {node.resource_type} {node.name}: {message}"
+        if node.resource_type == "test" and getattr(node, "compiled_code", None):
+            rows = self._failing_rows(node.compiled_code)
+            if rows:
+                text += "\n" + "\n".join(f"    {row}" for row in rows)
+        return text
+
+    def _failing_rows(self, sql: str) -> list[str]:
+        """The first failing rows of a test, rendered `column=value` (config checks return
+        seed, row and problem columns, so this names the seed, the row and what is wrong)."""
+        try:
+            con = connect(self.db_path)
+            try:
+                cursor = con.execute(f"select * from ({sql}) failing limit {MAX_FAILING_ROWS}")
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            finally:
+                con.close()
+        except Exception:  # noqa: BLE001 - best effort: the dbt message is already shown
+            return []
+        return [", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows]

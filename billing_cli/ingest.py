@@ -1,0 +1,259 @@
+"""Landing usage events into raw.usage_events (JSONL, CSV, Parquet).
+
+Landing never validates data away: an unreadable JSONL line is landed with `ingest_error` set and
+its text in `properties`, so that the build rejects it with a reason; blank lines are counted and
+reported. Every row of one run gets the same `loaded_at` (one load).
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from .db import connect
+from .errors import BillingError
+
+EVENT_COLUMNS = ("transaction_id", "customer_id", "event_type", "timestamp", "properties")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+BATCH_LINES = 250_000
+
+CREATE_RAW = """
+create schema if not exists raw;
+create table if not exists raw.usage_events (
+    transaction_id varchar,
+    customer_id varchar,
+    event_type varchar,
+    timestamp varchar,
+    properties varchar,
+    loaded_at timestamp,
+    source_file varchar,
+    source_line bigint,
+    ingest_error varchar
+);
+"""
+
+
+@dataclass
+class FileResult:
+    path: str
+    rows: int = 0
+    unreadable_lines: list[int] = field(default_factory=list)
+    blank_lines: int = 0
+
+
+@dataclass
+class IngestSummary:
+    loaded_at: datetime
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(len(f.unreadable_lines) for f in self.files)
+
+    @property
+    def blank_lines(self) -> int:
+        return sum(f.blank_lines for f in self.files)
+
+
+def expand_paths(patterns: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            if not matches:
+                raise BillingError(f"{pattern}: no file matches")
+            paths.extend(Path(m) for m in matches if Path(m).is_file())
+        else:
+            path = Path(pattern)
+            if not path.is_file():
+                raise BillingError(f"{pattern}: no such file")
+            paths.append(path)
+    for path in paths:
+        if path.suffix.lower() not in JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES:
+            raise BillingError(f"{path}: unsupported file type (expected .jsonl, .ndjson, .json, .csv or .parquet)")
+    return paths
+
+
+# A readable line is a JSON object; its properties may be an object or a string holding one.
+_INSERT_JSON_BATCH = """
+insert into raw.usage_events
+with lines as (
+    select
+        line_no,
+        line,
+        bad_utf8,
+        case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object,
+        coalesce(json_valid(line), false) as is_json
+    from batch
+)
+select
+    case when is_object then json_extract_string(line, '$.transaction_id') end,
+    case when is_object then json_extract_string(line, '$.customer_id') end,
+    case when is_object then json_extract_string(line, '$.event_type') end,
+    case when is_object then json_extract_string(line, '$.timestamp') end,
+    case
+        when not is_object then line
+        when json_type(json_extract(line, '$.properties')) = 'VARCHAR' then json_extract_string(line, '$.properties')
+        else cast(json_extract(line, '$.properties') as varchar)
+    end,
+    ?,
+    ?,
+    line_no,
+    case
+        when bad_utf8 then 'line is not valid UTF-8'
+        when not is_json then 'line is not valid JSON'
+        when not is_object then 'line is not a JSON object'
+    end
+from lines
+"""
+
+
+def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
+                  progress: Callable[[str], None] | None) -> None:
+    line_nos: list[int] = []
+    texts: list[str] = []
+    bad_utf8: list[bool] = []
+
+    def flush():
+        if not line_nos:
+            return
+        batch = pa.table({"line_no": line_nos, "line": texts, "bad_utf8": bad_utf8})
+        con.register("batch", batch)
+        con.execute(_INSERT_JSON_BATCH, [loaded_at, str(path)])
+        con.unregister("batch")
+        result.rows += len(line_nos)
+        line_nos.clear(), texts.clear(), bad_utf8.clear()
+
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            stripped = raw.strip()
+            if not stripped:
+                result.blank_lines += 1
+                continue
+            try:
+                text, bad = stripped.decode("utf-8"), False
+            except UnicodeDecodeError:
+                text, bad = stripped.decode("utf-8", errors="replace"), True
+            line_nos.append(line_no)
+            texts.append(text)
+            bad_utf8.append(bad)
+            if len(line_nos) >= BATCH_LINES:
+                flush()
+                if progress:
+                    progress(f"  {path}: {result.rows:,} rows")
+        flush()
+    result.unreadable_lines = [r[0] for r in con.execute(
+        "select source_line from raw.usage_events where loaded_at = ? and source_file = ? "
+        "and ingest_error is not null order by source_line", [loaded_at, str(path)]).fetchall()]
+
+
+def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
+    described = con.execute(f"describe select * from {relation_sql}").fetchall()
+    columns = {row[0].lower(): row[1].upper() for row in described}
+    missing = [c for c in EVENT_COLUMNS if c not in columns and c != "properties"]
+    if missing:
+        raise BillingError(f"{path}: missing column(s) {', '.join(missing)} "
+                           f"(expected {', '.join(EVENT_COLUMNS)})")
+    unknown = sorted(set(columns) - set(EVENT_COLUMNS))
+    if unknown:
+        raise BillingError(f"{path}: unknown column(s) {', '.join(unknown)} "
+                           f"(expected {', '.join(EVENT_COLUMNS)}; put event data in properties)")
+    return columns
+
+
+def _text(column: str, sql_type: str) -> str:
+    quoted = f'"{column}"'
+    if sql_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"strftime(timezone('UTC', {quoted}), '%Y-%m-%dT%H:%M:%S.%fZ')"
+    if sql_type in ("VARCHAR", "JSON"):
+        return f"cast({quoted} as varchar)"
+    if sql_type.startswith(("STRUCT", "MAP")) or sql_type.endswith("[]"):
+        return f"cast(to_json({quoted}) as varchar)"
+    return f"cast({quoted} as varchar)"
+
+
+def _ingest_table(con, path: Path, relation_sql: str, line_sql: str, loaded_at: datetime,
+                  result: FileResult) -> None:
+    columns = _select_columns(con, relation_sql, path)
+    exprs = [_text(c, columns[c]) if c in columns else "cast(null as varchar)" for c in EVENT_COLUMNS]
+    before = con.execute("select count(*) from raw.usage_events").fetchone()[0]
+    con.execute(
+        f"insert into raw.usage_events select {', '.join(exprs)}, ?, ?, {line_sql}, cast(null as varchar) "
+        f"from {relation_sql}",
+        [loaded_at, str(path)],
+    )
+    result.rows = con.execute("select count(*) from raw.usage_events").fetchone()[0] - before
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] | None = None,
+           loaded_at: datetime | None = None) -> IngestSummary:
+    paths = expand_paths(patterns)
+    loaded_at = loaded_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    summary = IngestSummary(loaded_at=loaded_at)
+    con = connect(db_path)
+    try:
+        con.execute(CREATE_RAW)
+        con.execute("begin transaction")
+        for i, path in enumerate(paths, start=1):
+            result = FileResult(path=str(path))
+            suffix = path.suffix.lower()
+            try:
+                if suffix in JSONL_SUFFIXES:
+                    _ingest_jsonl(con, path, loaded_at, result, progress)
+                elif suffix in CSV_SUFFIXES:
+                    rel = (f"read_csv({_sql_string(str(path))}, all_varchar = true, header = true, "
+                           f"auto_detect = true)")
+                    # line numbers: data rows follow the header line
+                    _ingest_table(con, path, rel, "row_number() over () + 1", loaded_at, result)
+                else:
+                    rel = f"read_parquet({_sql_string(str(path))}, file_row_number = true)"
+                    _ingest_table(con, path, f"(select * exclude (file_row_number) from {rel})",
+                                  "row_number() over ()", loaded_at, result)
+            except duckdb.Error as e:
+                raise BillingError(f"{path}: cannot read: {str(e).splitlines()[0]}") from None
+            summary.files.append(result)
+            if progress:
+                extra = f", {len(result.unreadable_lines)} unreadable line(s) landed for rejection" \
+                    if result.unreadable_lines else ""
+                progress(f"[{i}/{len(paths)}] {path}: {result.rows:,} rows{extra}")
+        con.execute("commit")
+    except BaseException:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.close()
+    return summary
+
+
+def describe(summary: IngestSummary) -> str:
+    lines = [f"Loaded {summary.rows:,} rows from {len(summary.files)} file(s) "
+             f"(loaded_at {summary.loaded_at:%Y-%m-%d %H:%M:%S} UTC)."]
+    for f in summary.files:
+        if f.unreadable_lines:
+            shown = ", ".join(str(n) for n in f.unreadable_lines[:10])
+            more = f" and {len(f.unreadable_lines) - 10} more" if len(f.unreadable_lines) > 10 else ""
+            lines.append(f"  {f.path}: line(s) {shown}{more} could not be read; landed with ingest_error "
+                         "and rejected by the build (see fct_event_outcomes).")
+        if f.blank_lines:
+            lines.append(f"  {f.path}: {f.blank_lines} blank line(s) skipped (no record).")
+    return "\n".join(lines)
+

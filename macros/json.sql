@@ -1,0 +1,64 @@
+{#- Text value of a top-level key of a JSON object (numbers as their text); NULL when absent or null. -#}
+{% macro json_get(json_expr, key) %}{{ return(adapter.dispatch('json_get', 'billing')(json_expr, key)) }}{% endmacro %}
+{% macro duckdb__json_get(json_expr, key) -%}
+json_extract_string({{ json_expr }}, '$."{{ key }}"')
+{%- endmacro %}
+{% macro default__json_get(json_expr, key) -%}
+get_json_object({{ json_expr }}, '$.{{ key }}')
+{%- endmacro %}
+
+{#- True when the text is a JSON object. -#}
+{% macro json_is_object(expr) %}{{ return(adapter.dispatch('json_is_object', 'billing')(expr)) }}{% endmacro %}
+{% macro duckdb__json_is_object(expr) -%}
+(case when json_valid({{ expr }}) then json_type({{ expr }}) = 'OBJECT' else false end)
+{%- endmacro %}
+{% macro default__json_is_object(expr) -%}
+coalesce(from_json({{ expr }}, 'map<string,string>') is not null and substr(ltrim({{ expr }}), 1, 1) = '{', false)
+{%- endmacro %}
+
+{#- True when the text is a JSON array of strings (or empty/NULL, meaning none). -#}
+{% macro json_is_string_array(expr) %}{{ return(adapter.dispatch('json_is_string_array', 'billing')(expr)) }}{% endmacro %}
+{% macro duckdb__json_is_string_array(expr) -%}
+(case
+    when {{ expr }} is null then true
+    when not json_valid({{ expr }}) then false
+    when json_type({{ expr }}) <> 'ARRAY' then false
+    else list_has_all(['VARCHAR'], json_type({{ expr }}, '$[*]'))
+end)
+{%- endmacro %}
+{% macro default__json_is_string_array(expr) -%}
+({{ expr }} is null or from_json({{ expr }}, 'array<string>') is not null)
+{%- endmacro %}
+
+{#-
+  One row per element of a JSON array of strings held in a column:
+  select <key_column>, <element> as <element_alias> from <relation>.
+-#}
+{% macro unnest_json_array(relation, key_column, array_column, element_alias) %}{{ return(adapter.dispatch('unnest_json_array', 'billing')(relation, key_column, array_column, element_alias)) }}{% endmacro %}
+{% macro duckdb__unnest_json_array(relation, key_column, array_column, element_alias) -%}
+select {{ key_column }}, unnest(from_json({{ array_column }}, '["VARCHAR"]')) as {{ element_alias }}
+from {{ relation }}
+where {{ billing.json_is_string_array(array_column) }} and {{ array_column }} is not null
+{%- endmacro %}
+{% macro default__unnest_json_array(relation, key_column, array_column, element_alias) -%}
+select {{ key_column }}, {{ element_alias }}
+from {{ relation }}
+lateral view explode(from_json({{ array_column }}, 'array<string>')) exploded as {{ element_alias }}
+where {{ array_column }} is not null
+{%- endmacro %}
+
+{#- A JSON object text from (key, expression) pairs; keys in the given order, NULL values kept as null. -#}
+{% macro json_object(pairs) %}{{ return(adapter.dispatch('json_object', 'billing')(pairs)) }}{% endmacro %}
+{% macro duckdb__json_object(pairs) -%}
+cast(json_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}) as varchar)
+{%- endmacro %}
+{% macro default__json_object(pairs) -%}
+to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}))
+{%- endmacro %}
+
+{#- A JSON object of the named properties of a JSON object column, e.g. {"model": "gpt", "region": null}. -#}
+{% macro json_properties_object(json_expr, keys) -%}
+{%- set pairs = [] -%}
+{%- for k in keys -%}{%- do pairs.append((k, billing.json_get(json_expr, k))) -%}{%- endfor -%}
+{{ billing.json_object(pairs) }}
+{%- endmacro %}

@@ -1,0 +1,22 @@
+{#- Portable types. Quantities and unit prices keep 10 decimal places; amounts are money(2). -#}
+{% macro type_decimal() %}{{ return(adapter.dispatch('type_decimal', 'billing')()) }}{% endmacro %}
+{% macro default__type_decimal() %}decimal(38, 10){% endmacro %}
+
+{% macro type_money() %}{{ return(adapter.dispatch('type_money', 'billing')()) }}{% endmacro %}
+{% macro default__type_money() %}decimal(38, 2){% endmacro %}
+
+{#- Parse a text value as a decimal; NULL when it is not a number (or overflows). -#}
+{% macro try_to_decimal(expr) %}{{ return(adapter.dispatch('try_to_decimal', 'billing')(expr)) }}{% endmacro %}
+{% macro default__try_to_decimal(expr) %}try_cast(trim({{ expr }}) as {{ billing.type_decimal() }}){% endmacro %}
+
+{% macro try_to_integer(expr) %}{{ return(adapter.dispatch('try_to_integer', 'billing')(expr)) }}{% endmacro %}
+{% macro default__try_to_integer(expr) %}try_cast(trim({{ expr }}) as {{ dbt.type_int() }}){% endmacro %}
+
+{#- 'true'/'false' (any case) to boolean; anything else NULL. -#}
+{% macro to_boolean(expr) -%}
+case lower(trim({{ expr }})) when 'true' then true when 'false' then false end
+{%- endmacro %}
+
+{#- Money: ROUND_HALF_UP to the currency's minor unit (2 places for USD). -#}
+{% macro round_money(expr) %}{{ return(adapter.dispatch('round_money', 'billing')(expr)) }}{% endmacro %}
+{% macro default__round_money(expr) %}cast(round({{ expr }}, 2) as {{ billing.type_money() }}){% endmacro %}

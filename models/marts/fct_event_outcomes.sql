@@ -1,0 +1,74 @@
+{#-
+  Exactly one outcome per raw event row (DATA_CONTRACT "Usage events"): metered, unmetered,
+  duplicate, or rejected with a reason. Checks apply in this order: row format (missing fields,
+  timestamp, properties), duplicate, customer, contract, numeric value.
+-#}
+with events as (
+
+    select * from {{ ref('int_events_deduplicated') }}
+
+),
+
+attributed as (
+
+    select * from {{ ref('int_events_attributed') }}
+
+),
+
+metric_matches as (
+
+    select
+        transaction_id,
+        count(*) as matched_metrics,
+        max(case when is_non_numeric then 1 else 0 end) as has_non_numeric
+    from {{ ref('int_metric_events') }}
+    group by transaction_id
+
+),
+
+classified as (
+
+    select
+        events.transaction_id,
+        events.loaded_at,
+        events.source_file,
+        events.source_line,
+        coalesce(attributed.customer_id, events.customer_id) as customer_id,
+        attributed.contract_id,
+        events.event_type,
+        events.event_at,
+        case
+            when events.format_rejection_reason is not null then 'rejected'
+            when events.is_duplicate then 'duplicate'
+            when attributed.attribution_rejection_reason is not null then 'rejected'
+            when metric_matches.has_non_numeric = 1 then 'rejected'
+            when metric_matches.transaction_id is not null then 'metered'
+            else 'unmetered'
+        end as outcome,
+        case
+            when events.format_rejection_reason is not null then events.format_rejection_reason
+            when events.is_duplicate then null
+            when attributed.attribution_rejection_reason is not null then attributed.attribution_rejection_reason
+            when metric_matches.has_non_numeric = 1 then 'non_numeric_value'
+        end as reason,
+        events.ingest_error as reason_detail,
+        coalesce(metric_matches.matched_metrics, 0) as matched_metrics
+    from events
+    left join attributed
+        on events.transaction_id = attributed.transaction_id
+        and events.format_rejection_reason is null
+        and not events.is_duplicate
+    left join metric_matches
+        on events.transaction_id = metric_matches.transaction_id
+        and events.format_rejection_reason is null
+        and not events.is_duplicate
+
+),
+
+final as (
+
+    select * from classified
+
+)
+
+select * from final

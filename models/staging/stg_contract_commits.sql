@@ -1,0 +1,27 @@
+with source as (
+
+    select * from {{ ref('contract_commits') }}
+
+),
+
+final as (
+
+    select
+        trim(commit_id) as commit_id,
+        trim(contract_id) as contract_id,
+        upper(trim(type)) as commit_type,
+        nullif(trim(product_id), '') as product_id,
+        name,
+        {{ billing.try_to_decimal('amount') }} as amount,
+        {{ billing.parse_utc_timestamp('access_starting_at') }} as access_starting_at,
+        {{ billing.parse_utc_timestamp('access_ending_before') }} as access_ending_before,
+        {{ billing.parse_utc_timestamp('invoice_at') }} as invoice_at,
+        coalesce({{ billing.try_to_decimal('invoice_amount') }}, {{ billing.try_to_decimal('amount') }}) as invoice_amount,
+        nullif(trim(applicable_product_ids), '') as applicable_product_ids,
+        nullif(trim(applicable_product_tags), '') as applicable_product_tags,
+        {{ billing.try_to_integer('priority') }} as priority
+    from source
+
+)
+
+select * from final

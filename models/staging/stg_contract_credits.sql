@@ -1,0 +1,24 @@
+with source as (
+
+    select * from {{ ref('contract_credits') }}
+
+),
+
+final as (
+
+    select
+        trim(credit_id) as credit_id,
+        trim(contract_id) as contract_id,
+        nullif(trim(product_id), '') as product_id,
+        name,
+        {{ billing.try_to_decimal('amount') }} as amount,
+        {{ billing.parse_utc_timestamp('access_starting_at') }} as access_starting_at,
+        {{ billing.parse_utc_timestamp('access_ending_before') }} as access_ending_before,
+        nullif(trim(applicable_product_ids), '') as applicable_product_ids,
+        nullif(trim(applicable_product_tags), '') as applicable_product_tags,
+        {{ billing.try_to_integer('priority') }} as priority
+    from source
+
+)
+
+select * from final

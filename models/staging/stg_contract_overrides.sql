@@ -1,0 +1,28 @@
+with source as (
+
+    select * from {{ ref('contract_overrides') }}
+
+),
+
+final as (
+
+    select
+        trim(override_id) as override_id,
+        trim(contract_id) as contract_id,
+        {{ billing.parse_utc_timestamp('starting_at') }} as starting_at,
+        {{ billing.parse_utc_timestamp('ending_before') }} as ending_before,
+        nullif(trim(product_id), '') as product_id,
+        nullif(trim(product_tags), '') as product_tags,
+        nullif(trim(pricing_group_values), '') as pricing_group_values,
+        upper(nullif(trim(type), '')) as override_type,
+        {{ billing.try_to_decimal('multiplier') }} as multiplier,
+        upper(nullif(trim(rate_type), '')) as rate_type,
+        {{ billing.try_to_decimal('price') }} as price,
+        nullif(trim(tiers), '') as tiers,
+        {{ billing.to_boolean('entitled') }} as is_entitled,
+        {{ billing.try_to_integer('priority') }} as priority
+    from source
+
+)
+
+select * from final

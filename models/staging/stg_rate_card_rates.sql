@@ -1,0 +1,26 @@
+with source as (
+
+    select * from {{ ref('rate_card_rates') }}
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat(["trim(rate_card_id)", "'|'", "trim(product_id)", "'|'", "trim(starting_at)", "'|'", "coalesce(trim(pricing_group_values), '')"])) }} as rate_id,
+        trim(rate_card_id) as rate_card_id,
+        trim(product_id) as product_id,
+        {{ billing.parse_utc_timestamp('starting_at') }} as starting_at,
+        {{ billing.parse_utc_timestamp('ending_before') }} as ending_before,
+        coalesce({{ billing.to_boolean('entitled') }}, true) as is_entitled,
+        upper(trim(rate_type)) as rate_type,
+        {{ billing.try_to_decimal('price') }} as price,
+        nullif(trim(tiers), '') as tiers,
+        {{ billing.try_to_decimal('package_size') }} as package_size,
+        nullif(trim(pricing_group_values), '') as pricing_group_values,
+        upper(nullif(trim(billing_frequency), '')) as billing_frequency
+    from source
+
+)
+
+select * from final

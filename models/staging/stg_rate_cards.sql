@@ -1,0 +1,17 @@
+with source as (
+
+    select * from {{ ref('rate_cards') }}
+
+),
+
+final as (
+
+    select
+        trim(rate_card_id) as rate_card_id,
+        name,
+        coalesce(upper(nullif(trim(currency), '')), 'USD') as currency
+    from source
+
+)
+
+select * from final
