@@ -338,6 +338,10 @@ def render_union_model(metrics: list[Metric]) -> str:
     return _env.get_template("metric_union.sql.j2").render(metrics=metrics, marker=GENERATED_MARKER)
 
 
+def render_metric_list_model(metrics: list[Metric]) -> str:
+    return _env.get_template("billable_metrics.sql.j2").render(metrics=metrics, marker=GENERATED_MARKER)
+
+
 def render_schema_yml(metrics: list[Metric]) -> str:
     return _env.get_template("metrics_models.yml.j2").render(metrics=metrics, marker=GENERATED_MARKER)
 
@@ -347,6 +351,7 @@ def compile_metrics(metrics: list[Metric]) -> CompiledProject:
     for metric in metrics:
         out.files[METRICS_DIR / f"{metric.model_name}.sql"] = render_metric_model(metric)
     out.files[METRICS_DIR / "int_metric_events.sql"] = render_union_model(metrics)
+    out.files[METRICS_DIR / "int_billable_metrics.sql"] = render_metric_list_model(metrics)
     out.files[METRICS_DIR / "_metrics__models.yml"] = render_schema_yml(metrics)
     return out
 

@@ -1,0 +1,162 @@
+"""Shared fixtures: throwaway copies of the dbt project with their own seeds, metrics and DuckDB file.
+
+A `BillingTestProject` copies dbt_project.yml, profiles/, macros/ and models/ into a temp folder,
+writes the seeds and billable_metrics.yml a test gives (header-only CSVs for the rest), compiles the
+metrics, lands events and runs `dbt build` in-process (parsed once per project).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_cli import metrics as metrics_mod
+from billing_cli.build import DbtProject
+from billing_cli.db import connect
+from billing_cli.ingest import ingest
+
+REPO = Path(__file__).resolve().parent.parent
+
+SEED_COLUMNS = {
+    "customers": "customer_id,name,ingest_aliases,billing_provider,billing_provider_customer_id",
+    "products": "product_id,name,type,billable_metric,tags,quantity_conversion_factor,quantity_conversion_operation,"
+                "quantity_rounding_decimal_places,quantity_rounding_method,pricing_group_key,presentation_group_key,"
+                "composite_product_ids,composite_tags",
+    "rate_cards": "rate_card_id,name,currency",
+    "rate_card_rates": "rate_card_id,product_id,starting_at,ending_before,entitled,rate_type,price,tiers,package_size,"
+                       "pricing_group_values,billing_frequency",
+    "contracts": "contract_id,customer_id,rate_card_id,name,starting_at,ending_before,usage_statement_frequency,"
+                 "usage_statement_day,net_payment_terms_days",
+    "contract_overrides": "override_id,contract_id,starting_at,ending_before,product_id,product_tags,"
+                          "pricing_group_values,type,multiplier,rate_type,price,tiers,entitled,priority",
+    "contract_subscriptions": "subscription_id,contract_id,product_id,quantity,starting_at,ending_before,"
+                              "collection_schedule,is_prorated",
+    "contract_scheduled_charges": "scheduled_charge_id,contract_id,product_id,name,timestamp,amount,frequency,ending_before",
+    "contract_commits": "commit_id,contract_id,type,product_id,name,amount,access_starting_at,access_ending_before,"
+                        "invoice_at,invoice_amount,applicable_product_ids,applicable_product_tags,priority",
+    "contract_credits": "credit_id,contract_id,product_id,name,amount,access_starting_at,access_ending_before,"
+                        "applicable_product_ids,applicable_product_tags,priority",
+}
+
+
+def seed_csv(name: str, rows: list[dict]) -> str:
+    """CSV text for a seed: the contract's columns in order, missing keys empty, lists/maps as JSON."""
+    columns = SEED_COLUMNS[name].split(",")
+    unknown = {k for row in rows for k in row} - set(columns)
+    assert not unknown, f"{name}: unknown columns {unknown}"
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        values = []
+        for c in columns:
+            v = row.get(c)
+            if isinstance(v, (list, dict)):
+                v = json.dumps(v)
+            elif isinstance(v, bool):
+                v = "true" if v else "false"
+            values.append("" if v is None else v)
+        writer.writerow(values)
+    return buf.getvalue()
+
+
+class BillingTestProject:
+    def __init__(self, root: Path):
+        self.root = root
+        self.dir = root / "project"
+        self.db_path = root / "billing.duckdb"
+        self.dir.mkdir(parents=True)
+        for item in ("dbt_project.yml",):
+            shutil.copy(REPO / item, self.dir / item)
+        for folder in ("profiles", "macros", "models"):
+            shutil.copytree(REPO / folder, self.dir / folder,
+                            ignore=shutil.ignore_patterns("metrics") if folder == "models" else None)
+        (self.dir / "seeds").mkdir()
+        for name, header in SEED_COLUMNS.items():
+            (self.dir / "seeds" / f"{name}.csv").write_text(header + "\n")
+        self._dbt: DbtProject | None = None
+        self._loads = 0
+
+    # -- configuration ------------------------------------------------------------------------
+    def seeds(self, **tables: list[dict]) -> "BillingTestProject":
+        for name, rows in tables.items():
+            (self.dir / "seeds" / f"{name}.csv").write_text(seed_csv(name, rows))
+        return self
+
+    def metrics(self, yaml_text: str) -> "BillingTestProject":
+        (self.dir / "billable_metrics.yml").write_text(yaml_text)
+        compiled = metrics_mod.compile_metrics(metrics_mod.load_metrics(self.dir / "billable_metrics.yml"))
+        metrics_mod.write_compiled(self.dir, compiled)
+        return self
+
+    # -- data and runs --------------------------------------------------------------------------
+    def ingest(self, events: list[dict], loaded_at: str | datetime | None = None, raw_lines: list[str] = ()):
+        """Land events (dicts, written as JSONL; raw_lines appended verbatim) as one load."""
+        self._loads += 1
+        path = self.root / f"load_{self._loads}.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for e in events:
+                fh.write(json.dumps(e) + "\n")
+            for line in raw_lines:
+                fh.write(line + "\n")
+        if isinstance(loaded_at, str):
+            loaded_at = datetime.fromisoformat(loaded_at.replace("Z", "+00:00")).replace(tzinfo=None)
+        return ingest(self.db_path, [str(path)], loaded_at=loaded_at)
+
+    def build(self, as_of: str | None = None, expect_success: bool = True, **kwargs):
+        if self._dbt is None:
+            if not (self.dir / "billable_metrics.yml").exists():
+                self.metrics("billable_metrics: []\n")
+            self._dbt = DbtProject(self.dir, self.db_path)
+        result = self._dbt.build(as_of=as_of, **kwargs)
+        if expect_success:
+            assert result.success, result.describe()
+        return result
+
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
+        con = connect(self.db_path)
+        try:
+            cursor = con.execute(sql, params or [])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        finally:
+            con.close()
+
+    def invoices(self, contract_id: str | None = None) -> list[dict]:
+        where = "where contract_id = ?" if contract_id else ""
+        return self.query(f"select * from main.fct_invoices {where} "
+                          "order by contract_id, issued_at, invoice_type", [contract_id] if contract_id else [])
+
+    def lines(self, contract_id: str | None = None) -> list[dict]:
+        where = "where contract_id = ?" if contract_id else ""
+        return self.query(f"select * from main.fct_invoice_line_items {where} "
+                          "order by contract_id, starting_at, product_id, line_type", [contract_id] if contract_id else [])
+
+    def outcomes(self) -> dict[str, tuple[str, str | None]]:
+        """transaction_id -> (outcome, reason); only rows with a transaction_id."""
+        return {r["transaction_id"]: (r["outcome"], r["reason"]) for r in self.query(
+            "select transaction_id, outcome, reason from main.fct_event_outcomes where transaction_id is not null "
+            "and outcome <> 'duplicate'")}
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """Factory: make_project() -> a fresh BillingTestProject under tmp_path."""
+    counter = {"n": 0}
+
+    def factory() -> BillingTestProject:
+        counter["n"] += 1
+        return BillingTestProject(tmp_path / f"p{counter['n']}")
+
+    return factory
+
+
+def D(value) -> Decimal:
+    return Decimal(str(value))

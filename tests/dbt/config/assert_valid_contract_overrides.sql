@@ -1,0 +1,23 @@
+{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('override_id'), 'override_id is missing') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.duplicate_key('contract_overrides', 'override_id'), 'override_id is not unique') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.unknown_reference('contract_id', 'contracts', 'contract_id'), 'contract_id is not in contracts') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.unknown_reference('product_id', 'products', 'product_id', optional=true), 'product_id is not in products') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('product_id') ~ ' and ' ~ billing.missing('product_tags'), 'an override needs a product_id or product_tags') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_string_list('product_tags'), 'product_tags is not a JSON list of strings') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_enum('type', ['OVERWRITE', 'MULTIPLIER']), 'type must be OVERWRITE, MULTIPLIER or empty') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_boolean('entitled'), 'entitled must be true or false') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_decimal('multiplier') ~ ' or ' ~ billing.bad_decimal('price'), 'multiplier and price must be non-negative numbers') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null", 'priority is not a whole number') }}

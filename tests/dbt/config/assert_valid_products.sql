@@ -1,0 +1,17 @@
+{{ billing.config_problem('products', 'product_id', billing.missing('product_id'), 'product_id is missing') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.duplicate_key('products', 'product_id'), 'product_id is not unique') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_enum('type', ['USAGE', 'SUBSCRIPTION', 'COMPOSITE', 'FIXED'], required=true), 'type must be USAGE, SUBSCRIPTION, COMPOSITE or FIXED') }}
+union all
+{{ billing.config_problem('products', 'product_id', "upper(trim(type)) = 'USAGE' and " ~ billing.missing('billable_metric'), 'a USAGE product needs a billable_metric') }}
+union all
+{{ billing.config_problem('products', 'product_id', "billable_metric is not null and trim(billable_metric) <> '' and trim(billable_metric) not in (select billable_metric from " ~ ref('int_billable_metrics') ~ ")", 'billable_metric is not defined in billable_metrics.yml') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_string_list('tags'), 'tags is not a JSON list of strings') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_decimal('quantity_conversion_factor'), 'quantity_conversion_factor is not a non-negative number') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_enum('quantity_conversion_operation', ['MULTIPLY', 'DIVIDE']), 'quantity_conversion_operation must be MULTIPLY or DIVIDE') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_enum('quantity_rounding_method', ['ROUND_UP', 'ROUND_DOWN', 'ROUND_HALF_UP']), 'quantity_rounding_method must be ROUND_UP, ROUND_DOWN or ROUND_HALF_UP') }}

@@ -1,0 +1,33 @@
+{%- set key = "coalesce(rate_card_id, '') || '/' || coalesce(product_id, '') || '/' || coalesce(starting_at, '')" -%}
+{{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'), 'rate_card_id is not in rate_cards') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('product_id', 'products', 'product_id'), 'product_id is not in products') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.parse_utc_timestamp('ending_before') ~ ' <= ' ~ billing.parse_utc_timestamp('starting_at'), 'ending_before is not after starting_at') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.bad_boolean('entitled'), 'entitled must be true or false') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE', 'PERCENTAGE', 'SUBSCRIPTION'], required=true), 'rate_type must be FLAT, TIERED, VOLUME, PACKAGE, PERCENTAGE or SUBSCRIPTION') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.bad_decimal('price'), 'price is not a non-negative number') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'FLAT' and " ~ billing.missing('price'), 'a FLAT rate needs a price') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, billing.bad_enum('billing_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'billing_frequency must be MONTHLY, QUARTERLY or ANNUAL') }}
+union all
+select
+    'rate_card_rates.csv' as seed,
+    a.rate_card_id || '/' || a.product_id || '/' || {{ billing.timestamp_key('a.starting_at') }} as row_key,
+    'overlaps the rate starting ' || {{ billing.timestamp_key('b.starting_at') }} || ' for the same product and pricing group' as problem
+from {{ ref('stg_rate_card_rates') }} as a
+inner join {{ ref('stg_rate_card_rates') }} as b
+    on a.rate_card_id = b.rate_card_id
+    and a.product_id = b.product_id
+    and coalesce(a.pricing_group_values, '') = coalesce(b.pricing_group_values, '')
+    and a.rate_id <> b.rate_id
+    and a.starting_at <= b.starting_at
+    and (a.ending_before is null or b.starting_at < a.ending_before)
