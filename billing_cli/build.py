@@ -16,7 +16,7 @@ from .db import connect
 from .errors import BillingError
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
-MAX_FAILING_ROWS = 10
+MAX_FAILING_ROWS = 50
 
 
 @dataclass
@@ -100,11 +100,15 @@ class DbtProject:
         try:
             con = connect(self.db_path)
             try:
-                cursor = con.execute(f"select * from ({sql}) failing limit {MAX_FAILING_ROWS}")
+                cursor = con.execute(f"select * from ({sql}) failing limit {MAX_FAILING_ROWS + 1}")
                 names = [d[0] for d in cursor.description]
                 rows = cursor.fetchall()
+                total = con.execute(f"select count(*) from ({sql}) failing").fetchone()[0]
             finally:
                 con.close()
         except Exception:  # noqa: BLE001 - best effort: the dbt message is already shown
             return []
-        return [", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows]
+        shown = [", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows[:MAX_FAILING_ROWS]]
+        if total > len(shown):
+            shown.append(f"... and {total - len(shown)} more")
+        return shown

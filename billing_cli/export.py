@@ -114,7 +114,7 @@ def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tu
         except Exception as e:  # noqa: BLE001
             raise BillingError(f"{db_path}: no invoices to export ({str(e).splitlines()[0]}); run `billing build` first") from None
         if fmt == "parquet":
-            table = cursor.fetch_arrow_table()
+            table = (cursor.to_arrow_table if hasattr(cursor, "to_arrow_table") else cursor.fetch_arrow_table)()  # duckdb 2.x / 1.4
             rows = table.to_pylist()
         else:
             names = [d[0] for d in cursor.description]

@@ -78,6 +78,7 @@ class BillingTestProject:
         for folder in ("profiles", "macros", "models"):
             shutil.copytree(REPO / folder, self.dir / folder,
                             ignore=shutil.ignore_patterns("metrics") if folder == "models" else None)
+        shutil.copytree(REPO / "tests" / "dbt", self.dir / "tests" / "dbt")
         (self.dir / "seeds").mkdir()
         for name, header in SEED_COLUMNS.items():
             (self.dir / "seeds" / f"{name}.csv").write_text(header + "\n")

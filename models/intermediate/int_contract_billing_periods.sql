@@ -3,6 +3,7 @@
   the first of the month (FIRST_OF_MONTH) or to the contract start (CONTRACT_START), clipped to the
   contract. Only periods that have started by as_of exist.
 -#}
+-- depends_on: {{ ref('int_catalog_problems') }}
 with contracts as (
 
     select * from {{ ref('stg_contracts') }}

@@ -2,6 +2,7 @@
   The winning copy of each well-formed event, attributed to a customer (by customer_id first, then
   by ingest alias) and to the customer's contract in force at the event time.
 -#}
+-- depends_on: {{ ref('int_catalog_problems') }}
 with events as (
 
     select * from {{ ref('int_events_deduplicated') }}

@@ -4,6 +4,7 @@
   An occurrence exists once as_of has reached it; each goes on the contract's SCHEDULED invoice
   for that timestamp.
 -#}
+-- depends_on: {{ ref('int_catalog_problems') }}
 with charges as (
 
     select * from {{ ref('stg_contract_scheduled_charges') }}

@@ -4,6 +4,7 @@
   Each segment carries the rate in effect at its start and whether the product is entitled then
   (the rate's `entitled`, toggled by the highest-priority entitlement override in effect).
 -#}
+-- depends_on: {{ ref('int_catalog_problems') }}
 with periods as (
 
     select * from {{ ref('int_contract_billing_periods') }}

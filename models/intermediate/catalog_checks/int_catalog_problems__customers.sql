@@ -1,3 +1,4 @@
+{#- Rows of seeds/customers.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('customers', 'customer_id', billing.missing('customer_id'), 'customer_id is missing') }}
 union all
 {{ billing.config_problem('customers', 'customer_id', billing.duplicate_key('customers', 'customer_id'), 'customer_id is not unique') }}

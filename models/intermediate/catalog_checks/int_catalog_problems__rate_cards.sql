@@ -1,3 +1,4 @@
+{#- Rows of seeds/rate_cards.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('rate_cards', 'rate_card_id', billing.missing('rate_card_id'), 'rate_card_id is missing') }}
 union all
 {{ billing.config_problem('rate_cards', 'rate_card_id', billing.duplicate_key('rate_cards', 'rate_card_id'), 'rate_card_id is not unique') }}

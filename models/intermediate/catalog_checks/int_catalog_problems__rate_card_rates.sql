@@ -1,3 +1,4 @@
+{#- Rows of seeds/rate_card_rates.csv that break a catalog rule: (seed, row_key, problem). -#}
 {%- set key = "coalesce(rate_card_id, '') || '/' || coalesce(product_id, '') || '/' || coalesce(starting_at, '')" -%}
 {{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'), 'rate_card_id is not in rate_cards') }}
 union all

@@ -1,3 +1,4 @@
+{#- Rows of seeds/products.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('products', 'product_id', billing.missing('product_id'), 'product_id is missing') }}
 union all
 {{ billing.config_problem('products', 'product_id', billing.duplicate_key('products', 'product_id'), 'product_id is not unique') }}

@@ -1,3 +1,4 @@
+{#- Rows of seeds/contract_overrides.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('contract_overrides', 'override_id', billing.missing('override_id'), 'override_id is missing') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.duplicate_key('contract_overrides', 'override_id'), 'override_id is not unique') }}

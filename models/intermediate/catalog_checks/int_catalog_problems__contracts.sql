@@ -1,3 +1,4 @@
+{#- Rows of seeds/contracts.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('contracts', 'contract_id', billing.missing('contract_id'), 'contract_id is missing') }}
 union all
 {{ billing.config_problem('contracts', 'contract_id', billing.duplicate_key('contracts', 'contract_id'), 'contract_id is not unique') }}

@@ -1,3 +1,4 @@
+{#- Rows of seeds/contract_scheduled_charges.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.missing('scheduled_charge_id'), 'scheduled_charge_id is missing') }}
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.duplicate_key('contract_scheduled_charges', 'scheduled_charge_id'), 'scheduled_charge_id is not unique') }}

@@ -1,0 +1,114 @@
+"""Statuses against billing_as_of and the grace period, empty projects, and bad configuration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from conftest import D
+
+CATALOG = dict(
+    customers=[{"customer_id": "c1", "name": "One"}],
+    products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
+    rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+    rate_card_rates=[{"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT",
+                      "price": "0.5"}],
+    contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
+                "starting_at": "2025-01-01T00:00:00Z"}],
+)
+METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
+
+
+def statuses(project):
+    return {r["period_starting_at"]: r["status"] for r in project.invoices() if r["invoice_type"] == "USAGE"}
+
+
+def test_status_follows_as_of_and_grace_period(make_project):
+    p = make_project().seeds(**CATALOG).metrics(METRICS)
+    p.ingest([{"transaction_id": "t1", "customer_id": "c1", "event_type": "call",
+               "timestamp": "2025-01-15T00:00:00Z", "properties": {}}], loaded_at="2025-01-16T00:00:00Z")
+    jan, feb = datetime(2025, 1, 1), datetime(2025, 2, 1)
+
+    # one second before the 24 h grace after the Feb 1 period end: still a draft; Feb has started
+    p.build(as_of="2025-02-01T23:59:59Z")
+    assert statuses(p) == {jan: "DRAFT", feb: "DRAFT"}
+    # at period end + 24 h it is final
+    p.build(as_of="2025-02-02T00:00:00Z")
+    assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
+    # with no grace, final at the period end itself; before Jan 1 nothing has started
+    p.build(as_of="2025-02-01T00:00:00Z", extra_vars={"invoice_grace_period_hours": 0})
+    assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
+    p.build(as_of="2024-12-31T23:59:59Z")
+    assert statuses(p) == {}
+    # an offset in as_of is honoured: 2025-02-01T20:00:00-05:00 is Feb 2 01:00 UTC
+    p.build(as_of="2025-02-01T20:00:00-05:00")
+    assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
+    assert [r["total"] for r in p.invoices() if r["period_starting_at"] == jan] == [D("0.50")]
+
+
+def test_builds_are_idempotent(make_project):
+    p = make_project().seeds(**CATALOG).metrics(METRICS)
+    p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call",
+               "timestamp": f"2025-01-{i:02d}T00:00:00Z", "properties": {}} for i in range(1, 20)])
+
+    def snapshot():
+        return {table: p.query(f"select md5(string_agg(t::varchar, '|' order by t::varchar)) as h from main.{table} t")[0]["h"]
+                for table in ("fct_invoices", "fct_invoice_line_items", "fct_usage_daily", "fct_event_outcomes")}
+
+    p.build(as_of="2025-03-01T00:00:00Z")
+    first = snapshot()
+    p.build(as_of="2025-03-01T00:00:00Z")
+    assert snapshot() == first
+    assert p.invoices()[0]["total"] == D("9.50")  # 19 calls x 0.50
+
+
+def test_empty_project_builds(make_project):
+    """No events ingested, no metrics, header-only seeds: the build creates raw.usage_events and succeeds."""
+    p = make_project()
+    p.build()
+    assert p.query("select count(*) as n from main.fct_invoices")[0]["n"] == 0
+    assert p.query("select count(*) as n from raw.usage_events")[0]["n"] == 0
+
+
+def test_bad_configuration_names_seed_row_and_problem(make_project):
+    p = make_project().seeds(
+        customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["shared"]},
+                   {"customer_id": "c2", "name": "Two", "ingest_aliases": ["shared"]},
+                   {"customer_id": "c3", "name": "Three", "ingest_aliases": "not-a-list"}],
+        products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+                  {"product_id": "p2", "name": "Ghost", "type": "USAGE", "billable_metric": "nope"},
+                  {"product_id": "p3", "name": "Odd", "type": "WEIRD"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "-1"},
+            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-15", "rate_type": "FLAT", "price": "1"},
+            {"rate_card_id": "rc", "product_id": "p9", "starting_at": "someday", "rate_type": "FLAT", "price": "1"},
+        ],
+        contracts=[
+            {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+            {"contract_id": "k2", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-03-01"},
+            {"contract_id": "k3", "customer_id": "c9", "rate_card_id": "rc", "starting_at": "2025-01-01",
+             "usage_statement_frequency": "WEEKLY"},
+        ],
+    ).metrics(METRICS)
+    result = p.build(as_of="2025-03-01T00:00:00Z", expect_success=False)
+    assert not result.success
+    text = "\n".join(result.problems)
+    expected = [
+        "seed=customers.csv, row_key=c1, problem=ingest alias shared belongs to another customer too",
+        "seed=customers.csv, row_key=c3, problem=ingest_aliases is not a JSON list of strings",
+        "seed=products.csv, row_key=p2, problem=billable_metric is not defined in billable_metrics.yml",
+        "seed=products.csv, row_key=p3, problem=type must be USAGE, SUBSCRIPTION, COMPOSITE or FIXED",
+        "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01, problem=price is not a non-negative number",
+        "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01 00:00:00, problem=overlaps the rate starting 2025-01-15",
+        "seed=rate_card_rates.csv, row_key=rc/p9/someday, problem=product_id is not in products",
+        "seed=rate_card_rates.csv, row_key=rc/p9/someday, problem=starting_at is missing or not a valid timestamp",
+        "seed=contracts.csv, row_key=k1, problem=overlaps contract k2 of the same customer",
+        "seed=contracts.csv, row_key=k3, problem=customer_id is not in customers",
+        "seed=contracts.csv, row_key=k3, problem=usage_statement_frequency must be MONTHLY, QUARTERLY or ANNUAL",
+    ]
+    missing = [e for e in expected if e not in text]
+    assert not missing, f"missing from:\n{text}"
+    # one failing check, and nothing downstream of the catalog was built
+    assert "assert_catalog_has_no_problems" in text
+    assert len(result.problems) == 1
+    assert p.query("select count(*) as n from information_schema.tables where table_name = 'fct_invoices'")[0]["n"] == 0

@@ -1,0 +1,237 @@
+"""The `billing` click group: compile / compile --check, clean one-line errors, and build + export."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from billing_cli.cli import main
+from conftest import REPO, BillingTestProject
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch):
+    """The CLI exports BILLING_DB for dbt's profile; keep that from leaking into other tests."""
+    monkeypatch.delenv("BILLING_DB", raising=False)
+    monkeypatch.delenv("BILLING_PROJECT_DIR", raising=False)
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    for name in ("dbt_project.yml", "billable_metrics.yml"):
+        shutil.copy(REPO / name, folder / name)
+    return folder
+
+
+def billing(project: Path, *args: str):
+    return CliRunner().invoke(main, ["--project-dir", str(project), "--db", str(project.parent / "test.duckdb"),
+                                     *args])
+
+
+def metric_definitions(project: Path) -> list[dict]:
+    return yaml.safe_load((project / "billable_metrics.yml").read_text())["billable_metrics"]
+
+
+def write_metrics(project: Path, definitions: list[dict]) -> None:
+    (project / "billable_metrics.yml").write_text(yaml.safe_dump({"billable_metrics": definitions}, sort_keys=False))
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    """Exit code 1 and exactly one line `Error: ...` holding the fragments; no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+# -- compile ------------------------------------------------------------------------------------
+
+def test_compile_then_check_passes(project):
+    count = len(metric_definitions(project))
+
+    result = billing(project, "compile")
+
+    assert result.exit_code == 0, result.output
+    assert f"{count} metric(s) compiled;" in result.stdout
+    generated = sorted(p.name for p in (project / "models" / "metrics").iterdir())
+    assert "int_metric_events.sql" in generated and "_metrics__models.yml" in generated
+    assert len([g for g in generated if g.startswith("int_metric_events__")]) == count
+    for name in generated:
+        assert f"models/metrics/{name} (missing)" in result.stdout
+
+    check = billing(project, "compile", "--check")
+    assert check.exit_code == 0, check.output
+    assert check.stdout.strip() == f"{count} metric(s): generated models are up to date."
+
+    again = billing(project, "compile")
+    assert again.stdout.strip() == f"{count} metric(s) compiled; 0 file(s) changed."
+
+
+def test_check_before_any_compile_fails(project):
+    result = billing(project, "compile", "--check")
+
+    assert result.exit_code == 1
+    assert "generated metric models are stale" in result.stderr
+    assert "int_metric_events.sql (missing)" in result.stderr
+    assert not (project / "models" / "metrics").exists()  # --check writes nothing
+
+
+def test_check_names_the_stale_file_after_editing_the_yaml(project):
+    assert billing(project, "compile").exit_code == 0
+    definitions = metric_definitions(project)
+    first = definitions[0]["name"]
+    definitions[0]["filters"] = [{"property": "region", "in": ["eu"]}]
+    write_metrics(project, definitions)
+
+    result = billing(project, "compile", "--check")
+
+    assert result.exit_code == 1
+    assert "run `billing compile`" in result.stderr
+    assert f"models/metrics/int_metric_events__{first}.sql (out of date)" in result.stderr
+    for other in definitions[1:]:
+        assert f"int_metric_events__{other['name']}.sql" not in result.stderr
+
+    fixed = billing(project, "compile")
+    assert f"models/metrics/int_metric_events__{first}.sql (out of date)" in fixed.stdout
+    assert billing(project, "compile", "--check").exit_code == 0
+
+
+def test_removed_metric_is_reported_then_deleted(project):
+    assert billing(project, "compile").exit_code == 0
+    definitions = metric_definitions(project)
+    removed = definitions.pop()["name"]
+    write_metrics(project, definitions)
+    orphan = project / "models" / "metrics" / f"int_metric_events__{removed}.sql"
+    assert orphan.exists()
+
+    result = billing(project, "compile", "--check")
+
+    assert result.exit_code == 1
+    assert f"models/metrics/int_metric_events__{removed}.sql (no longer defined)" in result.stderr
+    assert orphan.exists()
+
+    assert billing(project, "compile").exit_code == 0
+    assert not orphan.exists()
+    assert billing(project, "compile", "--check").exit_code == 0
+
+
+def test_hand_written_files_in_the_metrics_folder_are_left_alone(project):
+    assert billing(project, "compile").exit_code == 0
+    own = project / "models" / "metrics" / "my_model.sql"
+    own.write_text("select 1 as x\n")
+
+    assert billing(project, "compile", "--check").exit_code == 0
+    assert billing(project, "compile").exit_code == 0
+    assert own.exists()
+
+
+def test_invalid_metric_is_a_one_line_error_naming_it(project):
+    write_metrics(project, [{"name": "tokens", "event_type": "completion", "aggregation": "average",
+                             "property": "tokens"}])
+
+    result = billing(project, "compile")
+
+    assert_clean_error(result, "metric 'tokens'", "unknown aggregation 'average'", "billable_metrics.yml")
+    assert not (project / "models" / "metrics").exists()
+
+
+def test_metrics_file_option(project, tmp_path):
+    other = tmp_path / "other.yml"
+    other.write_text("billable_metrics:\n  - {name: only_one, event_type: e, aggregation: count}\n")
+
+    result = billing(project, "compile", "--metrics-file", str(other))
+
+    assert result.exit_code == 0, result.output
+    assert "1 metric(s) compiled" in result.stdout
+    assert (project / "models" / "metrics" / "int_metric_events__only_one.sql").exists()
+
+
+# -- ingest and export errors ---------------------------------------------------------------------
+
+def test_ingest_of_a_missing_file_is_a_clean_error(project, tmp_path):
+    missing = tmp_path / "nope.jsonl"
+
+    result = billing(project, "ingest", str(missing))
+
+    assert_clean_error(result, f"{missing}: no such file")
+    assert not (tmp_path / "test.duckdb").exists()
+
+
+def test_ingest_reports_the_load(project, tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"transaction_id": "t1", "customer_id": "c", "event_type": "e", "timestamp": "2025-01-01"}\n'
+                    "oops\n\n")
+
+    result = billing(project, "ingest", "--quiet", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Loaded 2 rows from 1 file(s)")
+    assert "line(s) 2 could not be read" in result.stdout
+    assert "1 blank line(s) skipped" in result.stdout
+    assert result.stderr == ""  # --quiet: no progress lines
+
+
+@pytest.mark.parametrize("period", ["2025-13", "abc"])
+def test_export_with_a_bad_period_is_a_clean_error(project, tmp_path, period):
+    result = billing(project, "export", "invoices", "--period", period, "--out", str(tmp_path))
+
+    assert_clean_error(result, f"period '{period}' is not of the form YYYY-MM")
+
+
+def test_export_before_any_build_is_a_clean_error(project, tmp_path):
+    result = billing(project, "export", "invoices", "--period", "2025-01", "--out", str(tmp_path))
+
+    assert_clean_error(result, "no such database yet")
+
+
+# -- build and export end to end ----------------------------------------------------------------
+
+def test_build_then_export_through_the_cli(tmp_path):
+    # 3 calls x FLAT 0.40 = 1.20 for January 2025
+    project = BillingTestProject(tmp_path / "tiny")
+    project.seeds(
+        customers=[{"customer_id": "cus_1", "name": "Tiny Co"}],
+        products=[{"product_id": "prod_calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List", "currency": "USD"}],
+        rate_card_rates=[{"rate_card_id": "rc", "product_id": "prod_calls", "starting_at": "2025-01-01",
+                          "entitled": True, "rate_type": "FLAT", "price": "0.40"}],
+        contracts=[{"contract_id": "con_1", "customer_id": "cus_1", "rate_card_id": "rc", "name": "Main",
+                    "starting_at": "2025-01-01", "usage_statement_frequency": "MONTHLY",
+                    "usage_statement_day": "FIRST_OF_MONTH", "net_payment_terms_days": "15"}],
+    )
+    project.metrics("billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n")
+    project.ingest([{"transaction_id": f"t{i}", "customer_id": "cus_1", "event_type": "call",
+                     "timestamp": f"2025-01-0{i}T12:00:00Z"} for i in (1, 2, 3)],
+                   loaded_at="2025-01-10T00:00:00Z")
+    runner = CliRunner()
+    common = ["--project-dir", str(project.dir), "--db", str(project.db_path)]
+
+    built = runner.invoke(main, [*common, "build", "--quiet", "--as-of", "2025-02-05T00:00:00Z"])
+
+    assert built.exit_code == 0, built.output
+    assert built.stdout.startswith("dbt build succeeded:")
+    assert "error" not in built.stdout.lower()
+
+    out = tmp_path / "exports"
+    out.mkdir()
+    exported = runner.invoke(main, [*common, "export", "invoices", "--period", "2025-01", "--out", str(out)])
+
+    assert exported.exit_code == 0, exported.output
+    path = out / "invoices_2025-01.csv"
+    assert exported.stdout.strip() == f"Wrote 1 invoice(s) with 1 line item(s) to {path}"
+    with open(path, newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["customer_name"], row["status"], row["product_id"], row["quantity"].split(".")[0],
+            row["amount"], row["total"], row["due_at"]) == (
+        "Tiny Co", "FINALIZED", "prod_calls", "3", "1.20", "1.20", "2025-02-16T00:00:00Z")
