@@ -26,6 +26,7 @@ INVOICE_COLUMNS = ("invoice_id", "contract_id", "customer_id", "customer_name", 
 LINE_COLUMNS = ("line_item_id", "line_type", "product_id", "name", "starting_at", "ending_before",
                 "pricing_group_values", "presentation_group_values", "quantity", "unit_price", "amount",
                 "commit_id", "credit_id")
+PLAIN_NUMBER_COLUMNS = {"quantity", "unit_price"}
 TEXT_COLUMNS = {"invoice_id", "contract_id", "customer_id", "customer_name", "billing_provider",
                 "billing_provider_customer_id", "line_item_id", "product_id", "name", "pricing_group_values",
                 "presentation_group_values", "commit_id", "credit_id"}
@@ -80,23 +81,31 @@ def neutralise(value):
     return value
 
 
+def _decimal_text(column: str, value: Decimal) -> str:
+    """Exact decimal text: money keeps its cents, quantities and unit prices drop trailing zeros."""
+    if column in PLAIN_NUMBER_COLUMNS:
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return format(value, "f")
+
+
 def _csv_value(column: str, value):
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return _decimal_text(column, value)
     return neutralise(value) if column in TEXT_COLUMNS else value
 
 
-def _json_value(value):
+def _json_value(column: str, value):
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return format(value, "f")  # exact: money as a decimal string
+        return _decimal_text(column, value)  # exact: numbers as decimal strings
     return value
 
 
@@ -136,9 +145,9 @@ def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tu
         documents: dict[str, dict] = {}
         for r in rows:
             doc = documents.setdefault(r["invoice_id"], {
-                **{c: _json_value(r[c]) for c in INVOICE_COLUMNS}, "line_items": []})
+                **{c: _json_value(c, r[c]) for c in INVOICE_COLUMNS}, "line_items": []})
             if r["line_item_id"] is not None:
-                doc["line_items"].append({c: _json_value(r[c]) for c in LINE_COLUMNS})
+                doc["line_items"].append({c: _json_value(c, r[c]) for c in LINE_COLUMNS})
         with open(path, "w", encoding="utf-8") as fh:
             json.dump({"period": period, "invoices": list(documents.values())}, fh, indent=2)
             fh.write("\n")
