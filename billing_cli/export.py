@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -52,12 +53,15 @@ order by i.customer_id, i.issued_at, i.invoice_type, i.invoice_id,
 
 
 def period_bounds(period: str) -> tuple[datetime, datetime]:
-    match = PERIOD.match(period or "")
+    match = PERIOD.fullmatch(period or "")
     if not match:
         raise BillingError(f"period {period!r} is not of the form YYYY-MM")
     year, month = int(match.group(1)), int(match.group(2))
-    start = datetime(year, month, 1)
-    end = datetime(year + (month == 12), month % 12 + 1, 1)
+    try:
+        start = datetime(year, month, 1)
+        end = datetime(year + (month == 12), month % 12 + 1, 1)
+    except ValueError:
+        raise BillingError(f"period {period!r} is out of range") from None
     return start, end
 
 
@@ -118,17 +122,19 @@ def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tu
     path = resolve_out_path(out, period, fmt)
     con = connect(db_path, read_only=True)
     try:
+        params = [start, end, start, end]
         try:
-            cursor = con.execute(QUERY, [start, end, start, end])
-        except Exception as e:  # noqa: BLE001
-            raise BillingError(f"{db_path}: no invoices to export ({str(e).splitlines()[0]}); run `billing build` first") from None
-        if fmt == "parquet":
-            table = (cursor.to_arrow_table if hasattr(cursor, "to_arrow_table") else cursor.fetch_arrow_table)()  # duckdb 2.x / 1.4
-            rows = table.to_pylist()
-        else:
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, r)) for r in cursor.fetchall()]
-            table = None
+            if fmt == "parquet":
+                table = con.sql(QUERY, params=params).to_arrow_table()  # keeps the DECIMAL types
+                rows = table.to_pylist()
+            else:
+                cursor = con.execute(QUERY, params)
+                names = [d[0] for d in cursor.description]
+                rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+                table = None
+        except duckdb.Error as e:
+            raise BillingError(f"{db_path}: no invoices to export ({str(e).splitlines()[0]}); "
+                               "run `billing build` first") from None
     finally:
         con.close()
 

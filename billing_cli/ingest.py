@@ -1,8 +1,8 @@
 """Landing usage events into raw.usage_events (JSONL, CSV, Parquet).
 
-Landing never validates data away: an unreadable JSONL line is landed with `ingest_error` set and
-its text in `properties`, so that the build rejects it with a reason; blank lines are counted and
-reported. Every row of one run gets the same `loaded_at` (one load).
+Landing never validates data away: an unreadable JSONL line (not JSON, not an object, not UTF-8)
+is landed with `ingest_error` set (and, when it is not a JSON object, its text in `properties`), so
+that the build rejects it with a reason; blank lines are counted and reported. Every row of one run gets the same `loaded_at` (one load).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class IngestSummary:
 def expand_paths(patterns: list[str]) -> list[Path]:
     paths: list[Path] = []
     for pattern in patterns:
-        if any(ch in pattern for ch in "*?["):
+        if any(ch in pattern for ch in "*?[") and not Path(pattern).is_file():
             matches = sorted(glob.glob(pattern, recursive=True))
             if not matches:
                 raise BillingError(f"{pattern}: no file matches")
@@ -80,6 +80,8 @@ def expand_paths(patterns: list[str]) -> list[Path]:
             if not path.is_file():
                 raise BillingError(f"{pattern}: no such file")
             paths.append(path)
+    # a file named twice (by name and by a glob) is landed once
+    paths = list({path.resolve(): path for path in paths}.values())
     for path in paths:
         if path.suffix.lower() not in JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES:
             raise BillingError(f"{path}: unsupported file type (expected .jsonl, .ndjson, .json, .csv or .parquet)")
@@ -105,6 +107,7 @@ select
     case when is_object then json_extract_string(line, '$.timestamp') end,
     case
         when not is_object then line
+        when json_type(json_extract(line, '$.properties')) = 'NULL' then null
         when json_type(json_extract(line, '$.properties')) = 'VARCHAR' then json_extract_string(line, '$.properties')
         else cast(json_extract(line, '$.properties') as varchar)
     end,
@@ -161,7 +164,7 @@ def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
 
 def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
     described = con.execute(f"describe select * from {relation_sql}").fetchall()
-    columns = {row[0].lower(): row[1].upper() for row in described}
+    columns = {row[0].lower(): row[1].upper() for row in described if row[0].lower() != "file_row_number"}
     missing = [c for c in EVENT_COLUMNS if c not in columns and c != "properties"]
     if missing:
         raise BillingError(f"{path}: missing column(s) {', '.join(missing)} "
@@ -223,8 +226,7 @@ def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] |
                     _ingest_table(con, path, rel, "row_number() over () + 1", loaded_at, result)
                 else:
                     rel = f"read_parquet({_sql_string(str(path))}, file_row_number = true)"
-                    _ingest_table(con, path, f"(select * exclude (file_row_number) from {rel})",
-                                  "row_number() over ()", loaded_at, result)
+                    _ingest_table(con, path, rel, "file_row_number + 1", loaded_at, result)
             except duckdb.Error as e:
                 raise BillingError(f"{path}: cannot read: {str(e).splitlines()[0]}") from None
             summary.files.append(result)

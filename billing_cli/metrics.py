@@ -186,9 +186,11 @@ def parse_metric(raw: dict, index: int) -> Metric:
         raise BillingError(f"{where}: group_keys repeat a property")
 
     description = raw.get("description")
+    if description is not None and ("{{" in str(description) or "{%" in str(description)):
+        raise BillingError(f"{where}: description may not contain '{{{{' or '{{%' (dbt would run it as jinja)")
     return Metric(name=name, aggregation=aggregation, event_types=event_types, property=prop,
                   filters=tuple(filters), group_keys=group_keys,
-                  description=str(description) if description is not None else None)
+                  description=" ".join(str(description).split()) if description is not None else None)
 
 
 def load_metrics(path: Path) -> list[Metric]:

@@ -209,3 +209,9 @@ def test_empty_period_writes_a_header_only_csv(db, tmp_path):
 def test_missing_database_is_a_clean_error(tmp_path):
     with pytest.raises(BillingError, match="no such database yet"):
         export_invoices(tmp_path / "none.duckdb", "2025-01", "csv", tmp_path / "out.csv")
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12"])
+def test_out_of_range_period_is_a_clean_error(db, tmp_path, period):
+    with pytest.raises(BillingError):
+        export_invoices(db, period, "csv", tmp_path / "out.csv")

@@ -258,3 +258,30 @@ def test_unsupported_extension_is_an_error(tmp_path, db):
         ingest(db, [str(path)])
 
     assert str(path) in str(e.value)
+
+
+def test_a_file_named_twice_in_one_call_is_landed_once(tmp_path, db):
+    path = write_jsonl(tmp_path / "a.jsonl", [event("t1"), "not json"])
+
+    summary = ingest(db, [str(path), str(tmp_path / "*.jsonl")], loaded_at=LOADED_AT)
+
+    assert summary.rows == 2
+    assert summary.unreadable == 1
+
+
+def test_null_properties_land_as_none_like_absent_ones(tmp_path, db):
+    """`"properties": null` is the same as no properties (NULL; staging reads it as {}), not the text 'null'."""
+    path = write_jsonl(tmp_path / "e.jsonl", [event("t1", properties=None), event("t2")])
+    ingest(db, [str(path)], loaded_at=LOADED_AT)
+    landed = rows(db)
+    assert landed["t1"]["properties"] is None and landed["t2"]["properties"] is None
+    assert landed["t1"]["ingest_error"] is None
+
+
+def test_parquet_rows_are_numbered_by_file_order(tmp_path, db):
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"transaction_id": [f"t{i}" for i in range(1, 6)], "customer_id": ["c"] * 5,
+                             "event_type": ["x"] * 5, "timestamp": ["2025-01-01T00:00:00Z"] * 5,
+                             "properties": ["{}"] * 5}), path)
+    ingest(db, [str(path)], loaded_at=LOADED_AT)
+    assert {tid: r["source_line"] for tid, r in rows(db).items()} == {f"t{i}": i for i in range(1, 6)}
