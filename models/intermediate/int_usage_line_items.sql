@@ -41,52 +41,9 @@ segment_events as (
 
 ),
 
-latest_values as (
-
-    select segment_id, metric_value as latest_value
-    from (
-        select
-            segment_id,
-            metric_value,
-            row_number() over (
-                partition by segment_id order by event_at desc, transaction_id desc
-            ) as recency_rank
-        from segment_events
-        where aggregation = 'latest'
-    ) ranked
-    where recency_rank = 1
-
-),
-
-aggregated as (
-
-    select
-        segment_id,
-        max(aggregation) as aggregation,
-        count(*) as event_count,
-        sum(metric_value) as sum_value,
-        max(metric_value) as max_value,
-        count(distinct unique_value) as unique_count
-    from segment_events
-    group by segment_id
-
-),
-
 quantities as (
 
-    select
-        aggregated.segment_id,
-        aggregated.event_count,
-        cast(case aggregated.aggregation
-            when 'count' then aggregated.sum_value
-            when 'sum' then aggregated.sum_value
-            when 'max' then aggregated.max_value
-            when 'unique' then aggregated.unique_count
-            when 'latest' then latest_values.latest_value
-        end as {{ billing.type_decimal() }}) as quantity
-    from aggregated
-    left join latest_values
-        on aggregated.segment_id = latest_values.segment_id
+    {{ billing.aggregate_metric_events('segment_events', ['segment_id']) }}
 
 ),
 
