@@ -62,3 +62,40 @@ to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.las
 {%- for k in keys -%}{%- do pairs.append((k, billing.json_get(json_expr, k))) -%}{%- endfor -%}
 {{ billing.json_object(pairs) }}
 {%- endmacro %}
+
+{#-
+  Tiers of a price: one row per element of a JSON list of {"size": n, "price": p} held in
+  `tiers_column`: select <key_column>, tier_index (1-based), tier_size, tier_price (texts).
+-#}
+{% macro unnest_tiers(relation, key_column, tiers_column) %}{{ return(adapter.dispatch('unnest_tiers', 'billing')(relation, key_column, tiers_column)) }}{% endmacro %}
+{% macro duckdb__unnest_tiers(relation, key_column, tiers_column) -%}
+select
+    {{ key_column }},
+    tier_index,
+    tier.size as tier_size,
+    tier.price as tier_price
+from (
+    select
+        {{ key_column }},
+        unnest(from_json({{ tiers_column }}, '[{"size": "VARCHAR", "price": "VARCHAR"}]')) as tier,
+        generate_subscripts(from_json({{ tiers_column }}, '[{"size": "VARCHAR", "price": "VARCHAR"}]'), 1) as tier_index
+    from {{ relation }}
+    where {{ tiers_column }} is not null
+        and (case when json_valid({{ tiers_column }}) then json_type({{ tiers_column }}) = 'ARRAY' else false end)
+) as tiers
+{%- endmacro %}
+{% macro default__unnest_tiers(relation, key_column, tiers_column) -%}
+select {{ key_column }}, pos + 1 as tier_index, tier.size as tier_size, tier.price as tier_price
+from {{ relation }}
+lateral view posexplode(from_json({{ tiers_column }}, 'array<struct<size:string,price:string>>')) exploded as pos, tier
+where {{ tiers_column }} is not null
+{%- endmacro %}
+
+{#- True when the text is a JSON array (of anything). -#}
+{% macro json_is_array(expr) %}{{ return(adapter.dispatch('json_is_array', 'billing')(expr)) }}{% endmacro %}
+{% macro duckdb__json_is_array(expr) -%}
+(case when json_valid({{ expr }}) then json_type({{ expr }}) = 'ARRAY' else false end)
+{%- endmacro %}
+{% macro default__json_is_array(expr) -%}
+coalesce(substr(ltrim({{ expr }}), 1, 1) = '[' and from_json({{ expr }}, 'array<string>') is not null, false)
+{%- endmacro %}

@@ -2,7 +2,9 @@
   Rate segments (DATA_CONTRACT semantics 4): each billing period of each usage product on the
   contract's rate card, split wherever a rate or an applicable override starts or ends inside it.
   Each segment carries the rate in effect at its start and whether the product is entitled then
-  (the rate's `entitled`, toggled by the highest-priority entitlement override in effect).
+  (the rate's `entitled`, toggled by the highest-priority entitlement override in effect), and the
+  price after overrides (DATA_CONTRACT semantics 7): the OVERWRITE with the lowest priority number
+  replaces the rate; otherwise the lowest applicable MULTIPLIER scales its price(s).
 -#}
 -- depends_on: {{ ref('int_catalog_problems') }}
 with periods as (
@@ -148,6 +150,7 @@ segment_rates as (
         rates.rate_id,
         rates.rate_type,
         rates.price,
+        rates.package_size,
         rates.is_entitled as is_rate_entitled
     from segments
     left join rates
@@ -182,6 +185,50 @@ entitlement_overrides as (
 
 ),
 
+price_overrides as (
+
+    select
+        segments.invoice_id,
+        segments.product_id,
+        segments.segment_starting_at,
+        overrides.override_id,
+        overrides.override_type,
+        overrides.rate_type,
+        overrides.price,
+        overrides.tiers,
+        overrides.multiplier,
+        row_number() over (
+            partition by segments.invoice_id, segments.product_id, segments.segment_starting_at, overrides.override_type
+            order by overrides.priority nulls last, overrides.multiplier, overrides.override_id
+        ) as override_rank
+    from segments
+    inner join override_products
+        on segments.contract_id = override_products.contract_id
+        and segments.product_id = override_products.product_id
+    inner join overrides
+        on override_products.override_id = overrides.override_id
+    where overrides.override_type in ('OVERWRITE', 'MULTIPLIER')
+        and overrides.starting_at <= segments.segment_starting_at
+        and (overrides.ending_before is null or segments.segment_starting_at < overrides.ending_before)
+
+),
+
+overwrites as (
+
+    select * from price_overrides
+    where override_type = 'OVERWRITE' and override_rank = 1
+
+),
+
+multipliers as (
+
+    select invoice_id, product_id, segment_starting_at, min(multiplier) as multiplier
+    from price_overrides
+    where override_type = 'MULTIPLIER'
+    group by invoice_id, product_id, segment_starting_at
+
+),
+
 final as (
 
     select
@@ -195,8 +242,18 @@ final as (
         segment_rates.segment_starting_at,
         segment_rates.segment_ending_before,
         segment_rates.rate_id,
-        segment_rates.rate_type,
-        segment_rates.price,
+        overwrites.override_id as overwrite_override_id,
+        case when overwrites.override_id is not null
+            then coalesce(overwrites.rate_type, segment_rates.rate_type)
+            else segment_rates.rate_type end as rate_type,
+        case when overwrites.override_id is not null
+            then coalesce(overwrites.price, segment_rates.price)
+            else segment_rates.price end as base_price,
+        case when overwrites.override_id is not null then cast(1 as {{ billing.type_decimal() }})
+            else coalesce(multipliers.multiplier, cast(1 as {{ billing.type_decimal() }})) end as price_multiplier,
+        case when overwrites.tiers is not null then overwrites.override_id
+            else segment_rates.rate_id end as price_source_id,
+        segment_rates.package_size,
         coalesce(entitlement_overrides.is_entitled, segment_rates.is_rate_entitled, false) as is_entitled
     from segment_rates
     left join entitlement_overrides
@@ -204,6 +261,14 @@ final as (
         and segment_rates.product_id = entitlement_overrides.product_id
         and segment_rates.segment_starting_at = entitlement_overrides.segment_starting_at
         and entitlement_overrides.override_rank = 1
+    left join overwrites
+        on segment_rates.invoice_id = overwrites.invoice_id
+        and segment_rates.product_id = overwrites.product_id
+        and segment_rates.segment_starting_at = overwrites.segment_starting_at
+    left join multipliers
+        on segment_rates.invoice_id = multipliers.invoice_id
+        and segment_rates.product_id = multipliers.product_id
+        and segment_rates.segment_starting_at = multipliers.segment_starting_at
 
 )
 

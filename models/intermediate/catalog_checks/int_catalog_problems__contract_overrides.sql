@@ -22,3 +22,15 @@ union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.bad_decimal('multiplier') ~ ' or ' ~ billing.bad_decimal('price'), 'multiplier and price must be non-negative numbers') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null", 'priority is not a whole number') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', "upper(trim(type)) = 'MULTIPLIER' and " ~ billing.missing('multiplier'), 'a MULTIPLIER override needs a multiplier') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', "upper(trim(type)) = 'OVERWRITE' and " ~ billing.missing('price') ~ " and " ~ billing.missing('tiers'), 'an OVERWRITE override needs a price or tiers') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE']), 'rate_type of an override must be FLAT, TIERED, VOLUME or PACKAGE') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', "tiers is not null and trim(tiers) <> '' and not " ~ billing.json_is_array('tiers'), 'tiers is not a JSON list of {size, price}') }}
+union all
+select 'contract_overrides.csv' as seed, price_source_id as row_key, problem
+from {{ ref('int_catalog_tier_problems') }}
+where price_source_id in (select override_id from {{ ref('stg_contract_overrides') }})

@@ -16,3 +16,7 @@ union all
 {{ billing.config_problem('products', 'product_id', billing.bad_enum('quantity_conversion_operation', ['MULTIPLY', 'DIVIDE']), 'quantity_conversion_operation must be MULTIPLY or DIVIDE') }}
 union all
 {{ billing.config_problem('products', 'product_id', billing.bad_enum('quantity_rounding_method', ['ROUND_UP', 'ROUND_DOWN', 'ROUND_HALF_UP']), 'quantity_rounding_method must be ROUND_UP, ROUND_DOWN or ROUND_HALF_UP') }}
+union all
+{{ billing.config_problem('products', 'product_id', "upper(trim(quantity_conversion_operation)) in ('MULTIPLY', 'DIVIDE') and coalesce(" ~ billing.try_to_decimal('quantity_conversion_factor') ~ " <= 0, true)", 'quantity_conversion_factor must be above 0 when an operation is given') }}
+union all
+{{ billing.config_problem('products', 'product_id', "quantity_rounding_decimal_places is not null and trim(quantity_rounding_decimal_places) <> '' and coalesce(" ~ billing.try_to_integer('quantity_rounding_decimal_places') ~ " not between 0 and 10, true)", 'quantity_rounding_decimal_places must be a whole number from 0 to 10') }}

@@ -32,3 +32,15 @@ inner join {{ ref('stg_rate_card_rates') }} as b
     and a.rate_id <> b.rate_id
     and a.starting_at <= b.starting_at
     and (a.ending_before is null or b.starting_at < a.ending_before)
+union all
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) in ('TIERED', 'VOLUME') and (" ~ billing.missing('tiers') ~ " or not " ~ billing.json_is_array('tiers') ~ ")", 'a TIERED or VOLUME rate needs tiers, a JSON list of {size, price}') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PACKAGE' and (" ~ billing.missing('price') ~ " or " ~ billing.missing('package_size') ~ " or coalesce(" ~ billing.try_to_decimal('package_size') ~ " <= 0, true))", 'a PACKAGE rate needs a price and a package_size above 0') }}
+union all
+select
+    'rate_card_rates.csv' as seed,
+    rates.rate_card_id || '/' || rates.product_id || '/' || {{ billing.timestamp_key('rates.starting_at') }} as row_key,
+    problems.problem
+from {{ ref('int_catalog_tier_problems') }} as problems
+inner join {{ ref('stg_rate_card_rates') }} as rates
+    on problems.price_source_id = rates.rate_id

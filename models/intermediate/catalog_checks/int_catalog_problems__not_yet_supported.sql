@@ -1,0 +1,19 @@
+{#-
+  Catalog features the rating models do not compute yet: refused with a clear message rather than
+  billed wrongly. Each line goes away when its rule lands.
+-#}
+{{ billing.config_problem('rate_card_rates', "rate_card_id || '/' || product_id || '/' || coalesce(starting_at, '')", "upper(trim(rate_type)) in ('PERCENTAGE', 'SUBSCRIPTION')", 'PERCENTAGE and SUBSCRIPTION rates are not supported yet') }}
+union all
+{{ billing.config_problem('rate_card_rates', "rate_card_id || '/' || product_id || '/' || coalesce(starting_at, '')", "pricing_group_values is not null and trim(pricing_group_values) <> ''", 'pricing_group_values on rates are not supported yet') }}
+union all
+{{ billing.config_problem('products', 'product_id', "upper(trim(type)) in ('COMPOSITE', 'SUBSCRIPTION')", 'COMPOSITE and SUBSCRIPTION products are not supported yet') }}
+union all
+{{ billing.config_problem('products', 'product_id', "coalesce(trim(pricing_group_key), '') not in ('', '[]') or coalesce(trim(presentation_group_key), '') not in ('', '[]')", 'pricing_group_key and presentation_group_key are not supported yet') }}
+union all
+{{ billing.config_problem('contract_overrides', 'override_id', "pricing_group_values is not null and trim(pricing_group_values) <> ''", 'pricing_group_values on overrides are not supported yet') }}
+union all
+{{ billing.config_problem('contract_subscriptions', 'subscription_id', 'true', 'subscriptions are not supported yet') }}
+union all
+{{ billing.config_problem('contract_commits', 'commit_id', 'true', 'commits are not supported yet') }}
+union all
+{{ billing.config_problem('contract_credits', 'credit_id', 'true', 'credits are not supported yet') }}
