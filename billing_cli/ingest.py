@@ -141,6 +141,8 @@ def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
 
     with open(path, "rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte order mark is not part of the first record
             stripped = raw.strip()
             if not stripped:
                 result.blank_lines += 1

@@ -85,13 +85,32 @@ class CompiledProject:
 # Loading and validation
 # --------------------------------------------------------------------------------------------
 
+JINJA_MARKERS = ("{{", "{%", "{#")
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false, so country codes like NO or words like yes/on stay strings."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def _text_value(value, where: str) -> str:
     """Filter values compare with the property's text (JSON numbers as their text)."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
-        return str(value)
-    raise BillingError(f"{where}: values must be strings, numbers or booleans, got {value!r}")
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float, str)):
+        text = str(value)
+    else:
+        raise BillingError(f"{where}: values must be strings, numbers or booleans, got {value!r}")
+    if any(marker in text for marker in JINJA_MARKERS):
+        raise BillingError(f"{where}: value {text!r} may not contain '{{{{', '{{%' or '{{#' (dbt would run it as jinja)")
+    return text
 
 
 def _string_list(value, where: str) -> tuple[str, ...]:
@@ -140,7 +159,7 @@ def parse_metric(raw: dict, index: int) -> Metric:
     if "event_type" in raw:
         if not isinstance(raw["event_type"], str) or not raw["event_type"]:
             raise BillingError(f"{where}: event_type must be a non-empty string")
-        event_types = (raw["event_type"],)
+        event_types = (_text_value(raw["event_type"], f"{where}: event_type"),)
     else:
         event_types = _string_list(raw["event_type_in"], f"{where}: event_type_in")
 
@@ -197,7 +216,7 @@ def load_metrics(path: Path) -> list[Metric]:
     if not path.exists():
         raise BillingError(f"{path}: file not found")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yaml.load(path.read_text(), Loader=_Yaml12Loader) or {}
     except yaml.YAMLError as e:
         raise BillingError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("billable_metrics", []), list):

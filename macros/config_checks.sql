@@ -37,6 +37,10 @@ where {{ condition }}
 ({{ column }} is not null and trim({{ column }}) <> '' and not {{ billing.json_is_string_array(column) }})
 {%- endmacro %}
 
+{% macro missing_list(column) -%}
+({{ column }} is null or replace(trim({{ column }}), ' ', '') in ('', '[]'))
+{%- endmacro %}
+
 {% macro missing(column) -%}
 ({{ column }} is null or trim({{ column }}) = '')
 {%- endmacro %}

@@ -99,3 +99,8 @@ where {{ tiers_column }} is not null
 {% macro default__json_is_array(expr) -%}
 coalesce(substr(ltrim({{ expr }}), 1, 1) = '[' and from_json({{ expr }}, 'array<string>') is not null, false)
 {%- endmacro %}
+
+{#- A list column as text, with an empty list ([] or blank) meaning none (NULL). -#}
+{% macro list_or_null(column) -%}
+case when replace(trim({{ column }}), ' ', '') in ('', '[]') then null else trim({{ column }}) end
+{%- endmacro %}

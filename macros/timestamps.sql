@@ -20,7 +20,28 @@ to_utc_timestamp(try_cast(trim(cast({{ expr }} as string)) as timestamp), 'UTC')
 {%- if v is none or v == '' -%}
 cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
 {%- else -%}
-{{ billing.parse_utc_timestamp("'" ~ v ~ "'") }}
+{%- set text = (v | string | trim).replace('z', 'Z').replace('t', 'T') -%}
+{%- if text | length == 10 %}{% set text = text ~ 'T00:00:00Z' %}{% endif -%}
+{%- set parsed = none -%}
+{%- set m = modules.re.fullmatch('(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2}):(\\d{2})(\\.\\d{1,6})?(Z|[+-](\\d{2}):(\\d{2}))?', text) -%}
+{%- if m -%}
+{%- set year, month, day = m.group(1) | int, m.group(2) | int, m.group(3) | int -%}
+{%- set in_range = year >= 1 and 1 <= month <= 12 and m.group(4) | int <= 23 and m.group(5) | int <= 59
+        and m.group(6) | int <= 59 and (m.group(9) is none or (m.group(9) | int <= 23 and m.group(10) | int <= 59)) -%}
+{%- if in_range -%}
+{%- set last_day = 31 if month == 12 else (modules.datetime.date(year, month + 1, 1) - modules.datetime.timedelta(days=1)).day -%}
+{%- if 1 <= day <= last_day -%}
+{%- set parsed = modules.datetime.datetime.fromisoformat(text.replace('Z', '+00:00')) -%}
+{%- endif -%}
+{%- endif -%}
+{%- endif -%}
+{%- if parsed is none -%}
+{{ exceptions.raise_compiler_error("var billing_as_of " ~ (v | string) ~ " is not an RFC 3339 timestamp (e.g. 2025-02-03T00:00:00Z)") }}
+{%- endif -%}
+{%- if parsed.tzinfo is not none -%}
+{%- set parsed = parsed.astimezone(modules.pytz.utc).replace(tzinfo=none) -%}
+{%- endif -%}
+cast('{{ parsed.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endif -%}
 {%- endmacro %}
 
@@ -33,7 +54,7 @@ cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timesta
 case upper({{ expr }}) when 'MONTHLY' then 1 when 'QUARTERLY' then 3 when 'ANNUAL' then 12 end
 {%- endmacro %}
 
-{#- Format a timestamp as text for keys and ids: 'YYYY-MM-DD HH:MM:SS'. -#}
+{#- Format a timestamp as text for keys and ids, to the microsecond: 'YYYY-MM-DD HH:MM:SS.ffffff'. -#}
 {% macro timestamp_key(expr) %}{{ return(adapter.dispatch('timestamp_key', 'billing')(expr)) }}{% endmacro %}
-{% macro duckdb__timestamp_key(expr) %}strftime({{ expr }}, '%Y-%m-%d %H:%M:%S'){% endmacro %}
-{% macro default__timestamp_key(expr) %}date_format({{ expr }}, 'yyyy-MM-dd HH:mm:ss'){% endmacro %}
+{% macro duckdb__timestamp_key(expr) %}strftime({{ expr }}, '%Y-%m-%d %H:%M:%S.%f'){% endmacro %}
+{% macro default__timestamp_key(expr) %}date_format({{ expr }}, 'yyyy-MM-dd HH:mm:ss.SSSSSS'){% endmacro %}

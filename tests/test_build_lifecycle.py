@@ -89,6 +89,8 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
             {"contract_id": "k3", "customer_id": "c9", "rate_card_id": "rc", "starting_at": "2025-01-01",
              "usage_statement_frequency": "WEEKLY"},
         ],
+        contract_scheduled_charges=[{"scheduled_charge_id": "s_early", "contract_id": "k1", "timestamp": "2024-12-01",
+                                     "amount": "1"}],
     ).metrics(METRICS)
     result = p.build(as_of="2025-03-01T00:00:00Z", expect_success=False)
     assert not result.success
@@ -99,12 +101,13 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
         "seed=products.csv, row_key=p2, problem=billable_metric is not defined in billable_metrics.yml",
         "seed=products.csv, row_key=p3, problem=type must be USAGE, SUBSCRIPTION, COMPOSITE or FIXED",
         "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01, problem=price is not a non-negative number",
-        "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01 00:00:00, problem=overlaps the rate starting 2025-01-15",
+        "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01 00:00:00.000000, problem=overlaps the rate starting 2025-01-15",
         "seed=rate_card_rates.csv, row_key=rc/p9/someday, problem=product_id is not in products",
         "seed=rate_card_rates.csv, row_key=rc/p9/someday, problem=starting_at is missing or not a valid timestamp",
         "seed=contracts.csv, row_key=k1, problem=overlaps contract k2 of the same customer",
         "seed=contracts.csv, row_key=k3, problem=customer_id is not in customers",
         "seed=contracts.csv, row_key=k3, problem=usage_statement_frequency must be MONTHLY, QUARTERLY or ANNUAL",
+        "seed=contract_scheduled_charges.csv, row_key=s_early, problem=timestamp is outside its contract",
     ]
     missing = [e for e in expected if e not in text]
     assert not missing, f"missing from:\n{text}"
@@ -112,3 +115,39 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
     assert "assert_catalog_has_no_problems" in text
     assert len(result.problems) == 1
     assert p.query("select count(*) as n from information_schema.tables where table_name = 'fct_invoices'")[0]["n"] == 0
+
+
+def test_review_regressions(make_project):
+    """Sub-second timestamps keep ids apart; an alias may equal its own customer id; an empty
+    product_tags list means none; a bad billing_as_of fails the build instead of billing nothing."""
+    p = make_project().seeds(
+        customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["c1", "one@example.com"]}],
+        products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+                  {"product_id": "fee", "name": "Fee", "type": "FIXED"}],
+        rate_cards=CATALOG["rate_cards"],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "ending_before": "2025-01-15T10:00:00.900Z",
+             "rate_type": "FLAT", "price": "0.5"},
+            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-15T10:00:00.900Z", "rate_type": "FLAT",
+             "price": "1"}],
+        contracts=CATALOG["contracts"],
+        contract_overrides=[
+            {"override_id": "o_mult", "contract_id": "k1", "starting_at": "2025-01-15T10:00:00.100Z",
+             "product_id": "p1", "type": "MULTIPLIER", "multiplier": "2"},
+            {"override_id": "o_off", "contract_id": "k1", "starting_at": "2025-01-20T00:00:00Z",
+             "product_id": "p1", "product_tags": [], "entitled": False}],
+        contract_scheduled_charges=[
+            {"scheduled_charge_id": "s1", "contract_id": "k1", "product_id": "fee", "timestamp": "2025-01-10T10:00:00.2Z", "amount": "5"},
+            {"scheduled_charge_id": "s2", "contract_id": "k1", "product_id": "fee", "timestamp": "2025-01-10T10:00:00.7Z", "amount": "7"}],
+    ).metrics(METRICS)
+    p.ingest([{"transaction_id": f"t{d}", "customer_id": "one@example.com" if d == 2 else "c1", "event_type": "call",
+               "timestamp": f"2025-01-{d:02d}T12:00:00Z", "properties": {}} for d in (2, 16, 21)])
+    p.build(as_of="2025-03-01T00:00:00Z")
+    scheduled = sorted(r["total"] for r in p.invoices() if r["invoice_type"] == "SCHEDULED")
+    assert scheduled == [D("5.00"), D("7.00")]
+    usage = {r["starting_at"]: (r["unit_price"], r["amount"]) for r in p.lines() if r["line_type"] == "usage"}
+    # Jan 2 at 0.50; Jan 16 in [10:00:00.9, ...) at 1 x 2 (multiplier from 10:00:00.1); Jan 21 not entitled
+    assert usage == {datetime(2025, 1, 1): (D("0.5"), D("0.50")),
+                     datetime(2025, 1, 15, 10, 0, 0, 900000): (D("2"), D("2.00"))}
+    failed = p.build(as_of="2025-13-01T00:00:00Z", expect_success=False)
+    assert not failed.success and "billing_as_of 2025-13-01T00:00:00Z is not an RFC 3339 timestamp" in "\n".join(failed.problems)

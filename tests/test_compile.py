@@ -389,3 +389,27 @@ def test_each_metric_renders_on_its_own():
     # no hidden dependency on the other metrics of the file
     for metric in load_metrics(GOLDEN / "metrics.yml"):
         assert render_metric_model(metric) == GOLDEN_FILES[f"{metric.model_name}.sql"]
+
+
+def test_yaml_12_booleans_keep_country_codes_as_strings(tmp_path):
+    files = compile_yaml(tmp_path, """
+billable_metrics:
+  - name: calls
+    event_type: call
+    aggregation: count
+    filters:
+      - {property: country, in: [NO, SE, yes, on]}
+      - {property: is_test, not_in: [true]}
+""")
+    sql = files["int_metric_events__calls.sql"]
+    assert "in ('NO', 'SE', 'yes', 'on')" in sql
+    assert "not_in" not in sql and "in ('true')" in sql
+
+
+@pytest.mark.parametrize("value", ["Hello {{ name }}", "{% if x %}", "{# note"])
+def test_jinja_markers_in_values_are_refused(tmp_path, value):
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text(yaml.safe_dump({"billable_metrics": [
+        {"name": "calls", "event_type": "call", "aggregation": "count", "filters": [{"property": "p", "in": [value]}]}]}))
+    with pytest.raises(BillingError, match="metric 'calls'.*may not contain"):
+        load_metrics(path)

@@ -285,3 +285,11 @@ def test_parquet_rows_are_numbered_by_file_order(tmp_path, db):
                              "properties": ["{}"] * 5}), path)
     ingest(db, [str(path)], loaded_at=LOADED_AT)
     assert {tid: r["source_line"] for tid, r in rows(db).items()} == {f"t{i}": i for i in range(1, 6)}
+
+
+def test_byte_order_mark_does_not_cost_the_first_event(tmp_path, db):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(event("t1")) + "\n" + json.dumps(event("t2")) + "\n").encode())
+    summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
+    assert summary.unreadable == 0
+    assert set(rows(db)) == {"t1", "t2"}

@@ -165,7 +165,7 @@ def test_malformed_prices_fail_the_build(make_project):
     result = p.build(as_of=AS_OF, expect_success=False)
     text = "\n".join(result.problems)
     for expected in [
-        "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01 00:00:00, problem=tier 2 is the last tier and must have no size",
+        "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01 00:00:00.000000, problem=tier 2 is the last tier and must have no size",
         "seed=rate_card_rates.csv, row_key=rc/p2/2025-01-01, problem=a PACKAGE rate needs a price and a package_size above 0",
         "seed=products.csv, row_key=p2, problem=quantity_conversion_factor must be above 0 when an operation is given",
         "seed=contract_overrides.csv, row_key=o1, problem=a MULTIPLIER override needs a multiplier",

@@ -17,8 +17,8 @@ final as (
         {{ billing.parse_utc_timestamp('access_ending_before') }} as access_ending_before,
         {{ billing.parse_utc_timestamp('invoice_at') }} as invoice_at,
         coalesce({{ billing.try_to_decimal('invoice_amount') }}, {{ billing.try_to_decimal('amount') }}) as invoice_amount,
-        nullif(trim(applicable_product_ids), '') as applicable_product_ids,
-        nullif(trim(applicable_product_tags), '') as applicable_product_tags,
+        {{ billing.list_or_null('applicable_product_ids') }} as applicable_product_ids,
+        {{ billing.list_or_null('applicable_product_tags') }} as applicable_product_tags,
         {{ billing.try_to_integer('priority') }} as priority
     from source
 

@@ -14,8 +14,8 @@ final as (
         {{ billing.try_to_decimal('amount') }} as amount,
         {{ billing.parse_utc_timestamp('access_starting_at') }} as access_starting_at,
         {{ billing.parse_utc_timestamp('access_ending_before') }} as access_ending_before,
-        nullif(trim(applicable_product_ids), '') as applicable_product_ids,
-        nullif(trim(applicable_product_tags), '') as applicable_product_tags,
+        {{ billing.list_or_null('applicable_product_ids') }} as applicable_product_ids,
+        {{ billing.list_or_null('applicable_product_tags') }} as applicable_product_tags,
         {{ billing.try_to_integer('priority') }} as priority
     from source
 

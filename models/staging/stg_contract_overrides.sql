@@ -12,7 +12,7 @@ final as (
         {{ billing.parse_utc_timestamp('starting_at') }} as starting_at,
         {{ billing.parse_utc_timestamp('ending_before') }} as ending_before,
         nullif(trim(product_id), '') as product_id,
-        nullif(trim(product_tags), '') as product_tags,
+        {{ billing.list_or_null('product_tags') }} as product_tags,
         nullif(trim(pricing_group_values), '') as pricing_group_values,
         upper(nullif(trim(type), '')) as override_type,
         {{ billing.try_to_decimal('multiplier') }} as multiplier,

@@ -7,7 +7,7 @@ union all
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.unknown_reference('product_id', 'products', 'product_id', optional=true), 'product_id is not in products') }}
 union all
-{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('product_id') ~ ' and ' ~ billing.missing('product_tags'), 'an override needs a product_id or product_tags') }}
+{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('product_id') ~ ' and ' ~ billing.missing_list('product_tags'), 'an override needs a product_id or product_tags') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.bad_string_list('product_tags'), 'product_tags is not a JSON list of strings') }}
 union all

@@ -14,3 +14,13 @@ union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_enum('frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'frequency must be MONTHLY, QUARTERLY, ANNUAL or empty') }}
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+union all
+select
+    'contract_scheduled_charges.csv' as seed,
+    charges.scheduled_charge_id as row_key,
+    'timestamp is outside its contract' as problem
+from {{ ref('stg_contract_scheduled_charges') }} as charges
+inner join {{ ref('stg_contracts') }} as contracts
+    on charges.contract_id = contracts.contract_id
+where charges.scheduled_at < contracts.starting_at
+    or (contracts.ending_before is not null and charges.scheduled_at >= contracts.ending_before)

@@ -29,3 +29,10 @@ inner join {{ ref('stg_contracts') }} as b
     and a.contract_id < b.contract_id
     and a.starting_at < coalesce(b.ending_before, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
     and b.starting_at < coalesce(a.ending_before, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
+union all
+select
+    'contracts.csv' as seed,
+    contract_id as row_key,
+    'starts more than 1200 billing periods before billing_as_of (at most 100 years are billed)' as problem
+from {{ ref('stg_contracts') }}
+where {{ dbt.datediff('starting_at', billing.as_of(), 'month') }} >= 1199

@@ -11,9 +11,10 @@ select
     'customers.csv' as seed,
     cast(customer_id as {{ dbt.type_string() }}) as row_key,
     'ingest alias ' || ingest_alias || ' belongs to another customer too, or is another customer''s id' as problem
-from {{ ref('int_customer_aliases') }}
+from {{ ref('int_customer_aliases') }} as aliases
 where ingest_alias in (
     select ingest_alias from {{ ref('int_customer_aliases') }} group by ingest_alias having count(*) > 1
-    union all
-    select customer_id from {{ ref('stg_customers') }}
+)
+or ingest_alias in (
+    select customer_id from {{ ref('stg_customers') }} where customer_id <> aliases.customer_id
 )

@@ -8,7 +8,7 @@ union all
 union all
 {{ billing.config_problem('products', 'product_id', "upper(trim(type)) in ('COMPOSITE', 'SUBSCRIPTION')", 'COMPOSITE and SUBSCRIPTION products are not supported yet') }}
 union all
-{{ billing.config_problem('products', 'product_id', "coalesce(trim(pricing_group_key), '') not in ('', '[]') or coalesce(trim(presentation_group_key), '') not in ('', '[]')", 'pricing_group_key and presentation_group_key are not supported yet') }}
+{{ billing.config_problem('products', 'product_id', "not " ~ billing.missing_list('pricing_group_key') ~ " or not " ~ billing.missing_list('presentation_group_key'), 'pricing_group_key and presentation_group_key are not supported yet') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', "pricing_group_values is not null and trim(pricing_group_values) <> ''", 'pricing_group_values on overrides are not supported yet') }}
 union all

@@ -1,0 +1,204 @@
+"""An independent pure-Python reference of the rating rules, written from DATA_CONTRACT.md
+(semantics 2 to 7) and DECISIONLOG.md, not from the SQL. Used to check the dbt models on
+randomized catalogs and usage.
+
+Scope: one contract with MONTHLY / FIRST_OF_MONTH billing periods; USAGE products with FLAT,
+TIERED, VOLUME or PACKAGE rates, dated rate changes, conversion and rounding; entitlement,
+MULTIPLIER and OVERWRITE overrides by product; metrics COUNT, SUM, MAX, UNIQUE, LATEST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+TEN_PLACES = Decimal("1e-10")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    event_type: str
+    aggregation: str  # count | sum | max | unique | latest
+    property: str | None
+
+
+@dataclass
+class Rate:
+    starting_at: datetime
+    ending_before: datetime | None
+    rate_type: str  # FLAT | TIERED | VOLUME | PACKAGE
+    price: Decimal | None = None
+    tiers: list[tuple[Decimal | None, Decimal]] = field(default_factory=list)  # (size, price)
+    package_size: Decimal | None = None
+    entitled: bool = True
+
+
+@dataclass
+class Override:
+    override_id: str
+    starting_at: datetime
+    ending_before: datetime | None
+    kind: str  # ENTITLEMENT | MULTIPLIER | OVERWRITE
+    entitled: bool | None = None
+    multiplier: Decimal | None = None
+    price: Decimal | None = None  # OVERWRITE: FLAT at this price
+    priority: int | None = None
+
+
+@dataclass
+class Product:
+    product_id: str
+    metric: Metric
+    rates: list[Rate]
+    overrides: list[Override] = field(default_factory=list)
+    conversion: tuple[str, Decimal] | None = None  # (MULTIPLY|DIVIDE, factor)
+    rounding: tuple[int, str] | None = None  # (places, ROUND_UP|ROUND_DOWN|ROUND_HALF_UP)
+
+
+@dataclass
+class Event:
+    transaction_id: str
+    event_type: str
+    at: datetime
+    properties: dict
+
+
+@dataclass
+class Contract:
+    starting_at: datetime
+    ending_before: datetime | None
+    products: list[Product]
+
+
+def _in(at: datetime, start: datetime, end: datetime | None) -> bool:
+    return start <= at and (end is None or at < end)
+
+
+def _add_month(d: datetime) -> datetime:
+    return d.replace(year=d.year + (d.month == 12), month=d.month % 12 + 1)
+
+
+def billing_periods(contract: Contract, as_of: datetime) -> list[tuple[datetime, datetime]]:
+    """Monthly, aligned to the first of the month, clipped to the contract, started by as_of."""
+    periods = []
+    nominal = contract.starting_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while nominal <= as_of and (contract.ending_before is None or nominal < contract.ending_before):
+        start = max(nominal, contract.starting_at)
+        end = _add_month(nominal)
+        if contract.ending_before is not None:
+            end = min(end, contract.ending_before)
+        if start < end and start <= as_of:
+            periods.append((start, end))
+        nominal = _add_month(nominal)
+    return periods
+
+
+def aggregate(metric: Metric, events: list[Event]) -> Decimal:
+    if metric.aggregation == "count":
+        return Decimal(len(events))
+    values = [e.properties[metric.property] for e in events]
+    if metric.aggregation == "unique":
+        return Decimal(len({str(v) for v in values}))
+    numbers = [Decimal(str(v)) for v in values]
+    if metric.aggregation == "sum":
+        return sum(numbers, Decimal(0))
+    if metric.aggregation == "max":
+        return max(numbers)
+    latest = max(events, key=lambda e: (e.at, e.transaction_id))
+    return Decimal(str(latest.properties[metric.property]))
+
+
+def convert_and_round(product: Product, quantity: Decimal) -> Decimal:
+    if product.conversion:
+        operation, factor = product.conversion
+        quantity = quantity * factor if operation == "MULTIPLY" else \
+            (quantity / factor).quantize(TEN_PLACES, ROUND_HALF_UP)
+    if product.rounding:
+        places, method = product.rounding
+        mode = {"ROUND_UP": ROUND_CEILING, "ROUND_DOWN": ROUND_FLOOR, "ROUND_HALF_UP": ROUND_HALF_UP}[method]
+        quantity = quantity.quantize(Decimal(1).scaleb(-places), mode)
+    return quantity
+
+
+def price(rate: Rate, multiplier: Decimal, quantity: Decimal) -> Decimal:
+    def scaled(p: Decimal) -> Decimal:
+        return (p * multiplier).quantize(TEN_PLACES, ROUND_HALF_UP)
+
+    if rate.rate_type == "FLAT":
+        return quantity * scaled(rate.price)
+    if rate.rate_type == "PACKAGE":
+        packages = (quantity / rate.package_size).to_integral_value(ROUND_CEILING)
+        return packages * scaled(rate.price)
+    floor, amount = Decimal(0), Decimal(0)
+    for index, (size, tier_price) in enumerate(rate.tiers):
+        ceiling = None if size is None else floor + size
+        if rate.rate_type == "TIERED":
+            if quantity > floor:  # graduated: the units that fall in this tier
+                upper = quantity if ceiling is None else min(quantity, ceiling)
+                amount += (upper - floor) * scaled(tier_price)
+        elif (quantity > floor or index == 0) and (ceiling is None or quantity <= ceiling):
+            return quantity * scaled(tier_price)  # VOLUME: every unit at the tier the total reaches
+        if ceiling is None:
+            break
+        floor = ceiling
+    return amount
+
+
+def _ranked_overwrite(overrides: list[Override]) -> Override | None:
+    candidates = [o for o in overrides if o.kind == "OVERWRITE"]
+    candidates.sort(key=lambda o: (o.priority is None, o.priority or 0, o.override_id))
+    return candidates[0] if candidates else None
+
+
+def _entitlement(rate: Rate, overrides: list[Override]) -> bool:
+    candidates = [o for o in overrides if o.kind == "ENTITLEMENT"]
+    if not candidates:
+        return rate.entitled
+    # lowest priority (empty last), then the latest start, then override_id
+    candidates.sort(key=lambda o: (o.priority is None, o.priority or 0, -o.starting_at.timestamp(), o.override_id))
+    return bool(candidates[0].entitled)
+
+
+def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> dict:
+    """Returns {"lines": {(product_id, segment_start): (quantity, amount)},
+                "invoices": {period_start: total}}."""
+    lines: dict = {}
+    invoices: dict = {}
+    attributed = [e for e in events if _in(e.at, contract.starting_at, contract.ending_before)]
+    for period_start, period_end in billing_periods(contract, as_of):
+        total = Decimal("0.00")
+        for product in contract.products:
+            points = {period_start, period_end}
+            for item in [*product.rates, *product.overrides]:
+                for point in (item.starting_at, item.ending_before):
+                    if point is not None and period_start < point < period_end:
+                        points.add(point)
+            bounds = sorted(points)
+            for seg_start, seg_end in zip(bounds, bounds[1:]):
+                rate = next((r for r in product.rates if _in(seg_start, r.starting_at, r.ending_before)), None)
+                if rate is None:
+                    continue
+                active = [o for o in product.overrides if _in(seg_start, o.starting_at, o.ending_before)]
+                if not _entitlement(rate, active):
+                    continue
+                metric = product.metric
+                matched = [e for e in attributed
+                           if _in(e.at, seg_start, seg_end) and e.event_type == metric.event_type
+                           and (metric.property is None or e.properties.get(metric.property) is not None)]
+                if not matched:
+                    continue
+                quantity = convert_and_round(product, aggregate(metric, matched))
+                overwrite = _ranked_overwrite(active)
+                if overwrite is not None:
+                    effective, multiplier = Rate(rate.starting_at, rate.ending_before, "FLAT", overwrite.price), Decimal(1)
+                else:
+                    multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
+                    effective, multiplier = rate, (min(multipliers) if multipliers else Decimal(1))
+                amount = price(effective, multiplier, quantity).quantize(CENT, ROUND_HALF_UP)
+                lines[(product.product_id, seg_start)] = (quantity, amount)
+                total += amount
+        invoices[period_start] = total
+    return {"lines": lines, "invoices": invoices}
