@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .db import connect
@@ -158,5 +157,5 @@ def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tu
             json.dump({"period": period, "invoices": list(documents.values())}, fh, indent=2)
             fh.write("\n")
     else:
-        pq.write_table(table if table is not None else pa.Table.from_pylist(rows), path)
+        pq.write_table(table, path)
     return path, len(invoices), lines
