@@ -4,7 +4,8 @@
   on it, so a bad catalog stops the build before any invoice is computed.
 -#}
 {%- set checks = ['customers', 'products', 'rate_cards', 'rate_card_rates', 'contracts',
-                  'contract_overrides', 'contract_scheduled_charges', 'not_yet_supported'] -%}
+                  'contract_overrides', 'contract_scheduled_charges', 'contract_subscriptions',
+                  'not_yet_supported'] -%}
 with problems as (
 
     {% for check in checks %}

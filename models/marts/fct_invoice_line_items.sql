@@ -1,4 +1,7 @@
-{#- Every invoice line (DATA_CONTRACT outputs): usage lines on USAGE invoices, scheduled charges on SCHEDULED invoices. -#}
+{#-
+  Every invoice line (DATA_CONTRACT outputs): usage and ARREARS subscription lines on USAGE
+  invoices; scheduled charges and ADVANCE subscription fees on SCHEDULED invoices.
+-#}
 with usage_lines as (
 
     select * from {{ ref('int_usage_line_items') }}
@@ -14,6 +17,12 @@ scheduled_occurrences as (
 products as (
 
     select * from {{ ref('stg_products') }}
+
+),
+
+subscription_charges as (
+
+    select * from {{ ref('int_subscription_charges') }}
 
 ),
 
@@ -41,6 +50,28 @@ scheduled_lines as (
 
 ),
 
+subscription_lines as (
+
+    select
+        line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
+        'subscription' as line_type,
+        product_id,
+        name,
+        service_starting_at as starting_at,
+        service_ending_before as ending_before,
+        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
+        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
+        quantity,
+        unit_price,
+        amount,
+        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id
+    from subscription_charges
+
+),
+
 unioned as (
 
     select
@@ -57,6 +88,10 @@ unioned as (
         starting_at, ending_before, pricing_group_values, presentation_group_values,
         quantity, unit_price, amount, scheduled_charge_id
     from scheduled_lines
+
+    union all
+
+    select * from subscription_lines
 
 ),
 

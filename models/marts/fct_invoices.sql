@@ -1,6 +1,7 @@
 {#-
   Invoices (DATA_CONTRACT semantics 9 and 10). A USAGE invoice for every billing period that has
-  started (even at $0); a SCHEDULED invoice per contract and timestamp reached by as_of.
+  started (even at $0); a SCHEDULED invoice per contract and timestamp reached by as_of (scheduled
+  charges and ADVANCE subscription fees).
   Totals are sums of the rounded lines: total = subtotal - credits_applied - commits_applied.
 -#}
 with periods as (
@@ -9,9 +10,9 @@ with periods as (
 
 ),
 
-scheduled_occurrences as (
+scheduled as (
 
-    select * from {{ ref('int_scheduled_charge_occurrences') }}
+    select * from {{ ref('int_scheduled_invoices') }}
 
 ),
 
@@ -50,16 +51,16 @@ usage_invoices as (
 
 scheduled_invoices as (
 
-    select distinct
+    select
         invoice_id,
         contract_id,
         customer_id,
         'SCHEDULED' as invoice_type,
         cast(null as {{ dbt.type_timestamp() }}) as period_starting_at,
         cast(null as {{ dbt.type_timestamp() }}) as period_ending_before,
-        charged_at as issued_at,
-        charged_at as finalizes_at
-    from scheduled_occurrences
+        issued_at,
+        issued_at as finalizes_at
+    from scheduled
 
 ),
 

@@ -44,3 +44,5 @@ select
 from {{ ref('int_catalog_tier_problems') }} as problems
 inner join {{ ref('stg_rate_card_rates') }} as rates
     on problems.price_source_id = rates.rate_id
+union all
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'SUBSCRIPTION' and " ~ billing.missing('price'), 'a SUBSCRIPTION rate needs a price') }}

@@ -1,0 +1,77 @@
+"""SUBSCRIPTION pricing: ADVANCE fees on SCHEDULED invoices, ARREARS lines on USAGE invoices,
+proration by days, service periods aligned like billing periods. Amounts computed by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from conftest import BillingTestProject, D
+
+AS_OF = "2025-03-10T00:00:00Z"
+
+
+def sub(subscription_id, contract_id, product_id, quantity, starting_at, schedule, prorated, ending_before=None):
+    return {"subscription_id": subscription_id, "contract_id": contract_id, "product_id": product_id,
+            "quantity": quantity, "starting_at": starting_at, "ending_before": ending_before,
+            "collection_schedule": schedule, "is_prorated": prorated}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> BillingTestProject:
+    p = BillingTestProject(tmp_path_factory.mktemp("subscriptions"))
+    p.seeds(
+        customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
+        products=[{"product_id": "seats", "name": "Seats", "type": "SUBSCRIPTION"},
+                  {"product_id": "platform", "name": "Platform", "type": "SUBSCRIPTION"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": "seats", "starting_at": "2024-01-01", "rate_type": "SUBSCRIPTION",
+             "price": "10", "billing_frequency": "MONTHLY"},
+            {"rate_card_id": "rc", "product_id": "platform", "starting_at": "2024-01-01", "rate_type": "SUBSCRIPTION",
+             "price": "300", "billing_frequency": "QUARTERLY"}],
+        contracts=[
+            {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+            {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-15",
+             "usage_statement_day": "CONTRACT_START"}],
+        contract_subscriptions=[
+            sub("s_arrears", "k1", "seats", "5", "2025-01-16", "ARREARS", True),
+            sub("s_advance", "k1", "seats", "2", "2025-01-10", "ADVANCE", False),
+            sub("s_quarterly", "k1", "platform", "1", "2025-02-01", "ADVANCE", True),
+            sub("s_k2", "k2", "platform", "2", "2025-01-15", "ARREARS", False, ending_before="2025-03-01"),
+        ],
+    )
+    p.build(as_of=AS_OF)
+    return p
+
+
+def totals(project, contract_id, invoice_type):
+    return {(r["period_starting_at"] or r["issued_at"]): r["total"]
+            for r in project.invoices(contract_id) if r["invoice_type"] == invoice_type}
+
+
+def test_arrears_prorated_on_usage_invoices(project):
+    # Jan: service [Jan 16, Feb 1) = 16 of 31 days: 5 x 10 x 0.5161290323 = 25.806... -> 25.81
+    # Feb and Mar: full months, 5 x 10 = 50.00 (March's period has started, so its draft shows it)
+    assert totals(project, "k1", "USAGE") == {
+        datetime(2025, 1, 1): D("25.81"), datetime(2025, 2, 1): D("50.00"), datetime(2025, 3, 1): D("50.00")}
+    jan = [r for r in project.lines("k1") if r["line_type"] == "subscription" and r["starting_at"] == datetime(2025, 1, 16)]
+    assert [(r["quantity"], r["unit_price"], r["amount"], r["ending_before"]) for r in jan] == [
+        (D(5), D(10), D("25.81"), datetime(2025, 2, 1))]
+
+
+def test_advance_fees_on_scheduled_invoices(project):
+    # seats x2 ADVANCE, not prorated: 20.00 at Jan 10 (service from Jan 10), Feb 1 and Mar 1.
+    # platform quarterly ADVANCE prorated from Feb 1: [Feb 1, Apr 1) is 59 of 90 days of Q1:
+    # 300 x 0.6555555556 = 196.67, on the same Feb 1 SCHEDULED invoice: 20.00 + 196.67 = 216.67
+    assert totals(project, "k1", "SCHEDULED") == {
+        datetime(2025, 1, 10): D("20.00"), datetime(2025, 2, 1): D("216.67"), datetime(2025, 3, 1): D("20.00")}
+    assert all(r["status"] == "FINALIZED" for r in project.invoices("k1") if r["invoice_type"] == "SCHEDULED")
+
+
+def test_arrears_billed_in_the_period_where_service_ends(project):
+    # k2 bills from the contract start (Jan 15): periods [Jan 15, Feb 15), [Feb 15, Mar 15).
+    # The quarterly service [Jan 15, Apr 15) is cut by the subscription end at Mar 1, so it ends in
+    # the second period; not prorated: 2 x 300 = 600.00
+    assert totals(project, "k2", "USAGE") == {datetime(2025, 1, 15): D("0.00"), datetime(2025, 2, 15): D("600.00")}
