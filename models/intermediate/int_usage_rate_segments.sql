@@ -1,6 +1,6 @@
 {#-
-  Rate segments (DATA_CONTRACT semantics 4): each billing period of each usage product on the
-  contract's rate card, split wherever a rate or an applicable override starts or ends inside it.
+  Rate segments (DATA_CONTRACT semantics 4): each billing period of each usage or composite
+  product on the contract's rate card, split wherever a rate or an applicable override starts or ends inside it.
   Each segment carries the rate in effect at its start and whether the product is entitled then
   (the rate's `entitled`, toggled by the highest-priority entitlement override in effect), and the
   price after overrides (DATA_CONTRACT semantics 7): the OVERWRITE with the lowest priority number
@@ -16,7 +16,7 @@ with periods as (
 products as (
 
     select * from {{ ref('stg_products') }}
-    where product_type = 'USAGE'
+    where product_type in ('USAGE', 'COMPOSITE')
 
 ),
 

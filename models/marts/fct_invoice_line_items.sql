@@ -1,6 +1,6 @@
 {#-
-  Every invoice line (DATA_CONTRACT outputs): usage and ARREARS subscription lines on USAGE
-  invoices; scheduled charges and ADVANCE subscription fees on SCHEDULED invoices.
+  Every invoice line (DATA_CONTRACT outputs): usage, composite and ARREARS subscription lines on
+  USAGE invoices; scheduled charges and ADVANCE subscription fees on SCHEDULED invoices.
 -#}
 with usage_lines as (
 
@@ -50,6 +50,19 @@ scheduled_lines as (
 
 ),
 
+composite_lines as (
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before,
+        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
+        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
+        quantity, unit_price, amount,
+        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id
+    from {{ ref('int_composite_line_items') }}
+
+),
+
 subscription_lines as (
 
     select
@@ -92,6 +105,10 @@ unioned as (
     union all
 
     select * from subscription_lines
+
+    union all
+
+    select * from composite_lines
 
 ),
 

@@ -20,3 +20,7 @@ union all
 {{ billing.config_problem('products', 'product_id', "upper(trim(quantity_conversion_operation)) in ('MULTIPLY', 'DIVIDE') and coalesce(" ~ billing.try_to_decimal('quantity_conversion_factor') ~ " <= 0, true)", 'quantity_conversion_factor must be above 0 when an operation is given') }}
 union all
 {{ billing.config_problem('products', 'product_id', "quantity_rounding_decimal_places is not null and trim(quantity_rounding_decimal_places) <> '' and coalesce(" ~ billing.try_to_integer('quantity_rounding_decimal_places') ~ " not between 0 and 10, true)", 'quantity_rounding_decimal_places must be a whole number from 0 to 10') }}
+union all
+{{ billing.config_problem('products', 'product_id', "upper(trim(type)) = 'COMPOSITE' and " ~ billing.missing_list('composite_product_ids') ~ " and " ~ billing.missing_list('composite_tags'), 'a COMPOSITE product needs composite_product_ids or composite_tags') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_string_list('composite_product_ids') ~ " or " ~ billing.bad_string_list('composite_tags'), 'composite_product_ids and composite_tags must be JSON lists of strings') }}

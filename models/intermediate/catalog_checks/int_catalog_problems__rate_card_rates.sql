@@ -46,3 +46,15 @@ inner join {{ ref('stg_rate_card_rates') }} as rates
     on problems.price_source_id = rates.rate_id
 union all
 {{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'SUBSCRIPTION' and " ~ billing.missing('price'), 'a SUBSCRIPTION rate needs a price') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.missing('price'), 'a PERCENTAGE rate needs a price (the fraction)') }}
+union all
+select
+    'rate_card_rates.csv' as seed,
+    rates.rate_card_id || '/' || rates.product_id || '/' || {{ billing.timestamp_key('rates.starting_at') }} as row_key,
+    'rate_type ' || rates.rate_type || ' does not fit a ' || products.product_type || ' product' as problem
+from {{ ref('stg_rate_card_rates') }} as rates
+inner join {{ ref('stg_products') }} as products
+    on rates.product_id = products.product_id
+where (rates.rate_type = 'PERCENTAGE') <> (products.product_type = 'COMPOSITE')
+    or (rates.rate_type = 'SUBSCRIPTION') <> (products.product_type = 'SUBSCRIPTION')

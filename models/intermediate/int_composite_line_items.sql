@@ -1,0 +1,115 @@
+{#-
+  Composite lines (DATA_CONTRACT semantics 6, PERCENTAGE): for each entitled segment of a COMPOSITE
+  product with a PERCENTAGE rate, price (a fraction, after overrides) x the amounts of the lines of
+  its component products on the same USAGE invoice that start in the segment. Components are the
+  products named by composite_product_ids or carrying any of composite_tags (never composites).
+-#}
+with segments as (
+
+    select * from {{ ref('int_usage_rate_segments') }}
+    where rate_type = 'PERCENTAGE' and is_entitled
+
+),
+
+products as (
+
+    select * from {{ ref('stg_products') }}
+
+),
+
+composites as (
+
+    select * from products
+    where product_type = 'COMPOSITE'
+
+),
+
+listed_components as (
+
+    {{ billing.unnest_json_array('composites', 'product_id', 'composite_product_ids', 'component_product_id') }}
+
+),
+
+composite_tags as (
+
+    {{ billing.unnest_json_array('composites', 'product_id', 'composite_tags', 'tag') }}
+
+),
+
+tagged_components as (
+
+    select composite_tags.product_id, product_tags.product_id as component_product_id
+    from composite_tags
+    inner join {{ ref('int_product_tags') }} as product_tags
+        on composite_tags.tag = product_tags.tag
+
+),
+
+components as (
+
+    select distinct candidates.product_id as composite_product_id, candidates.component_product_id
+    from (
+        select * from listed_components
+        union all
+        select * from tagged_components
+    ) as candidates
+    inner join products
+        on candidates.component_product_id = products.product_id
+    where products.product_type <> 'COMPOSITE'
+
+),
+
+component_lines as (
+
+    select invoice_id, product_id, starting_at, amount
+    from {{ ref('int_usage_line_items') }}
+
+    union all
+
+    select invoice_id, product_id, service_starting_at as starting_at, amount
+    from {{ ref('int_subscription_charges') }}
+    where invoice_type = 'USAGE'
+
+),
+
+bases as (
+
+    select
+        segments.segment_id,
+        sum(component_lines.amount) as base_amount
+    from segments
+    inner join components
+        on segments.product_id = components.composite_product_id
+    inner join component_lines
+        on segments.invoice_id = component_lines.invoice_id
+        and components.component_product_id = component_lines.product_id
+        and component_lines.starting_at >= segments.segment_starting_at
+        and component_lines.starting_at < segments.segment_ending_before
+    group by segments.segment_id
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat(["segments.segment_id", "'|composite'"])) }} as line_item_id,
+        segments.invoice_id,
+        segments.contract_id,
+        segments.customer_id,
+        'composite' as line_type,
+        segments.product_id,
+        products.name,
+        segments.segment_starting_at as starting_at,
+        segments.segment_ending_before as ending_before,
+        cast(bases.base_amount as {{ billing.type_decimal() }}) as quantity,
+        cast(segments.base_price * segments.price_multiplier as {{ billing.type_decimal() }}) as unit_price,
+        {{ billing.round_money('bases.base_amount * cast(segments.base_price * segments.price_multiplier as ' ~ billing.type_decimal() ~ ')') }} as amount
+    from bases
+    inner join segments
+        on bases.segment_id = segments.segment_id
+    inner join products
+        on segments.product_id = products.product_id
+
+)
+
+select * from final
