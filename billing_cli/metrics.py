@@ -23,6 +23,7 @@ from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.tokens import TokenType
 
+from . import sql_metrics
 from .errors import BillingError
 
 AGGREGATIONS = ("count", "sum", "max", "unique", "latest")
@@ -70,6 +71,7 @@ class Metric:
     filters: tuple[MetricFilter, ...] = ()
     group_keys: tuple[str, ...] = ()
     description: str | None = None
+    sql: str | None = None
     model_name: str = ""
 
     def __post_init__(self):
@@ -142,10 +144,17 @@ def parse_metric(raw: dict, index: int) -> Metric:
     if unknown:
         raise BillingError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     if "sql" in raw:
-        raise BillingError(
-            f"{where}: SQL billable metrics are not supported yet; use the structured form "
-            "(event_type, aggregation, property, filters, group_keys)"
-        )
+        structured = sorted(set(raw) & {"event_type", "event_type_in", "aggregation", "property", "filters", "group_keys"})
+        if structured:
+            raise BillingError(f"{where}: sql excludes the structured keys ({', '.join(structured)})")
+        if not isinstance(raw["sql"], str):
+            raise BillingError(f"{where}: sql must be a string holding one SELECT")
+        if any(marker in raw["sql"] for marker in JINJA_MARKERS):
+            raise BillingError(f"{where}: sql may not contain '{{{{', '{{%' or '{{#' (dbt would run it as jinja)")
+        _, group_keys = sql_metrics.compile_sql_metric(name, raw["sql"])
+        description = raw.get("description")
+        return Metric(name=name, aggregation="sql", event_types=(), group_keys=tuple(group_keys), sql=raw["sql"],
+                      description=" ".join(str(description).split()) if description is not None else None)
 
     aggregation = raw.get("aggregation")
     if isinstance(aggregation, str):
@@ -314,7 +323,7 @@ def _lower_keywords(sql: str) -> str:
 
 def render_expression(node: exp.Expression) -> str:
     """An AST as SQL text for a dbt model: placeholders become macro calls, keywords lowercase."""
-    sql = node.transform(_to_jinja).sql(dialect=DIALECT)
+    sql = node.transform(_to_jinja).sql(dialect=DIALECT, normalize_functions="lower")
     # jinja in vars is opaque to the tokenizer pass: protect it
     parts = re.split(r"(\{\{.*?\}\})", sql)
     return "".join(p if p.startswith("{{") else _lower_keywords(p) for p in parts)
@@ -333,6 +342,24 @@ _env = jinja2.Environment(
     keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
     undefined=jinja2.StrictUndefined,
 )
+
+
+def render_sql_metric_models(metric: Metric) -> dict[str, str]:
+    """A SQL metric: its matching events, its values per rate segment and per day."""
+    select, group_keys = sql_metrics.compile_sql_metric(metric.name, metric.sql)
+    condition = sql_metrics.match_condition(select)
+    counted = select.copy()
+    counted.set("expressions", [*counted.expressions, exp.alias_(exp.Count(this=exp.Star()), "matched_events")])
+    common = dict(metric=metric, group_keys=group_keys, marker=GENERATED_MARKER)
+    return {
+        f"{metric.model_name}.sql": _env.get_template("sql_metric_events.sql.j2").render(
+            predicate=render_expression(condition) if condition is not None else "true", **common),
+        f"int_metric_values__{metric.name}.sql": _env.get_template("sql_metric_values.sql.j2").render(
+            scope="segment", query=render_expression(sql_metrics.scoped(counted, ["segment_id"])), **common),
+        f"int_metric_daily__{metric.name}.sql": _env.get_template("sql_metric_values.sql.j2").render(
+            scope="daily", query=render_expression(
+                sql_metrics.scoped(counted, ["customer_id", "contract_id", "usage_date"])), **common),
+    }
 
 
 def render_metric_model(metric: Metric) -> str:
@@ -370,7 +397,16 @@ def render_schema_yml(metrics: list[Metric]) -> str:
 def compile_metrics(metrics: list[Metric]) -> CompiledProject:
     out = CompiledProject()
     for metric in metrics:
-        out.files[METRICS_DIR / f"{metric.model_name}.sql"] = render_metric_model(metric)
+        if metric.sql is not None:
+            for filename, content in render_sql_metric_models(metric).items():
+                out.files[METRICS_DIR / filename] = content
+        else:
+            out.files[METRICS_DIR / f"{metric.model_name}.sql"] = render_metric_model(metric)
+    sql_metric_list = [m for m in metrics if m.sql is not None]
+    out.files[METRICS_DIR / "int_sql_metric_values.sql"] = _env.get_template("sql_metric_union.sql.j2").render(
+        metrics=sql_metric_list, scope="segment", marker=GENERATED_MARKER)
+    out.files[METRICS_DIR / "int_sql_metric_daily.sql"] = _env.get_template("sql_metric_union.sql.j2").render(
+        metrics=sql_metric_list, scope="daily", marker=GENERATED_MARKER)
     out.files[METRICS_DIR / "int_metric_events.sql"] = render_union_model(metrics)
     out.files[METRICS_DIR / "int_billable_metrics.sql"] = render_metric_list_model(metrics)
     out.files[METRICS_DIR / "_metrics__models.yml"] = render_schema_yml(metrics)

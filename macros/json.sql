@@ -104,3 +104,10 @@ coalesce(substr(ltrim({{ expr }}), 1, 1) = '[' and from_json({{ expr }}, 'array<
 {% macro list_or_null(column) -%}
 case when replace(trim({{ column }}), ' ', '') in ('', '[]') then null else trim({{ column }}) end
 {%- endmacro %}
+
+{#- A JSON object of columns by their names, e.g. json_columns_object(['region']) -> {"region": region}. -#}
+{% macro json_columns_object(columns) -%}
+{%- set pairs = [] -%}
+{%- for c in columns -%}{%- do pairs.append((c, c)) -%}{%- endfor -%}
+{{ billing.json_object(pairs) }}
+{%- endmacro %}

@@ -20,7 +20,7 @@ import yaml
 from sqlglot import exp
 
 from billing_cli.errors import BillingError
-from billing_cli.metrics import compile_metrics, load_metrics, render_metric_model
+from billing_cli.metrics import compile_metrics, load_metrics, render_metric_model, render_sql_metric_models
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXPECTED = GOLDEN / "expected"
@@ -321,9 +321,12 @@ INVALID = {
     "unknown key": (
         "- {name: m1, event_type: e, aggregation: count, aggregate: sum}",
         ["metric 'm1'", "unknown key(s) aggregate"]),
-    "sql metric": (
-        "- {name: m1, sql: 'select count(*) as value from events'}",
-        ["metric 'm1'", "SQL billable metrics are not supported yet"]),
+    "sql with structured keys": (
+        "- {name: m1, sql: 'select count(*) as value from events', aggregation: count}",
+        ["metric 'm1'", "sql excludes the structured keys (aggregation)"]),
+    "sql not a select": (
+        "- {name: m1, sql: 'delete from events'}",
+        ["metric 'm1'", "SQL must be a SELECT, got DELETE"]),
     "group_keys not a list": (
         "- {name: m1, event_type: e, aggregation: unique, property: u, group_keys: region}",
         ["metric 'm1'", "group_keys must be a list"]),
@@ -388,7 +391,11 @@ def test_aggregation_is_case_insensitive_and_names_are_rendered(tmp_path):
 def test_each_metric_renders_on_its_own():
     # no hidden dependency on the other metrics of the file
     for metric in load_metrics(GOLDEN / "metrics.yml"):
-        assert render_metric_model(metric) == GOLDEN_FILES[f"{metric.model_name}.sql"]
+        if metric.sql is None:
+            assert render_metric_model(metric) == GOLDEN_FILES[f"{metric.model_name}.sql"]
+        else:
+            for name, content in render_sql_metric_models(metric).items():
+                assert content == GOLDEN_FILES[name]
 
 
 def test_yaml_12_booleans_keep_country_codes_as_strings(tmp_path):

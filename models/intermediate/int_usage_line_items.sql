@@ -1,6 +1,7 @@
 {#-
   Usage lines (DATA_CONTRACT semantics 4 to 6): each entitled, rated segment's metered events
-  aggregated by the product's billable metric, converted (MULTIPLY / DIVIDE by the factor), rounded
+  aggregated by the product's billable metric (a SQL metric's value per segment comes from
+  int_sql_metric_values), converted (MULTIPLY / DIVIDE by the factor), rounded
   (places, method), then priced by the segment's rate after overrides:
     FLAT      quantity x price
     PACKAGE   ceil(quantity / package_size) x price
@@ -38,6 +39,7 @@ segment_events as (
     from metered_events
     inner join products
         on metered_events.billable_metric = products.billable_metric
+        and metered_events.aggregation <> 'sql'
     inner join segments
         on metered_events.contract_id = segments.contract_id
         and products.product_id = segments.product_id
@@ -46,9 +48,24 @@ segment_events as (
 
 ),
 
-quantities as (
+structured_quantities as (
 
     {{ billing.aggregate_metric_events('segment_events', ['segment_id']) }}
+
+),
+
+sql_quantities as (
+
+    select segment_id, quantity, event_count
+    from {{ ref('int_sql_metric_values') }}
+
+),
+
+quantities as (
+
+    select segment_id, quantity, event_count from structured_quantities
+    union all
+    select segment_id, quantity, event_count from sql_quantities
 
 ),
 

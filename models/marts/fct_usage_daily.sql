@@ -9,14 +9,30 @@ with metered_events as (
         *,
         cast(event_at as date) as usage_date
     from {{ ref('int_metered_events') }}
+    where aggregation <> 'sql'
+
+),
+
+structured as (
+
+    {{ billing.aggregate_metric_events(
+        'metered_events', ['customer_id', 'contract_id', 'usage_date', 'billable_metric', 'group_values']
+    ) }}
+
+),
+
+sql_metrics as (
+
+    select customer_id, contract_id, usage_date, billable_metric, group_values, quantity, event_count
+    from {{ ref('int_sql_metric_daily') }}
 
 ),
 
 final as (
 
-    {{ billing.aggregate_metric_events(
-        'metered_events', ['customer_id', 'contract_id', 'usage_date', 'billable_metric', 'group_values']
-    ) }}
+    select * from structured
+    union all
+    select * from sql_metrics
 
 )
 

@@ -94,3 +94,19 @@ select
     group_values,
     is_non_numeric
 from {{ ref('int_metric_events__storage_gb') }}
+
+union all
+
+select
+    transaction_id,
+    customer_id,
+    contract_id,
+    event_at,
+    loaded_at,
+    billable_metric,
+    aggregation,
+    metric_value,
+    unique_value,
+    group_values,
+    is_non_numeric
+from {{ ref('int_metric_events__sql_active_users') }}

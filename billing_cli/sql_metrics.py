@@ -1,0 +1,143 @@
+"""SQL billable metrics: one SELECT over `events`, validated and rewritten as a sqlglot AST.
+
+The query sees the columns `event_type`, `timestamp` and `properties.<name>` of the table `events`
+and returns `value` plus, optionally, group-key columns. As in Metronome, the compiler scopes it
+itself: it adds the scope columns (the rate segment, or the customer, contract and day) to SELECT
+and GROUP BY. Anything that could read or write outside `events` is refused: other statements,
+other tables, joins, subqueries, CTEs, unknown functions (file readers among them), windows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from .errors import BillingError
+
+DIALECT = "duckdb"
+PROPERTY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
+ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+EVENT_COLUMNS = {"event_type", "timestamp"}
+JSON_GET = "billing_json_get"
+
+# Every node of a SQL metric must be one of these (functions not listed are refused).
+ALLOWED_NODES = tuple(getattr(exp, name) for name in (
+    "Select", "From", "Table", "Where", "Group", "Having", "Column", "Identifier", "Alias", "Literal",
+    "Star", "Null", "Boolean", "Paren", "Tuple", "Distinct", "DataType", "DataTypeParam",
+    "Count", "Sum", "Max", "Min", "Avg", "Cast", "TryCast", "Coalesce", "Case", "If", "Abs", "Round",
+    "Floor", "Ceil", "Greatest", "Least", "Lower", "Upper", "Length", "Substring", "Trim", "Concat", "DPipe",
+    "And", "Or", "Not", "EQ", "NEQ", "GT", "GTE", "LT", "LTE", "In", "Is", "Like", "ILike", "Between",
+    "Add", "Sub", "Mul", "Div", "Neg", "Mod",
+) if hasattr(exp, name))
+
+
+def _fail(name: str, problem: str) -> BillingError:
+    return BillingError(f"metric '{name}': SQL {problem}")
+
+
+def parse(name: str, sql: str) -> exp.Select:
+    if not isinstance(sql, str) or not sql.strip():
+        raise _fail(name, "is empty")
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+    except (ParseError, TokenError) as e:
+        raise _fail(name, f"does not parse: {str(e).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise _fail(name, f"must be exactly one statement, got {len(statements)}")
+    select = statements[0]
+    if not isinstance(select, exp.Select):
+        raise _fail(name, f"must be a SELECT, got {select.key.upper()}")
+    return select
+
+
+def _check_nodes(name: str, select: exp.Select) -> None:
+    for node in select.walk():
+        if isinstance(node, exp.Select) and node is not select:
+            raise _fail(name, "may not contain subqueries")
+        if isinstance(node, (exp.Join, exp.With, exp.Subquery, exp.Union)):
+            raise _fail(name, f"may not use {node.key.upper()}: it reads only the table events")
+        if isinstance(node, exp.Window):
+            raise _fail(name, "may not use window functions")
+        if isinstance(node, exp.Table):
+            if node.name.lower() != "events" or node.args.get("db") or node.args.get("catalog") or \
+                    not isinstance(node.this, exp.Identifier):
+                raise _fail(name, f"may read only the table events, not {node.sql(dialect=DIALECT)}")
+            continue
+        if not isinstance(node, ALLOWED_NODES):
+            what = node.name if isinstance(node, exp.Anonymous) else node.key
+            raise _fail(name, f"may not use {what.upper()} (allowed: aggregates, arithmetic, comparisons, "
+                              "CASE, CAST, COALESCE and simple string functions)")
+    for clause in ("order", "limit", "offset", "qualify", "windows"):
+        if select.args.get(clause):
+            raise _fail(name, f"may not use {clause.upper()}")
+    tables = list(select.find_all(exp.Table))
+    if len(tables) != 1:
+        raise _fail(name, "must select FROM events")
+
+
+def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
+    """properties.<name> -> JSON access placeholder; event_type and timestamp stay columns."""
+    if not isinstance(node, exp.Column):
+        return node
+    if node.table:
+        if node.table.lower() != "properties" or node.args.get("db"):
+            raise _fail(name, f"column {node.sql(dialect=DIALECT)} is not event_type, timestamp or properties.<name>")
+        if not PROPERTY_NAME.match(node.name):
+            raise _fail(name, f"property name {node.name!r} is not valid")
+        return exp.Anonymous(this=JSON_GET, expressions=[exp.column("properties"), exp.Literal.string(node.name)])
+    if node.name.lower() not in EVENT_COLUMNS:
+        raise _fail(name, f"column {node.name} is not event_type, timestamp or properties.<name>")
+    return exp.column(node.name.lower())
+
+
+def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
+    """The validated, rewritten query (scope not yet added) and its group-key aliases."""
+    select = parse(name, sql)
+    _check_nodes(name, select)
+    aliases = []
+    for projection in select.expressions:
+        if not isinstance(projection, exp.Alias) or not ALIAS_NAME.match(projection.alias):
+            raise _fail(name, f"column {projection.sql(dialect=DIALECT)} needs a lowercase alias (AS value, AS <group key>)")
+        aliases.append(projection.alias)
+    if "value" not in aliases:
+        raise _fail(name, "must return a column named value")
+    if len(set(aliases)) != len(aliases):
+        raise _fail(name, "returns the same column name twice")
+    group_keys = [a for a in aliases if a != "value"]
+    by_alias = {p.alias: p.this for p in select.expressions}
+    group = select.args.get("group")
+    if group is not None:
+        # GROUP BY <alias>: group by the aliased expression (an alias is not a column of events)
+        group.set("expressions", [
+            by_alias[g.name].copy() if isinstance(g, exp.Column) and not g.table and g.name in by_alias
+            and g.name.lower() not in EVENT_COLUMNS else g
+            for g in group.expressions])
+    grouped = {g.sql(dialect=DIALECT) for g in (group.expressions if group is not None else [])}
+    for projection in select.expressions:
+        if projection.alias != "value" and projection.alias not in grouped and \
+                projection.this.sql(dialect=DIALECT) not in grouped:
+            raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
+    rewritten = select.transform(lambda n: _rewrite_columns(name, n))
+    rewritten = rewritten.transform(
+        lambda n: exp.TryCast(this=n.this, to=n.to) if isinstance(n, exp.Cast) and not isinstance(n, exp.TryCast) else n)
+    return rewritten, group_keys
+
+
+def scoped(select: exp.Select, scope_columns: list[str]) -> exp.Select:
+    """The query grouped by the scope columns too (the compiler's customer/period scoping)."""
+    scoped_select = select.copy()
+    scope = [exp.column(c) for c in scope_columns]
+    scoped_select.set("expressions", [*scope, *scoped_select.expressions])
+    group = scoped_select.args.get("group")
+    existing = [] if group is None else list(group.expressions)
+    scoped_select.set("group", exp.Group(expressions=[*[c.copy() for c in scope], *existing]))
+    return scoped_select
+
+
+def match_condition(select: exp.Select) -> exp.Expression | None:
+    """The WHERE of the query: which events the metric meters."""
+    where = select.args.get("where")
+    return None if where is None else where.this.copy()

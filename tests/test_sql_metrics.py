@@ -1,0 +1,109 @@
+"""SQL billable metrics: scoped to each customer and rate segment by the compiler, billed like any
+metric, and unable to read or write anything outside `events`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from billing_cli.errors import BillingError
+from billing_cli.metrics import compile_metrics, load_metrics
+from conftest import D
+
+METRICS = """
+billable_metrics:
+  - name: active_users
+    sql: >
+      select count(distinct properties.user_id) as value
+      from events
+      where event_type = 'login' and properties.env <> 'test'
+  - name: gb_hours
+    sql: select sum(cast(properties.gb as decimal(20, 4)) * 2) as value from events where event_type = 'storage'
+"""
+
+
+def test_sql_metric_scoped_per_customer_and_segment(make_project):
+    p = make_project().seeds(
+        customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
+        products=[{"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "active_users"},
+                  {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gb_hours"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-01", "ending_before": "2025-01-15",
+             "rate_type": "FLAT", "price": "2"},
+            {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-15", "rate_type": "FLAT", "price": "3"},
+            {"rate_card_id": "rc", "product_id": "storage", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"}],
+        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+                   {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
+    ).metrics(METRICS)
+
+    def login(tid, customer, day, user, env="prod"):
+        return {"transaction_id": tid, "customer_id": customer, "event_type": "login",
+                "timestamp": f"2025-01-{day:02d}T10:00:00Z", "properties": {"user_id": user, "env": env}}
+
+    p.ingest([
+        login("a", "c1", 2, "u1"), login("b", "c1", 3, "u1"), login("c", "c1", 4, "u2"),   # segment 1: 2 users
+        login("d", "c1", 20, "u1"),                                                         # segment 2: 1 user
+        login("e", "c1", 21, "u9", env="test"),                                             # filtered out
+        login("f", "c2", 2, "u1"), login("g", "c2", 3, "u3"), login("h", "c2", 4, "u4"),   # c2: 3 users
+        {"transaction_id": "s1", "customer_id": "c1", "event_type": "storage", "timestamp": "2025-01-05T00:00:00Z",
+         "properties": {"gb": "1.25"}},
+        {"transaction_id": "s2", "customer_id": "c1", "event_type": "storage", "timestamp": "2025-01-06T00:00:00Z",
+         "properties": {"gb": "lots"}},   # try_cast: not a number, counts as nothing
+    ])
+    p.build(as_of="2025-02-05T00:00:00Z")
+    lines = {(r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"]) for r in p.lines()}
+    # distinct users per customer and segment: c1 [Jan 1, 15) u1, u2 = 2 x 2 = 4.00; [Jan 15, Feb 1) u1 = 1 x 3;
+    # c2 [Jan 1, 15) 3 users x 2 = 6.00. gb_hours: 1.25 x 2 = 2.5 x 0.5 = 1.25
+    assert lines == {
+        ("k1", "users", datetime(2025, 1, 1)): (D(2), D("4.00")),
+        ("k1", "users", datetime(2025, 1, 15)): (D(1), D("3.00")),
+        ("k2", "users", datetime(2025, 1, 1)): (D(3), D("6.00")),
+        ("k1", "storage", datetime(2025, 1, 1)): (D("2.5"), D("1.25")),
+    }
+    outcomes = p.outcomes()
+    assert outcomes["a"] == ("metered", None) and outcomes["e"] == ("unmetered", None)
+    daily = {(r["contract_id"], r["usage_date"], r["billable_metric"]): (r["quantity"], r["event_count"])
+             for r in p.query("select * from main.fct_usage_daily")}
+    assert daily[("k1", date(2025, 1, 3), "active_users")] == (D(1), 1)
+    assert daily[("k2", date(2025, 1, 4), "active_users")] == (D(1), 1)
+
+
+@pytest.mark.parametrize("sql, problem", [
+    ("drop table events", "must be a SELECT, got DROP"),
+    ("delete from events", "must be a SELECT"),
+    ("insert into events select * from events", "must be a SELECT"),
+    ("copy (select 1) to '/tmp/x.csv'", "must be a SELECT"),
+    ("select count(*) as value from events; select 1 as value from events", "exactly one statement"),
+    ("select count(*) as value from customers", "may read only the table events"),
+    ("select count(*) as value from main.events", "may read only the table events"),
+    ("select count(*) as value from read_csv('/etc/passwd')", "may read only the table events"),
+    ("select count(*) as value from events where event_type in (select name from secrets)", "may not"),
+    ("select count(*) as value from events join users on true", "may not use JOIN"),
+    ("with x as (select 1) select count(*) as value from events", "may not use WITH"),
+    ("select read_text('/etc/passwd') as value from events", "may not use"),
+    ("select getenv('HOME') as value from events", "may not use"),
+    ("select count(*) as total from events", "must return a column named value"),
+    ("select count(*) as value, properties.m as m from events", "group key m must be in GROUP BY"),
+    ("select count(*) as value from events where user_id = 1", "is not event_type, timestamp or properties"),
+    ("select row_number() over () as value from events", "may not"),
+    ("select count(*) as value from events where properties.\"a'b\" = 1", "property name"),
+    ("select count(*) as value from events where event_type = '{{ x }}'", "may not contain"),
+])
+def test_sql_metric_cannot_reach_outside_events(tmp_path, sql, problem):
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text("billable_metrics:\n  - name: bad\n    sql: " + repr(sql).replace("\\'", "''") + "\n")
+    with pytest.raises(BillingError, match="metric 'bad'") as error:
+        compile_metrics(load_metrics(path))
+    assert problem in str(error.value)
+
+
+def test_generated_sql_reads_only_the_events_model(tmp_path):
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text(METRICS)
+    files = compile_metrics(load_metrics(path)).files
+    for rel, content in files.items():
+        if "active_users" in rel.name:
+            refs = set(__import__("re").findall(r"ref\('([a-z_]+)'\)", content))
+            assert refs <= {"int_events_attributed", "int_usage_rate_segments", "stg_products"}, (rel, refs)
