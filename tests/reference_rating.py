@@ -4,7 +4,9 @@ randomized catalogs and usage.
 
 Scope: one contract with MONTHLY / FIRST_OF_MONTH billing periods; USAGE products with FLAT,
 TIERED, VOLUME or PACKAGE rates, dated rate changes, conversion and rounding; entitlement,
-MULTIPLIER and OVERWRITE overrides by product; metrics COUNT, SUM, MAX, UNIQUE, LATEST.
+MULTIPLIER and OVERWRITE overrides by product; metrics COUNT, SUM, MAX, UNIQUE, LATEST;
+SUBSCRIPTION products (ADVANCE / ARREARS, prorated by days); COMPOSITE products (PERCENTAGE of the
+lines of listed components on the same USAGE invoice).
 """
 
 from __future__ import annotations
@@ -67,10 +69,37 @@ class Event:
 
 
 @dataclass
+class Subscription:
+    quantity: Decimal
+    starting_at: datetime
+    ending_before: datetime | None
+    schedule: str  # ADVANCE | ARREARS
+    prorated: bool
+
+
+@dataclass
+class SubscriptionProduct:
+    product_id: str
+    rates: list[Rate]  # SUBSCRIPTION rates: price per service period
+    frequency_months: int
+    subscriptions: list[Subscription]
+
+
+@dataclass
+class CompositeProduct:
+    product_id: str
+    rates: list[Rate]  # PERCENTAGE rates: price is the fraction
+    components: list[str]  # product ids
+    overrides: list[Override] = field(default_factory=list)
+
+
+@dataclass
 class Contract:
     starting_at: datetime
     ending_before: datetime | None
     products: list[Product]
+    subscription_products: list[SubscriptionProduct] = field(default_factory=list)
+    composites: list[CompositeProduct] = field(default_factory=list)
 
 
 def _in(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -162,14 +191,60 @@ def _entitlement(rate: Rate, overrides: list[Override]) -> bool:
     return bool(candidates[0].entitled)
 
 
+def _add_months(d: datetime, months: int) -> datetime:
+    for _ in range(months):
+        d = _add_month(d)
+    return d
+
+
+def subscription_fees(contract: Contract, sp: SubscriptionProduct, as_of: datetime):
+    """(service_start, service_end, schedule, quantity, amount) for each fee of the product."""
+    fees = []
+    anchor = contract.starting_at.replace(day=1)
+    for sub in sp.subscriptions:
+        start = max(sub.starting_at, contract.starting_at)
+        ends = [e for e in (sub.ending_before, contract.ending_before) if e is not None]
+        end = min(ends) if ends else None
+        nominal = anchor
+        while nominal <= as_of and (end is None or nominal < end):
+            nominal_end = _add_months(nominal, sp.frequency_months)
+            s, e = max(nominal, start), (nominal_end if end is None else min(nominal_end, end))
+            if s < e and s <= as_of:
+                rate = next((r for r in sp.rates if _in(s, r.starting_at, r.ending_before)), None)
+                if rate is not None:
+                    fraction = Decimal(1)
+                    if sub.prorated:
+                        fraction = (Decimal((e - s).days) / Decimal((nominal_end - nominal).days)).quantize(
+                            TEN_PLACES, ROUND_HALF_UP)
+                    fee = ((sub.quantity * rate.price).quantize(TEN_PLACES, ROUND_HALF_UP) * fraction)
+                    fees.append((s, e, sub.schedule, sub.quantity, fee.quantize(CENT, ROUND_HALF_UP)))
+            nominal = nominal_end
+    return fees
+
+
 def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> dict:
-    """Returns {"lines": {(product_id, segment_start): (quantity, amount)},
-                "invoices": {period_start: total}}."""
+    """Returns {"lines": {(product_id, line_start): [(quantity, amount), ...]},
+                "invoices": {period_start: total}, "scheduled": {issued_at: total}}."""
     lines: dict = {}
     invoices: dict = {}
+    scheduled: dict = {}
     attributed = [e for e in events if _in(e.at, contract.starting_at, contract.ending_before)]
-    for period_start, period_end in billing_periods(contract, as_of):
+    periods = billing_periods(contract, as_of)
+    arrears_by_period: dict = {p: [] for p in periods}
+    for sp in contract.subscription_products:
+        for s, e, schedule, quantity, amount in subscription_fees(contract, sp, as_of):
+            if schedule == "ADVANCE":
+                lines.setdefault((sp.product_id, s), []).append((quantity, amount))
+                scheduled[s] = scheduled.get(s, Decimal("0.00")) + amount
+            else:
+                period = next((p for p in periods if p[0] < e <= p[1]), None)
+                if period is not None:
+                    lines.setdefault((sp.product_id, s), []).append((quantity, amount))
+                    arrears_by_period[period].append((sp.product_id, s, amount))
+    for period_start, period_end in periods:
         total = Decimal("0.00")
+        period_lines = [(pid, s, amount) for pid, s, amount in arrears_by_period[(period_start, period_end)]]
+        total += sum((amount for _, _, amount in period_lines), Decimal(0))
         for product in contract.products:
             points = {period_start, period_end}
             for item in [*product.rates, *product.overrides]:
@@ -198,7 +273,37 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                     multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
                     effective, multiplier = rate, (min(multipliers) if multipliers else Decimal(1))
                 amount = price(effective, multiplier, quantity).quantize(CENT, ROUND_HALF_UP)
-                lines[(product.product_id, seg_start)] = (quantity, amount)
+                lines.setdefault((product.product_id, seg_start), []).append((quantity, amount))
+                period_lines.append((product.product_id, seg_start, amount))
+                total += amount
+        for composite in contract.composites:
+            points = {period_start, period_end}
+            for item in [*composite.rates, *composite.overrides]:
+                for point in (item.starting_at, item.ending_before):
+                    if point is not None and period_start < point < period_end:
+                        points.add(point)
+            bounds = sorted(points)
+            for seg_start, seg_end in zip(bounds, bounds[1:]):
+                rate = next((r for r in composite.rates if _in(seg_start, r.starting_at, r.ending_before)), None)
+                if rate is None:
+                    continue
+                active = [o for o in composite.overrides if _in(seg_start, o.starting_at, o.ending_before)]
+                if not _entitlement(rate, active):
+                    continue
+                parts = [amount for pid, s, amount in period_lines
+                         if pid in composite.components and seg_start <= s < seg_end]
+                if not parts:
+                    continue
+                overwrite = _ranked_overwrite(active)
+                if overwrite is not None:
+                    fraction = overwrite.price
+                else:
+                    multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
+                    fraction = (rate.price * (min(multipliers) if multipliers else Decimal(1))).quantize(
+                        TEN_PLACES, ROUND_HALF_UP)
+                base = sum(parts, Decimal(0))
+                amount = (base * fraction).quantize(CENT, ROUND_HALF_UP)
+                lines.setdefault((composite.product_id, seg_start), []).append((base, amount))
                 total += amount
         invoices[period_start] = total
-    return {"lines": lines, "invoices": invoices}
+    return {"lines": lines, "invoices": invoices, "scheduled": scheduled}

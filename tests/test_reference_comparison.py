@@ -3,7 +3,8 @@
 Hypothesis supplies a seed per example (a failing seed is reported and can be replayed); from it
 each build draws whole catalogs: each case is one customer with one contract, its own rate card and
 products (rates with dated changes, FLAT/TIERED/VOLUME/PACKAGE, conversion and rounding,
-entitlement/MULTIPLIER/OVERWRITE overrides) and random usage. dbt costs seconds per build, so one
+entitlement/MULTIPLIER/OVERWRITE overrides; maybe a SUBSCRIPTION product with ADVANCE/ARREARS,
+prorated subscriptions; maybe a COMPOSITE product over some of them) and random usage. dbt costs seconds per build, so one
 example batches CASES_PER_BUILD cases into a single build; MAX_BUILDS examples run per CI run.
 """
 
@@ -88,10 +89,39 @@ def random_product(rng: random.Random) -> ref.Product:
     return ref.Product("", rng.choice(METRICS), random_rates(rng), random_overrides(rng), conversion, rounding)
 
 
+def random_subscription_product(rng: random.Random, contract_start: datetime) -> ref.SubscriptionProduct:
+    split = maybe(rng, lambda: rng.randint(1, 150))
+    rates = [ref.Rate(day(-60), None if split is None else day(split), "SUBSCRIPTION", price=rng.choice(PRICES))]
+    if split is not None:
+        rates.append(ref.Rate(day(split), None, "SUBSCRIPTION", price=rng.choice(PRICES)))
+    subscriptions = []
+    for _ in range(rng.randint(1, 2)):
+        start = contract_start + timedelta(days=rng.randint(-10, 60))
+        end = maybe(rng, lambda: start + timedelta(days=rng.randint(10, 200)))
+        subscriptions.append(ref.Subscription(Decimal(rng.choice(["1", "2", "5", "2.5"])), start, end,
+                                              rng.choice(["ADVANCE", "ARREARS"]), rng.random() < 0.5))
+    return ref.SubscriptionProduct("", rates, rng.choice([1, 3, 12]), subscriptions)
+
+
+def random_composite(rng: random.Random, component_count: int) -> ref.CompositeProduct:
+    fractions = [Decimal(f) for f in ("0.05", "0.1", "0.25", "0.5", "1")]
+    split = maybe(rng, lambda: rng.randint(1, 150))
+    rates = [ref.Rate(day(-60), None if split is None else day(split), "PERCENTAGE", price=rng.choice(fractions))]
+    if split is not None:
+        rates.append(ref.Rate(day(split), None, "PERCENTAGE", price=rng.choice(fractions)))
+    picked = sorted(rng.sample(range(component_count), rng.randint(1, component_count)))
+    return ref.CompositeProduct("", rates, [str(i) for i in picked], random_overrides(rng))
+
+
 def random_case(rng: random.Random) -> tuple[ref.Contract, list[ref.Event]]:
     start = day(rng.randint(0, 40))
     end = maybe(rng, lambda: start + timedelta(days=rng.randint(10, 150)))
     contract = ref.Contract(start, end, [random_product(rng) for _ in range(rng.randint(1, 3))])
+    if rng.random() < 0.5:
+        contract.subscription_products.append(random_subscription_product(rng, start))
+    if rng.random() < 0.5:
+        contract.composites.append(
+            random_composite(rng, len(contract.products) + len(contract.subscription_products)))
     events = []
     for i in range(rng.randint(0, 12)):
         metric = rng.choice(METRICS)
@@ -108,8 +138,8 @@ def iso(d: datetime | None) -> str | None:
 def write_cases(project: BillingTestProject, batch) -> dict:
     """Seeds and events for a batch of cases (ids prefixed by case); returns the reference results."""
     seeds = {name: [] for name in ("customers", "products", "rate_cards", "rate_card_rates", "contracts",
-                                   "contract_overrides")}
-    events, expected_lines, expected_invoices = [], {}, {}
+                                   "contract_overrides", "contract_subscriptions")}
+    events, expected_lines, expected_invoices, expected_scheduled = [], {}, {}, {}
     for k, (contract, case_events) in enumerate(batch):
         cid, kid, rc = f"c{k:03d}", f"k{k:03d}", f"rc{k:03d}"
         seeds["customers"].append({"customer_id": cid, "name": cid})
@@ -143,21 +173,57 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                     "rate_type": "FLAT" if o.kind == "OVERWRITE" else None,
                     "price": None if o.price is None else str(o.price),
                     "priority": None if o.priority is None else str(o.priority)})
+        for j, sp in enumerate(contract.subscription_products):
+            sp.product_id = f"s{k:03d}_{j}"
+            seeds["products"].append({"product_id": sp.product_id, "name": sp.product_id, "type": "SUBSCRIPTION"})
+            frequency = {1: "MONTHLY", 3: "QUARTERLY", 12: "ANNUAL"}[sp.frequency_months]
+            for r in sp.rates:
+                seeds["rate_card_rates"].append({
+                    "rate_card_id": rc, "product_id": sp.product_id, "starting_at": iso(r.starting_at),
+                    "ending_before": iso(r.ending_before), "rate_type": "SUBSCRIPTION", "price": str(r.price),
+                    "billing_frequency": frequency})
+            for i, sub in enumerate(sp.subscriptions):
+                seeds["contract_subscriptions"].append({
+                    "subscription_id": f"{sp.product_id}_{i}", "contract_id": kid, "product_id": sp.product_id,
+                    "quantity": str(sub.quantity), "starting_at": iso(sub.starting_at),
+                    "ending_before": iso(sub.ending_before), "collection_schedule": sub.schedule,
+                    "is_prorated": sub.prorated})
+        component_ids = [p.product_id for p in contract.products] + [sp.product_id for sp in contract.subscription_products]
+        for j, composite in enumerate(contract.composites):
+            composite.product_id = f"x{k:03d}_{j}"
+            composite.components = [component_ids[int(i)] for i in composite.components]
+            seeds["products"].append({"product_id": composite.product_id, "name": composite.product_id,
+                                      "type": "COMPOSITE", "composite_product_ids": composite.components})
+            for r in composite.rates:
+                seeds["rate_card_rates"].append({
+                    "rate_card_id": rc, "product_id": composite.product_id, "starting_at": iso(r.starting_at),
+                    "ending_before": iso(r.ending_before), "rate_type": "PERCENTAGE", "price": str(r.price)})
+            for o in composite.overrides:
+                o.override_id = f"o{k:03d}_x{j}_{o.override_id[-2:]}"
+                seeds["contract_overrides"].append({
+                    "override_id": o.override_id, "contract_id": kid, "product_id": composite.product_id,
+                    "starting_at": iso(o.starting_at), "ending_before": iso(o.ending_before),
+                    "type": {"ENTITLEMENT": None}.get(o.kind, o.kind),
+                    "entitled": o.entitled, "multiplier": None if o.multiplier is None else str(o.multiplier),
+                    "price": None if o.price is None else str(o.price),
+                    "priority": None if o.priority is None else str(o.priority)})
         for e in case_events:
             e.transaction_id = f"t{k:03d}_{e.transaction_id[-2:]}"
             events.append({"transaction_id": e.transaction_id, "customer_id": cid, "event_type": e.event_type,
                            "timestamp": iso(e.at), "properties": e.properties})
         result = ref.rate_contract(contract, case_events, AS_OF)
-        for (product_id, seg_start), value in result["lines"].items():
-            expected_lines[(kid, product_id, seg_start)] = value
+        for (product_id, seg_start), values in result["lines"].items():
+            expected_lines[(kid, product_id, seg_start)] = sorted(values)
         for period_start, total in result["invoices"].items():
             expected_invoices[(kid, period_start)] = total
+        for issued_at, total in result["scheduled"].items():
+            expected_scheduled[(kid, issued_at)] = total
 
     for name, rows in seeds.items():
         (project.dir / "seeds" / f"{name}.csv").write_text(seed_csv(name, rows))
     project.query("delete from raw.usage_events")
     project.ingest(events)
-    return {"lines": expected_lines, "invoices": expected_invoices}
+    return {"lines": expected_lines, "invoices": expected_invoices, "scheduled": expected_scheduled}
 
 
 @pytest.fixture(scope="module")
@@ -178,10 +244,16 @@ def test_sql_matches_reference(project, seed):
     batch = [random_case(rng) for _ in range(CASES_PER_BUILD)]
     expected = write_cases(project, batch)
     project.build(as_of=iso(AS_OF))
-    actual_lines = {(r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"])
-                    for r in project.lines() if r["line_type"] == "usage"}
+    actual_lines: dict = {}
+    for r in project.lines():
+        actual_lines.setdefault((r["contract_id"], r["product_id"], r["starting_at"]), []).append(
+            (r["quantity"], r["amount"]))
+    actual_lines = {k: sorted(v) for k, v in actual_lines.items()}
+    invoices = project.invoices()
     actual_invoices = {(r["contract_id"], r["period_starting_at"]): r["total"]
-                       for r in project.invoices() if r["invoice_type"] == "USAGE"}
+                       for r in invoices if r["invoice_type"] == "USAGE"}
+    actual_scheduled = {(r["contract_id"], r["issued_at"]): r["total"]
+                        for r in invoices if r["invoice_type"] == "SCHEDULED"}
     line_diff = {k: (expected["lines"].get(k), actual_lines.get(k))
                  for k in expected["lines"].keys() | actual_lines.keys()
                  if expected["lines"].get(k) != actual_lines.get(k)}
@@ -192,4 +264,7 @@ def test_sql_matches_reference(project, seed):
         f"  {k}: {v}" for k, v in sorted(line_diff.items(), key=str)[:20])
     assert not invoice_diff, "invoice totals (reference, sql) differ:\n" + "\n".join(
         f"  {k}: {v}" for k, v in sorted(invoice_diff.items(), key=str)[:20])
+    assert actual_scheduled == expected["scheduled"], "SCHEDULED invoice totals differ"
     assert expected["invoices"], "the batch produced no invoice at all"
+    kinds = {r["line_type"] for r in project.lines()}
+    assert {"usage", "subscription", "composite"} <= kinds, kinds
