@@ -111,3 +111,21 @@ case when replace(trim({{ column }}), ' ', '') in ('', '[]') then null else trim
 {%- for c in columns -%}{%- do pairs.append((c, c)) -%}{%- endfor -%}
 {{ billing.json_object(pairs) }}
 {%- endmacro %}
+
+{#- Text value of a top-level key given by an expression (a column), not a literal. -#}
+{% macro json_get_dynamic(json_expr, key_expr) %}{{ return(adapter.dispatch('json_get_dynamic', 'billing')(json_expr, key_expr)) }}{% endmacro %}
+{% macro duckdb__json_get_dynamic(json_expr, key_expr) -%}
+json_extract_string({{ json_expr }}, '$."' || {{ key_expr }} || '"')
+{%- endmacro %}
+{% macro default__json_get_dynamic(json_expr, key_expr) -%}
+get_json_object({{ json_expr }}, concat('$.', {{ key_expr }}))
+{%- endmacro %}
+
+{#- A text as a JSON string literal ("..." with escapes); NULL stays NULL. -#}
+{% macro json_quote(expr) %}{{ return(adapter.dispatch('json_quote', 'billing')(expr)) }}{% endmacro %}
+{% macro duckdb__json_quote(expr) -%}
+cast(to_json(cast({{ expr }} as varchar)) as varchar)
+{%- endmacro %}
+{% macro default__json_quote(expr) -%}
+concat('"', replace(replace({{ expr }}, '\\', '\\\\'), '"', '\\"'), '"')
+{%- endmacro %}

@@ -7,7 +7,9 @@
     PACKAGE   ceil(quantity / package_size) x price
     TIERED    each unit at the price of the tier it falls in (tiers restart each segment)
     VOLUME    every unit at the price of the tier the total reaches
-  The amount is rounded half-up to cents. A segment with no events has no line.
+  Events are priced by their pricing group's rate when it has one, else by the default rate; their
+  presentation group values split lines. The amount is rounded half-up to cents. A segment with no
+  events has no line.
 -#}
 with segments as (
 
@@ -27,10 +29,17 @@ metered_events as (
 
 ),
 
+group_value_sets as (
+
+    select * from {{ ref('int_group_value_sets') }}
+
+),
+
 segment_events as (
 
     select
-        segments.segment_id,
+        coalesce(group_segments.segment_id, default_segments.segment_id) as segment_id,
+        event_groups.presentation_group_values,
         metered_events.transaction_id,
         metered_events.event_at,
         metered_events.aggregation,
@@ -40,39 +49,57 @@ segment_events as (
     inner join products
         on metered_events.billable_metric = products.billable_metric
         and metered_events.aggregation <> 'sql'
-    inner join segments
-        on metered_events.contract_id = segments.contract_id
-        and products.product_id = segments.product_id
-        and metered_events.event_at >= segments.segment_starting_at
-        and metered_events.event_at < segments.segment_ending_before
+    left join group_value_sets as event_groups
+        on products.product_id = event_groups.product_id
+        and metered_events.group_values = event_groups.source_values
+    left join segments as default_segments
+        on metered_events.contract_id = default_segments.contract_id
+        and products.product_id = default_segments.product_id
+        and default_segments.pricing_group_values is null
+        and metered_events.event_at >= default_segments.segment_starting_at
+        and metered_events.event_at < default_segments.segment_ending_before
+    left join segments as group_segments
+        on metered_events.contract_id = group_segments.contract_id
+        and products.product_id = group_segments.product_id
+        and group_segments.pricing_group_values = event_groups.pricing_group_values
+        and metered_events.event_at >= group_segments.segment_starting_at
+        and metered_events.event_at < group_segments.segment_ending_before
+    where coalesce(group_segments.segment_id, default_segments.segment_id) is not null
 
 ),
 
 structured_quantities as (
 
-    {{ billing.aggregate_metric_events('segment_events', ['segment_id']) }}
+    {{ billing.aggregate_metric_events('segment_events', ['segment_id', 'presentation_group_values']) }}
 
 ),
 
 sql_quantities as (
 
-    select segment_id, quantity, event_count
+    select segment_id, cast(null as {{ dbt.type_string() }}) as presentation_group_values, quantity, event_count
     from {{ ref('int_sql_metric_values') }}
 
 ),
 
 quantities as (
 
-    select segment_id, quantity, event_count from structured_quantities
-    union all
-    select segment_id, quantity, event_count from sql_quantities
+    select
+        {{ dbt.hash(dbt.concat(["segment_id", "'|'", "coalesce(presentation_group_values, '')"])) }} as line_key,
+        unioned.*
+    from (
+        select segment_id, presentation_group_values, quantity, event_count from structured_quantities
+        union all
+        select segment_id, presentation_group_values, quantity, event_count from sql_quantities
+    ) as unioned
 
 ),
 
 converted as (
 
     select
+        quantities.line_key,
         quantities.segment_id,
+        quantities.presentation_group_values,
         quantities.event_count,
         case products.quantity_conversion_operation
             when 'MULTIPLY' then cast(quantities.quantity * products.quantity_conversion_factor as {{ billing.type_decimal() }})
@@ -92,7 +119,9 @@ converted as (
 rounded as (
 
     select
+        line_key,
         segment_id,
+        presentation_group_values,
         event_count,
         {{ billing.round_quantity('converted_quantity', 'quantity_rounding_decimal_places', 'quantity_rounding_method') }} as quantity
     from converted
@@ -108,7 +137,7 @@ tiers as (
 tier_prices as (
 
     select
-        rounded.segment_id,
+        rounded.line_key,
         sum(case
             when rounded.quantity > tiers.tier_floor then
                 (case when tiers.tier_ceiling is null or rounded.quantity < tiers.tier_ceiling
@@ -127,14 +156,16 @@ tier_prices as (
     inner join tiers
         on segments.price_source_id = tiers.price_source_id
     where segments.rate_type in ('TIERED', 'VOLUME')
-    group by rounded.segment_id
+    group by rounded.line_key
 
 ),
 
 priced as (
 
     select
+        rounded.line_key,
         rounded.segment_id,
+        rounded.presentation_group_values,
         rounded.event_count,
         rounded.quantity,
         case segments.rate_type
@@ -153,14 +184,14 @@ priced as (
     inner join segments
         on rounded.segment_id = segments.segment_id
     left join tier_prices
-        on rounded.segment_id = tier_prices.segment_id
+        on rounded.line_key = tier_prices.line_key
 
 ),
 
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["segments.segment_id", "'|usage'"])) }} as line_item_id,
+        {{ dbt.hash(dbt.concat(["priced.line_key", "'|usage'"])) }} as line_item_id,
         segments.invoice_id,
         segments.contract_id,
         segments.customer_id,
@@ -169,8 +200,8 @@ final as (
         products.name,
         segments.segment_starting_at as starting_at,
         segments.segment_ending_before as ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
+        segments.pricing_group_values,
+        priced.presentation_group_values,
         priced.quantity,
         priced.unit_price,
         {{ billing.round_money('priced.unrounded_amount') }} as amount,

@@ -1,10 +1,12 @@
 {#-
   Rate segments (DATA_CONTRACT semantics 4): each billing period of each usage or composite
-  product on the contract's rate card, split wherever a rate or an applicable override starts or ends inside it.
-  Each segment carries the rate in effect at its start and whether the product is entitled then
-  (the rate's `entitled`, toggled by the highest-priority entitlement override in effect), and the
-  price after overrides (DATA_CONTRACT semantics 7): the OVERWRITE with the lowest priority number
-  replaces the rate; otherwise the lowest applicable MULTIPLIER scales its price(s).
+  product on the contract's rate card, split wherever a rate or an applicable override starts or
+  ends inside it. A segment has one row per rate in effect at its start: the default rate (no
+  pricing_group_values) and one per pricing group that has its own rate (semantics 5). Each row
+  carries whether the product is entitled (the rate's `entitled`, toggled by the highest-priority
+  entitlement override in effect) and the price after overrides (semantics 7): the OVERWRITE with
+  the lowest priority number replaces the rate; otherwise the lowest applicable MULTIPLIER scales
+  its price(s). Overrides with pricing_group_values apply only to that group's row.
 -#}
 -- depends_on: {{ ref('int_catalog_problems') }}
 with periods as (
@@ -20,9 +22,21 @@ products as (
 
 ),
 
+group_value_sets as (
+
+    select * from {{ ref('int_group_value_sets') }}
+
+),
+
 rates as (
 
-    select * from {{ ref('stg_rate_card_rates') }}
+    select
+        stg_rates.*,
+        rate_groups.pricing_group_values as pricing_group
+    from {{ ref('stg_rate_card_rates') }} as stg_rates
+    left join group_value_sets as rate_groups
+        on stg_rates.product_id = rate_groups.product_id
+        and stg_rates.pricing_group_values = rate_groups.source_values
 
 ),
 
@@ -34,7 +48,15 @@ overrides as (
 
 override_products as (
 
-    select * from {{ ref('int_override_products') }}
+    select
+        int_override_products.*,
+        override_groups.pricing_group_values as pricing_group
+    from {{ ref('int_override_products') }}
+    inner join overrides
+        on int_override_products.override_id = overrides.override_id
+    left join group_value_sets as override_groups
+        on int_override_products.product_id = override_groups.product_id
+        and overrides.pricing_group_values = override_groups.source_values
 
 ),
 
@@ -146,7 +168,11 @@ segments as (
 segment_rates as (
 
     select
+        {{ dbt.hash(dbt.concat(["segments.invoice_id", "'|'", "segments.product_id", "'|'",
+                                billing.timestamp_key('segments.segment_starting_at'), "'|'",
+                                "coalesce(rates.pricing_group, '')"])) }} as segment_id,
         segments.*,
+        rates.pricing_group,
         rates.rate_id,
         rates.rate_type,
         rates.price,
@@ -156,87 +182,83 @@ segment_rates as (
     left join rates
         on segments.rate_card_id = rates.rate_card_id
         and segments.product_id = rates.product_id
-        and rates.pricing_group_values is null
         and rates.starting_at <= segments.segment_starting_at
         and (rates.ending_before is null or segments.segment_starting_at < rates.ending_before)
 
 ),
 
-entitlement_overrides as (
+applicable_overrides as (
 
     select
-        segments.invoice_id,
-        segments.product_id,
-        segments.segment_starting_at,
-        overrides.is_entitled,
-        row_number() over (
-            partition by segments.invoice_id, segments.product_id, segments.segment_starting_at
-            order by overrides.priority nulls last, overrides.starting_at desc, overrides.override_id
-        ) as override_rank
-    from segments
-    inner join override_products
-        on segments.contract_id = override_products.contract_id
-        and segments.product_id = override_products.product_id
-    inner join overrides
-        on override_products.override_id = overrides.override_id
-    where overrides.is_entitled is not null
-        and overrides.starting_at <= segments.segment_starting_at
-        and (overrides.ending_before is null or segments.segment_starting_at < overrides.ending_before)
-
-),
-
-price_overrides as (
-
-    select
-        segments.invoice_id,
-        segments.product_id,
-        segments.segment_starting_at,
+        segment_rates.segment_id,
         overrides.override_id,
         overrides.override_type,
         overrides.rate_type,
         overrides.price,
         overrides.tiers,
         overrides.multiplier,
-        row_number() over (
-            partition by segments.invoice_id, segments.product_id, segments.segment_starting_at, overrides.override_type
-            order by overrides.priority nulls last, overrides.multiplier, overrides.override_id
-        ) as override_rank
-    from segments
+        overrides.is_entitled,
+        overrides.priority,
+        overrides.starting_at
+    from segment_rates
     inner join override_products
-        on segments.contract_id = override_products.contract_id
-        and segments.product_id = override_products.product_id
+        on segment_rates.contract_id = override_products.contract_id
+        and segment_rates.product_id = override_products.product_id
+        and (override_products.pricing_group is null
+            or override_products.pricing_group = segment_rates.pricing_group)
     inner join overrides
         on override_products.override_id = overrides.override_id
-    where overrides.override_type in ('OVERWRITE', 'MULTIPLIER')
-        and overrides.starting_at <= segments.segment_starting_at
-        and (overrides.ending_before is null or segments.segment_starting_at < overrides.ending_before)
+    where overrides.starting_at <= segment_rates.segment_starting_at
+        and (overrides.ending_before is null or segment_rates.segment_starting_at < overrides.ending_before)
+
+),
+
+entitlement_overrides as (
+
+    select
+        segment_id,
+        is_entitled,
+        row_number() over (
+            partition by segment_id
+            order by priority nulls last, starting_at desc, override_id
+        ) as override_rank
+    from applicable_overrides
+    where is_entitled is not null
 
 ),
 
 overwrites as (
 
-    select * from price_overrides
-    where override_type = 'OVERWRITE' and override_rank = 1
+    select *
+    from (
+        select
+            *,
+            row_number() over (partition by segment_id order by priority nulls last, override_id) as override_rank
+        from applicable_overrides
+        where override_type = 'OVERWRITE'
+    ) as ranked
+    where override_rank = 1
 
 ),
 
 multipliers as (
 
-    select invoice_id, product_id, segment_starting_at, min(multiplier) as multiplier
-    from price_overrides
+    select segment_id, min(multiplier) as multiplier
+    from applicable_overrides
     where override_type = 'MULTIPLIER'
-    group by invoice_id, product_id, segment_starting_at
+    group by segment_id
 
 ),
 
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["segment_rates.invoice_id", "'|'", "segment_rates.product_id", "'|'", billing.timestamp_key('segment_rates.segment_starting_at')])) }} as segment_id,
+        segment_rates.segment_id,
         segment_rates.invoice_id,
         segment_rates.contract_id,
         segment_rates.customer_id,
         segment_rates.product_id,
+        segment_rates.pricing_group as pricing_group_values,
         segment_rates.period_starting_at,
         segment_rates.period_ending_before,
         segment_rates.segment_starting_at,
@@ -257,18 +279,12 @@ final as (
         coalesce(entitlement_overrides.is_entitled, segment_rates.is_rate_entitled, false) as is_entitled
     from segment_rates
     left join entitlement_overrides
-        on segment_rates.invoice_id = entitlement_overrides.invoice_id
-        and segment_rates.product_id = entitlement_overrides.product_id
-        and segment_rates.segment_starting_at = entitlement_overrides.segment_starting_at
+        on segment_rates.segment_id = entitlement_overrides.segment_id
         and entitlement_overrides.override_rank = 1
     left join overwrites
-        on segment_rates.invoice_id = overwrites.invoice_id
-        and segment_rates.product_id = overwrites.product_id
-        and segment_rates.segment_starting_at = overwrites.segment_starting_at
+        on segment_rates.segment_id = overwrites.segment_id
     left join multipliers
-        on segment_rates.invoice_id = multipliers.invoice_id
-        and segment_rates.product_id = multipliers.product_id
-        and segment_rates.segment_starting_at = multipliers.segment_starting_at
+        on segment_rates.segment_id = multipliers.segment_id
 
 )
 

@@ -15,6 +15,7 @@ with events as (
     inner join {{ ref('stg_products') }} as products
         on segments.product_id = products.product_id
     where attributed.attribution_rejection_reason is null
+        and segments.pricing_group_values is null
         and products.billable_metric = 'active_workspaces'
 
 ),

@@ -2,12 +2,6 @@
   Catalog features the rating models do not compute yet: refused with a clear message rather than
   billed wrongly. Each line goes away when its rule lands.
 -#}
-{{ billing.config_problem('rate_card_rates', "rate_card_id || '/' || product_id || '/' || coalesce(starting_at, '')", "pricing_group_values is not null and trim(pricing_group_values) <> ''", 'pricing_group_values on rates are not supported yet') }}
-union all
-{{ billing.config_problem('products', 'product_id', "not " ~ billing.missing_list('pricing_group_key') ~ " or not " ~ billing.missing_list('presentation_group_key'), 'pricing_group_key and presentation_group_key are not supported yet') }}
-union all
-{{ billing.config_problem('contract_overrides', 'override_id', "pricing_group_values is not null and trim(pricing_group_values) <> ''", 'pricing_group_values on overrides are not supported yet') }}
-union all
 {{ billing.config_problem('contract_commits', 'commit_id', 'true', 'commits are not supported yet') }}
 union all
 {{ billing.config_problem('contract_credits', 'credit_id', 'true', 'credits are not supported yet') }}

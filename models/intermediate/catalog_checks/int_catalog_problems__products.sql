@@ -24,3 +24,5 @@ union all
 {{ billing.config_problem('products', 'product_id', "upper(trim(type)) = 'COMPOSITE' and " ~ billing.missing_list('composite_product_ids') ~ " and " ~ billing.missing_list('composite_tags'), 'a COMPOSITE product needs composite_product_ids or composite_tags') }}
 union all
 {{ billing.config_problem('products', 'product_id', billing.bad_string_list('composite_product_ids') ~ " or " ~ billing.bad_string_list('composite_tags'), 'composite_product_ids and composite_tags must be JSON lists of strings') }}
+union all
+{{ billing.config_problem('products', 'product_id', billing.bad_string_list('pricing_group_key') ~ " or " ~ billing.bad_string_list('presentation_group_key'), 'pricing_group_key and presentation_group_key must be JSON lists of strings') }}
