@@ -36,6 +36,7 @@ class Rate:
     tiers: list[tuple[Decimal | None, Decimal]] = field(default_factory=list)  # (size, price)
     package_size: Decimal | None = None
     entitled: bool = True
+    group: str | None = None  # the pricing group value this rate is for (None: the default rate)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Product:
     overrides: list[Override] = field(default_factory=list)
     conversion: tuple[str, Decimal] | None = None  # (MULTIPLY|DIVIDE, factor)
     rounding: tuple[int, str] | None = None  # (places, ROUND_UP|ROUND_DOWN|ROUND_HALF_UP)
+    pricing_key: str | None = None  # pricing_group_key (one key), a group key of the metric
 
 
 @dataclass
@@ -222,6 +224,18 @@ def subscription_fees(contract: Contract, sp: SubscriptionProduct, as_of: dateti
     return fees
 
 
+def _price_line(product: Product, rate: Rate, active: list[Override], events: list[Event]) -> tuple:
+    """(quantity, amount) of one usage line: aggregate, convert, round, price after overrides."""
+    quantity = convert_and_round(product, aggregate(product.metric, events))
+    overwrite = _ranked_overwrite(active)
+    if overwrite is not None:
+        effective, multiplier = Rate(rate.starting_at, rate.ending_before, "FLAT", overwrite.price), Decimal(1)
+    else:
+        multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
+        effective, multiplier = rate, (min(multipliers) if multipliers else Decimal(1))
+    return quantity, price(effective, multiplier, quantity).quantize(CENT, ROUND_HALF_UP)
+
+
 def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> dict:
     """Returns {"lines": {(product_id, line_start): [(quantity, amount), ...]},
                 "invoices": {period_start: total}, "scheduled": {issued_at: total}}."""
@@ -253,29 +267,25 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                         points.add(point)
             bounds = sorted(points)
             for seg_start, seg_end in zip(bounds, bounds[1:]):
-                rate = next((r for r in product.rates if _in(seg_start, r.starting_at, r.ending_before)), None)
-                if rate is None:
-                    continue
+                in_effect = {r.group: r for r in product.rates if _in(seg_start, r.starting_at, r.ending_before)}
                 active = [o for o in product.overrides if _in(seg_start, o.starting_at, o.ending_before)]
-                if not _entitlement(rate, active):
-                    continue
                 metric = product.metric
                 matched = [e for e in attributed
                            if _in(e.at, seg_start, seg_end) and e.event_type == metric.event_type
                            and (metric.property is None or e.properties.get(metric.property) is not None)]
-                if not matched:
-                    continue
-                quantity = convert_and_round(product, aggregate(metric, matched))
-                overwrite = _ranked_overwrite(active)
-                if overwrite is not None:
-                    effective, multiplier = Rate(rate.starting_at, rate.ending_before, "FLAT", overwrite.price), Decimal(1)
-                else:
-                    multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
-                    effective, multiplier = rate, (min(multipliers) if multipliers else Decimal(1))
-                amount = price(effective, multiplier, quantity).quantize(CENT, ROUND_HALF_UP)
-                lines.setdefault((product.product_id, seg_start), []).append((quantity, amount))
-                period_lines.append((product.product_id, seg_start, amount))
-                total += amount
+                # pricing groups: an event's group value with a rate of its own, else the default rate
+                buckets: dict = {}
+                for e in matched:
+                    value = e.properties.get(product.pricing_key) if product.pricing_key else None
+                    buckets.setdefault(value if value in in_effect else None, []).append(e)
+                for group, group_events in sorted(buckets.items(), key=lambda kv: str(kv[0])):
+                    rate = in_effect.get(group)
+                    if rate is None or not _entitlement(rate, active):
+                        continue
+                    line = _price_line(product, rate, active, group_events)
+                    lines.setdefault((product.product_id, seg_start), []).append(line)
+                    period_lines.append((product.product_id, seg_start, line[1]))
+                    total += line[1]
         for composite in contract.composites:
             points = {period_start, period_end}
             for item in [*composite.rates, *composite.overrides]:

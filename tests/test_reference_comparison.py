@@ -32,10 +32,13 @@ METRICS = [
     ref.Metric("m_max", "e_max", "max", "v"),
     ref.Metric("m_unique", "e_unique", "unique", "u"),
     ref.Metric("m_latest", "e_latest", "latest", "v"),
+    ref.Metric("m_gsum", "e_gsum", "sum", "v"),  # grouped by g: products may price by g
 ]
+GROUP_VALUES = ["x", "y", "z", None]
 METRICS_YAML = "billable_metrics:\n" + "".join(
     f"  - {{name: {m.name}, event_type: {m.event_type}, aggregation: {m.aggregation}"
-    + (f", property: {m.property}" if m.property else "") + "}\n" for m in METRICS)
+    + (f", property: {m.property}" if m.property else "")
+    + (", group_keys: [g]" if m.name == "m_gsum" else "") + "}\n" for m in METRICS)
 
 PRICES = [Decimal(p) for p in ("0", "0.01", "0.1", "0.25", "1", "1.5", "2.375", "0.0005", "12.345")]
 VALUES = ["0", "1", "2.5", "10", "99.99", "1000", "3.14159"]
@@ -86,7 +89,18 @@ def random_product(rng: random.Random) -> ref.Product:
     conversion = maybe(rng, lambda: (rng.choice(["MULTIPLY", "DIVIDE"]),
                                      Decimal(rng.choice(["2", "0.5", "0.001", "3", "1024", "7"]))))
     rounding = maybe(rng, lambda: (rng.randint(0, 3), rng.choice(["ROUND_UP", "ROUND_DOWN", "ROUND_HALF_UP"])))
-    return ref.Product("", rng.choice(METRICS), random_rates(rng), random_overrides(rng), conversion, rounding)
+    metric = rng.choice(METRICS)
+    rates = random_rates(rng)
+    pricing_key = None
+    if metric.name == "m_gsum" and rng.random() < 0.7:
+        pricing_key = "g"
+        if rng.random() < 0.2:
+            rates = []  # no default rate: events of other groups are not billed
+        for value in rng.sample(["x", "y"], rng.randint(1, 2)):
+            for r in random_rates(rng):
+                r.group = value
+                rates.append(r)
+    return ref.Product("", metric, rates, random_overrides(rng), conversion, rounding, pricing_key)
 
 
 def random_subscription_product(rng: random.Random, contract_start: datetime) -> ref.SubscriptionProduct:
@@ -126,6 +140,9 @@ def random_case(rng: random.Random) -> tuple[ref.Contract, list[ref.Event]]:
     for i in range(rng.randint(0, 12)):
         metric = rng.choice(METRICS)
         properties = {"v": rng.choice(VALUES), "u": rng.choice(["a", "b", "c"])}
+        group = rng.choice(GROUP_VALUES)
+        if group is not None:
+            properties["g"] = group
         at = day(rng.randint(-5, 165), rng.randint(0, 23))
         events.append(ref.Event(f"{i:02d}", metric.event_type, at, properties))
     return contract, events
@@ -156,14 +173,16 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                 "quantity_conversion_operation": product.conversion and product.conversion[0],
                 "quantity_conversion_factor": product.conversion and str(product.conversion[1]),
                 "quantity_rounding_decimal_places": product.rounding and str(product.rounding[0]),
-                "quantity_rounding_method": product.rounding and product.rounding[1]})
+                "quantity_rounding_method": product.rounding and product.rounding[1],
+                "pricing_group_key": [product.pricing_key] if product.pricing_key else None})
             for r in product.rates:
                 seeds["rate_card_rates"].append({
                     "rate_card_id": rc, "product_id": product.product_id, "starting_at": iso(r.starting_at),
                     "ending_before": iso(r.ending_before), "rate_type": r.rate_type,
                     "price": None if r.price is None else str(r.price),
                     "tiers": [{"price": str(p), **({"size": str(s)} if s is not None else {})} for s, p in r.tiers] or None,
-                    "package_size": None if r.package_size is None else str(r.package_size)})
+                    "package_size": None if r.package_size is None else str(r.package_size),
+                    "pricing_group_values": {"g": r.group} if r.group is not None else None})
             for o in product.overrides:
                 seeds["contract_overrides"].append({
                     "override_id": o.override_id, "contract_id": kid, "product_id": product.product_id,
