@@ -151,3 +151,19 @@ def test_review_regressions(make_project):
                      datetime(2025, 1, 15, 10, 0, 0, 900000): (D("2"), D("2.00"))}
     failed = p.build(as_of="2025-13-01T00:00:00Z", expect_success=False)
     assert not failed.success and "billing_as_of 2025-13-01T00:00:00Z is not an RFC 3339 timestamp" in "\n".join(failed.problems)
+
+
+def test_annual_billing_periods_from_the_contract_start(make_project):
+    p = make_project().seeds(**{**CATALOG, "rate_card_rates": [
+        {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2024-01-01", "rate_type": "FLAT", "price": "0.5"}],
+        "contracts": [
+        {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K", "starting_at": "2024-03-15",
+         "usage_statement_frequency": "ANNUAL", "usage_statement_day": "CONTRACT_START"}]}).metrics(METRICS)
+    p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call", "timestamp": ts, "properties": {}}
+              for i, ts in enumerate(["2024-03-15T00:00:00Z", "2025-03-14T23:59:59Z", "2025-03-15T00:00:00Z"])])
+    p.build(as_of="2025-03-20T00:00:00Z")
+    # [2024-03-15, 2025-03-15): 2 calls x 0.50 = 1.00, final after Mar 16; [2025-03-15, 2026-03-15): 1 call, draft
+    assert [(r["period_starting_at"], r["period_ending_before"], r["status"], r["total"]) for r in p.invoices()] == [
+        (datetime(2024, 3, 15), datetime(2025, 3, 15), "FINALIZED", D("1.00")),
+        (datetime(2025, 3, 15), datetime(2026, 3, 15), "DRAFT", D("0.50")),
+    ]
