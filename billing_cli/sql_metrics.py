@@ -34,6 +34,12 @@ ALLOWED_NODES = tuple(getattr(exp, name) for name in (
 ) if hasattr(exp, name))
 
 
+# CAST targets a metric may use (a quoted unknown type would be written back verbatim).
+ALLOWED_TYPES = {getattr(exp.DataType.Type, t) for t in (
+    "DECIMAL", "INT", "BIGINT", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "VARCHAR", "TEXT", "BOOLEAN",
+    "DATE", "TIMESTAMP") if hasattr(exp.DataType.Type, t)}
+
+
 def _fail(name: str, problem: str) -> BillingError:
     return BillingError(f"metric '{name}': SQL {problem}")
 
@@ -53,14 +59,23 @@ def parse(name: str, sql: str) -> exp.Select:
     return select
 
 
-def _check_nodes(name: str, select: exp.Select) -> None:
+def _check_nodes(name: str, select: exp.Select, generated: bool = False) -> None:
+    """Refuse anything outside the allowlist. `generated`: the compiler's own output, where the
+    JSON access placeholder function is expected."""
     for node in select.walk():
+        if generated and isinstance(node, exp.Anonymous) and node.name.lower() == JSON_GET:
+            continue
         if isinstance(node, exp.Select) and node is not select:
             raise _fail(name, "may not contain subqueries")
         if isinstance(node, (exp.Join, exp.With, exp.Subquery, exp.Union)):
             raise _fail(name, f"may not use {node.key.upper()}: it reads only the table events")
         if isinstance(node, exp.Window):
             raise _fail(name, "may not use window functions")
+        if isinstance(node, exp.DataType) and (node.this not in ALLOWED_TYPES or node.args.get("kind")):
+            raise _fail(name, f"may not cast to {node.sql(dialect=DIALECT)} (allowed: decimal, integer, "
+                              "double, varchar, boolean, date, timestamp types)")
+        if isinstance(node, exp.DataTypeParam) and not (isinstance(node.this, exp.Literal) and node.this.is_int):
+            raise _fail(name, "type parameters must be whole numbers")
         if isinstance(node, exp.Table):
             if node.name.lower() != "events" or node.args.get("db") or node.args.get("catalog") or \
                     not isinstance(node.this, exp.Identifier):
@@ -104,6 +119,10 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
         aliases.append(projection.alias)
     if "value" not in aliases:
         raise _fail(name, "must return a column named value")
+    value = next(p for p in select.expressions if p.alias == "value")
+    if value.this.find(exp.AggFunc) is None:
+        raise _fail(name, "value must aggregate the events (count, sum, max, ...): the compiler groups "
+                          "by customer and billing period")
     if len(set(aliases)) != len(aliases):
         raise _fail(name, "returns the same column name twice")
     group_keys = [a for a in aliases if a != "value"]
@@ -123,6 +142,13 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     rewritten = select.transform(lambda n: _rewrite_columns(name, n))
     rewritten = rewritten.transform(
         lambda n: exp.TryCast(this=n.this, to=n.to) if isinstance(n, exp.Cast) and not isinstance(n, exp.TryCast) else n)
+    # Belt and braces: validate the text we will write, read back, with the same allowlist, so that
+    # nothing can be smuggled through the SQL generator.
+    try:
+        reparsed = sqlglot.parse_one(rewritten.sql(dialect=DIALECT), dialect=DIALECT)
+    except (ParseError, TokenError):
+        raise _fail(name, "does not survive a round trip through the SQL generator; simplify it") from None
+    _check_nodes(name, reparsed, generated=True)
     return rewritten, group_keys
 
 

@@ -72,3 +72,21 @@ def test_group_configuration_is_checked(make_project):
     assert "seed=products.csv, row_key=p_tokens, problem=pricing key tier is not a group key of billable metric tokens" in text
     assert ("seed=rate_card_rates.csv, row_key=rc/p_tokens/2025-02-01 00:00:00.000000, "
             "problem=pricing_group_values has no value for pricing key tier of product p_tokens") in text
+
+
+def test_rates_of_the_same_canonical_group_overlap(make_project):
+    """{"model":"gpt-4"} and {"model":"gpt-4","region":"eu"} are the same group for a product priced by
+    model only (extra keys are ignored): two rates for it at once are a catalog error, not a crash."""
+    p = make_project().seeds(
+        customers=[{"customer_id": "c1", "name": "One"}],
+        products=[{"product_id": "p_tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens",
+                   "pricing_group_key": ["model"]}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        rate_card_rates=[rate("0.001"), rate("0.01", {"model": "gpt-4"}),
+                         rate("0.02", {"model": "gpt-4", "region": "eu"})],
+        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
+    ).metrics(METRICS)
+    result = p.build(as_of="2025-02-05T00:00:00Z", expect_success=False)
+    text = "\n".join(result.problems)
+    assert "problem=overlaps the rate starting 2025-01-01 00:00:00.000000 for the same product and pricing group" in text
+    assert len(result.problems) == 1, text  # the catalog check, and nothing downstream

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from billing_cli.errors import BillingError
+from yaml import safe_dump as yaml_dump
 from billing_cli.metrics import compile_metrics, load_metrics
 from conftest import D
 
@@ -107,3 +108,18 @@ def test_generated_sql_reads_only_the_events_model(tmp_path):
         if "active_users" in rel.name:
             refs = set(__import__("re").findall(r"ref\('([a-z_]+)'\)", content))
             assert refs <= {"int_events_attributed", "int_usage_rate_segments", "stg_products"}, (rel, refs)
+
+
+@pytest.mark.parametrize("sql, problem", [
+    # a quoted unknown type is written back verbatim by the generator: refused before that
+    ('select sum(cast(properties.x as "integral)) * 0 + (select length(content) from read_text(\'/etc/passwd\')) '
+     '+ count((1")) as value from events', "may not cast to"),
+    ("select sum(cast(properties.x as decimal(20, x))) as value from events", "type parameters must be whole numbers"),
+    ("select properties.x as value from events", "value must aggregate the events"),
+])
+def test_review_findings_are_refused(tmp_path, sql, problem):
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text(yaml_dump({"billable_metrics": [{"name": "bad", "sql": sql}]}))
+    with pytest.raises(BillingError, match="metric 'bad'") as error:
+        compile_metrics(load_metrics(path))
+    assert problem in str(error.value)

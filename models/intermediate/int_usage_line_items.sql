@@ -29,9 +29,9 @@ metered_events as (
 
 ),
 
-group_value_sets as (
+event_group_values as (
 
-    select * from {{ ref('int_group_value_sets') }}
+    select * from {{ ref('int_event_group_values') }}
 
 ),
 
@@ -49,7 +49,7 @@ segment_events as (
     inner join products
         on metered_events.billable_metric = products.billable_metric
         and metered_events.aggregation <> 'sql'
-    left join group_value_sets as event_groups
+    left join event_group_values as event_groups
         on products.product_id = event_groups.product_id
         and metered_events.group_values = event_groups.source_values
     left join segments as default_segments

@@ -22,9 +22,9 @@ products as (
 
 ),
 
-group_value_sets as (
+catalog_group_values as (
 
-    select * from {{ ref('int_group_value_sets') }}
+    select * from {{ ref('int_catalog_group_values') }}
 
 ),
 
@@ -34,7 +34,7 @@ rates as (
         stg_rates.*,
         rate_groups.pricing_group_values as pricing_group
     from {{ ref('stg_rate_card_rates') }} as stg_rates
-    left join group_value_sets as rate_groups
+    left join catalog_group_values as rate_groups
         on stg_rates.product_id = rate_groups.product_id
         and stg_rates.pricing_group_values = rate_groups.source_values
 
@@ -54,7 +54,7 @@ override_products as (
     from {{ ref('int_override_products') }}
     inner join overrides
         on int_override_products.override_id = overrides.override_id
-    left join group_value_sets as override_groups
+    left join catalog_group_values as override_groups
         on int_override_products.product_id = override_groups.product_id
         and overrides.pricing_group_values = override_groups.source_values
 

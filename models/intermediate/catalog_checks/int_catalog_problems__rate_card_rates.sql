@@ -28,7 +28,14 @@ from {{ ref('stg_rate_card_rates') }} as a
 inner join {{ ref('stg_rate_card_rates') }} as b
     on a.rate_card_id = b.rate_card_id
     and a.product_id = b.product_id
-    and coalesce(a.pricing_group_values, '') = coalesce(b.pricing_group_values, '')
+left join {{ ref('int_catalog_group_values') }} as a_group
+    on a.product_id = a_group.product_id
+    and a.pricing_group_values = a_group.source_values
+left join {{ ref('int_catalog_group_values') }} as b_group
+    on b.product_id = b_group.product_id
+    and b.pricing_group_values = b_group.source_values
+where coalesce(a_group.pricing_group_values, a.pricing_group_values, '')
+        = coalesce(b_group.pricing_group_values, b.pricing_group_values, '')
     and a.rate_id <> b.rate_id
     and a.starting_at <= b.starting_at
     and (a.ending_before is null or b.starting_at < a.ending_before)
