@@ -58,3 +58,11 @@ case upper({{ expr }}) when 'MONTHLY' then 1 when 'QUARTERLY' then 3 when 'ANNUA
 {% macro timestamp_key(expr) %}{{ return(adapter.dispatch('timestamp_key', 'billing')(expr)) }}{% endmacro %}
 {% macro duckdb__timestamp_key(expr) %}strftime({{ expr }}, '%Y-%m-%d %H:%M:%S.%f'){% endmacro %}
 {% macro default__timestamp_key(expr) %}date_format({{ expr }}, 'yyyy-MM-dd HH:mm:ss.SSSSSS'){% endmacro %}
+
+{#- Where a contract's periods start counting (semantics 3): its start, or the first of its month. -#}
+{% macro period_anchor_at(usage_statement_day, contract_starting_at) -%}
+case
+    when {{ usage_statement_day }} = 'CONTRACT_START' then {{ contract_starting_at }}
+    else {{ dbt.date_trunc('month', contract_starting_at) }}
+end
+{%- endmacro %}

@@ -102,8 +102,8 @@ final as (
         segments.segment_starting_at as starting_at,
         segments.segment_ending_before as ending_before,
         cast(bases.base_amount as {{ billing.type_decimal() }}) as quantity,
-        cast(segments.base_price * segments.price_multiplier as {{ billing.type_decimal() }}) as unit_price,
-        {{ billing.round_money('bases.base_amount * cast(segments.base_price * segments.price_multiplier as ' ~ billing.type_decimal() ~ ')') }} as amount
+        segments.unit_price,
+        {{ billing.round_money('bases.base_amount * segments.unit_price') }} as amount
     from bases
     inner join segments
         on bases.segment_id = segments.segment_id

@@ -26,10 +26,7 @@ anchored as (
         ending_before as contract_ending_before,
         net_payment_terms_days,
         {{ billing.frequency_months('usage_statement_frequency') }} as period_months,
-        case
-            when usage_statement_day = 'CONTRACT_START' then starting_at
-            else {{ dbt.date_trunc('month', 'starting_at') }}
-        end as anchor_at,
+        {{ billing.period_anchor_at('usage_statement_day', 'starting_at') }} as anchor_at,
         case
             when ending_before is null or ending_before > {{ billing.as_of() }} then {{ billing.as_of() }}
             else ending_before

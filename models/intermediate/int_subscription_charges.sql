@@ -58,10 +58,7 @@ anchored as (
             when contracts.ending_before < subscriptions.ending_before then contracts.ending_before
             else subscriptions.ending_before
         end as service_until,
-        case
-            when contracts.usage_statement_day = 'CONTRACT_START' then contracts.starting_at
-            else {{ dbt.date_trunc('month', 'contracts.starting_at') }}
-        end as anchor_at,
+        {{ billing.period_anchor_at('contracts.usage_statement_day', 'contracts.starting_at') }} as anchor_at,
         {{ billing.frequency_months('coalesce(initial_rate.billing_frequency, \'MONTHLY\')') }} as service_months
     from subscriptions
     inner join contracts

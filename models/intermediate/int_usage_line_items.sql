@@ -98,7 +98,6 @@ converted as (
 
     select
         quantities.line_key,
-        quantities.segment_id,
         quantities.presentation_group_values,
         quantities.event_count,
         case products.quantity_conversion_operation
@@ -107,22 +106,35 @@ converted as (
             else quantities.quantity
         end as converted_quantity,
         products.quantity_rounding_decimal_places,
-        products.quantity_rounding_method
+        products.quantity_rounding_method,
+        products.name,
+        segments.segment_id,
+        segments.invoice_id,
+        segments.contract_id,
+        segments.customer_id,
+        segments.product_id,
+        segments.segment_starting_at,
+        segments.segment_ending_before,
+        segments.pricing_group_values,
+        segments.rate_type,
+        segments.unit_price,
+        segments.price_multiplier,
+        segments.price_source_id,
+        segments.package_size
     from quantities
     inner join segments
         on quantities.segment_id = segments.segment_id
     inner join products
         on segments.product_id = products.product_id
+    where segments.is_entitled
+        and segments.rate_id is not null
 
 ),
 
 rounded as (
 
     select
-        line_key,
-        segment_id,
-        presentation_group_values,
-        event_count,
+        converted.*,
         {{ billing.round_quantity('converted_quantity', 'quantity_rounding_decimal_places', 'quantity_rounding_method') }} as quantity
     from converted
 
@@ -134,55 +146,57 @@ tiers as (
 
 ),
 
-tier_prices as (
+line_tiers as (
 
     select
         rounded.line_key,
+        rounded.quantity,
+        tiers.tier_index,
+        tiers.tier_floor,
+        tiers.tier_ceiling,
+        cast(tiers.tier_price * rounded.price_multiplier as {{ billing.type_decimal() }}) as tier_unit_price
+    from rounded
+    inner join tiers
+        on rounded.price_source_id = tiers.price_source_id
+    where rounded.rate_type in ('TIERED', 'VOLUME')
+
+),
+
+tier_prices as (
+
+    select
+        line_key,
         sum(case
-            when rounded.quantity > tiers.tier_floor then
-                (case when tiers.tier_ceiling is null or rounded.quantity < tiers.tier_ceiling
-                      then rounded.quantity else tiers.tier_ceiling end - tiers.tier_floor)
-                * cast(tiers.tier_price * segments.price_multiplier as {{ billing.type_decimal() }})
+            when quantity > tier_floor then
+                (case when tier_ceiling is null or quantity < tier_ceiling then quantity else tier_ceiling end
+                    - tier_floor) * tier_unit_price
             else 0
         end) as tiered_amount,
         max(case
-            when (rounded.quantity > tiers.tier_floor or tiers.tier_index = 1)
-                and (tiers.tier_ceiling is null or rounded.quantity <= tiers.tier_ceiling)
-                then cast(tiers.tier_price * segments.price_multiplier as {{ billing.type_decimal() }})
+            when (quantity > tier_floor or tier_index = 1) and (tier_ceiling is null or quantity <= tier_ceiling)
+                then tier_unit_price
         end) as volume_unit_price
-    from rounded
-    inner join segments
-        on rounded.segment_id = segments.segment_id
-    inner join tiers
-        on segments.price_source_id = tiers.price_source_id
-    where segments.rate_type in ('TIERED', 'VOLUME')
-    group by rounded.line_key
+    from line_tiers
+    group by line_key
 
 ),
 
 priced as (
 
     select
-        rounded.line_key,
-        rounded.segment_id,
-        rounded.presentation_group_values,
-        rounded.event_count,
-        rounded.quantity,
-        case segments.rate_type
+        rounded.*,
+        case rounded.rate_type
             when 'VOLUME' then tier_prices.volume_unit_price
             when 'TIERED' then null
-            else cast(segments.base_price * segments.price_multiplier as {{ billing.type_decimal() }})
-        end as unit_price,
-        case segments.rate_type
-            when 'FLAT' then rounded.quantity * cast(segments.base_price * segments.price_multiplier as {{ billing.type_decimal() }})
-            when 'PACKAGE' then {{ billing.ceil_divide('rounded.quantity', 'segments.package_size') }}
-                * cast(segments.base_price * segments.price_multiplier as {{ billing.type_decimal() }})
+            else rounded.unit_price
+        end as line_unit_price,
+        case rounded.rate_type
+            when 'FLAT' then rounded.quantity * rounded.unit_price
+            when 'PACKAGE' then {{ billing.ceil_divide('rounded.quantity', 'rounded.package_size') }} * rounded.unit_price
             when 'TIERED' then tier_prices.tiered_amount
             when 'VOLUME' then rounded.quantity * tier_prices.volume_unit_price
         end as unrounded_amount
     from rounded
-    inner join segments
-        on rounded.segment_id = segments.segment_id
     left join tier_prices
         on rounded.line_key = tier_prices.line_key
 
@@ -191,29 +205,23 @@ priced as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["priced.line_key", "'|usage'"])) }} as line_item_id,
-        segments.invoice_id,
-        segments.contract_id,
-        segments.customer_id,
+        {{ dbt.hash(dbt.concat(["line_key", "'|usage'"])) }} as line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
         'usage' as line_type,
-        segments.product_id,
-        products.name,
-        segments.segment_starting_at as starting_at,
-        segments.segment_ending_before as ending_before,
-        segments.pricing_group_values,
-        priced.presentation_group_values,
-        priced.quantity,
-        priced.unit_price,
-        {{ billing.round_money('priced.unrounded_amount') }} as amount,
-        priced.event_count,
-        segments.rate_type
+        product_id,
+        name,
+        segment_starting_at as starting_at,
+        segment_ending_before as ending_before,
+        pricing_group_values,
+        presentation_group_values,
+        quantity,
+        line_unit_price as unit_price,
+        {{ billing.round_money('unrounded_amount') }} as amount,
+        event_count,
+        rate_type
     from priced
-    inner join segments
-        on priced.segment_id = segments.segment_id
-    inner join products
-        on segments.product_id = products.product_id
-    where segments.is_entitled
-        and segments.rate_id is not null
 
 )
 

@@ -250,7 +250,7 @@ multipliers as (
 
 ),
 
-final as (
+resolved as (
 
     select
         segment_rates.segment_id,
@@ -285,6 +285,15 @@ final as (
         on segment_rates.segment_id = overwrites.segment_id
     left join multipliers
         on segment_rates.segment_id = multipliers.segment_id
+
+),
+
+final as (
+
+    select
+        *,
+        cast(base_price * price_multiplier as {{ billing.type_decimal() }}) as unit_price
+    from resolved
 
 )
 
