@@ -2,10 +2,6 @@
   Catalog features the rating models do not compute yet: refused with a clear message rather than
   billed wrongly. Each line goes away when its rule lands.
 -#}
-{{ billing.config_problem('contract_commits', 'commit_id', 'true', 'commits are not supported yet') }}
-union all
-{{ billing.config_problem('contract_credits', 'credit_id', 'true', 'credits are not supported yet') }}
-union all
 select 'contract_overrides.csv' as seed, overrides.override_id as row_key,
     'OVERWRITE and MULTIPLIER overrides of SUBSCRIPTION products are not supported yet' as problem
 from {{ ref('stg_contract_overrides') }} as overrides

@@ -1,0 +1,29 @@
+{#-
+  Catalog rules shared by contract_commits.csv and contract_credits.csv (the balances of
+  DATA_CONTRACT semantics 8), as config problems: (seed, row_key, problem).
+-#}
+{% macro balance_problems(seed, key) -%}
+{{ billing.config_problem(seed, key, billing.missing(key), key ~ ' is missing') }}
+union all
+{{ billing.config_problem(seed, key, billing.duplicate_key(seed, key), key ~ ' is not unique') }}
+union all
+{{ billing.config_problem(seed, key, billing.unknown_reference('contract_id', 'contracts', 'contract_id'), 'contract_id is not in contracts') }}
+union all
+{{ billing.config_problem(seed, key, billing.unknown_reference('product_id', 'products', 'product_id', optional=true), 'product_id is not in products') }}
+union all
+{{ billing.config_problem(seed, key, billing.missing('amount') ~ ' or ' ~ billing.bad_decimal('amount'), 'amount is missing or not a non-negative number') }}
+union all
+{{ billing.config_problem(seed, key, billing.try_to_decimal('amount') ~ ' <> round(' ~ billing.try_to_decimal('amount') ~ ', 2)', 'amount has more than 2 decimal places (the currency minor unit)') }}
+union all
+{{ billing.config_problem(seed, key, billing.missing('access_starting_at') ~ ' or ' ~ billing.bad_timestamp('access_starting_at'), 'access_starting_at is missing or not a valid timestamp') }}
+union all
+{{ billing.config_problem(seed, key, billing.bad_timestamp('access_ending_before'), 'access_ending_before is not a valid timestamp') }}
+union all
+{{ billing.config_problem(seed, key, billing.parse_utc_timestamp('access_ending_before') ~ ' <= ' ~ billing.parse_utc_timestamp('access_starting_at'), 'access_ending_before is not after access_starting_at') }}
+union all
+{{ billing.config_problem(seed, key, billing.bad_string_list('applicable_product_ids'), 'applicable_product_ids is not a JSON list of strings') }}
+union all
+{{ billing.config_problem(seed, key, billing.bad_string_list('applicable_product_tags'), 'applicable_product_tags is not a JSON list of strings') }}
+union all
+{{ billing.config_problem(seed, key, "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null", 'priority is not a whole number') }}
+{%- endmacro %}

@@ -1,0 +1,108 @@
+{#-
+  Which charges each balance may draw down (DATA_CONTRACT semantics 8, DECISIONLOG D26): one row
+  per (USAGE-invoice charge line, balance of its contract) where
+    - the line's amount is positive,
+    - the balance applies to the line's product: no applicable lists = every USAGE, COMPOSITE and
+      SUBSCRIPTION product (the only products on USAGE-invoice charge lines); otherwise the product
+      is in applicable_product_ids or carries any of applicable_product_tags,
+    - the line's service period [starting_at, ending_before) lies within the access window.
+-#}
+-- depends_on: {{ ref('int_catalog_problems') }}
+with balances as (
+
+    select * from {{ ref('int_balances') }}
+
+),
+
+charges as (
+
+    select * from {{ ref('int_usage_invoice_charges') }}
+    where amount > 0
+
+),
+
+product_tags as (
+
+    select * from {{ ref('int_product_tags') }}
+
+),
+
+listed_products as (
+
+    {{ billing.unnest_json_array('balances', 'balance_id', 'applicable_product_ids', 'product_id') }}
+
+),
+
+listed_tags as (
+
+    {{ billing.unnest_json_array('balances', 'balance_id', 'applicable_product_tags', 'tag') }}
+
+),
+
+tagged_products as (
+
+    select listed_tags.balance_id, product_tags.product_id
+    from listed_tags
+    inner join product_tags
+        on listed_tags.tag = product_tags.tag
+
+),
+
+balance_products as (
+
+    select distinct balance_id, product_id
+    from (
+        select balance_id, product_id from listed_products
+        union all
+        select balance_id, product_id from tagged_products
+    ) as applicable
+
+),
+
+within_window as (
+
+    select
+        charges.line_item_id,
+        charges.invoice_id,
+        charges.contract_id,
+        charges.period_starting_at,
+        charges.starting_at,
+        charges.ending_before,
+        charges.product_id,
+        charges.amount,
+        balances.balance_id,
+        balances.drawdown_rank,
+        balances.amount as balance_amount,
+        balances.applies_to_all_products
+    from charges
+    inner join balances
+        on charges.contract_id = balances.contract_id
+        and charges.starting_at >= balances.access_starting_at
+        and (balances.access_ending_before is null or charges.ending_before <= balances.access_ending_before)
+
+),
+
+final as (
+
+    select
+        within_window.line_item_id,
+        within_window.invoice_id,
+        within_window.contract_id,
+        within_window.period_starting_at,
+        within_window.starting_at,
+        within_window.ending_before,
+        within_window.product_id,
+        within_window.amount,
+        within_window.balance_id,
+        within_window.drawdown_rank,
+        within_window.balance_amount
+    from within_window
+    left join balance_products
+        on within_window.balance_id = balance_products.balance_id
+        and within_window.product_id = balance_products.product_id
+    where within_window.applies_to_all_products
+        or balance_products.balance_id is not null
+
+)
+
+select * from final
