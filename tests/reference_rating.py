@@ -60,6 +60,7 @@ class Product:
     conversion: tuple[str, Decimal] | None = None  # (MULTIPLY|DIVIDE, factor)
     rounding: tuple[int, str] | None = None  # (places, ROUND_UP|ROUND_DOWN|ROUND_HALF_UP)
     pricing_key: str | None = None  # pricing_group_key (one key), a group key of the metric
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +86,7 @@ class SubscriptionProduct:
     rates: list[Rate]  # SUBSCRIPTION rates: price per service period
     frequency_months: int
     subscriptions: list[Subscription]
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class CompositeProduct:
     rates: list[Rate]  # PERCENTAGE rates: price is the fraction
     components: list[str]  # product ids
     overrides: list[Override] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +105,7 @@ class Contract:
     products: list[Product]
     subscription_products: list[SubscriptionProduct] = field(default_factory=list)
     composites: list[CompositeProduct] = field(default_factory=list)
+    balances: list = field(default_factory=list)  # reference_balances.Balance
 
 
 def _in(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -238,8 +242,12 @@ def _price_line(product: Product, rate: Rate, active: list[Override], events: li
 
 def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> dict:
     """Returns {"lines": {(product_id, line_start): [(quantity, amount), ...]},
-                "invoices": {period_start: total}, "scheduled": {issued_at: total}}."""
+                "invoices": {period_start: total}, "scheduled": {issued_at: total},
+                "periods": [(start, end), ...],
+                "invoice_lines": {period_start: [(product_id, line_start, line_end, amount), ...]}}
+    (invoice totals before credits and commits: see reference_balances)."""
     lines: dict = {}
+    invoice_lines: dict = {}
     invoices: dict = {}
     scheduled: dict = {}
     attributed = [e for e in events if _in(e.at, contract.starting_at, contract.ending_before)]
@@ -255,6 +263,7 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                 if period is not None:
                     lines.setdefault((sp.product_id, s), []).append((quantity, amount))
                     arrears_by_period[period].append((sp.product_id, s, amount))
+                    invoice_lines.setdefault(period[0], []).append((sp.product_id, s, e, amount))
     for period_start, period_end in periods:
         total = Decimal("0.00")
         period_lines = [(pid, s, amount) for pid, s, amount in arrears_by_period[(period_start, period_end)]]
@@ -285,6 +294,7 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                     line = _price_line(product, rate, active, group_events)
                     lines.setdefault((product.product_id, seg_start), []).append(line)
                     period_lines.append((product.product_id, seg_start, line[1]))
+                    invoice_lines.setdefault(period_start, []).append((product.product_id, seg_start, seg_end, line[1]))
                     total += line[1]
         for composite in contract.composites:
             points = {period_start, period_end}
@@ -314,6 +324,8 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                 base = sum(parts, Decimal(0))
                 amount = (base * fraction).quantize(CENT, ROUND_HALF_UP)
                 lines.setdefault((composite.product_id, seg_start), []).append((base, amount))
+                invoice_lines.setdefault(period_start, []).append((composite.product_id, seg_start, seg_end, amount))
                 total += amount
         invoices[period_start] = total
-    return {"lines": lines, "invoices": invoices, "scheduled": scheduled}
+    return {"lines": lines, "invoices": invoices, "scheduled": scheduled, "periods": periods,
+            "invoice_lines": invoice_lines}

@@ -4,7 +4,9 @@ Hypothesis supplies a seed per example (a failing seed is reported and can be re
 each build draws whole catalogs: each case is one customer with one contract, its own rate card and
 products (rates with dated changes, FLAT/TIERED/VOLUME/PACKAGE, conversion and rounding,
 entitlement/MULTIPLIER/OVERWRITE overrides; maybe a SUBSCRIPTION product with ADVANCE/ARREARS,
-prorated subscriptions; maybe a COMPOSITE product over some of them) and random usage. dbt costs seconds per build, so one
+prorated subscriptions; maybe a COMPOSITE product over some of them), random usage, and up to four
+credits and commits (PREPAID paid or complimentary, POSTPAID) with overlapping access windows,
+product or tag restrictions and priorities, checked against tests/reference_balances.py. dbt costs seconds per build, so one
 example batches CASES_PER_BUILD cases into a single build; MAX_BUILDS examples run per CI run.
 """
 
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import BillingTestProject, seed_csv
+import reference_balances as refb
 import reference_rating as ref
 
 CASES_PER_BUILD = 100
@@ -127,6 +130,39 @@ def random_composite(rng: random.Random, component_count: int) -> ref.CompositeP
     return ref.CompositeProduct("", rates, [str(i) for i in picked], random_overrides(rng))
 
 
+def random_balances(rng: random.Random, contract: ref.Contract) -> list[refb.Balance]:
+    """Credits and commits whose windows overlap the contract; restrictions name products by their
+    position ("p0", "s0", "x0"), resolved to ids in write_cases."""
+    refs = ([f"p{j}" for j in range(len(contract.products))] + [f"s{j}" for j in range(len(contract.subscription_products))]
+            + [f"x{j}" for j in range(len(contract.composites))])
+    month_starts = [datetime(2025, m, 1) for m in range(1, 7)]
+    result = []
+    for i in range(rng.choice([0, 0, 1, 2, 3, 4])):
+        kind = rng.choice(["CREDIT", "PREPAID", "POSTPAID"])
+        aligned = rng.random() < 0.6
+        start = rng.choice(month_starts) if aligned else contract.starting_at + timedelta(days=rng.randint(-20, 90))
+        if contract.ending_before is not None and start >= contract.ending_before:
+            start = contract.starting_at
+        if kind != "POSTPAID" and rng.random() < 0.3:
+            end = None
+        elif aligned and start.day == 1:
+            end = ref._add_months(start, rng.randint(1, 4))
+        else:
+            end = start + timedelta(days=rng.randint(10, 150))
+        if end is not None and end <= contract.starting_at:
+            end = contract.starting_at + timedelta(days=31)
+        restriction = rng.random()
+        product_ids = rng.sample(refs, rng.randint(1, len(refs))) if restriction < 0.3 else None
+        product_tags = [rng.choice(["a", "b"])] if 0.3 <= restriction < 0.5 else None
+        paid = kind == "PREPAID" and rng.random() < 0.5
+        result.append(refb.Balance(
+            f"{i:02d}", kind, Decimal(rng.choice(["5", "10", "25.50", "100", "0.01", "1000", "3.33"])), start, end,
+            invoice_at=contract.starting_at if paid else None,
+            invoice_amount=maybe(rng, lambda: Decimal(rng.choice(["1", "80.25"]))) if paid else None,
+            product_ids=product_ids, product_tags=product_tags, priority=maybe(rng, lambda: rng.randint(1, 3))))
+    return result
+
+
 def random_case(rng: random.Random) -> tuple[ref.Contract, list[ref.Event]]:
     start = day(rng.randint(0, 40))
     end = maybe(rng, lambda: start + timedelta(days=rng.randint(10, 150)))
@@ -136,6 +172,9 @@ def random_case(rng: random.Random) -> tuple[ref.Contract, list[ref.Event]]:
     if rng.random() < 0.5:
         contract.composites.append(
             random_composite(rng, len(contract.products) + len(contract.subscription_products)))
+    for product in [*contract.products, *contract.subscription_products, *contract.composites]:
+        product.tags = rng.sample(["a", "b"], rng.randint(0, 2))
+    contract.balances = random_balances(rng, contract)
     events = []
     for i in range(rng.randint(0, 12)):
         metric = rng.choice(METRICS)
@@ -155,8 +194,10 @@ def iso(d: datetime | None) -> str | None:
 def write_cases(project: BillingTestProject, batch) -> dict:
     """Seeds and events for a batch of cases (ids prefixed by case); returns the reference results."""
     seeds = {name: [] for name in ("customers", "products", "rate_cards", "rate_card_rates", "contracts",
-                                   "contract_overrides", "contract_subscriptions")}
+                                   "contract_overrides", "contract_subscriptions", "contract_commits",
+                                   "contract_credits")}
     events, expected_lines, expected_invoices, expected_scheduled = [], {}, {}, {}
+    expected_applied, expected_true_ups, expected_balances = {}, {}, {}
     for k, (contract, case_events) in enumerate(batch):
         cid, kid, rc = f"c{k:03d}", f"k{k:03d}", f"rc{k:03d}"
         seeds["customers"].append({"customer_id": cid, "name": cid})
@@ -174,7 +215,8 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                 "quantity_conversion_factor": product.conversion and str(product.conversion[1]),
                 "quantity_rounding_decimal_places": product.rounding and str(product.rounding[0]),
                 "quantity_rounding_method": product.rounding and product.rounding[1],
-                "pricing_group_key": [product.pricing_key] if product.pricing_key else None})
+                "pricing_group_key": [product.pricing_key] if product.pricing_key else None,
+                "tags": product.tags})
             for r in product.rates:
                 seeds["rate_card_rates"].append({
                     "rate_card_id": rc, "product_id": product.product_id, "starting_at": iso(r.starting_at),
@@ -194,7 +236,8 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                     "priority": None if o.priority is None else str(o.priority)})
         for j, sp in enumerate(contract.subscription_products):
             sp.product_id = f"s{k:03d}_{j}"
-            seeds["products"].append({"product_id": sp.product_id, "name": sp.product_id, "type": "SUBSCRIPTION"})
+            seeds["products"].append({"product_id": sp.product_id, "name": sp.product_id, "type": "SUBSCRIPTION",
+                                      "tags": sp.tags})
             frequency = {1: "MONTHLY", 3: "QUARTERLY", 12: "ANNUAL"}[sp.frequency_months]
             for r in sp.rates:
                 seeds["rate_card_rates"].append({
@@ -212,7 +255,8 @@ def write_cases(project: BillingTestProject, batch) -> dict:
             composite.product_id = f"x{k:03d}_{j}"
             composite.components = [component_ids[int(i)] for i in composite.components]
             seeds["products"].append({"product_id": composite.product_id, "name": composite.product_id,
-                                      "type": "COMPOSITE", "composite_product_ids": composite.components})
+                                      "type": "COMPOSITE", "composite_product_ids": composite.components,
+                                      "tags": composite.tags})
             for r in composite.rates:
                 seeds["rate_card_rates"].append({
                     "rate_card_id": rc, "product_id": composite.product_id, "starting_at": iso(r.starting_at),
@@ -230,19 +274,62 @@ def write_cases(project: BillingTestProject, batch) -> dict:
             e.transaction_id = f"t{k:03d}_{e.transaction_id[-2:]}"
             events.append({"transaction_id": e.transaction_id, "customer_id": cid, "event_type": e.event_type,
                            "timestamp": iso(e.at), "properties": e.properties})
+        by_ref = {**{f"p{j}": p.product_id for j, p in enumerate(contract.products)},
+                  **{f"s{j}": p.product_id for j, p in enumerate(contract.subscription_products)},
+                  **{f"x{j}": p.product_id for j, p in enumerate(contract.composites)}}
+        for b in contract.balances:
+            b.balance_id = f"b{k:03d}_{b.balance_id[-2:]}"
+            if b.product_ids is not None:
+                b.product_ids = [by_ref.get(r, r) for r in b.product_ids]
+            row = {"contract_id": kid, "name": b.balance_id, "amount": str(b.amount),
+                   "access_starting_at": iso(b.starting_at), "access_ending_before": iso(b.ending_before),
+                   "applicable_product_ids": b.product_ids, "applicable_product_tags": b.product_tags,
+                   "priority": None if b.priority is None else str(b.priority)}
+            if b.kind == "CREDIT":
+                seeds["contract_credits"].append({"credit_id": b.balance_id, **row})
+            else:
+                seeds["contract_commits"].append({
+                    "commit_id": b.balance_id, "type": b.kind, "invoice_at": iso(b.invoice_at),
+                    "invoice_amount": None if b.invoice_amount is None else str(b.invoice_amount), **row})
         result = ref.rate_contract(contract, case_events, AS_OF)
+        tags = {p.product_id: p.tags for p in [*contract.products, *contract.subscription_products, *contract.composites]}
+        balances = refb.apply_balances(contract.balances, result["periods"], result["invoice_lines"], tags,
+                                       contract.ending_before, AS_OF)
         for (product_id, seg_start), values in result["lines"].items():
             expected_lines[(kid, product_id, seg_start)] = sorted(values)
         for period_start, total in result["invoices"].items():
             expected_invoices[(kid, period_start)] = total
+        for (period_start, balance_id), amount in balances["applied"].items():
+            expected_applied[(kid, period_start, balance_id)] = amount
+            expected_invoices[(kid, period_start)] -= amount
+        for (period_start, balance_id), amount in balances["true_ups"].items():
+            expected_true_ups[(kid, period_start, balance_id)] = amount
+            expected_invoices[(kid, period_start)] += amount
         for issued_at, total in result["scheduled"].items():
             expected_scheduled[(kid, issued_at)] = total
+        for issued_at, price in balances["purchases"].items():
+            expected_scheduled[(kid, issued_at)] = expected_scheduled.get((kid, issued_at), Decimal(0)) + price
+        expected_balances.update(balances["balances"])
 
     for name, rows in seeds.items():
         (project.dir / "seeds" / f"{name}.csv").write_text(seed_csv(name, rows))
     project.query("delete from raw.usage_events")
     project.ingest(events)
-    return {"lines": expected_lines, "invoices": expected_invoices, "scheduled": expected_scheduled}
+    return {"lines": expected_lines, "invoices": expected_invoices, "scheduled": expected_scheduled,
+            "applied": expected_applied, "true_ups": expected_true_ups, "balances": expected_balances}
+
+
+BALANCE_LINE_TYPES = ("applied_credit", "applied_commit", "commit_true_up", "commit_purchase")
+
+
+def diff(expected: dict, actual: dict) -> dict:
+    return {k: (expected.get(k), actual.get(k)) for k in expected.keys() | actual.keys()
+            if expected.get(k) != actual.get(k)}
+
+
+def show(title: str, differences: dict) -> str:
+    return f"{title} (reference, sql) differ:\n" + "\n".join(
+        f"  {k}: {v}" for k, v in sorted(differences.items(), key=str)[:20])
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +352,8 @@ def test_sql_matches_reference(project, seed):
     project.build(as_of=iso(AS_OF))
     actual_lines: dict = {}
     for r in project.lines():
+        if r["line_type"] in BALANCE_LINE_TYPES:
+            continue
         actual_lines.setdefault((r["contract_id"], r["product_id"], r["starting_at"]), []).append(
             (r["quantity"], r["amount"]))
     actual_lines = {k: sorted(v) for k, v in actual_lines.items()}
@@ -283,7 +372,24 @@ def test_sql_matches_reference(project, seed):
         f"  {k}: {v}" for k, v in sorted(line_diff.items(), key=str)[:20])
     assert not invoice_diff, "invoice totals (reference, sql) differ:\n" + "\n".join(
         f"  {k}: {v}" for k, v in sorted(invoice_diff.items(), key=str)[:20])
-    assert actual_scheduled == expected["scheduled"], "SCHEDULED invoice totals differ"
+    assert not diff(expected["scheduled"], actual_scheduled), show("SCHEDULED invoice totals",
+                                                                   diff(expected["scheduled"], actual_scheduled))
+    balance_lines = project.query("""
+        select l.contract_id, i.period_starting_at, l.line_type, coalesce(l.credit_id, l.commit_id) as balance_id,
+            l.amount
+        from main.fct_invoice_line_items l join main.fct_invoices i using (invoice_id)
+        where l.line_type in ('applied_credit', 'applied_commit', 'commit_true_up')""")
+    actual_applied = {(r["contract_id"], r["period_starting_at"], r["balance_id"]): -r["amount"]
+                      for r in balance_lines if r["line_type"] != "commit_true_up"}
+    actual_true_ups = {(r["contract_id"], r["period_starting_at"], r["balance_id"]): r["amount"]
+                       for r in balance_lines if r["line_type"] == "commit_true_up"}
+    assert not diff(expected["applied"], actual_applied), show("applied credits and commits",
+                                                               diff(expected["applied"], actual_applied))
+    assert not diff(expected["true_ups"], actual_true_ups), show("true-ups", diff(expected["true_ups"], actual_true_ups))
+    actual_balances = {r["balance_id"]: (r["consumed_amount"], r["expired_amount"], r["trued_up_amount"],
+                                         r["remaining_amount"]) for r in project.query("select * from main.fct_balances")}
+    assert not diff(expected["balances"], actual_balances), show("balances (consumed, expired, trued up, left)",
+                                                                 diff(expected["balances"], actual_balances))
     assert expected["invoices"], "the batch produced no invoice at all"
     kinds = {r["line_type"] for r in project.lines()}
-    assert {"usage", "subscription", "composite"} <= kinds, kinds
+    assert {"usage", "subscription", "composite", *BALANCE_LINE_TYPES} <= kinds, kinds
