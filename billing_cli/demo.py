@@ -171,6 +171,11 @@ def summary(db_path: Path) -> str:
                    i.status, i.total, i.line_count
             from main.fct_invoices i join main.stg_customers c using (customer_id)
             order by c.name, coalesce(i.period_starting_at, i.issued_at), i.invoice_type desc""").fetchall()
+        balances = con.execute("""
+            select c.name, b.name, b.balance_type, b.status, b.amount, b.consumed_amount,
+                   b.expired_amount + b.trued_up_amount, b.remaining_amount
+            from main.fct_balances b join main.stg_customers c using (customer_id)
+            order by c.name, b.drawdown_rank""").fetchall()
     finally:
         con.close()
     rows = ["Event outcomes:"]
@@ -179,4 +184,11 @@ def summary(db_path: Path) -> str:
     rows.append(f"  {'customer':<16} {'contract':<16} {'type':<9} {'from':<10} {'status':<9} {'total':>10}  lines")
     for name, contract, kind, starts, status, total, line_count in invoices:
         rows.append(f"  {name:<16} {contract:<16} {kind:<9} {starts:<10} {status:<9} {total:>10}  {line_count}")
+    if balances:
+        rows.append("")
+        rows.append(f"  {'customer':<16} {'balance':<24} {'type':<15} {'status':<8} {'amount':>8} {'used':>8} "
+                    f"{'expired/trued up':>16} {'left':>8}")
+        for name, balance, kind, status, amount, used, closed, left in balances:
+            rows.append(f"  {name:<16} {balance[:24]:<24} {kind:<15} {status:<8} {amount:>8} {used:>8} "
+                        f"{closed:>16} {left:>8}")
     return "\n".join(rows)

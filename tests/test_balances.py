@@ -227,3 +227,42 @@ def test_ledger_adds_up_to_balances(project):
                              "where entry_type = 'INVOICE_DEDUCTION' and balance_type <> 'POSTPAID_COMMIT'")[0]["s"]
     # k1 112 + k2 50 + k3 150 + k4 60 + k5 20 + k7 50
     assert applied == deducted == D(-442)
+
+
+def test_bad_balances_fail_the_build_naming_row_and_problem(make_project):
+    p = make_project()
+    p.metrics(METRICS)
+    p.seeds(
+        customers=[{"customer_id": "c1", "name": "One"}],
+        products=[{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01",
+                    "ending_before": "2026-01-01"}],
+        contract_credits=[
+            credit("dup", "k1", "10", "2025-01-01"),
+            credit("cents", "k1", "10.005", "2025-01-01"),
+            credit("late", "k1", "10", "2026-02-01"),
+            credit("nowhere", "k1", "10", "2025-01-01", applicable_product_ids=["api", "ghost"]),
+            credit("backwards", "k1", "10", "2025-03-01", "2025-02-01"),
+        ],
+        contract_commits=[
+            commit("dup", "k1", "PREPAID", "10", "2025-01-01"),
+            commit("open_minimum", "k1", "POSTPAID", "100", "2025-01-01"),
+            commit("odd", "k1", "MONTHLY", "100", "2025-01-01", "2025-06-01"),
+            commit("bought_late", "k1", "PREPAID", "100", "2025-01-01", "2025-06-01", invoice_at="2027-01-01"),
+        ],
+    )
+    result = p.build(as_of=AS_OF, expect_success=False)
+    text = "\n".join(result.problems)
+    for expected in [
+        "seed=contract_credits.csv, row_key=dup, problem=credit_id is also a commit_id",
+        "seed=contract_credits.csv, row_key=cents, problem=amount has more than 2 decimal places",
+        "seed=contract_credits.csv, row_key=late, problem=the access window does not overlap its contract",
+        "seed=contract_credits.csv, row_key=nowhere, problem=applicable_product_ids names ghost, which is not in products",
+        "seed=contract_credits.csv, row_key=backwards, problem=access_ending_before is not after access_starting_at",
+        "seed=contract_commits.csv, row_key=open_minimum, problem=a POSTPAID commit needs access_ending_before",
+        "seed=contract_commits.csv, row_key=odd, problem=type must be PREPAID or POSTPAID",
+        "seed=contract_commits.csv, row_key=bought_late, problem=invoice_at is outside its contract",
+    ]:
+        assert expected in text, f"missing: {expected}\n{text}"
+    assert not p.query("select * from information_schema.tables where table_name = 'fct_invoices'")

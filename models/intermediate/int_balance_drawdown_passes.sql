@@ -7,7 +7,8 @@
   balance; for each, line by line through all invoices in order": pass k only needs what passes
   1..k-1 left of each line.
 
-  One pass per rank k (an unrolled loop; the count is read from the warehouse when the model runs):
+  One pass per rank k (an unrolled loop; the count is read from the warehouse when the model runs;
+  each pass keeps only the line, the earlier passes' balance_id_<j> and drawn_amount_<j>, and residual_k):
     eligible_amount_k  = what is left of the line, if balance k may draw it (else 0)
     cumulative_k       = running sum of eligible_amount_k over the contract's lines in order
     drawn_amount_k     = least(amount_k, cumulative_k) - least(amount_k, cumulative_k - eligible_amount_k)
@@ -19,6 +20,7 @@
 -- depends_on: {{ ref('int_balances') }}
 {%- set eligible_relation = ref('int_balance_eligible_charges') %}
 {%- set pass_count = billing.balance_drawdown_pass_count(eligible_relation) %}
+{%- set line_columns = 'line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before, product_id, amount' %}
 with eligible as (
 
     select * from {{ eligible_relation }}
@@ -27,9 +29,7 @@ with eligible as (
 
 charges as (
 
-    select distinct
-        line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before,
-        product_id, amount
+    select distinct {{ line_columns }}
     from eligible
 
 ),
@@ -86,7 +86,10 @@ drawn_{{ k }} as (
 pass_{{ k }} as (
 
     select
-        drawn_{{ k }}.*,
+        {{ line_columns }},
+        {%- for j in range(1, k + 1) %}
+        balance_id_{{ j }}, drawn_amount_{{ j }},
+        {%- endfor %}
         cast(residual_{{ k - 1 }} - drawn_amount_{{ k }} as {{ billing.type_money() }}) as residual_{{ k }}
     from drawn_{{ k }}
 
