@@ -23,20 +23,29 @@ def statuses(project):
 
 
 def test_status_follows_as_of_and_grace_period(make_project):
-    p = make_project().seeds(**CATALOG).metrics(METRICS)
-    p.ingest([{"transaction_id": "t1", "customer_id": "c1", "event_type": "call",
-               "timestamp": "2025-01-15T00:00:00Z", "properties": {}}], loaded_at="2025-01-16T00:00:00Z")
-    jan, feb = datetime(2025, 1, 1), datetime(2025, 2, 1)
+    def project():
+        p = make_project().seeds(**CATALOG).metrics(METRICS)
+        p.ingest([{"transaction_id": "t1", "customer_id": "c1", "event_type": "call",
+                   "timestamp": "2025-01-15T00:00:00Z", "properties": {}}], loaded_at="2025-01-16T00:00:00Z")
+        return p
 
+    jan, feb = datetime(2025, 1, 1), datetime(2025, 2, 1)
     # one second before the 24 h grace after the Feb 1 period end: still a draft; Feb has started
+    p = project()
     p.build(as_of="2025-02-01T23:59:59Z")
     assert statuses(p) == {jan: "DRAFT", feb: "DRAFT"}
     # at period end + 24 h it is final
     p.build(as_of="2025-02-02T00:00:00Z")
     assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
-    # with no grace, final at the period end itself; before Jan 1 nothing has started
+    # (final invoices are stored: they stay final, whatever a later build's as_of)
+    p.build(as_of="2024-12-31T23:59:59Z")
+    assert statuses(p) == {jan: "FINALIZED"}
+    # with no grace, final at the period end itself
+    p = project()
     p.build(as_of="2025-02-01T00:00:00Z", extra_vars={"invoice_grace_period_hours": 0})
     assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
+    # before Jan 1 nothing has started
+    p = project()
     p.build(as_of="2024-12-31T23:59:59Z")
     assert statuses(p) == {}
     # an offset in as_of is honoured: 2025-02-01T20:00:00-05:00 is Feb 2 01:00 UTC
@@ -46,19 +55,23 @@ def test_status_follows_as_of_and_grace_period(make_project):
 
 
 def test_builds_are_idempotent(make_project):
-    p = make_project().seeds(**CATALOG).metrics(METRICS)
+    p = make_project().seeds(**CATALOG, contract_credits=[
+        {"credit_id": "cr", "contract_id": "k1", "amount": "5", "access_starting_at": "2025-01-01"}]).metrics(METRICS)
     p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call",
                "timestamp": f"2025-01-{i:02d}T00:00:00Z", "properties": {}} for i in range(1, 20)])
 
     def snapshot():
         return {table: p.query(f"select md5(string_agg(t::varchar, '|' order by t::varchar)) as h from main.{table} t")[0]["h"]
-                for table in ("fct_invoices", "fct_invoice_line_items", "fct_usage_daily", "fct_event_outcomes")}
+                for table in ("fct_invoices", "fct_invoice_line_items", "fct_usage_daily", "fct_event_outcomes",
+                              "fct_event_load_summary", "fct_balance_ledger", "fct_balances",
+                              "finalized_invoices", "finalized_invoice_line_items", "finalized_balance_drawdowns")}
 
     p.build(as_of="2025-03-01T00:00:00Z")
     first = snapshot()
+    assert all(first.values()), first  # every table has rows
     p.build(as_of="2025-03-01T00:00:00Z")
     assert snapshot() == first
-    assert p.invoices()[0]["total"] == D("9.50")  # 19 calls x 0.50
+    assert p.invoices()[0]["total"] == D("4.50")  # 19 calls x 0.50 - the 5.00 credit
 
 
 def test_empty_project_builds(make_project):

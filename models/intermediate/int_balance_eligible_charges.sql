@@ -1,11 +1,12 @@
 {#-
   Which charges each balance may draw down (DATA_CONTRACT semantics 8, DECISIONLOG D26): one row
-  per (USAGE-invoice charge line, balance of its contract) where
+  per (charge line of an open USAGE invoice, balance of its contract) where
     - the line's amount is positive,
     - the balance applies to the line's product: no applicable lists = every USAGE, COMPOSITE and
       SUBSCRIPTION product (the only products on USAGE-invoice charge lines); otherwise the product
       is in applicable_product_ids or carries any of applicable_product_tags,
-    - the line's service period [starting_at, ending_before) lies within the access window.
+    - the line's service period [starting_at, ending_before) lies within the access window,
+    - the balance has something left after what final invoices drew (balance_amount is that rest).
 -#}
 -- depends_on: {{ ref('int_catalog_problems') }}
 with balances as (
@@ -16,8 +17,31 @@ with balances as (
 
 charges as (
 
-    select * from {{ ref('int_usage_invoice_charges') }}
+    select * from {{ ref('int_open_usage_invoice_charges') }}
     where amount > 0
+
+),
+
+stored_drawdowns as (
+
+    select balance_id, sum(drawn_amount) as drawn_amount
+    from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
+    group by balance_id
+
+),
+
+available as (
+
+    select
+        balances.*,
+        case
+            when balances.amount > coalesce(stored_drawdowns.drawn_amount, 0)
+                then balances.amount - coalesce(stored_drawdowns.drawn_amount, 0)
+            else 0
+        end as available_amount
+    from balances
+    left join stored_drawdowns
+        on balances.balance_id = stored_drawdowns.balance_id
 
 ),
 
@@ -72,13 +96,14 @@ within_window as (
         charges.amount,
         balances.balance_id,
         balances.drawdown_rank,
-        balances.amount as balance_amount,
+        balances.available_amount as balance_amount,
         balances.applies_to_all_products
     from charges
-    inner join balances
+    inner join available as balances
         on charges.contract_id = balances.contract_id
         and charges.starting_at >= balances.access_starting_at
         and (balances.access_ending_before is null or charges.ending_before <= balances.access_ending_before)
+        and balances.available_amount > 0
 
 ),
 

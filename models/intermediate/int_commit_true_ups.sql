@@ -3,7 +3,7 @@
   positive) of a POSTPAID commit is billed as a `commit_true_up` line on the USAGE invoice of the
   last billing period that overlaps its access window: the period holding the end of the window
   (or of the contract, if that comes first). Consumption is what the commit counted of the eligible
-  charges left after prepaid commits and credits (int_balance_drawdowns). The line exists once that
+  charges left after prepaid commits and credits, on final invoices (stored) and open ones. The line exists once that
   period has started; while its invoice is a DRAFT the shortfall is provisional.
 -#}
 with balances as (
@@ -33,8 +33,13 @@ periods as (
 
 consumed as (
 
+    {#- what final invoices drew (stored) and what open invoices draw now -#}
     select balance_id, sum(drawn_amount) as consumed_amount
-    from drawdowns
+    from (
+        select balance_id, drawn_amount from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
+        union all
+        select balance_id, drawn_amount from drawdowns
+    ) as drawn
     group by balance_id
 
 ),

@@ -3,7 +3,7 @@
   credit and commit, as signed amounts whose sum is what is left.
     SEGMENT_START      +amount at access_starting_at (for every balance, also upcoming ones)
     INVOICE_DEDUCTION  -what the balance drew on a USAGE invoice, at the invoice's issued_at
-                       (period end); drafts included: is_final says whether the invoice is final
+                       (period end); final invoices as stored, drafts as rated now (is_final)
     EXPIRATION         -what a credit or prepaid commit has left at access_ending_before, once
                        as_of has reached it
     TRUEUP             -the shortfall a postpaid commit bills, on its true-up invoice
@@ -14,21 +14,47 @@ with balances as (
 
 ),
 
-drawdowns as (
+invoices as (
 
-    select * from {{ ref('int_balance_drawdowns') }}
+    select * from {{ ref('fct_invoices') }}
 
 ),
 
-periods as (
+stored_drawdowns as (
 
-    select * from {{ ref('int_contract_billing_periods') }}
+    select * from {{ ref('finalized_balance_drawdowns') }}
+
+),
+
+open_drawdowns as (
+
+    select drawdowns.balance_id, drawdowns.invoice_id, drawdowns.drawn_amount
+    from {{ ref('int_balance_drawdowns') }} as drawdowns
+    left join (select distinct invoice_id from stored_drawdowns) as stored
+        on drawdowns.invoice_id = stored.invoice_id
+    left join {{ ref('finalized_invoices') }} as final_invoices
+        on drawdowns.invoice_id = final_invoices.invoice_id
+    where stored.invoice_id is null
+        and final_invoices.invoice_id is null
+
+),
+
+drawdowns as (
+
+    select balance_id, invoice_id, drawn_amount from stored_drawdowns
+    union all
+    select balance_id, invoice_id, drawn_amount from open_drawdowns
 
 ),
 
 true_ups as (
 
-    select * from {{ ref('int_commit_true_ups') }}
+    select
+        line_items.commit_id as balance_id,
+        line_items.invoice_id,
+        line_items.amount
+    from {{ ref('fct_invoice_line_items') }} as line_items
+    where line_items.line_type = 'commit_true_up'
 
 ),
 
@@ -51,20 +77,20 @@ deductions as (
         drawdowns.balance_id,
         'INVOICE_DEDUCTION' as entry_type,
         drawdowns.invoice_id,
-        periods.period_ending_before as effective_at,
+        invoices.issued_at as effective_at,
         cast(-sum(drawdowns.drawn_amount) as {{ billing.type_money() }}) as amount,
-        periods.finalizes_at <= {{ billing.as_of() }} as is_final
+        invoices.status = 'FINALIZED' as is_final
     from drawdowns
-    inner join periods
-        on drawdowns.invoice_id = periods.invoice_id
-    group by drawdowns.balance_id, drawdowns.invoice_id, periods.period_ending_before, periods.finalizes_at
+    inner join invoices
+        on drawdowns.invoice_id = invoices.invoice_id
+    group by drawdowns.balance_id, drawdowns.invoice_id, invoices.issued_at, invoices.status
 
 ),
 
 consumed as (
 
-    select balance_id, sum(drawn_amount) as consumed_amount
-    from drawdowns
+    select balance_id, -sum(amount) as consumed_amount
+    from deductions
     group by balance_id
 
 ),
@@ -90,16 +116,15 @@ expirations as (
 trueups as (
 
     select
-        balance_id,
+        true_ups.balance_id,
         'TRUEUP' as entry_type,
-        invoice_id,
-        issued_at as effective_at,
-        cast(-amount as {{ billing.type_money() }}) as amount,
-        finalizes_at <= {{ billing.as_of() }} as is_final
-    from (
-        select commit_id as balance_id, invoice_id, issued_at, amount, finalizes_at
-        from true_ups
-    ) as shortfalls
+        true_ups.invoice_id,
+        invoices.issued_at as effective_at,
+        cast(-true_ups.amount as {{ billing.type_money() }}) as amount,
+        invoices.status = 'FINALIZED' as is_final
+    from true_ups
+    inner join invoices
+        on true_ups.invoice_id = invoices.invoice_id
 
 ),
 

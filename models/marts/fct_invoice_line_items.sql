@@ -1,101 +1,50 @@
 {#-
-  Every invoice line (DATA_CONTRACT outputs):
-    USAGE invoices: usage, composite and ARREARS subscription lines; applied_credit and
-      applied_commit lines (negative); commit_true_up lines;
-    SCHEDULED invoices: scheduled charges, ADVANCE subscription fees and commit_purchase lines.
+  Every invoice line (DATA_CONTRACT outputs): the lines of final invoices as stored
+  (finalized_invoice_line_items) and those of open invoices as rated by this build.
 -#}
-with usage_invoice_charges as (
+with stored as (
 
-    select * from {{ ref('int_usage_invoice_charges') }}
-
-),
-
-scheduled_invoice_charges as (
-
-    select * from {{ ref('int_scheduled_invoice_charges') }}
+    select * from {{ ref('finalized_invoice_line_items') }}
 
 ),
 
-applied_balances as (
+stored_invoices as (
 
-    select * from {{ ref('int_applied_balance_line_items') }}
+    select invoice_id from {{ ref('finalized_invoices') }}
 
 ),
 
-commit_true_ups as (
+open_lines as (
 
-    select * from {{ ref('int_commit_true_ups') }}
+    select line_items.*
+    from {{ ref('int_open_invoice_line_items') }} as line_items
+    left join stored_invoices
+        on line_items.invoice_id = stored_invoices.invoice_id
+    where stored_invoices.invoice_id is null
 
 ),
 
 unioned as (
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before, pricing_group_values, presentation_group_values,
-        quantity, unit_price, amount,
-        cast(null as {{ dbt.type_string() }}) as commit_id,
-        cast(null as {{ dbt.type_string() }}) as credit_id,
-        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id
-    from usage_invoice_charges
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name, starting_at,
+        ending_before, pricing_group_values, presentation_group_values, quantity, unit_price, amount,
+        commit_id, credit_id, scheduled_charge_id, adjusted_invoice_id, adjusted_line_type
+    from stored
 
     union all
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity, unit_price, amount, commit_id,
-        cast(null as {{ dbt.type_string() }}) as credit_id,
-        scheduled_charge_id
-    from scheduled_invoice_charges
-
-    union all
-
-    select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity, unit_price, amount, commit_id, credit_id,
-        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id
-    from applied_balances
-
-    union all
-
-    select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity, unit_price, amount, commit_id, credit_id,
-        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id
-    from commit_true_ups
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name, starting_at,
+        ending_before, pricing_group_values, presentation_group_values, quantity, unit_price, amount,
+        commit_id, credit_id, scheduled_charge_id, adjusted_invoice_id, adjusted_line_type
+    from open_lines
 
 ),
 
 final as (
 
-    select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
-        commit_id,
-        credit_id,
-        scheduled_charge_id
-    from unioned
+    select * from unioned
 
 )
 

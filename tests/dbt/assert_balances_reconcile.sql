@@ -39,7 +39,8 @@ drawable_charges as (
 
     select
         invoice_id,
-        sum(case when line_type in ('usage', 'composite', 'subscription') and amount > 0 then amount else 0 end)
+        sum(case when line_type in ('usage', 'composite', 'subscription', 'late_usage_adjustment') and amount > 0
+            then amount else 0 end)
             as drawable_amount,
         -sum(case when line_type in ('applied_credit', 'applied_commit') then amount else 0 end) as applied_amount
     from {{ ref('fct_invoice_line_items') }}

@@ -1,0 +1,169 @@
+{#-
+  Late usage (DATA_CONTRACT semantics 10, DECISIONLOG D30). A stored (final) USAGE invoice whose
+  period received an event loaded after the invoice was stored is re-rated from all its events;
+  for each charge line (product, line type, service start, pricing and presentation groups) the
+  difference between the re-rated amount and what was billed for it (the finalized line plus
+  earlier adjustments) is a `late_usage_adjustment` line on the contract's next open USAGE invoice
+  (the earliest started period not yet final). Re-rating the whole period keeps tiers right; the
+  adjustment lines are charges that balances may draw like any other (their service period is the
+  original line's).
+  Without an open USAGE invoice (a contract that has ended and is all final) the adjustment waits
+  here with target_invoice_id empty: finance voids and regenerates the invoice (`billing invoices
+  void`), nothing is lost.
+-#}
+with stored_invoices as (
+
+    select * from {{ ref('int_stored_invoices') }}
+    where invoice_type = 'USAGE'
+
+),
+
+stored_lines as (
+
+    {{ billing.stored('finalized_invoice_line_items') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_events_attributed') }}
+    where attribution_rejection_reason is null
+
+),
+
+periods as (
+
+    select * from {{ ref('int_contract_billing_periods') }}
+
+),
+
+rated_charges as (
+
+    select * from {{ ref('int_usage_invoice_charges') }}
+
+),
+
+late_invoices as (
+
+    select distinct stored_invoices.invoice_id, stored_invoices.contract_id
+    from stored_invoices
+    inner join events
+        on stored_invoices.contract_id = events.contract_id
+        and events.event_at >= stored_invoices.period_starting_at
+        and events.event_at < stored_invoices.period_ending_before
+        and events.loaded_at > stored_invoices.stored_at
+
+),
+
+billed_and_rerated as (
+
+    {#- + the re-rated lines, - the finalized lines, - the adjustments already billed for them -#}
+    select
+        rated_charges.invoice_id as adjusted_invoice_id, rated_charges.contract_id, rated_charges.customer_id,
+        rated_charges.line_type as adjusted_line_type, rated_charges.product_id, rated_charges.name,
+        rated_charges.starting_at, rated_charges.ending_before,
+        rated_charges.pricing_group_values, rated_charges.presentation_group_values,
+        rated_charges.quantity, rated_charges.amount
+    from rated_charges
+    inner join late_invoices
+        on rated_charges.invoice_id = late_invoices.invoice_id
+
+    union all
+
+    select
+        stored_lines.invoice_id, stored_lines.contract_id, stored_lines.customer_id,
+        stored_lines.line_type, stored_lines.product_id, stored_lines.name,
+        stored_lines.starting_at, stored_lines.ending_before,
+        stored_lines.pricing_group_values, stored_lines.presentation_group_values,
+        -stored_lines.quantity, -stored_lines.amount
+    from stored_lines
+    inner join late_invoices
+        on stored_lines.invoice_id = late_invoices.invoice_id
+    where stored_lines.line_type in ('usage', 'composite', 'subscription')
+
+    union all
+
+    select
+        stored_lines.adjusted_invoice_id, stored_lines.contract_id, stored_lines.customer_id,
+        stored_lines.adjusted_line_type, stored_lines.product_id, stored_lines.name,
+        stored_lines.starting_at, stored_lines.ending_before,
+        stored_lines.pricing_group_values, stored_lines.presentation_group_values,
+        -stored_lines.quantity, -stored_lines.amount
+    from stored_lines
+    inner join late_invoices
+        on stored_lines.adjusted_invoice_id = late_invoices.invoice_id
+    where stored_lines.line_type = 'late_usage_adjustment'
+
+),
+
+differences as (
+
+    select
+        adjusted_invoice_id, contract_id, customer_id, adjusted_line_type, product_id,
+        max(name) as name,
+        starting_at, ending_before, pricing_group_values, presentation_group_values,
+        sum(quantity) as quantity,
+        sum(amount) as amount
+    from billed_and_rerated
+    group by
+        adjusted_invoice_id, contract_id, customer_id, adjusted_line_type, product_id,
+        starting_at, ending_before, pricing_group_values, presentation_group_values
+    having sum(amount) <> 0
+
+),
+
+open_periods as (
+
+    select periods.contract_id, periods.invoice_id, periods.period_starting_at
+    from periods
+    left join {{ ref('int_stored_invoices') }} as stored
+        on periods.invoice_id = stored.invoice_id
+    where stored.invoice_id is null
+
+),
+
+next_open_invoices as (
+
+    select contract_id, invoice_id, period_starting_at
+    from (
+        select
+            open_periods.*,
+            row_number() over (partition by contract_id order by period_starting_at) as open_rank
+        from open_periods
+    ) as ranked
+    where open_rank = 1
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat([
+            "coalesce(next_open_invoices.invoice_id, '')", "'|late|'", "differences.adjusted_invoice_id",
+            "'|'", "differences.adjusted_line_type", "'|'", "coalesce(differences.product_id, '')",
+            "'|'", billing.timestamp_key('differences.starting_at'),
+            "'|'", "coalesce(differences.pricing_group_values, '')",
+            "'|'", "coalesce(differences.presentation_group_values, '')"])) }} as line_item_id,
+        next_open_invoices.invoice_id,
+        differences.contract_id,
+        differences.customer_id,
+        'late_usage_adjustment' as line_type,
+        differences.product_id,
+        differences.name,
+        differences.starting_at,
+        differences.ending_before,
+        differences.pricing_group_values,
+        differences.presentation_group_values,
+        cast(differences.quantity as {{ billing.type_decimal() }}) as quantity,
+        cast(null as {{ billing.type_decimal() }}) as unit_price,
+        cast(differences.amount as {{ billing.type_money() }}) as amount,
+        next_open_invoices.period_starting_at,
+        differences.adjusted_invoice_id,
+        differences.adjusted_line_type
+    from differences
+    left join next_open_invoices
+        on differences.contract_id = next_open_invoices.contract_id
+
+)
+
+select * from final

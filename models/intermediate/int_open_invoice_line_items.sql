@@ -1,0 +1,126 @@
+{#-
+  The lines of open invoices (not final when the build started; DECISIONLOG D29), rated now:
+    USAGE invoices: usage, composite and ARREARS subscription lines; late_usage_adjustment lines;
+      applied_credit and applied_commit lines (negative); commit_true_up lines;
+    SCHEDULED invoices: scheduled charges, ADVANCE subscription fees and commit_purchase lines.
+-#}
+with stored_invoices as (
+
+    select * from {{ ref('int_stored_invoices') }}
+
+),
+
+usage_invoice_charges as (
+
+    select * from {{ ref('int_open_usage_invoice_charges') }}
+
+),
+
+scheduled_invoice_charges as (
+
+    select charges.*
+    from {{ ref('int_scheduled_invoice_charges') }} as charges
+    left join stored_invoices
+        on charges.invoice_id = stored_invoices.invoice_id
+    where stored_invoices.invoice_id is null
+
+),
+
+applied_balances as (
+
+    select * from {{ ref('int_applied_balance_line_items') }}
+
+),
+
+commit_true_ups as (
+
+    select true_ups.*
+    from {{ ref('int_commit_true_ups') }} as true_ups
+    left join stored_invoices
+        on true_ups.invoice_id = stored_invoices.invoice_id
+    where stored_invoices.invoice_id is null
+
+),
+
+unioned as (
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before, pricing_group_values, presentation_group_values,
+        quantity, unit_price, amount,
+        cast(null as {{ dbt.type_string() }}) as commit_id,
+        cast(null as {{ dbt.type_string() }}) as credit_id,
+        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id,
+        adjusted_invoice_id,
+        adjusted_line_type
+    from usage_invoice_charges
+
+    union all
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before,
+        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
+        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
+        quantity, unit_price, amount, commit_id,
+        cast(null as {{ dbt.type_string() }}) as credit_id,
+        scheduled_charge_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+    from scheduled_invoice_charges
+
+    union all
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before,
+        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
+        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
+        quantity, unit_price, amount, commit_id, credit_id,
+        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+    from applied_balances
+
+    union all
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before,
+        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
+        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
+        quantity, unit_price, amount, commit_id, credit_id,
+        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+    from commit_true_ups
+
+),
+
+final as (
+
+    select
+        line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
+        line_type,
+        product_id,
+        name,
+        starting_at,
+        ending_before,
+        pricing_group_values,
+        presentation_group_values,
+        quantity,
+        unit_price,
+        amount,
+        commit_id,
+        credit_id,
+        scheduled_charge_id,
+        adjusted_invoice_id,
+        adjusted_line_type
+    from unioned
+
+)
+
+select * from final

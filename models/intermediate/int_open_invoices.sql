@@ -1,0 +1,130 @@
+{#-
+  Open invoices (DATA_CONTRACT semantics 9 and 10; not final when the build started, DECISIONLOG
+  D29), rated now: a USAGE invoice for every billing period that has started (even at $0); a
+  SCHEDULED invoice per contract and timestamp reached by as_of (scheduled charges, ADVANCE
+  subscription fees, commit purchases). status is FINALIZED once as_of reaches finalizes_at: the
+  build then stores the invoice (models/finalized) and it never changes again.
+  Totals are sums of the rounded lines: total = subtotal - credits_applied - commits_applied.
+-#}
+with periods as (
+
+    select * from {{ ref('int_contract_billing_periods') }}
+
+),
+
+scheduled as (
+
+    select * from {{ ref('int_scheduled_invoices') }}
+
+),
+
+contracts as (
+
+    select * from {{ ref('stg_contracts') }}
+
+),
+
+rate_cards as (
+
+    select * from {{ ref('stg_rate_cards') }}
+
+),
+
+line_items as (
+
+    select * from {{ ref('int_open_invoice_line_items') }}
+
+),
+
+stored_invoices as (
+
+    select * from {{ ref('int_stored_invoices') }}
+
+),
+
+usage_invoices as (
+
+    select
+        invoice_id,
+        contract_id,
+        customer_id,
+        'USAGE' as invoice_type,
+        period_starting_at,
+        period_ending_before,
+        period_ending_before as issued_at,
+        finalizes_at
+    from periods
+
+),
+
+scheduled_invoices as (
+
+    select
+        invoice_id,
+        contract_id,
+        customer_id,
+        'SCHEDULED' as invoice_type,
+        cast(null as {{ dbt.type_timestamp() }}) as period_starting_at,
+        cast(null as {{ dbt.type_timestamp() }}) as period_ending_before,
+        issued_at,
+        issued_at as finalizes_at
+    from scheduled
+
+),
+
+invoices as (
+
+    select * from usage_invoices
+    union all
+    select * from scheduled_invoices
+
+),
+
+line_totals as (
+
+    select
+        invoice_id,
+        sum(case when line_type not in ('applied_credit', 'applied_commit') then amount else 0 end) as subtotal,
+        -sum(case when line_type = 'applied_credit' then amount else 0 end) as credits_applied,
+        -sum(case when line_type = 'applied_commit' then amount else 0 end) as commits_applied,
+        sum(amount) as total,
+        count(*) as line_count
+    from line_items
+    group by invoice_id
+
+),
+
+final as (
+
+    select
+        invoices.invoice_id,
+        invoices.contract_id,
+        invoices.customer_id,
+        invoices.invoice_type,
+        case when {{ billing.as_of() }} >= invoices.finalizes_at then 'FINALIZED' else 'DRAFT' end as status,
+        coalesce(rate_cards.currency, 'USD') as currency,
+        invoices.period_starting_at,
+        invoices.period_ending_before,
+        invoices.issued_at,
+        {{ billing.add_days('invoices.issued_at', 'contracts.net_payment_terms_days') }} as due_at,
+        cast(coalesce(line_totals.subtotal, 0) as {{ billing.type_money() }}) as subtotal,
+        cast(coalesce(line_totals.credits_applied, 0) as {{ billing.type_money() }}) as credits_applied,
+        cast(coalesce(line_totals.commits_applied, 0) as {{ billing.type_money() }}) as commits_applied,
+        cast(coalesce(line_totals.total, 0) as {{ billing.type_money() }}) as total,
+        coalesce(line_totals.line_count, 0) as line_count,
+        invoices.finalizes_at,
+        contracts.name as contract_name
+    from invoices
+    inner join contracts
+        on invoices.contract_id = contracts.contract_id
+    left join rate_cards
+        on contracts.rate_card_id = rate_cards.rate_card_id
+    left join line_totals
+        on invoices.invoice_id = line_totals.invoice_id
+    left join stored_invoices
+        on invoices.invoice_id = stored_invoices.invoice_id
+    where stored_invoices.invoice_id is null
+
+)
+
+select * from final

@@ -1,0 +1,56 @@
+{#-
+  The charge lines of open USAGE invoices (not final when the build started; DECISIONLOG D29):
+  their usage, composite and ARREARS subscription lines, and the late_usage_adjustment lines placed
+  on them. Balances draw these (int_balance_eligible_charges); final invoices keep what they had.
+-#}
+with rated_charges as (
+
+    select * from {{ ref('int_usage_invoice_charges') }}
+
+),
+
+stored_invoices as (
+
+    select * from {{ ref('int_stored_invoices') }}
+
+),
+
+late_adjustments as (
+
+    select * from {{ ref('int_late_usage_adjustments') }}
+    where invoice_id is not null
+
+),
+
+open_charges as (
+
+    select
+        rated_charges.*,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+    from rated_charges
+    left join stored_invoices
+        on rated_charges.invoice_id = stored_invoices.invoice_id
+    where stored_invoices.invoice_id is null
+
+),
+
+final as (
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before, pricing_group_values, presentation_group_values,
+        quantity, unit_price, amount, period_starting_at, adjusted_invoice_id, adjusted_line_type
+    from open_charges
+
+    union all
+
+    select
+        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
+        starting_at, ending_before, pricing_group_values, presentation_group_values,
+        quantity, unit_price, amount, period_starting_at, adjusted_invoice_id, adjusted_line_type
+    from late_adjustments
+
+)
+
+select * from final

@@ -1,0 +1,142 @@
+"""Finalized invoices never change; late usage is billed as late_usage_adjustment lines
+(DATA_CONTRACT semantics 10, DECISIONLOG D29-D30).
+
+Catalog: product `api`, TIERED: the first 10 calls of a period at $1.00, the rest at $0.50; monthly
+periods from Jan 1 2025. January is final from Feb 2 00:00 (period end + 24 h grace).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from conftest import D
+
+JAN, FEB, MAR = datetime(2025, 1, 1), datetime(2025, 2, 1), datetime(2025, 3, 1)
+METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
+TIERS = [{"size": "10", "price": "1.00"}, {"price": "0.50"}]
+
+
+def catalog(tiers=TIERS, credits=(), contract_end=None):
+    return dict(
+        customers=[{"customer_id": "c1", "name": "One"}],
+        products=[{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        rate_card_rates=[{"rate_card_id": "rc", "product_id": "api", "starting_at": "2024-01-01",
+                          "rate_type": "TIERED", "tiers": tiers}],
+        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01",
+                    "ending_before": contract_end}],
+        contract_credits=list(credits),
+    )
+
+
+def calls(prefix: str, n: int, day: str) -> list[dict]:
+    return [{"transaction_id": f"{prefix}{i}", "customer_id": "c1", "event_type": "call",
+             "timestamp": f"{day}T12:00:00Z", "properties": {}} for i in range(n)]
+
+
+def invoice_rows(p, period):
+    return [r for r in p.invoices() if r["period_starting_at"] == period]
+
+
+def content(p, invoice_id) -> tuple:
+    invoice = p.query("select * from main.fct_invoices where invoice_id = ?", [invoice_id])
+    lines = p.query("select * from main.fct_invoice_line_items where invoice_id = ? order by line_item_id",
+                    [invoice_id])
+    return invoice, lines
+
+
+def january_final(make_project, **kwargs):
+    """8 January calls ($8.00), built on Feb 2: January is stored as final."""
+    p = make_project().seeds(**catalog(**kwargs)).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    p.build(as_of="2025-02-02T00:00:00Z")
+    [jan] = invoice_rows(p, JAN)
+    assert (jan["status"], jan["total"]) == ("FINALIZED", D("8.00"))
+    return p, jan
+
+
+def test_final_invoice_survives_catalog_edits_and_full_refresh(make_project):
+    p, jan = january_final(make_project)
+    before = content(p, jan["invoice_id"])
+    # the price doubles and the build runs with --full-refresh: January is what it was
+    p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}]))
+    p.build(as_of="2025-02-10T00:00:00Z", full_refresh=True)
+    assert content(p, jan["invoice_id"]) == before
+    # no late usage, so no adjustment either: February is a $0 draft
+    [feb] = invoice_rows(p, FEB)
+    assert (feb["status"], feb["total"], feb["line_count"]) == ("DRAFT", D("0.00"), 0)
+
+
+def test_late_usage_is_billed_on_the_next_open_invoice_with_tiers(make_project):
+    p, jan = january_final(make_project)
+    before = content(p, jan["invoice_id"])
+    # 4 more January calls land on Feb 5, after January was stored. Re-rated, January is 12 calls:
+    # 10 x 1.00 + 2 x 0.50 = 11.00; it billed 8.00; the adjustment is 3.00 (not 4 x 1.00, not 4 x 0.50).
+    # February's own 3 calls: 3.00 (its tiers start from zero).
+    p.ingest(calls("late", 4, "2025-01-25") + calls("feb", 3, "2025-02-03"), loaded_at="2025-02-05T00:00:00Z")
+    p.build(as_of="2025-02-10T00:00:00Z")
+    assert content(p, jan["invoice_id"]) == before
+    [feb] = invoice_rows(p, FEB)
+    assert (feb["status"], feb["total"]) == ("DRAFT", D("6.00"))
+    late = [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
+    assert [(r["invoice_id"], r["adjusted_invoice_id"], r["product_id"], r["starting_at"], r["quantity"],
+             r["amount"]) for r in late] == [(feb["invoice_id"], jan["invoice_id"], "api", JAN, D(4), D("3.00"))]
+    # February is stored with its adjustment on Mar 2; a rebuild bills nothing twice
+    p.build(as_of="2025-03-02T00:00:00Z")
+    p.build(as_of="2025-03-03T00:00:00Z")
+    [feb] = invoice_rows(p, FEB)
+    assert (feb["status"], feb["total"]) == ("FINALIZED", D("6.00"))
+    [mar] = invoice_rows(p, MAR)
+    assert mar["total"] == D("0.00")
+    # more late January usage: 1 call on top of the 12 billed (8 + 3 adjusted) -> 0.50 on March
+    p.ingest(calls("later", 1, "2025-01-26"), loaded_at="2025-03-04T00:00:00Z")
+    p.build(as_of="2025-03-05T00:00:00Z")
+    [mar] = invoice_rows(p, MAR)
+    assert mar["total"] == D("0.50")
+
+
+def test_late_usage_is_drawn_by_balances_in_its_window(make_project):
+    # a $10 credit for [Jan 1, Apr 1): January's 8.00 is covered (total 0, 2.00 left).
+    credit = {"credit_id": "cr", "contract_id": "k1", "amount": "10", "access_starting_at": "2025-01-01",
+              "access_ending_before": "2025-04-01"}
+    p = make_project().seeds(**catalog(credits=[credit])).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    p.build(as_of="2025-02-02T00:00:00Z")
+    [jan] = invoice_rows(p, JAN)
+    assert (jan["status"], jan["credits_applied"], jan["total"]) == ("FINALIZED", D("8.00"), D("0.00"))
+    # 4 late January calls: a 3.00 adjustment on February (service period January, inside the
+    # credit's window); the credit's remaining 2.00 draws it: February total 1.00.
+    p.ingest(calls("late", 4, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
+    p.build(as_of="2025-02-10T00:00:00Z")
+    [jan_after] = invoice_rows(p, JAN)
+    assert jan_after == jan
+    [feb] = invoice_rows(p, FEB)
+    assert (feb["subtotal"], feb["credits_applied"], feb["total"]) == (D("3.00"), D("2.00"), D("1.00"))
+    balance = p.query("select * from main.fct_balances where balance_id = 'cr'")[0]
+    assert (balance["consumed_amount"], balance["remaining_amount"]) == (D("10.00"), D("0.00"))
+
+
+def test_first_build_over_history_finalizes_all_past_periods(make_project):
+    p = make_project().seeds(**catalog()).metrics(METRICS)
+    p.ingest(calls("a", 2, "2025-01-20") + calls("b", 12, "2025-06-20"), loaded_at="2025-06-21T00:00:00Z")
+    p.build(as_of="2026-01-15T00:00:00Z")
+    statuses = {r["period_starting_at"]: r["status"] for r in p.invoices()}
+    assert len(statuses) == 13  # Jan 2025 .. Jan 2026
+    assert [s for s in statuses.values() if s == "DRAFT"] == ["DRAFT"]  # only January 2026
+    stored = p.query("select count(*) as n from main.finalized_invoices")[0]["n"]
+    assert stored == 12
+    # June: 10 x 1.00 + 2 x 0.50
+    assert [r["total"] for r in invoice_rows(p, datetime(2025, 6, 1))] == [D("11.00")]
+
+
+def test_late_usage_without_an_open_invoice_waits_visibly(make_project):
+    # the contract ended Feb 1; January is final and there is no later invoice to carry late usage
+    p = make_project().seeds(**catalog(contract_end="2025-02-01")).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    p.build(as_of="2025-02-02T00:00:00Z")
+    p.ingest(calls("late", 1, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
+    p.build(as_of="2025-02-10T00:00:00Z")
+    waiting = p.query("select invoice_id, adjusted_invoice_id, amount from main.int_late_usage_adjustments")
+    [jan] = invoice_rows(p, JAN)
+    assert waiting == [{"invoice_id": None, "adjusted_invoice_id": jan["invoice_id"], "amount": D("1.00")}]
+    assert jan["total"] == D("8.00")
