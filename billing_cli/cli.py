@@ -119,6 +119,44 @@ def export_invoices_cmd(ctx, period: str, fmt: str, out: str) -> None:
     click.echo(f"Wrote {invoices} invoice(s) with {lines} line item(s) to {path}")
 
 
+@main.group()
+def invoices() -> None:
+    """Void and regenerate final invoices."""
+
+
+@invoices.command("void")
+@click.argument("invoice_id")
+@click.option("--reason", required=True, help="Why (kept in billing_audit.invoice_audit_log).")
+@click.option("--actor", default=None, help="Who (default: $USER).")
+@click.option("--as-of", default=None, help="Regenerate as of this instant (RFC 3339); default now.")
+@click.option("--no-regenerate", is_flag=True, help="Only void; the next build regenerates the invoice.")
+@click.pass_context
+@domain_errors
+def void_cmd(ctx, invoice_id: str, reason: str, actor: str | None, as_of: str | None, no_regenerate: bool) -> None:
+    """Void a FINALIZED invoice and regenerate it from the current events and catalog.
+
+    Both versions are kept in billing_audit.invoice_audit_log."""
+    import getpass
+
+    from .build import DbtProject
+    from .invoices import record_regenerated, void_invoice
+
+    who = actor or getpass.getuser()
+    old = void_invoice(_db(ctx), invoice_id, reason, who)
+    click.echo(f"Voided invoice {invoice_id} (total {old['total']}); the old version is in the audit log.")
+    if no_regenerate:
+        return
+    result = DbtProject(_project(ctx), _db(ctx)).build(as_of=as_of)
+    if not result.success:
+        raise BillingError("dbt build failed; the invoice stays voided until a build succeeds:\n"
+                           + "\n".join(result.problems))
+    new = record_regenerated(_db(ctx), invoice_id, reason, who)
+    if new is None:
+        click.echo(f"Invoice {invoice_id} was not regenerated (its period no longer exists or is not final yet).")
+    else:
+        click.echo(f"Regenerated invoice {invoice_id}: total {new['total']} (was {old['total']}).")
+
+
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_output"),
               show_default=True, help="Folder for the demo's event files and exports.")

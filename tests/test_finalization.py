@@ -140,3 +140,50 @@ def test_late_usage_without_an_open_invoice_waits_visibly(make_project):
     [jan] = invoice_rows(p, JAN)
     assert waiting == [{"invoice_id": None, "adjusted_invoice_id": jan["invoice_id"], "amount": D("1.00")}]
     assert jan["total"] == D("8.00")
+
+
+def test_void_and_regenerate_keeps_both_versions(make_project):
+    import json
+
+    from click.testing import CliRunner
+
+    from billing_cli.cli import main
+
+    p, jan = january_final(make_project)
+    p.ingest(calls("late", 4, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
+    p.build(as_of="2025-03-02T00:00:00Z")  # February is final, with January's +3.00 late adjustment
+    [feb] = invoice_rows(p, FEB)
+    assert (feb["status"], feb["total"]) == ("FINALIZED", D("3.00"))
+
+    # January's first tier was mispriced: 0.90, not 1.00. Finance fixes the catalog and regenerates
+    # January: 12 calls = 10 x 0.90 + 2 x 0.50 = 10.00, less the 3.00 already billed on February's
+    # invoice for January's late calls = 7.00. February stays as it was.
+    p.seeds(**catalog(tiers=[{"size": "10", "price": "0.90"}, {"price": "0.50"}]))
+    runner = CliRunner()
+    args = ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void", jan["invoice_id"]]
+    result = runner.invoke(main, [*args, "--reason", "tier 1 mispriced", "--actor", "finance@example.com",
+                                  "--as-of", "2025-03-03T00:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "Regenerated invoice" in result.output and "total 7.00 (was 8.00)" in result.output
+    [jan_new] = invoice_rows(p, JAN)
+    assert (jan_new["invoice_id"], jan_new["status"], jan_new["total"]) == (jan["invoice_id"], "FINALIZED", D("7.00"))
+    lines = sorted((r["line_type"], r["amount"]) for r in p.lines() if r["invoice_id"] == jan["invoice_id"])
+    assert lines == [("late_usage_adjustment", D("-3.00")), ("usage", D("10.00"))]
+    assert invoice_rows(p, FEB)[0]["total"] == D("3.00")
+
+    log = p.query("select * from billing_audit.invoice_audit_log order by acted_at, action desc")
+    assert [(r["action"], r["reason"], r["actor"]) for r in log] == [
+        ("VOIDED", "tier 1 mispriced", "finance@example.com"),
+        ("REGENERATED", "tier 1 mispriced", "finance@example.com")]
+    old, new = (json.loads(r["invoice_version"]) for r in log)
+    assert (old["total"], [x["amount"] for x in old["line_items"]]) == ("8.00", ["8.00"])
+    assert new["total"] == "7.00" and len(new["line_items"]) == 2
+
+    # the next build changes nothing (idempotent), and only final invoices can be voided
+    p.build(as_of="2025-03-04T00:00:00Z")
+    assert invoice_rows(p, JAN)[0]["total"] == D("7.00")
+    [mar] = invoice_rows(p, MAR)
+    draft = runner.invoke(main, [*args[:-1], mar["invoice_id"], "--reason", "x"])
+    assert draft.exit_code != 0 and "is not a finalized invoice" in draft.output
+    missing_reason = runner.invoke(main, [*args[:-1], jan["invoice_id"], "--reason", " "])
+    assert missing_reason.exit_code != 0 and "a reason is required" in missing_reason.output

@@ -8,8 +8,11 @@
   adjustment lines are charges that balances may draw like any other (their service period is the
   original line's).
   Without an open USAGE invoice (a contract that has ended and is all final) the adjustment waits
-  here with target_invoice_id empty: finance voids and regenerates the invoice (`billing invoices
-  void`), nothing is lost.
+  here with invoice_id empty: finance voids and regenerates the invoice (`billing invoices void`),
+  nothing is lost.
+  A voided invoice is open again and re-rated in full; adjustments already billed for it on other
+  final invoices are taken back on it (negative late_usage_adjustment lines), so nothing is
+  billed twice (DECISIONLOG D31).
 -#}
 with stored_invoices as (
 
@@ -135,34 +138,86 @@ next_open_invoices as (
 
 ),
 
+billed_elsewhere as (
+
+    {#- adjustments billed for an invoice that is open again (voided, being regenerated) -#}
+    select
+        stored_lines.adjusted_invoice_id as invoice_id, stored_lines.contract_id, stored_lines.customer_id,
+        stored_lines.adjusted_line_type, stored_lines.product_id,
+        max(stored_lines.name) as name,
+        stored_lines.starting_at, stored_lines.ending_before,
+        stored_lines.pricing_group_values, stored_lines.presentation_group_values,
+        -sum(stored_lines.quantity) as quantity,
+        -sum(stored_lines.amount) as amount
+    from stored_lines
+    left join {{ ref('int_stored_invoices') }} as stored
+        on stored_lines.adjusted_invoice_id = stored.invoice_id
+    where stored_lines.line_type = 'late_usage_adjustment'
+        and stored.invoice_id is null
+    group by
+        stored_lines.adjusted_invoice_id, stored_lines.contract_id, stored_lines.customer_id,
+        stored_lines.adjusted_line_type, stored_lines.product_id, stored_lines.starting_at,
+        stored_lines.ending_before, stored_lines.pricing_group_values, stored_lines.presentation_group_values
+    having sum(stored_lines.amount) <> 0
+
+),
+
+placed as (
+
+    select
+        next_open_invoices.invoice_id,
+        next_open_invoices.period_starting_at,
+        differences.adjusted_invoice_id,
+        differences.contract_id, differences.customer_id, differences.adjusted_line_type,
+        differences.product_id, differences.name, differences.starting_at, differences.ending_before,
+        differences.pricing_group_values, differences.presentation_group_values,
+        differences.quantity, differences.amount
+    from differences
+    left join next_open_invoices
+        on differences.contract_id = next_open_invoices.contract_id
+
+    union all
+
+    select
+        billed_elsewhere.invoice_id,
+        periods.period_starting_at,
+        billed_elsewhere.invoice_id as adjusted_invoice_id,
+        billed_elsewhere.contract_id, billed_elsewhere.customer_id, billed_elsewhere.adjusted_line_type,
+        billed_elsewhere.product_id, billed_elsewhere.name, billed_elsewhere.starting_at,
+        billed_elsewhere.ending_before, billed_elsewhere.pricing_group_values,
+        billed_elsewhere.presentation_group_values, billed_elsewhere.quantity, billed_elsewhere.amount
+    from billed_elsewhere
+    inner join periods
+        on billed_elsewhere.invoice_id = periods.invoice_id
+
+),
+
 final as (
 
     select
         {{ dbt.hash(dbt.concat([
-            "coalesce(next_open_invoices.invoice_id, '')", "'|late|'", "differences.adjusted_invoice_id",
-            "'|'", "differences.adjusted_line_type", "'|'", "coalesce(differences.product_id, '')",
-            "'|'", billing.timestamp_key('differences.starting_at'),
-            "'|'", "coalesce(differences.pricing_group_values, '')",
-            "'|'", "coalesce(differences.presentation_group_values, '')"])) }} as line_item_id,
-        next_open_invoices.invoice_id,
-        differences.contract_id,
-        differences.customer_id,
+            "coalesce(invoice_id, '')", "'|late|'", "adjusted_invoice_id",
+            "'|'", "adjusted_line_type", "'|'", "coalesce(product_id, '')",
+            "'|'", billing.timestamp_key('starting_at'),
+            "'|'", "coalesce(pricing_group_values, '')",
+            "'|'", "coalesce(presentation_group_values, '')"])) }} as line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
         'late_usage_adjustment' as line_type,
-        differences.product_id,
-        differences.name,
-        differences.starting_at,
-        differences.ending_before,
-        differences.pricing_group_values,
-        differences.presentation_group_values,
-        cast(differences.quantity as {{ billing.type_decimal() }}) as quantity,
+        product_id,
+        name,
+        starting_at,
+        ending_before,
+        pricing_group_values,
+        presentation_group_values,
+        cast(quantity as {{ billing.type_decimal() }}) as quantity,
         cast(null as {{ billing.type_decimal() }}) as unit_price,
-        cast(differences.amount as {{ billing.type_money() }}) as amount,
-        next_open_invoices.period_starting_at,
-        differences.adjusted_invoice_id,
-        differences.adjusted_line_type
-    from differences
-    left join next_open_invoices
-        on differences.contract_id = next_open_invoices.contract_id
+        cast(amount as {{ billing.type_money() }}) as amount,
+        period_starting_at,
+        adjusted_invoice_id,
+        adjusted_line_type
+    from placed
 
 )
 
