@@ -20,3 +20,12 @@ case lower(trim({{ expr }})) when 'true' then true when 'false' then false end
 {#- Money: ROUND_HALF_UP to the currency's minor unit (2 places for USD). -#}
 {% macro round_money(expr) %}{{ return(adapter.dispatch('round_money', 'billing')(expr)) }}{% endmacro %}
 {% macro default__round_money(expr) %}cast(round({{ expr }}, 2) as {{ billing.type_money() }}){% endmacro %}
+
+{#-
+  A metric value read from an event property: a decimal whose magnitude is below 10^12 (one
+  event's quantity); anything else is NULL, so the event is rejected as non_numeric_value
+  (DECISIONLOG D7). The bound keeps quantity x price exact within DECIMAL(38, 10).
+-#}
+{% macro to_metric_number(expr) -%}
+case when abs({{ billing.try_to_decimal(expr) }}) < 1000000000000 then {{ billing.try_to_decimal(expr) }} end
+{%- endmacro %}

@@ -126,6 +126,11 @@ class _Macros:
     def try_to_decimal(expr):
         return f"try_cast(trim({expr}) as decimal(38, 10))"
 
+    @classmethod
+    def to_metric_number(cls, expr):
+        value = cls.try_to_decimal(expr)
+        return f"case when abs({value}) < 1000000000000 then {value} end"
+
     @staticmethod
     def type_string():
         return "varchar"

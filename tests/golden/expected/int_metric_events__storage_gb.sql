@@ -33,9 +33,9 @@ final as (
         loaded_at,
         'storage_gb' as billable_metric,
         'latest' as aggregation,
-        {{ billing.try_to_decimal('property_value') }} as metric_value,
+        {{ billing.to_metric_number('property_value') }} as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,
-        {{ billing.try_to_decimal('property_value') }} is null as is_non_numeric,
+        {{ billing.to_metric_number('property_value') }} is null as is_non_numeric,
         group_values
     from matched
 
