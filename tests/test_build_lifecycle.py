@@ -180,3 +180,15 @@ def test_annual_billing_periods_from_the_contract_start(make_project):
         (datetime(2024, 3, 15), datetime(2025, 3, 15), "FINALIZED", D("1.00")),
         (datetime(2025, 3, 15), datetime(2026, 3, 15), "DRAFT", D("0.50")),
     ]
+
+
+def test_seed_missing_a_column_names_file_and_column(make_project):
+    p = make_project().seeds(**CATALOG).metrics(METRICS)
+    header_and_rows = (p.dir / "seeds" / "contracts.csv").read_text().splitlines()
+    # drop the usage_statement_day and net_payment_terms_days columns (the last two)
+    (p.dir / "seeds" / "contracts.csv").write_text(
+        "\n".join(",".join(line.split(",")[:-2]) for line in header_and_rows) + "\n")
+    result = p.build(expect_success=False)
+    assert not result.success
+    assert ("seed=contracts.csv, problem=missing column(s) usage_statement_day, net_payment_terms_days"
+            in "\n".join(result.problems)), result.problems

@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('contract_commits') }}
 with source as (
 
     select * from {{ ref('contract_commits') }}

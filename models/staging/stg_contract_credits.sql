@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('contract_credits') }}
 with source as (
 
     select * from {{ ref('contract_credits') }}

@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('contract_overrides') }}
 with source as (
 
     select * from {{ ref('contract_overrides') }}

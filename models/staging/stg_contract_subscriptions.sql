@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('contract_subscriptions') }}
 with source as (
 
     select * from {{ ref('contract_subscriptions') }}

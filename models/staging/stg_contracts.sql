@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('contracts') }}
 with source as (
 
     select * from {{ ref('contracts') }}

@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('customers') }}
 with source as (
 
     select * from {{ ref('customers') }}

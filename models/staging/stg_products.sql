@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('products') }}
 with source as (
 
     select * from {{ ref('products') }}

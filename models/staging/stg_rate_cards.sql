@@ -1,3 +1,4 @@
+{{ billing.require_seed_columns('rate_cards') }}
 with source as (
 
     select * from {{ ref('rate_cards') }}
