@@ -14,23 +14,9 @@
   final invoices are taken back on it (negative late_usage_adjustment lines), so nothing is
   billed twice (DECISIONLOG D31).
 -#}
-with stored_invoices as (
-
-    select * from {{ ref('int_stored_invoices') }}
-    where invoice_type = 'USAGE'
-
-),
-
-stored_lines as (
+with stored_lines as (
 
     {{ billing.stored('finalized_invoice_line_items') }}
-
-),
-
-events as (
-
-    select * from {{ ref('int_events_attributed') }}
-    where attribution_rejection_reason is null
 
 ),
 
@@ -48,13 +34,9 @@ rated_charges as (
 
 late_invoices as (
 
-    select distinct stored_invoices.invoice_id, stored_invoices.contract_id
-    from stored_invoices
-    inner join events
-        on stored_invoices.contract_id = events.contract_id
-        and events.event_at >= stored_invoices.period_starting_at
-        and events.event_at < stored_invoices.period_ending_before
-        and events.loaded_at > stored_invoices.stored_at
+    select invoice_id, contract_id
+    from {{ ref('int_periods_to_rate') }}
+    where has_late_usage
 
 ),
 

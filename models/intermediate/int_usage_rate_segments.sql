@@ -11,7 +11,8 @@
 -- depends_on: {{ ref('int_catalog_problems') }}
 with periods as (
 
-    select * from {{ ref('int_contract_billing_periods') }}
+    {#- open periods and final ones with late usage (int_periods_to_rate) -#}
+    select * from {{ ref('int_periods_to_rate') }}
 
 ),
 

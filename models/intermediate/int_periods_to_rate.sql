@@ -1,0 +1,58 @@
+{#-
+  The billing periods this build rates (DECISIONLOG D29, D30): every open period (its invoice not
+  final when the build started) and every final period with late events (attributed events of the
+  contract in the period, loaded after the invoice was stored), which is re-rated only to compute
+  its late_usage_adjustment lines. Other final periods are not rated again, so the rating work
+  grows with open and late periods, not with history.
+-#}
+with periods as (
+
+    select * from {{ ref('int_contract_billing_periods') }}
+
+),
+
+stored_invoices as (
+
+    select * from {{ ref('int_stored_invoices') }}
+
+),
+
+late_events as (
+
+    select contract_id, event_at, loaded_at
+    from {{ ref('int_events_attributed') }}
+    where attribution_rejection_reason is null
+        and loaded_at > (select min(stored_at) from stored_invoices)
+
+),
+
+late_invoices as (
+
+    select distinct stored_invoices.invoice_id
+    from stored_invoices
+    inner join late_events
+        on stored_invoices.contract_id = late_events.contract_id
+        and late_events.event_at >= stored_invoices.period_starting_at
+        and late_events.event_at < stored_invoices.period_ending_before
+        and late_events.loaded_at > stored_invoices.stored_at
+    where stored_invoices.invoice_type = 'USAGE'
+
+),
+
+final as (
+
+    select
+        periods.*,
+        stored_invoices.invoice_id is not null as is_final,
+        late_invoices.invoice_id is not null as has_late_usage
+    from periods
+    left join stored_invoices
+        on periods.invoice_id = stored_invoices.invoice_id
+    left join late_invoices
+        on periods.invoice_id = late_invoices.invoice_id
+    where stored_invoices.invoice_id is null
+        or late_invoices.invoice_id is not null
+
+)
+
+select * from final
