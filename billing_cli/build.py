@@ -57,7 +57,7 @@ class DbtProject:
         return self._manifest
 
     def build(self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None,
-              extra_vars: dict | None = None) -> BuildResult:
+              extra_vars: dict | None = None, exclude: str | None = None) -> BuildResult:
         self.parse()
         vars_ = dict(extra_vars or {})
         if as_of:
@@ -69,6 +69,8 @@ class DbtProject:
             args.append("--full-refresh")
         if select:
             args += ["--select", select]
+        if exclude:
+            args += ["--exclude", exclude]
         result = self._invoke(args)
         return self._summarise(result)
 
