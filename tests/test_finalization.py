@@ -16,8 +16,10 @@ METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: c
 TIERS = [{"size": "10", "price": "1.00"}, {"price": "0.50"}]
 
 
-def catalog(tiers=TIERS, credits=(), contract_end=None):
+def catalog(tiers=TIERS, credits=(), contract_end=None, setup_fee="100"):
     return dict(
+        contract_scheduled_charges=[{"scheduled_charge_id": "setup", "contract_id": "k1", "name": "Setup",
+                                     "timestamp": "2025-01-15", "amount": setup_fee}],
         customers=[{"customer_id": "c1", "name": "One"}],
         products=[{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
@@ -58,10 +60,15 @@ def january_final(make_project, **kwargs):
 def test_final_invoice_survives_catalog_edits_and_full_refresh(make_project):
     p, jan = january_final(make_project)
     before = content(p, jan["invoice_id"])
-    # the price doubles and the build runs with --full-refresh: January is what it was
-    p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}]))
+    [setup] = [r for r in p.invoices() if r["invoice_type"] == "SCHEDULED"]
+    setup_before = content(p, setup["invoice_id"])
+    assert (setup["status"], setup["total"]) == ("FINALIZED", D("100.00"))
+    # the price doubles, the setup fee is edited, and the build runs with --full-refresh:
+    # January's USAGE invoice and the Jan 15 SCHEDULED invoice are what they were
+    p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}], setup_fee="250"))
     p.build(as_of="2025-02-10T00:00:00Z", full_refresh=True)
     assert content(p, jan["invoice_id"]) == before
+    assert content(p, setup["invoice_id"]) == setup_before
     # no late usage, so no adjustment either: February is a $0 draft
     [feb] = invoice_rows(p, FEB)
     assert (feb["status"], feb["total"], feb["line_count"]) == ("DRAFT", D("0.00"), 0)
@@ -120,11 +127,11 @@ def test_first_build_over_history_finalizes_all_past_periods(make_project):
     p = make_project().seeds(**catalog()).metrics(METRICS)
     p.ingest(calls("a", 2, "2025-01-20") + calls("b", 12, "2025-06-20"), loaded_at="2025-06-21T00:00:00Z")
     p.build(as_of="2026-01-15T00:00:00Z")
-    statuses = {r["period_starting_at"]: r["status"] for r in p.invoices()}
+    statuses = {r["period_starting_at"]: r["status"] for r in p.invoices() if r["invoice_type"] == "USAGE"}
     assert len(statuses) == 13  # Jan 2025 .. Jan 2026
     assert [s for s in statuses.values() if s == "DRAFT"] == ["DRAFT"]  # only January 2026
     stored = p.query("select count(*) as n from main.finalized_invoices")[0]["n"]
-    assert stored == 12
+    assert stored == 12 + 1  # the 12 past periods and the Jan 15 setup fee
     # June: 10 x 1.00 + 2 x 0.50
     assert [r["total"] for r in invoice_rows(p, datetime(2025, 6, 1))] == [D("11.00")]
 
