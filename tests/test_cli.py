@@ -235,3 +235,25 @@ def test_build_then_export_through_the_cli(tmp_path):
     assert (row["customer_name"], row["status"], row["product_id"], row["quantity"].split(".")[0],
             row["amount"], row["total"], row["due_at"]) == (
         "Tiny Co", "FINALIZED", "prod_calls", "3", "1.20", "1.20", "2025-02-16T00:00:00Z")
+
+
+def test_a_database_locked_by_another_process_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(60)", str(db)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = CliRunner().invoke(main, ["--project-dir", str(REPO), "--db", str(db),
+                                           "export", "invoices", "--period", "2025-03", "--out", str(tmp_path)])
+        assert result.exit_code != 0
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and "is locked by another process" in lines[0], result.output
+        assert "Traceback" not in result.output
+    finally:
+        holder.kill()
+        holder.wait()
