@@ -13,12 +13,14 @@
 {%- set columns = {
     'finalized_invoices': [
         ('invoice_id', string), ('contract_id', string), ('invoice_type', string),
-        ('period_starting_at', stamp), ('period_ending_before', stamp), ('stored_at', stamp)],
+        ('period_starting_at', stamp), ('period_ending_before', stamp), ('line_count', dbt.type_bigint()),
+        ('stored_at', stamp)],
     'finalized_invoice_line_items': [
         ('line_item_id', string), ('invoice_id', string), ('contract_id', string), ('customer_id', string),
         ('line_type', string), ('product_id', string), ('name', string), ('starting_at', stamp),
         ('ending_before', stamp), ('pricing_group_values', string), ('presentation_group_values', string),
-        ('quantity', number), ('amount', money), ('adjusted_invoice_id', string), ('adjusted_line_type', string)],
+        ('quantity', number), ('amount', money), ('adjusted_invoice_id', string), ('adjusted_line_type', string),
+        ('commit_id', string), ('stored_at', stamp)],
     'finalized_balance_drawdowns': [
         ('balance_id', string), ('invoice_id', string), ('contract_id', string), ('drawn_amount', money)],
 } -%}

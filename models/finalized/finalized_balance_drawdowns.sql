@@ -6,9 +6,15 @@
 
 with stored_now as (
 
-    select invoice_id, stored_at
-    from {{ ref('finalized_invoices') }}
-    where stored_by_invocation_id = '{{ invocation_id }}'
+    {#- invoices stored by this build, and any stored earlier whose lines never made it (a build
+        stopped between the store models): they were open again for this build (int_stored_invoices) -#}
+    select finalized.invoice_id, finalized.stored_at
+    from {{ ref('finalized_invoices') }} as finalized
+    inner join {{ ref('int_open_invoices') }} as rated
+        on finalized.invoice_id = rated.invoice_id
+    {% if is_incremental() %}
+    where finalized.invoice_id not in (select invoice_id from {{ this }})
+    {% endif %}
 
 ),
 

@@ -9,8 +9,10 @@
 
 with newly_final as (
 
+    {#- a preview build with billing_as_of ahead of the clock shows statuses but stores nothing -#}
     select * from {{ ref('int_open_invoices') }}
     where status = 'FINALIZED'
+        and {{ billing.as_of() }} <= cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
 
 ),
 

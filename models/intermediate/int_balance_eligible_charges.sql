@@ -1,11 +1,14 @@
 {#-
   Which charges each balance may draw down (DATA_CONTRACT semantics 8, DECISIONLOG D26): one row
   per (charge line of an open USAGE invoice, balance of its contract) where
-    - the line's amount is positive,
+    - the line's amount is positive, after netting the lines of the invoice for the same product,
+      service start and groups (a negative late adjustment reduces the charge it corrects),
     - the balance applies to the line's product: no applicable lists = every USAGE, COMPOSITE and
       SUBSCRIPTION product (the only products on USAGE-invoice charge lines); otherwise the product
       is in applicable_product_ids or carries any of applicable_product_tags,
-    - the line's service period [starting_at, ending_before) lies within the access window,
+    - the line's service period [starting_at, ending_before) lies within the access window, and its
+      invoice's period starts before the window ends (a late adjustment for the window, billed
+      after it ended, finds the rest already expired),
     - the balance has something left after what final invoices drew (balance_amount is that rest).
 -#}
 -- depends_on: {{ ref('int_catalog_problems') }}
@@ -15,18 +18,41 @@ with balances as (
 
 ),
 
+open_charges as (
+
+    select
+        open_charges.*,
+        sum(amount) over (
+            partition by invoice_id, product_id, starting_at, pricing_group_values, presentation_group_values
+        ) as net_amount,
+        row_number() over (
+            partition by invoice_id, product_id, starting_at, pricing_group_values, presentation_group_values
+            order by amount desc, line_item_id
+        ) as line_rank
+    from {{ ref('int_open_usage_invoice_charges') }} as open_charges
+
+),
+
 charges as (
 
-    select * from {{ ref('int_open_usage_invoice_charges') }}
-    where amount > 0
+    {#- lines of one invoice for the same product, service start and groups are netted first (a
+        negative late adjustment reduces the charge it corrects), then only what is positive is drawn -#}
+    select
+        line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before,
+        product_id, net_amount as amount
+    from open_charges
+    where line_rank = 1
+        and net_amount > 0
 
 ),
 
 stored_drawdowns as (
 
-    select balance_id, sum(drawn_amount) as drawn_amount
+    select stored.balance_id, sum(stored.drawn_amount) as drawn_amount
     from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
-    group by balance_id
+    inner join {{ ref('int_stored_invoices') }} as final_invoices
+        on stored.invoice_id = final_invoices.invoice_id
+    group by stored.balance_id
 
 ),
 
@@ -102,7 +128,9 @@ within_window as (
     inner join available as balances
         on charges.contract_id = balances.contract_id
         and charges.starting_at >= balances.access_starting_at
-        and (balances.access_ending_before is null or charges.ending_before <= balances.access_ending_before)
+        and (balances.access_ending_before is null or (
+            charges.ending_before <= balances.access_ending_before
+            and charges.period_starting_at < balances.access_ending_before))
         and balances.available_amount > 0
 
 ),

@@ -1,10 +1,14 @@
 {#-
-  Postpaid commit true-ups (DATA_CONTRACT semantics 8): the shortfall (amount - consumed, if
-  positive) of a POSTPAID commit is billed as a `commit_true_up` line on the USAGE invoice of the
-  last billing period that overlaps its access window: the period holding the end of the window
-  (or of the contract, if that comes first). Consumption is what the commit counted of the eligible
-  charges left after prepaid commits and credits, on final invoices (stored) and open ones. The line exists once that
-  period has started; while its invoice is a DRAFT the shortfall is provisional.
+  Postpaid commit true-ups (DATA_CONTRACT semantics 8, DECISIONLOG D28): the shortfall (amount -
+  consumed, if positive) of a POSTPAID commit is billed as a `commit_true_up` line on the USAGE
+  invoice of the last billing period that overlaps its access window: the period holding the end
+  of the window (or of the contract, if that comes first). Consumption is what the commit counted
+  of the eligible charges left after prepaid commits and credits, on final invoices (stored) and
+  open ones. The line exists once that period has started; while its invoice is a DRAFT the
+  shortfall is provisional.
+  Once the true-up invoice is final, consumption that comes later (late usage in the window)
+  lowers the shortfall: the difference from what was trued up so far is a `commit_true_up` line
+  (negative) on the contract's next open USAGE invoice, so the commitment is never billed twice.
 -#}
 with balances as (
 
@@ -31,16 +35,48 @@ periods as (
 
 ),
 
+stored_invoices as (
+
+    select * from {{ ref('int_stored_invoices') }}
+
+),
+
+stored_lines as (
+
+    select stored.*
+    from ({{ billing.stored('finalized_invoice_line_items') }}) as stored
+    inner join stored_invoices
+        on stored.invoice_id = stored_invoices.invoice_id
+
+),
+
+stored_drawdowns as (
+
+    select stored.balance_id, stored.drawn_amount
+    from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
+    inner join stored_invoices
+        on stored.invoice_id = stored_invoices.invoice_id
+
+),
+
 consumed as (
 
-    {#- what final invoices drew (stored) and what open invoices draw now -#}
     select balance_id, sum(drawn_amount) as consumed_amount
     from (
-        select balance_id, drawn_amount from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
+        select balance_id, drawn_amount from stored_drawdowns
         union all
         select balance_id, drawn_amount from drawdowns
     ) as drawn
     group by balance_id
+
+),
+
+trued_up as (
+
+    select commit_id as balance_id, sum(amount) as trued_up_amount
+    from stored_lines
+    where line_type = 'commit_true_up'
+    group by commit_id
 
 ),
 
@@ -49,6 +85,7 @@ commitments as (
     select
         balances.*,
         coalesce(consumed.consumed_amount, 0) as consumed_amount,
+        coalesce(trued_up.trued_up_amount, 0) as trued_up_amount,
         case
             when contracts.ending_before is not null and contracts.ending_before < balances.access_ending_before
                 then contracts.ending_before
@@ -59,36 +96,64 @@ commitments as (
         on balances.contract_id = contracts.contract_id
     left join consumed
         on balances.balance_id = consumed.balance_id
+    left join trued_up
+        on balances.balance_id = trued_up.balance_id
+
+),
+
+due as (
+
+    select
+        commitments.*,
+        periods.invoice_id as true_up_invoice_id,
+        case when commitments.amount > commitments.consumed_amount
+            then commitments.amount - commitments.consumed_amount else 0 end
+            - commitments.trued_up_amount as due_amount,
+        stored_invoices.invoice_id is not null as is_true_up_invoice_final
+    from commitments
+    inner join periods
+        on commitments.contract_id = periods.contract_id
+        and periods.period_starting_at < commitments.commitment_ends_at
+        and commitments.commitment_ends_at <= periods.period_ending_before
+    left join stored_invoices
+        on periods.invoice_id = stored_invoices.invoice_id
+
+),
+
+placed as (
+
+    select
+        due.*,
+        case when due.is_true_up_invoice_final then next_open.invoice_id else due.true_up_invoice_id end as invoice_id
+    from due
+    left join {{ ref('int_next_open_usage_invoices') }} as next_open
+        on due.contract_id = next_open.contract_id
+    where due.due_amount <> 0
 
 ),
 
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["periods.invoice_id", "'|commit_true_up|'", "commitments.balance_id"])) }} as line_item_id,
-        periods.invoice_id,
-        commitments.contract_id,
-        commitments.customer_id,
+        {{ dbt.hash(dbt.concat(["placed.invoice_id", "'|commit_true_up|'", "placed.balance_id"])) }} as line_item_id,
+        placed.invoice_id,
+        placed.contract_id,
+        placed.customer_id,
         'commit_true_up' as line_type,
-        commitments.product_id,
-        commitments.name,
-        commitments.access_starting_at as starting_at,
-        commitments.access_ending_before as ending_before,
+        placed.product_id,
+        placed.name,
+        placed.access_starting_at as starting_at,
+        placed.access_ending_before as ending_before,
         cast(1 as {{ billing.type_decimal() }}) as quantity,
-        cast(commitments.amount - commitments.consumed_amount as {{ billing.type_decimal() }}) as unit_price,
-        cast(commitments.amount - commitments.consumed_amount as {{ billing.type_money() }}) as amount,
-        commitments.commit_id,
+        cast(placed.due_amount as {{ billing.type_decimal() }}) as unit_price,
+        cast(placed.due_amount as {{ billing.type_money() }}) as amount,
+        placed.commit_id,
         cast(null as {{ dbt.type_string() }}) as credit_id,
-        commitments.amount as commit_amount,
-        commitments.consumed_amount,
-        periods.period_ending_before as issued_at,
-        periods.finalizes_at
-    from commitments
-    inner join periods
-        on commitments.contract_id = periods.contract_id
-        and periods.period_starting_at < commitments.commitment_ends_at
-        and commitments.commitment_ends_at <= periods.period_ending_before
-    where commitments.amount > commitments.consumed_amount
+        placed.amount as commit_amount,
+        placed.consumed_amount,
+        placed.trued_up_amount
+    from placed
+    where placed.invoice_id is not null
 
 )
 

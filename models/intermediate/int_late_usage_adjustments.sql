@@ -83,40 +83,27 @@ billed_and_rerated as (
 
 differences as (
 
+    {#- per charge line: product, original line type, service start, groups (a line's end may move
+        with a catalog edit, so it is not part of the key) -#}
     select
         adjusted_invoice_id, contract_id, customer_id, adjusted_line_type, product_id,
         max(name) as name,
-        starting_at, ending_before, pricing_group_values, presentation_group_values,
+        starting_at,
+        max(ending_before) as ending_before,
+        pricing_group_values, presentation_group_values,
         sum(quantity) as quantity,
         sum(amount) as amount
     from billed_and_rerated
     group by
         adjusted_invoice_id, contract_id, customer_id, adjusted_line_type, product_id,
-        starting_at, ending_before, pricing_group_values, presentation_group_values
+        starting_at, pricing_group_values, presentation_group_values
     having sum(amount) <> 0
-
-),
-
-open_periods as (
-
-    select periods.contract_id, periods.invoice_id, periods.period_starting_at
-    from periods
-    left join {{ ref('int_stored_invoices') }} as stored
-        on periods.invoice_id = stored.invoice_id
-    where stored.invoice_id is null
 
 ),
 
 next_open_invoices as (
 
-    select contract_id, invoice_id, period_starting_at
-    from (
-        select
-            open_periods.*,
-            row_number() over (partition by contract_id order by period_starting_at) as open_rank
-        from open_periods
-    ) as ranked
-    where open_rank = 1
+    select * from {{ ref('int_next_open_usage_invoices') }}
 
 ),
 
@@ -127,7 +114,7 @@ billed_elsewhere as (
         stored_lines.adjusted_invoice_id as invoice_id, stored_lines.contract_id, stored_lines.customer_id,
         stored_lines.adjusted_line_type, stored_lines.product_id,
         max(stored_lines.name) as name,
-        stored_lines.starting_at, stored_lines.ending_before,
+        stored_lines.starting_at, max(stored_lines.ending_before) as ending_before,
         stored_lines.pricing_group_values, stored_lines.presentation_group_values,
         -sum(stored_lines.quantity) as quantity,
         -sum(stored_lines.amount) as amount
@@ -139,7 +126,7 @@ billed_elsewhere as (
     group by
         stored_lines.adjusted_invoice_id, stored_lines.contract_id, stored_lines.customer_id,
         stored_lines.adjusted_line_type, stored_lines.product_id, stored_lines.starting_at,
-        stored_lines.ending_before, stored_lines.pricing_group_values, stored_lines.presentation_group_values
+        stored_lines.pricing_group_values, stored_lines.presentation_group_values
     having sum(stored_lines.amount) <> 0
 
 ),

@@ -1,8 +1,8 @@
 {#-
   The billing periods this build rates (DECISIONLOG D29, D30): every open period (its invoice not
   final when the build started) and every final period with late events (attributed events of the
-  contract in the period, loaded after the invoice was stored), which is re-rated only to compute
-  its late_usage_adjustment lines. Other final periods are not rated again, so the rating work
+  contract in the period, loaded after the invoice, or the last adjustment for it, was stored),
+  which is re-rated only to compute its late_usage_adjustment lines. Other final periods are not rated again, so the rating work
   grows with open and late periods, not with history.
 -#}
 with periods as (
@@ -17,6 +17,35 @@ stored_invoices as (
 
 ),
 
+last_adjusted as (
+
+    {#- when late usage for a final invoice was last billed (its adjustment stored) -#}
+    select adjusted_invoice_id as invoice_id, max(stored_at) as adjusted_at
+    from ({{ billing.stored('finalized_invoice_line_items') }}) as stored_lines
+    where line_type = 'late_usage_adjustment'
+    group by adjusted_invoice_id
+
+),
+
+billed_through as (
+
+    {#- a final period has been billed for every event loaded up to this instant -#}
+    select
+        stored_invoices.invoice_id,
+        stored_invoices.contract_id,
+        stored_invoices.period_starting_at,
+        stored_invoices.period_ending_before,
+        case
+            when last_adjusted.adjusted_at > stored_invoices.stored_at then last_adjusted.adjusted_at
+            else stored_invoices.stored_at
+        end as billed_through_at
+    from stored_invoices
+    left join last_adjusted
+        on stored_invoices.invoice_id = last_adjusted.invoice_id
+    where stored_invoices.invoice_type = 'USAGE'
+
+),
+
 late_events as (
 
     select contract_id, event_at, loaded_at
@@ -28,14 +57,13 @@ late_events as (
 
 late_invoices as (
 
-    select distinct stored_invoices.invoice_id
-    from stored_invoices
+    select distinct billed_through.invoice_id
+    from billed_through
     inner join late_events
-        on stored_invoices.contract_id = late_events.contract_id
-        and late_events.event_at >= stored_invoices.period_starting_at
-        and late_events.event_at < stored_invoices.period_ending_before
-        and late_events.loaded_at > stored_invoices.stored_at
-    where stored_invoices.invoice_type = 'USAGE'
+        on billed_through.contract_id = late_events.contract_id
+        and late_events.event_at >= billed_through.period_starting_at
+        and late_events.event_at < billed_through.period_ending_before
+        and late_events.loaded_at > billed_through.billed_through_at
 
 ),
 
