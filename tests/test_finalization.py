@@ -255,3 +255,22 @@ def test_a_take_back_line_reduces_what_balances_draw(make_project):
     assert (jan["subtotal"], jan["credits_applied"], jan["total"]) == (D("7.00"), D("7.00"), D("0.00"))
     balance = p.query("select consumed_amount, remaining_amount from main.fct_balances")[0]
     assert (balance["consumed_amount"], balance["remaining_amount"]) == (D("10.00"), D("10.00"))
+
+
+def test_late_usage_billed_after_a_window_closed_is_not_drawn(make_project):
+    # A $30 postpaid commit for [Jan 1, Mar 1): January's 8.00 leaves a 22.00 true-up on February's
+    # invoice, final on Mar 2. 4 late January calls (+3.00) land on March's invoice, after the
+    # window closed: the commitment was settled, so the adjustment is billed at its re-rated price
+    # and the balance still adds up (ledger 30 - 8 - 22 = 0; the build's reconciliation tests pass).
+    p = make_project().seeds(**catalog(), contract_commits=[
+        {"commit_id": "pp", "contract_id": "k1", "type": "POSTPAID", "amount": "30",
+         "access_starting_at": "2025-01-01", "access_ending_before": "2025-03-01"}]).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    p.build(as_of="2025-03-05T00:00:00Z")
+    assert [r["total"] for r in invoice_rows(p, FEB)] == [D("22.00")]
+    p.ingest(calls("late", 4, "2025-01-22"), loaded_at="2025-03-10T00:00:00Z")
+    p.build(as_of="2025-03-11T00:00:00Z")
+    [mar] = invoice_rows(p, MAR)
+    assert (mar["subtotal"], mar["commits_applied"], mar["total"]) == (D("3.00"), D("0.00"), D("3.00"))
+    balance = p.query("select consumed_amount, trued_up_amount, remaining_amount from main.fct_balances")[0]
+    assert balance == {"consumed_amount": D("8.00"), "trued_up_amount": D("22.00"), "remaining_amount": D("0.00")}
