@@ -20,7 +20,6 @@ Peak memory is the child process's max RSS (DuckDB runs in-process with dbt).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -32,8 +31,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "tests"))
+
 from billing_cli import metrics as metrics_mod  # noqa: E402
 from billing_cli.db import connect  # noqa: E402
+from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
 
 AS_OF = "2025-12-31T12:00:00Z"
 BALANCE_MODELS = ["int_balances", "int_balance_eligible_charges", "int_balance_drawdown_passes",
@@ -43,36 +45,9 @@ METRICS = """billable_metrics:
   - {name: gigabytes, event_type: store, aggregation: sum, property: n}
   - {name: cpu_seconds, event_type: compute, aggregation: sum, property: n}
 """
-SEED_HEADERS = {  # every seed's full header: the columns DATA_CONTRACT.md lists
-    "customers": "customer_id,name,ingest_aliases,billing_provider,billing_provider_customer_id",
-    "products": "product_id,name,type,billable_metric,tags,quantity_conversion_factor,quantity_conversion_operation,"
-                "quantity_rounding_decimal_places,quantity_rounding_method,pricing_group_key,presentation_group_key,"
-                "composite_product_ids,composite_tags",
-    "rate_cards": "rate_card_id,name,currency",
-    "rate_card_rates": "rate_card_id,product_id,starting_at,ending_before,entitled,rate_type,price,tiers,package_size,"
-                       "pricing_group_values,billing_frequency",
-    "contracts": "contract_id,customer_id,rate_card_id,name,starting_at,ending_before,usage_statement_frequency,"
-                 "usage_statement_day,net_payment_terms_days",
-    "contract_overrides": "override_id,contract_id,starting_at,ending_before,product_id,product_tags,"
-                          "pricing_group_values,type,multiplier,rate_type,price,tiers,entitled,priority",
-    "contract_subscriptions": "subscription_id,contract_id,product_id,quantity,starting_at,ending_before,"
-                              "collection_schedule,is_prorated",
-    "contract_scheduled_charges": "scheduled_charge_id,contract_id,product_id,name,timestamp,amount,frequency,"
-                                  "ending_before",
-    "contract_commits": "commit_id,contract_id,type,product_id,name,amount,access_starting_at,access_ending_before,"
-                        "invoice_at,invoice_amount,applicable_product_ids,applicable_product_tags,priority",
-    "contract_credits": "credit_id,contract_id,product_id,name,amount,access_starting_at,access_ending_before,"
-                        "applicable_product_ids,applicable_product_tags,priority",
-}
-
-
 def write_seed(folder: Path, name: str, rows=()) -> None:
-    """rows: dicts by column name; missing columns are empty."""
-    columns = SEED_HEADERS[name].split(",")
-    with open(folder / f"{name}.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    """rows: dicts by column name; the header is every column the contract lists (tests/conftest.py)."""
+    (folder / f"{name}.csv").write_text(seed_csv(name, list(rows)))
 
 
 def make_project(work: Path, contracts: int) -> Path:
@@ -89,7 +64,7 @@ def make_project(work: Path, contracts: int) -> Path:
     metrics_mod.write_compiled(project, metrics_mod.compile_metrics(metrics_mod.load_metrics(project / "billable_metrics.yml")))
     seeds = project / "seeds"
     seeds.mkdir()
-    for name in SEED_HEADERS:
+    for name in SEED_COLUMNS:
         write_seed(seeds, name)
     write_seed(seeds, "customers", ({"customer_id": f"c{i}", "name": f"Customer {i}"} for i in range(contracts)))
     write_seed(seeds, "products", [

@@ -48,11 +48,9 @@ charges as (
 
 stored_drawdowns as (
 
-    select stored.balance_id, sum(stored.drawn_amount) as drawn_amount
-    from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
-    inner join {{ ref('int_stored_invoices') }} as final_invoices
-        on stored.invoice_id = final_invoices.invoice_id
-    group by stored.balance_id
+    select balance_id, sum(drawn_amount) as drawn_amount
+    from {{ ref('int_stored_balance_drawdowns') }}
+    group by balance_id
 
 ),
 

@@ -43,19 +43,13 @@ stored_invoices as (
 
 stored_lines as (
 
-    select stored.*
-    from ({{ billing.stored('finalized_invoice_line_items') }}) as stored
-    inner join stored_invoices
-        on stored.invoice_id = stored_invoices.invoice_id
+    select * from {{ ref('int_stored_invoice_line_items') }}
 
 ),
 
 stored_drawdowns as (
 
-    select stored.balance_id, stored.drawn_amount
-    from ({{ billing.stored('finalized_balance_drawdowns') }}) as stored
-    inner join stored_invoices
-        on stored.invoice_id = stored_invoices.invoice_id
+    select * from {{ ref('int_stored_balance_drawdowns') }}
 
 ),
 

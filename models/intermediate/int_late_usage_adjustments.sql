@@ -16,7 +16,7 @@
 -#}
 with stored_lines as (
 
-    {{ billing.stored('finalized_invoice_line_items') }}
+    select * from {{ ref('int_stored_invoice_line_items') }}
 
 ),
 

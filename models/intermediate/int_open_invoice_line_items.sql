@@ -34,11 +34,7 @@ applied_balances as (
 
 commit_true_ups as (
 
-    select true_ups.*
-    from {{ ref('int_commit_true_ups') }} as true_ups
-    left join stored_invoices
-        on true_ups.invoice_id = stored_invoices.invoice_id
-    where stored_invoices.invoice_id is null
+    select * from {{ ref('int_commit_true_ups') }}
 
 ),
 

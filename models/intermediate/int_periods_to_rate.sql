@@ -21,7 +21,7 @@ last_adjusted as (
 
     {#- when late usage for a final invoice was last billed (its adjustment stored) -#}
     select adjusted_invoice_id as invoice_id, max(stored_at) as adjusted_at
-    from ({{ billing.stored('finalized_invoice_line_items') }}) as stored_lines
+    from {{ ref('int_stored_invoice_line_items') }}
     where line_type = 'late_usage_adjustment'
     group by adjusted_invoice_id
 

@@ -30,12 +30,9 @@ open_drawdowns as (
 
     select drawdowns.balance_id, drawdowns.invoice_id, drawdowns.drawn_amount
     from {{ ref('int_balance_drawdowns') }} as drawdowns
-    left join (select distinct invoice_id from stored_drawdowns) as stored
-        on drawdowns.invoice_id = stored.invoice_id
     left join {{ ref('finalized_invoices') }} as final_invoices
         on drawdowns.invoice_id = final_invoices.invoice_id
-    where stored.invoice_id is null
-        and final_invoices.invoice_id is null
+    where final_invoices.invoice_id is null
 
 ),
 
