@@ -2,6 +2,7 @@
 {% macro empty_metric_events() -%}
 select
     cast(null as {{ dbt.type_string() }}) as transaction_id,
+    cast(null as {{ dbt.type_string() }}) as sent_customer_id,
     cast(null as {{ dbt.type_string() }}) as customer_id,
     cast(null as {{ dbt.type_string() }}) as contract_id,
     cast(null as {{ dbt.type_timestamp() }}) as event_at,

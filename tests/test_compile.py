@@ -67,6 +67,8 @@ def plain_sql(model: str) -> str:
     """The model with jinja comments and config() dropped, dbt types as DuckDB types and every
     other `{{ ns.macro(args) }}` as a plain call `macro(args)`."""
     text = re.sub(r"\{#.*?#\}", "", model, flags=re.S)
+    text = re.sub(r"\{%.*?%\}", "", text, flags=re.S)
+    text = re.sub(r"\{\{ config\(\n.*?\n\) \}\}", "", text, flags=re.S)  # a config() over several lines
     text = re.sub(r"\{\{\s*config\(.*?\)\s*\}\}", "", text)
     text = text.replace("{{ dbt.type_string() }}", "varchar").replace("{{ billing.type_decimal() }}", "decimal(38, 10)")
     return re.sub(r"\{\{\s*(?:\w+\.)?(\w+)\((.*?)\)\s*\}\}", r"\1(\2)", text)
@@ -144,11 +146,12 @@ def run_model(model: str, events: list[dict]) -> dict[str, dict]:
     try:
         con.execute("""
             create table int_events_attributed (
-                transaction_id varchar, customer_id varchar, contract_id varchar, event_type varchar,
+                transaction_id varchar, sent_customer_id varchar, customer_id varchar, contract_id varchar,
+                event_type varchar,
                 event_at timestamp, loaded_at timestamp, properties varchar, attribution_rejection_reason varchar)
         """)
         for i, e in enumerate(events):
-            con.execute("insert into int_events_attributed values (?, 'cus_1', 'con_1', ?, "
+            con.execute("insert into int_events_attributed values (?, 'cus_1', 'cus_1', 'con_1', ?, "
                         "timestamp '2025-01-05' + to_minutes(?::bigint), timestamp '2025-01-10', ?, ?)",
                         [e["id"], e["type"], i, json.dumps(e.get("props", {})), e.get("rejected")])
         cursor = con.execute(sql)

@@ -107,7 +107,7 @@ def test_generated_sql_reads_only_the_events_model(tmp_path):
     for rel, content in files.items():
         if "active_users" in rel.name:
             refs = set(__import__("re").findall(r"ref\('([a-z_]+)'\)", content))
-            assert refs <= {"int_events_attributed", "int_usage_rate_segments", "stg_products"}, (rel, refs)
+            assert refs <= {"int_events_attributed", "int_usage_rate_segments", "stg_products", "int_periods_to_rate"}, (rel, refs)
 
 
 @pytest.mark.parametrize("sql, problem", [

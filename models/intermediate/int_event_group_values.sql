@@ -1,4 +1,5 @@
-{#- Canonical pricing and presentation groups of metered events' group values, per product billed by their metric. -#}
+{#- Canonical pricing and presentation groups of metered events' group values, per product billed by their metric (events of the periods rated). -#}
+-- depends_on: {{ ref('int_periods_to_rate') }}
 with products as (
 
     select * from {{ ref('stg_products') }}
@@ -20,6 +21,7 @@ sources as (
     inner join keyed_products
         on products.product_id = keyed_products.product_id
     where metered.group_values is not null
+        and metered.event_at >= {{ billing.rating_window_start() }}
 
 ),
 

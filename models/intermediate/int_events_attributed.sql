@@ -1,7 +1,9 @@
 {#-
   The winning copy of each well-formed event, attributed to a customer (by customer_id first, then
-  by ingest alias) and to the customer's contract in force at the event time.
+  by ingest alias: int_attribution_keys) and to the customer's contract in force at the event time.
+  A view: the incremental models that read it filter it to their batch (DECISIONLOG D32).
 -#}
+{{ config(materialized='view') }}
 -- depends_on: {{ ref('int_catalog_problems') }}
 with events as (
 
@@ -10,15 +12,9 @@ with events as (
 
 ),
 
-customers as (
+attribution_keys as (
 
-    select * from {{ ref('stg_customers') }}
-
-),
-
-aliases as (
-
-    select * from {{ ref('int_customer_aliases') }}
+    select * from {{ ref('int_attribution_keys') }}
 
 ),
 
@@ -33,17 +29,14 @@ with_customer as (
     select
         events.transaction_id,
         events.customer_id as sent_customer_id,
-        coalesce(customers.customer_id, aliases.customer_id) as customer_id,
+        attribution_keys.customer_id,
         events.event_type,
         events.event_at,
         events.properties,
         events.loaded_at
     from events
-    left join customers
-        on events.customer_id = customers.customer_id
-    left join aliases
-        on events.customer_id = aliases.ingest_alias
-        and customers.customer_id is null
+    left join attribution_keys
+        on events.customer_id = attribution_keys.attribution_key
 
 ),
 

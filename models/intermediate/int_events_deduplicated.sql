@@ -3,12 +3,24 @@
   earliest loaded wins (ties: file, line, then content); the others are duplicates. Malformed rows
   keep their rejection reason and never claim an id.
 
+  Incremental (DECISIONLOG D32): a build adds the rows loaded since the last one. Their verdicts
+  only depend on rows loaded earlier, which keep theirs: a new row whose id an earlier row holds
+  is a duplicate. load_rank counts the earlier copies, so it is what a full rebuild gives.
+
   Cost: ids are first counted in a hash aggregate; only rows whose id repeats (about 1% in practice)
   go through the window sort, instead of sorting every event.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='event_batch',
+    on_schema_change='sync_all_columns',
+    post_hook="{{ billing.record_event_batch() }}",
+) }}
+{%- set batch = billing.event_batch(log_decision=true) %}
 with events as (
 
     select * from {{ ref('stg_usage_events') }}
+    where {{ billing.event_batch_predicate(batch) }}
 
 ),
 
@@ -19,6 +31,24 @@ well_formed as (
 
 ),
 
+earlier_copies as (
+
+    {#- copies of the batch's ids among the rows kept from earlier builds -#}
+    {%- if is_incremental() and not batch.full %}
+    select earlier.transaction_id, count(*) as copies
+    from {{ this }} as earlier
+    where earlier.format_rejection_reason is null
+        and not {{ billing.event_batch_predicate(batch, loaded_at='earlier.loaded_at') }}
+        and earlier.transaction_id in (select transaction_id from well_formed)
+    group by earlier.transaction_id
+    {%- else %}
+    select transaction_id, cast(0 as {{ dbt.type_bigint() }}) as copies
+    from well_formed
+    where 1 = 0
+    {%- endif %}
+
+),
+
 repeated_ids as (
 
     select transaction_id
@@ -26,13 +56,17 @@ repeated_ids as (
     group by transaction_id
     having count(*) > 1
 
+    union
+
+    select transaction_id from earlier_copies
+
 ),
 
 single_events as (
 
     select
         well_formed.*,
-        1 as load_rank
+        cast(1 as {{ dbt.type_bigint() }}) as load_rank
     from well_formed
     left join repeated_ids
         on well_formed.transaction_id = repeated_ids.transaction_id
@@ -44,7 +78,7 @@ repeated_events as (
 
     select
         well_formed.*,
-        row_number() over (
+        coalesce(earlier_copies.copies, 0) + row_number() over (
             partition by well_formed.transaction_id
             order by
                 well_formed.loaded_at nulls last,
@@ -58,6 +92,8 @@ repeated_events as (
     from well_formed
     inner join repeated_ids
         on well_formed.transaction_id = repeated_ids.transaction_id
+    left join earlier_copies
+        on well_formed.transaction_id = earlier_copies.transaction_id
 
 ),
 
@@ -65,7 +101,7 @@ malformed_events as (
 
     select
         *,
-        cast(null as {{ dbt.type_int() }}) as load_rank
+        cast(null as {{ dbt.type_bigint() }}) as load_rank
     from events
     where format_rejection_reason is not null
 

@@ -11,6 +11,7 @@
   presentation group values split lines. The amount is rounded half-up to cents. A segment with no
   events has no line.
 -#}
+-- depends_on: {{ ref('int_periods_to_rate') }}
 with segments as (
 
     select * from {{ ref('int_usage_rate_segments') }}
@@ -26,6 +27,7 @@ products as (
 metered_events as (
 
     select * from {{ ref('int_metered_events') }}
+    where event_at >= {{ billing.rating_window_start() }}
 
 ),
 

@@ -2,16 +2,29 @@
   Exactly one outcome per raw event row (DATA_CONTRACT "Usage events"): metered, unmetered,
   duplicate, or rejected with a reason. Checks apply in this order: row format (missing fields,
   timestamp, properties), duplicate, customer, contract, numeric value.
+
+  Incremental (DECISIONLOG D32): each build classifies the rows loaded since the last one and
+  reclassifies the rows of customer keys whose attribution changed (sent_customer_id is the
+  customer_id as the event carried it).
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='event_batch',
+    on_schema_change='sync_all_columns',
+    post_hook="{{ billing.record_event_batch() }}",
+) }}
+{%- set batch = billing.event_batch(log_decision=true) %}
 with events as (
 
     select * from {{ ref('int_events_deduplicated') }}
+    where {{ billing.event_batch_predicate(batch, key='customer_id') }}
 
 ),
 
 attributed as (
 
     select * from {{ ref('int_events_attributed') }}
+    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
 
 ),
 
@@ -22,6 +35,7 @@ metric_matches as (
         count(*) as matched_metrics,
         max(case when is_non_numeric then 1 else 0 end) as has_non_numeric
     from {{ ref('int_metric_events') }}
+    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
     group by transaction_id
 
 ),
@@ -33,6 +47,7 @@ classified as (
         events.loaded_at,
         events.source_file,
         events.source_line,
+        events.customer_id as sent_customer_id,
         coalesce(attributed.customer_id, events.customer_id) as customer_id,
         attributed.contract_id,
         events.event_type,

@@ -2,14 +2,28 @@
   Usage by customer, day and billable metric (the BI view). quantity aggregates the day's metered
   events the metric's way: COUNT/SUM add up, MAX is the day's maximum, UNIQUE the day's distinct
   values, LATEST the day's last value.
+
+  Incremental (DECISIONLOG D32): a build recomputes the (contract, day) pairs its new events fall
+  on, and every day of customers a changed customer key moved events to or from.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='event_batch',
+    on_schema_change='sync_all_columns',
+    post_hook="{{ billing.record_event_batch() }}",
+) }}
+-- depends_on: {{ ref('int_metric_events') }}, {{ ref('int_events_deduplicated') }}, {{ ref('int_attribution_keys') }}
+{%- set batch = billing.event_batch(log_decision=true) %}
 with metered_events as (
 
-    select
-        *,
-        cast(event_at as date) as usage_date
-    from {{ ref('int_metered_events') }}
-    where aggregation <> 'sql'
+    select * from (
+        select
+            *,
+            cast(event_at as date) as usage_date
+        from {{ ref('int_metered_events') }}
+        where aggregation <> 'sql'
+    ) as metered
+    where {{ billing.daily_batch_predicate(batch) }}
 
 ),
 
@@ -25,6 +39,7 @@ sql_metrics as (
 
     select customer_id, contract_id, usage_date, billable_metric, group_values, quantity, event_count
     from {{ ref('int_sql_metric_daily') }}
+    where {{ billing.daily_batch_predicate(batch) }}
 
 ),
 

@@ -7,14 +7,17 @@ union all
 union all
 {{ billing.config_problem('customers', 'customer_id', billing.bad_enum('billing_provider', ['STRIPE']), 'billing_provider must be stripe or empty') }}
 union all
-select
+select distinct
     'customers.csv' as seed,
-    cast(customer_id as {{ dbt.type_string() }}) as row_key,
-    'ingest alias ' || ingest_alias || ' belongs to another customer too, or is another customer''s id' as problem
+    cast(aliases.customer_id as {{ dbt.type_string() }}) as row_key,
+    'ingest alias ' || aliases.ingest_alias || ' belongs to another customer too, or is another customer''s id' as problem
 from {{ ref('int_customer_aliases') }} as aliases
-where ingest_alias in (
+left join (
     select ingest_alias from {{ ref('int_customer_aliases') }} group by ingest_alias having count(*) > 1
-)
-or ingest_alias in (
-    select customer_id from {{ ref('stg_customers') }} where customer_id <> aliases.customer_id
-)
+) as shared_aliases
+    on aliases.ingest_alias = shared_aliases.ingest_alias
+left join {{ ref('stg_customers') }} as other_customers
+    on aliases.ingest_alias = other_customers.customer_id
+    and aliases.customer_id <> other_customers.customer_id
+where shared_aliases.ingest_alias is not null
+    or other_customers.customer_id is not null

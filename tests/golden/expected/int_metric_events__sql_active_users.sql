@@ -4,6 +4,7 @@ with events as (
 
     select
         transaction_id,
+        sent_customer_id,
         customer_id,
         contract_id,
         event_type,
@@ -20,6 +21,7 @@ final as (
 
     select
         transaction_id,
+        sent_customer_id,
         customer_id,
         contract_id,
         event_at,

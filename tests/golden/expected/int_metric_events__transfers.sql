@@ -11,6 +11,7 @@ matched as (
 
     select
         transaction_id,
+        sent_customer_id,
         customer_id,
         contract_id,
         event_at,
@@ -26,6 +27,7 @@ final as (
 
     select
         transaction_id,
+        sent_customer_id,
         customer_id,
         contract_id,
         event_at,

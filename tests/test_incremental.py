@@ -1,0 +1,250 @@
+"""Incremental event processing (DECISIONLOG D32): a nightly build recomputes only its batch, and
+gives what a from-scratch build gives.
+
+The equivalence test runs one story on two projects with the same seeds, metrics and loads: one
+builds incrementally, the other with --full-refresh every time (every event model recomputed from
+all of raw.usage_events). After every step every mart, the finalized store and the dedup table
+must be identical, row for row. The story covers what can invalidate earlier work: duplicates
+across loads with other payloads, a late load for a finalized period, a customer and an alias
+added after their events arrived, a contract window moved back, a back-dated load (rows below the
+watermark), a changed metric definition, and rows without a loaded_at.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+from conftest import REPO
+
+METRICS = """billable_metrics:
+  - {name: calls, event_type: call, aggregation: count}
+  - {name: tokens, event_type: completion, aggregation: sum, property: tokens, group_keys: [model]}
+  - {name: users, event_type_in: [call, completion], aggregation: unique, property: user}
+"""
+METRICS_CHANGED = """billable_metrics:
+  - name: calls
+    event_type: call
+    aggregation: count
+    filters: [{property: user, not_in: [u1]}]
+  - {name: tokens, event_type: completion, aggregation: sum, property: tokens, group_keys: [model]}
+  - {name: users, event_type_in: [call, completion], aggregation: unique, property: user}
+"""
+
+CUSTOMERS = [{"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]},
+             {"customer_id": "B", "name": "Beta"}]
+CUSTOMERS_LATER = [{"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]},
+                   {"customer_id": "B", "name": "Beta", "ingest_aliases": ["legacy-b"]},
+                   {"customer_id": "c", "name": "Gamma"}]
+CONTRACTS = [{"contract_id": "kA", "customer_id": "A", "rate_card_id": "rc", "name": "A",
+              "starting_at": "2025-01-01T00:00:00Z"},
+             {"contract_id": "kB", "customer_id": "B", "rate_card_id": "rc", "name": "B",
+              "starting_at": "2025-02-01T00:00:00Z"}]
+CONTRACTS_LATER = [CONTRACTS[0],
+                   {**CONTRACTS[1], "starting_at": "2025-01-10T00:00:00Z"},
+                   {"contract_id": "kC", "customer_id": "c", "rate_card_id": "rc", "name": "C",
+                    "starting_at": "2025-01-01T00:00:00Z"}]
+CATALOG = dict(
+    products=[{"product_id": "calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+              {"product_id": "tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens"},
+              {"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "users"}],
+    rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+    rate_card_rates=[
+        {"rate_card_id": "rc", "product_id": "calls", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"},
+        {"rate_card_id": "rc", "product_id": "tokens", "starting_at": "2025-01-01", "rate_type": "TIERED",
+         "tiers": [{"size": 100, "price": "0.01"}, {"price": "0.005"}]},
+        {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "2"}],
+    contract_credits=[{"credit_id": "cr", "contract_id": "kA", "amount": "3", "access_starting_at": "2025-01-01"}],
+)
+COMPARED = ("fct_invoices", "fct_invoice_line_items", "fct_usage_daily", "fct_event_outcomes", "fct_event_load_summary",
+            "fct_balance_ledger", "fct_balances", "finalized_invoices", "finalized_invoice_line_items",
+            "finalized_balance_drawdowns", "int_events_deduplicated")
+
+
+def events(rng: random.Random, prefix: str, n: int, month: int, reused_ids: list[str]) -> list[dict]:
+    out = []
+    for i in range(n):
+        tid = rng.choice(reused_ids) if reused_ids and rng.random() < 0.1 else f"{prefix}{i}"
+        kind = rng.choice(["call", "completion", "other"])
+        props = {"user": rng.choice(["u1", "u2", "u3", "u4"]), "model": rng.choice(["m1", "m2"])}
+        if kind == "completion":
+            props["tokens"] = rng.choice([1, 7, 40, "12", "abc"]) if rng.random() < 0.95 else "abc"
+        out.append({"transaction_id": tid, "customer_id": rng.choice(["A", "a-alias", "B", "c", "legacy-b", "zzz"]),
+                    "event_type": kind, "timestamp": f"2025-{month:02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
+                    "properties": props})
+    return out
+
+
+def table_rows(project, table: str) -> list[str]:
+    """The table's rows as sorted text; the project's own folder (in source_file) and the dbt
+    invocation that stored a final invoice left out."""
+    return sorted(repr(tuple(v for k, v in r.items() if k != "stored_by_invocation_id")).replace(str(project.root), "")
+                  for r in project.query(f"select * from main.{table}"))
+
+
+def assert_same(inc, full, step: str):
+    for table in COMPARED:
+        a, b = table_rows(inc, table), table_rows(full, table)
+        assert a == b, f"after {step}: {table} differs (incremental {len(a)} rows, from scratch {len(b)} rows)\n" + \
+            "\n".join(sorted(set(a) ^ set(b))[:10])
+
+
+def test_incremental_builds_equal_from_scratch_builds(make_project):
+    inc = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
+    full = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
+    rng = random.Random(20251)
+    seen: list[str] = []
+
+    def load(batch: list[dict], loaded_at: str, raw_lines=()):
+        for p in (inc, full):
+            p.ingest(batch, loaded_at=loaded_at, raw_lines=raw_lines)
+        seen.extend(e["transaction_id"] for e in batch)
+
+    def build(step: str, as_of: str):
+        inc.build(as_of=as_of)
+        full.build(as_of=as_of, full_refresh=True)
+        assert_same(inc, full, step)
+
+    # 1. a first load: January events, unknown and not-yet-contracted customers, malformed lines
+    load(events(rng, "a", 120, 1, []), "2025-01-12T00:00:00Z",
+         raw_lines=['{"transaction_id": "bad", "customer_id": "A"}', "not json"])
+    build("first load", "2025-01-20T00:00:00Z")
+    # 2. a second load with duplicates of the first (other payloads win nothing)
+    load(events(rng, "b", 120, 1, seen), "2025-01-25T00:00:00Z")
+    build("second load", "2025-01-31T00:00:00Z")
+    # 3. catalog: customer c and alias legacy-b appear, kB now starts Jan 10; no new events
+    for p in (inc, full):
+        p.seeds(customers=CUSTOMERS_LATER, contracts=CONTRACTS_LATER, **CATALOG)
+    build("catalog change", "2025-01-31T12:00:00Z")
+    # 4. January is finalized (Feb 2); a load on Feb 4 carries late January events and February ones
+    build("January finalized", "2025-02-03T00:00:00Z")
+    load(events(rng, "c", 60, 1, seen) + events(rng, "d", 60, 2, seen), "2025-02-04T00:00:00Z")
+    build("late load", "2025-02-05T00:00:00Z")
+    # 5. a back-dated load: its rows are below the watermark, so everything is recomputed
+    load(events(rng, "e", 40, 2, seen), "2025-01-15T00:00:00Z")
+    build("back-dated load", "2025-02-06T00:00:00Z")
+    # 6. a metric definition changes
+    for p in (inc, full):
+        p.metrics(METRICS_CHANGED)
+        p._dbt._manifest = None  # re-parse the changed models
+    load(events(rng, "f", 40, 2, seen), "2025-02-07T00:00:00Z")
+    build("metric definition change", "2025-02-08T00:00:00Z")
+    # 7. rows without a loaded_at (not landed by `billing ingest`), then another load
+    for p in (inc, full):
+        p.query("insert into raw.usage_events (transaction_id, customer_id, event_type, timestamp, properties) values "
+                "('n1', 'A', 'call', '2025-02-07T00:00:00Z', '{\"user\": \"u9\"}'), "
+                "('d1', 'B', 'call', '2025-02-07T00:00:00Z', '{}')")
+    build("rows without loaded_at", "2025-02-09T00:00:00Z")
+    # ... and a load that takes n1's id: the loaded row wins, the row without loaded_at is a duplicate
+    load(events(rng, "g", 40, 2, seen) + [{"transaction_id": "n1", "customer_id": "A", "event_type": "call",
+                                           "timestamp": "2025-02-09T00:00:00Z", "properties": {"user": "u8"}}],
+         "2025-02-10T00:00:00Z")
+    build("last load", "2025-02-11T00:00:00Z")
+
+    # the story exercised what it claims to
+    outcomes = {(r["outcome"], r["reason"]) for r in inc.query("select distinct outcome, reason from main.fct_event_outcomes")}
+    assert {("metered", None), ("unmetered", None), ("duplicate", None), ("rejected", "unknown_customer"),
+            ("rejected", "non_numeric_value"), ("rejected", "invalid_properties")} <= outcomes, outcomes
+    assert inc.query("select count(*) as n from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'")[0]["n"] > 0
+    assert inc.query("select count(*) as n from main.fct_event_outcomes where customer_id = 'c' and outcome = 'metered'")[0]["n"] > 0
+
+
+def _marker_rows(p):
+    return {
+        "dedup": p.query("select count(*) as n from main.int_events_deduplicated where source_file = 'kept'")[0]["n"],
+        "outcomes": p.query("select count(*) as n from main.fct_event_outcomes where reason_detail = 'kept'")[0]["n"],
+        "metric_events": p.query("select count(*) as n from main.int_metric_events where unique_value = 'kept'")[0]["n"],
+        "daily": p.query("select count(*) as n from main.fct_usage_daily where group_values = 'kept'")[0]["n"],
+    }
+
+
+def test_nightly_build_recomputes_only_its_batch(make_project):
+    """Rows outside the batch are not rewritten: we mark some rows by hand (the marks are wrong values
+    a recomputation would overwrite) and watch which marks survive each build."""
+    p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
+    call = lambda tid, cust, day: {"transaction_id": tid, "customer_id": cust, "event_type": "call",  # noqa: E731
+                                   "timestamp": f"2025-01-{day:02d}T00:00:00Z", "properties": {"user": "u1"}}
+    p.ingest([call("a1", "A", 3), call("b1", "B", 3), call("z1", "legacy-b", 3)], loaded_at="2025-01-05T00:00:00Z")
+    p.build(as_of="2025-01-06T00:00:00Z")
+    # (columns nothing downstream reads: unique_value of a count metric is unused)
+    p.query("update main.int_events_deduplicated set source_file = 'kept'")
+    p.query("update main.fct_event_outcomes set reason_detail = 'kept'")
+    p.query("update main.int_metric_events set unique_value = 'kept' where billable_metric = 'calls'")
+    p.query("update main.fct_usage_daily set group_values = 'kept'")
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 2}
+
+    # a new load on another day: the earlier rows are kept as they are
+    p.ingest([call("a2", "A", 4)], loaded_at="2025-01-06T00:00:00Z")
+    p.build(as_of="2025-01-07T00:00:00Z")
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 2}
+    # ... and a load on the same day as a1: that day of kA is recomputed, the rest kept
+    p.ingest([call("a3", "A", 3)], loaded_at="2025-01-07T00:00:00Z")
+    p.build(as_of="2025-01-08T00:00:00Z")
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 0}
+    day3 = p.query("select quantity from main.fct_usage_daily where contract_id = 'kA' and usage_date = '2025-01-03' "
+                   "and billable_metric = 'calls'")
+    assert [r["quantity"] for r in day3] == [2]
+
+    # legacy-b becomes B's alias and kB starts Jan 1: the events of keys B and legacy-b are
+    # recomputed (b1, z1 in outcomes); A's rows are kept; dedup is not about customers at all
+    p.seeds(customers=CUSTOMERS_LATER, contracts=[CONTRACTS[0], {**CONTRACTS[1], "starting_at": "2025-01-01T00:00:00Z"}],
+            **CATALOG)
+    p.build(as_of="2025-01-08T00:00:00Z")
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 1, "metric_events": 1, "daily": 0}
+    assert p.outcomes()["z1"] == ("metered", None)
+    assert p.outcomes()["a1"] == ("metered", None)
+
+    # the state the next build starts from
+    state = {r["model_name"]: r for r in p.query("select * from main.billing_event_batches")}
+    assert set(state) == {"int_events_deduplicated", "int_metric_events", "fct_event_outcomes", "fct_usage_daily"}
+    assert {r["raw_rows_through_watermark"] for r in state.values()} == {5}
+
+    # --full-refresh recomputes everything: every mark is gone
+    p.build(as_of="2025-01-08T00:00:00Z", full_refresh=True)
+    assert _marker_rows(p) == {"dedup": 0, "outcomes": 0, "metric_events": 0, "daily": 0}
+
+
+EVENT_MODELS = ("int_events_deduplicated", "int_metric_events", "fct_event_outcomes", "fct_usage_daily")
+EVENT_MACROS_GOLDEN = Path(__file__).resolve().parent / "golden" / "event_logic_versions.txt"
+
+
+def test_event_logic_version_is_bumped_when_event_macros_change(tmp_path):
+    """The fingerprint that decides a full recompute sees model code, not macro bodies (dbt's graph
+    has none): `event_logic_version` stands for them. This test hashes the bodies of every project
+    macro the event models reach and fails when they changed without a new version."""
+    import hashlib
+
+    import yaml
+
+    from billing_cli.build import DbtProject
+
+    manifest = DbtProject(REPO, tmp_path / "parse.duckdb").parse()
+    nodes, queue, macros = set(), [n.unique_id for n in manifest.nodes.values()
+                                   if n.resource_type == "model" and n.name in EVENT_MODELS], set()
+    while queue:
+        node_id = queue.pop()
+        if node_id in nodes or node_id not in manifest.nodes:
+            continue
+        nodes.add(node_id)
+        queue += [p for p in manifest.nodes[node_id].depends_on.nodes if p.startswith("model.")]
+        macros |= set(manifest.nodes[node_id].depends_on.macros)
+    pending, bodies = list(macros), {}
+    while pending:
+        macro_id = pending.pop()
+        macro = manifest.macros.get(macro_id)
+        if macro is None or macro_id in bodies or macro.package_name != "billing":
+            continue
+        bodies[macro_id] = macro.macro_sql
+        pending += list(macro.depends_on.macros)
+    assert "macro.billing.json_get" in bodies and "macro.billing.event_batch" in bodies, sorted(bodies)
+    digest = hashlib.sha256("\n".join(f"{k}\n{bodies[k]}" for k in sorted(bodies)).encode()).hexdigest()
+    version = str(yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]["event_logic_version"])
+    recorded = dict(line.split() for line in EVENT_MACROS_GOLDEN.read_text().splitlines() if line.strip()) \
+        if EVENT_MACROS_GOLDEN.exists() else {}
+    if os.environ.get("UPDATE_GOLDEN") and recorded.get(version) in (None, digest):
+        recorded[version] = digest
+        EVENT_MACROS_GOLDEN.write_text("".join(f"{v} {d}\n" for v, d in recorded.items()))
+    assert recorded.get(version) == digest, (
+        "a macro used by the event models changed: bump vars.event_logic_version in dbt_project.yml "
+        "(so incremental builds recompute every event), then run this test with UPDATE_GOLDEN=1")
