@@ -54,8 +54,7 @@ BARE_AGGREGATE = """
     select customer_id, event_type, date_trunc('month', try_cast(timestamp as timestamp)) as month,
            count(*) as events,
            sum(try_cast(case when json_valid(properties) then json_extract_string(properties, '$.tokens') end
-                        as decimal(38, 10))) as tokens,
-           count(distinct case when json_valid(properties) then json_extract_string(properties, '$.user_id') end) as users
+                        as decimal(38, 10))) as tokens
     from raw.usage_events
     group by all
 """
