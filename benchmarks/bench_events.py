@@ -193,6 +193,15 @@ def line(label: str, figures: dict, bare: float | None = None, extra: str = "") 
     print(f"{label:44s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{ratio}{extra}", flush=True)
 
 
+def slowest(project: Path, keep: Path, top: int = 6) -> None:
+    """Keep dbt's run_results.json of the build and print its slowest nodes."""
+    shutil.copy(project / "target" / "run_results.json", keep)
+    results = json.loads(keep.read_text())["results"]
+    results.sort(key=lambda r: -r["execution_time"])
+    print("    slowest: " + ", ".join(f"{r['unique_id'].split('.')[2]} {r['execution_time']:.1f} s"
+                                     for r in results[:top]), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -230,11 +239,13 @@ def main() -> None:
     build = [*billing, "build", "--quiet"]
     first = run(build, env, "first build")
     line("first billing build (all history)", first, bare["seconds"])
+    slowest(project, work / "first_build_run_results.json")
 
     nightly_ingest = run([*billing, "ingest", "--quiet", str(files["nightly"])], env, "nightly ingest")
     line(f"nightly ingest ({args.events // 100:,} rows)", nightly_ingest)
     nightly = run(build, env, "nightly build")
     line("nightly billing build (1% new events)", nightly, bare["seconds"])
+    slowest(project, work / "nightly_build_run_results.json")
 
     con = duckdb.connect(str(db), read_only=True)
     try:

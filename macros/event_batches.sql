@@ -56,6 +56,7 @@ create table if not exists {{ billing.event_batch_state_relation('batches') }} (
     watermark_loaded_at {{ dbt.type_timestamp() }},
     raw_rows_through_watermark {{ dbt.type_bigint() }},
     raw_rows_checksum {{ dbt.type_string() }},
+    batch_loaded_after {{ dbt.type_timestamp() }},
     processed_at {{ dbt.type_timestamp() }}
 );
 create table if not exists {{ billing.event_batch_state_relation('keys') }} (
@@ -236,11 +237,16 @@ true
 true
 {%- else -%}
 (
-    {{ dbt.concat([contract_id, "'|'", 'cast(' ~ usage_date ~ ' as ' ~ dbt.type_string() ~ ')']) }} in (
-        select {{ dbt.concat(['contract_id', "'|'", 'cast(cast(event_at as date) as ' ~ dbt.type_string() ~ ')']) }}
-        from {{ ref('int_metric_events') }}
-        where contract_id is not null
-            and {{ billing.event_batch_predicate(batch) }}
+    exists (
+        select 1
+        from (
+            select distinct contract_id as batch_contract_id, cast(event_at as date) as batch_usage_date
+            from {{ ref('int_metric_events') }}
+            where contract_id is not null
+                and {{ billing.event_batch_predicate(batch) }}
+        ) as batch_days
+        where batch_days.batch_contract_id = {{ contract_id }}
+            and batch_days.batch_usage_date = {{ usage_date }}
     )
     {#- a row without a loaded_at is in every batch and may lose its id to a later load: its customer's days are redone -#}
     or {{ customer_id }} in (
@@ -269,7 +275,8 @@ true
 {%- if batch.full -%}
 true
 {%- elif billing.event_batch_settings(this.identifier).grain == 'daily' -%}
-{{ billing.daily_batch_predicate(batch) }}
+{{ billing.daily_batch_predicate(batch, customer_id=this ~ '.customer_id', contract_id=this ~ '.contract_id',
+                                 usage_date=this ~ '.usage_date') }}
 {%- else -%}
 {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
 {%- endif -%}
@@ -291,9 +298,13 @@ select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- set settings = billing.event_batch_settings(model_name) -%}
 delete from {{ billing.event_batch_state_relation('batches') }} where model_name = '{{ model_name }}';
 insert into {{ billing.event_batch_state_relation('batches') }}
-    (model_name, code_version, watermark_loaded_at, raw_rows_through_watermark, raw_rows_checksum, processed_at)
+    (model_name, code_version, watermark_loaded_at, raw_rows_through_watermark, raw_rows_checksum, batch_loaded_after,
+     processed_at)
 select '{{ model_name }}', '{{ billing.event_code_version(model_name) }}', watermark_loaded_at, raw_rows_through_watermark,
-    raw_rows_checksum, {{ dbt.current_timestamp() }}
+    raw_rows_checksum,
+    {%- set batch = billing.event_batch() %}
+    {% if batch.full or batch.watermark_from is none %}cast(null as {{ dbt.type_timestamp() }}){% else %}{{ billing._timestamp_literal(batch.watermark_from) }}{% endif %},
+    {{ dbt.current_timestamp() }}
 from (
 {%- if settings.upstream | length == 0 %}
     select max(loaded_at) as watermark_loaded_at, count(loaded_at) as raw_rows_through_watermark,
@@ -333,4 +344,18 @@ from ({{ billing.event_batch_key_source(settings) }}) as current_keys;
     {%- set start = '9999-12-31 00:00:00' if execute else '0001-01-01 00:00:00' -%}
 {%- endif -%}
 {{ billing._timestamp_literal(start) }}
+{%- endmacro %}
+
+{#-
+  Where the event tests look: rows loaded after this lower bound (the last build's batch), or
+  everything after a first or full build. A literal, so that engines can prune by it.
+-#}
+{% macro tested_events_loaded_after() -%}
+{%- set after = none -%}
+{%- if execute -%}
+    {%- set result = run_query("select max(batch_loaded_after) from " ~ billing.event_batch_state_relation('batches')
+                               ~ " where model_name = 'int_events_deduplicated'") -%}
+    {%- set after = result.columns[0].values()[0] -%}
+{%- endif -%}
+{{ return(after) }}
 {%- endmacro %}

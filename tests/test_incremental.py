@@ -248,3 +248,22 @@ def test_event_logic_version_is_bumped_when_event_macros_change(tmp_path):
     assert recorded.get(version) == digest, (
         "a macro used by the event models changed: bump vars.event_logic_version in dbt_project.yml "
         "(so incremental builds recompute every event), then run this test with UPDATE_GOLDEN=1")
+
+
+def test_batch_consistency_test_catches_a_second_winner(make_project):
+    """tests/dbt/assert_event_batch_is_consistent.sql looks at the last batch's ids, and finds their
+    earlier copies anywhere: a second winning row for an old id fails it."""
+    p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
+    call = {"transaction_id": "t1", "customer_id": "A", "event_type": "call", "timestamp": "2025-01-03T00:00:00Z",
+            "properties": {"user": "u1"}}
+    p.ingest([call], loaded_at="2025-01-05T00:00:00Z")
+    p.build(as_of="2025-01-06T00:00:00Z")
+    p.ingest([{**call, "transaction_id": "t2"}], loaded_at="2025-01-06T00:00:00Z")
+    p.build(as_of="2025-01-07T00:00:00Z")
+    assert p.build(select="assert_event_batch_is_consistent").success
+    # a winner for t1 among the rows of the last batch: t1 now has two winners
+    p.query("insert into main.int_events_deduplicated by name "
+            "select * replace (cast('2025-01-06 12:00:00' as timestamp) as loaded_at) "
+            "from main.int_events_deduplicated where transaction_id = 't1'")
+    result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
+    assert not result.success and "assert_event_batch_is_consistent" in result.describe()

@@ -33,7 +33,9 @@ with_customer as (
         events.event_type,
         events.event_at,
         events.properties,
-        events.loaded_at
+        events.loaded_at,
+        events.source_file,
+        events.source_line
     from events
     left join attribution_keys
         on events.customer_id = attribution_keys.attribution_key

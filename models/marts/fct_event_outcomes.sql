@@ -40,43 +40,64 @@ metric_matches as (
 
 ),
 
-classified as (
+winners as (
 
+    {#- the winning copy of each well-formed event: attribution, then its metric matches -#}
     select
-        events.transaction_id,
-        events.loaded_at,
-        events.source_file,
-        events.source_line,
-        events.customer_id as sent_customer_id,
-        coalesce(attributed.customer_id, events.customer_id) as customer_id,
+        attributed.transaction_id,
+        attributed.loaded_at,
+        attributed.source_file,
+        attributed.source_line,
+        attributed.sent_customer_id,
+        coalesce(attributed.customer_id, attributed.sent_customer_id) as customer_id,
         attributed.contract_id,
-        events.event_type,
-        events.event_at,
+        attributed.event_type,
+        attributed.event_at,
         case
-            when events.format_rejection_reason is not null then 'rejected'
-            when events.is_duplicate then 'duplicate'
             when attributed.attribution_rejection_reason is not null then 'rejected'
             when metric_matches.has_non_numeric = 1 then 'rejected'
             when metric_matches.transaction_id is not null then 'metered'
             else 'unmetered'
         end as outcome,
         case
-            when events.format_rejection_reason is not null then events.format_rejection_reason
-            when events.is_duplicate then null
             when attributed.attribution_rejection_reason is not null then attributed.attribution_rejection_reason
             when metric_matches.has_non_numeric = 1 then 'non_numeric_value'
         end as reason,
-        events.ingest_error as reason_detail,
+        cast(null as {{ dbt.type_string() }}) as reason_detail,
         coalesce(metric_matches.matched_metrics, 0) as matched_metrics
-    from events
-    left join attributed
-        on events.transaction_id = attributed.transaction_id
-        and events.format_rejection_reason is null
-        and not events.is_duplicate
+    from attributed
     left join metric_matches
-        on events.transaction_id = metric_matches.transaction_id
-        and events.format_rejection_reason is null
-        and not events.is_duplicate
+        on attributed.transaction_id = metric_matches.transaction_id
+
+),
+
+others as (
+
+    {#- malformed rows and duplicates: their outcome needs nothing but the row -#}
+    select
+        transaction_id,
+        loaded_at,
+        source_file,
+        source_line,
+        customer_id as sent_customer_id,
+        customer_id,
+        cast(null as {{ dbt.type_string() }}) as contract_id,
+        event_type,
+        event_at,
+        case when format_rejection_reason is not null then 'rejected' else 'duplicate' end as outcome,
+        format_rejection_reason as reason,
+        ingest_error as reason_detail,
+        0 as matched_metrics
+    from events
+    where format_rejection_reason is not null or is_duplicate
+
+),
+
+classified as (
+
+    select * from winners
+    union all
+    select * from others
 
 ),
 

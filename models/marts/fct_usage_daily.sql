@@ -23,7 +23,8 @@ with metered_events as (
         from {{ ref('int_metered_events') }}
         where aggregation <> 'sql'
     ) as metered
-    where {{ billing.daily_batch_predicate(batch) }}
+    where {{ billing.daily_batch_predicate(batch, customer_id='metered.customer_id',
+                                           contract_id='metered.contract_id', usage_date='metered.usage_date') }}
 
 ),
 
@@ -38,8 +39,9 @@ structured as (
 sql_metrics as (
 
     select customer_id, contract_id, usage_date, billable_metric, group_values, quantity, event_count
-    from {{ ref('int_sql_metric_daily') }}
-    where {{ billing.daily_batch_predicate(batch) }}
+    from {{ ref('int_sql_metric_daily') }} as sql_daily
+    where {{ billing.daily_batch_predicate(batch, customer_id='sql_daily.customer_id',
+                                           contract_id='sql_daily.contract_id', usage_date='sql_daily.usage_date') }}
 
 ),
 
