@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export BILLING_DB ?= $(CURDIR)/billing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: demo test setup clean compile
+.PHONY: demo test setup clean compile browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/billing demo --out demo_output
 
-test: $(STAMP)
+# The usage-statement test opens a page in headless Chromium (Debian's package; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  echo "Installing Debian's chromium for the statement test"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/billing compile --check
 	$(BIN)/pytest -q
 

@@ -48,22 +48,24 @@ def _db(ctx) -> Path:
 @click.option("--check", is_flag=True, help="Fail if the generated models are stale; write nothing.")
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Metric definitions (default: billable_metrics.yml in the project).")
+@click.option("--alerts-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Alert definitions (default: alerts.yml in the project; none if it does not exist).")
 @click.pass_context
 @domain_errors
-def compile_cmd(ctx, check: bool, metrics_file: Path | None) -> None:
-    """Compile billable_metrics.yml into dbt models under models/metrics/."""
+def compile_cmd(ctx, check: bool, metrics_file: Path | None, alerts_file: Path | None) -> None:
+    """Compile billable_metrics.yml and alerts.yml into dbt models (models/metrics/, models/alerts/)."""
+    from .compiler import compile_project
+
     project = _project(ctx)
-    path = metrics_file or project / "billable_metrics.yml"
-    definitions = metrics_mod.load_metrics(path)
-    compiled = metrics_mod.compile_metrics(definitions)
+    compiled, n_metrics, n_alerts = compile_project(project, metrics_file, alerts_file)
     if check:
         stale = metrics_mod.stale_files(project, compiled)
         if stale:
-            raise BillingError("generated metric models are stale; run `billing compile`:\n  " + "\n  ".join(stale))
-        click.echo(f"{len(definitions)} metric(s): generated models are up to date.")
+            raise BillingError("generated models are stale; run `billing compile`:\n  " + "\n  ".join(stale))
+        click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s): generated models are up to date.")
         return
     changed = metrics_mod.write_compiled(project, compiled)
-    click.echo(f"{len(definitions)} metric(s) compiled; {len(changed)} file(s) changed.")
+    click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s) compiled; {len(changed)} file(s) changed.")
     for item in changed:
         click.echo(f"  {item}")
 
@@ -100,6 +102,17 @@ def build(ctx, as_of: str | None, full_refresh: bool, select: str | None, quiet:
     click.echo(f"dbt build succeeded: {result.describe()}")
 
 
+@main.command()
+@click.argument("customer_id")
+@click.pass_context
+@domain_errors
+def status(ctx, customer_id: str) -> None:
+    """Live spend of CUSTOMER's current billing period by product, forecast and balances."""
+    from .status import customer_status
+
+    click.echo(customer_status(_db(ctx), customer_id))
+
+
 @main.group()
 def export() -> None:
     """Export tables for finance."""
@@ -117,6 +130,63 @@ def export_invoices_cmd(ctx, period: str, fmt: str, out: str) -> None:
 
     path, invoices, lines = export_invoices(_db(ctx), period, fmt, out)
     click.echo(f"Wrote {invoices} invoice(s) with {lines} line item(s) to {path}")
+
+
+@export.command("stripe")
+@click.option("--period", required=True, help="YYYY-MM: the final invoices of this period (as `export invoices`).")
+@click.option("--out", required=True, help="Folder for one JSON file of Stripe API requests per invoice.")
+@click.pass_context
+@domain_errors
+def export_stripe_cmd(ctx, period: str, out: str) -> None:
+    """Write the Stripe API requests (invoice items, invoice, finalize) for each final invoice."""
+    from .stripe import export_stripe
+
+    written, skipped = export_stripe(_db(ctx), period, out)
+    click.echo(f"Wrote {len(written)} Stripe invoice request file(s) to {out}; skipped {len(skipped)}.")
+    for invoice_id, why in skipped.items():
+        click.echo(f"  skipped {invoice_id}: {why}")
+
+
+@main.command()
+@click.argument("customer_id")
+@click.option("--period", required=True, help="YYYY-MM.")
+@click.option("--out", required=True, help="The HTML file to write.")
+@click.pass_context
+@domain_errors
+def statement(ctx, customer_id: str, period: str, out: str) -> None:
+    """Write CUSTOMER's usage statement for a month as a self-contained HTML page."""
+    from .statement import write_statement
+
+    path = write_statement(_db(ctx), customer_id, period, out)
+    click.echo(f"Wrote the {period} statement of {customer_id} to {path}")
+
+
+@main.group()
+def alerts() -> None:
+    """Alert notifications (alerts.yml, fct_alerts)."""
+
+
+@alerts.command("deliver")
+@click.option("--to", "to", required=True, help="Webhook URL (http:// or https://), or a folder for JSON files.")
+@click.option("--secret-env", default="BILLING_WEBHOOK_SECRET", show_default=True,
+              help="Environment variable holding the HMAC-SHA256 signing secret.")
+@click.option("--max-attempts", default=5, show_default=True, help="Tries per notification (URL).")
+@click.option("--backoff", default=1.0, show_default=True, help="Seconds before the first retry; doubles each time.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each response.")
+@click.pass_context
+@domain_errors
+def alerts_deliver_cmd(ctx, to: str, secret_env: str, max_attempts: int, backoff: float, timeout: float) -> None:
+    """Send alert firings not yet delivered to TO as signed webhooks {id, type, properties}."""
+    import os
+
+    from .webhooks import deliver
+
+    report = deliver(_db(ctx), to, os.environ.get(secret_env), max_attempts=max_attempts, backoff=backoff,
+                     timeout=timeout)
+    click.echo(f"Delivered {len(report.delivered)} notification(s) to {to} in {report.attempts} attempt(s).")
+    if report.failed:
+        details = "\n".join(f"  {nid}: {error}" for nid, error in report.failed.items())
+        raise BillingError(f"{len(report.failed)} notification(s) not delivered (retried on the next run):\n{details}")
 
 
 @main.group()

@@ -37,7 +37,7 @@ select
     i.invoice_id, i.contract_id, i.customer_id,
     c.name as customer_name, c.billing_provider, c.billing_provider_customer_id,
     i.invoice_type, i.status, i.currency, i.period_starting_at, i.period_ending_before,
-    i.issued_at, i.due_at, i.subtotal, i.credits_applied, i.commits_applied, i.total,
+    i.issued_at, i.due_at, i.subtotal, i.credits_applied, i.commits_applied, i.total, i.stored_at, i.contract_name,
     l.line_item_id, l.line_type, l.product_id, l.name, l.starting_at, l.ending_before,
     l.pricing_group_values, l.presentation_group_values, l.quantity, l.unit_price, l.amount,
     l.commit_id, l.credit_id
@@ -84,12 +84,15 @@ def neutralise(value):
     return value
 
 
+def _text_number(value: Decimal) -> str:
+    """Exact decimal text without trailing zeros (quantities, unit prices)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _decimal_text(column: str, value: Decimal) -> str:
     """Exact decimal text: money keeps its cents, quantities and unit prices drop trailing zeros."""
-    if column in PLAIN_NUMBER_COLUMNS:
-        text = format(value, "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return format(value, "f")
+    return _text_number(value) if column in PLAIN_NUMBER_COLUMNS else format(value, "f")
 
 
 def _csv_value(column: str, value):
@@ -112,30 +115,35 @@ def _json_value(column: str, value):
     return value
 
 
-def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tuple[Path, int, int]:
-    """Write the period's invoices and lines; returns (path, invoices, line items)."""
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise BillingError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+def period_rows(db_path: Path, period: str, arrow: bool = False):
+    """The period's invoices joined to their customer and line items (one row per line), as dicts;
+    with arrow=True also the Arrow table (DECIMAL types kept)."""
     start, end = period_bounds(period)
-    path = resolve_out_path(out, period, fmt)
     con = connect(db_path, read_only=True)
     try:
         params = [start, end, start, end]
         try:
-            if fmt == "parquet":
-                table = con.sql(QUERY, params=params).to_arrow_table()  # keeps the DECIMAL types
-                rows = table.to_pylist()
-            else:
-                cursor = con.execute(QUERY, params)
-                names = [d[0] for d in cursor.description]
-                rows = [dict(zip(names, r)) for r in cursor.fetchall()]
-                table = None
+            if arrow:
+                table = con.sql(QUERY, params=params).to_arrow_table()
+                return table.to_pylist(), table
+            cursor = con.execute(QUERY, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r)) for r in cursor.fetchall()], None
         except duckdb.Error as e:
             raise BillingError(f"{db_path}: no invoices to export ({str(e).splitlines()[0]}); "
                                "run `billing build` first") from None
     finally:
         con.close()
+
+
+def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tuple[Path, int, int]:
+    """Write the period's invoices and lines; returns (path, invoices, line items)."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise BillingError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    period_bounds(period)  # a bad period is reported before a bad path
+    path = resolve_out_path(out, period, fmt)
+    rows, table = period_rows(db_path, period, arrow=(fmt == "parquet"))
 
     invoices = {r["invoice_id"] for r in rows}
     lines = sum(1 for r in rows if r["line_item_id"] is not None)

@@ -230,18 +230,22 @@ def load_metrics(path: Path) -> list[Metric]:
         raise BillingError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("billable_metrics", []), list):
         raise BillingError(f"{path}: expected a top-level 'billable_metrics:' list")
-    metrics = []
-    seen = set()
-    for i, raw in enumerate(doc.get("billable_metrics") or []):
+    return parse_named_list(path, doc.get("billable_metrics") or [], parse_metric, lambda m: m.name, "metric")
+
+
+def parse_named_list(path: Path, items: list, parse, name_of, kind: str) -> list:
+    """parse(raw, index) each item; errors name the file, and a name defined twice is an error."""
+    parsed, seen = [], set()
+    for i, raw in enumerate(items):
         try:
-            metric = parse_metric(raw, i)
+            item = parse(raw, i)
         except BillingError as e:
             raise BillingError(f"{path}: {e}") from None
-        if metric.name in seen:
-            raise BillingError(f"{path}: metric '{metric.name}' is defined twice")
-        seen.add(metric.name)
-        metrics.append(metric)
-    return metrics
+        if name_of(item) in seen:
+            raise BillingError(f"{path}: {kind} '{name_of(item)}' is defined twice")
+        seen.add(name_of(item))
+        parsed.append(item)
+    return parsed
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,5 +447,6 @@ def write_compiled(project_dir: Path, compiled: CompiledProject) -> list[str]:
     for rel, content in compiled.files.items():
         path = project_dir / rel
         if not path.exists() or path.read_text() != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
     return changed

@@ -19,6 +19,7 @@ import pytest
 
 from billing_cli import metrics as metrics_mod
 from billing_cli.build import DbtProject
+from billing_cli.compiler import compile_project
 from billing_cli.db import connect
 from billing_cli.ingest import ingest
 
@@ -77,7 +78,7 @@ class BillingTestProject:
             shutil.copy(REPO / item, self.dir / item)
         for folder in ("profiles", "macros", "models"):
             shutil.copytree(REPO / folder, self.dir / folder,
-                            ignore=shutil.ignore_patterns("metrics") if folder == "models" else None)
+                            ignore=shutil.ignore_patterns("metrics", "alerts") if folder == "models" else None)
         shutil.copytree(REPO / "tests" / "dbt", self.dir / "tests" / "dbt")
         (self.dir / "seeds").mkdir()
         for name, header in SEED_COLUMNS.items():
@@ -93,7 +94,16 @@ class BillingTestProject:
 
     def metrics(self, yaml_text: str) -> "BillingTestProject":
         (self.dir / "billable_metrics.yml").write_text(yaml_text)
-        compiled = metrics_mod.compile_metrics(metrics_mod.load_metrics(self.dir / "billable_metrics.yml"))
+        return self._compile()
+
+    def alerts(self, yaml_text: str) -> "BillingTestProject":
+        (self.dir / "alerts.yml").write_text(yaml_text)
+        return self._compile()
+
+    def _compile(self) -> "BillingTestProject":
+        if not (self.dir / "billable_metrics.yml").exists():
+            (self.dir / "billable_metrics.yml").write_text("billable_metrics: []\n")
+        compiled, _, _ = compile_project(self.dir)
         metrics_mod.write_compiled(self.dir, compiled)
         return self
 
@@ -113,8 +123,8 @@ class BillingTestProject:
 
     def build(self, as_of: str | None = None, expect_success: bool = True, **kwargs):
         if self._dbt is None:
-            if not (self.dir / "billable_metrics.yml").exists():
-                self.metrics("billable_metrics: []\n")
+            if not (self.dir / "models" / "metrics").exists():
+                self._compile()
             self._dbt = DbtProject(self.dir, self.db_path)
         result = self._dbt.build(as_of=as_of, **kwargs)
         if expect_success:

@@ -63,7 +63,7 @@ def test_compile_then_check_passes(project):
     result = billing(project, "compile")
 
     assert result.exit_code == 0, result.output
-    assert f"{count} metric(s) compiled;" in result.stdout
+    assert f"{count} metric(s), 0 alert(s) compiled;" in result.stdout
     generated = sorted(p.name for p in (project / "models" / "metrics").iterdir())
     assert "int_metric_events.sql" in generated and "_metrics__models.yml" in generated
     assert len([g for g in generated if g.startswith("int_metric_events__")]) == count
@@ -72,17 +72,17 @@ def test_compile_then_check_passes(project):
 
     check = billing(project, "compile", "--check")
     assert check.exit_code == 0, check.output
-    assert check.stdout.strip() == f"{count} metric(s): generated models are up to date."
+    assert check.stdout.strip() == f"{count} metric(s), 0 alert(s): generated models are up to date."
 
     again = billing(project, "compile")
-    assert again.stdout.strip() == f"{count} metric(s) compiled; 0 file(s) changed."
+    assert again.stdout.strip() == f"{count} metric(s), 0 alert(s) compiled; 0 file(s) changed."
 
 
 def test_check_before_any_compile_fails(project):
     result = billing(project, "compile", "--check")
 
     assert result.exit_code == 1
-    assert "generated metric models are stale" in result.stderr
+    assert "generated models are stale" in result.stderr
     assert "int_metric_events.sql (missing)" in result.stderr
     assert not (project / "models" / "metrics").exists()  # --check writes nothing
 
@@ -153,7 +153,7 @@ def test_metrics_file_option(project, tmp_path):
     result = billing(project, "compile", "--metrics-file", str(other))
 
     assert result.exit_code == 0, result.output
-    assert "1 metric(s) compiled" in result.stdout
+    assert "1 metric(s), 0 alert(s) compiled" in result.stdout
     assert (project / "models" / "metrics" / "int_metric_events__only_one.sql").exists()
 
 

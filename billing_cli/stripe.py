@@ -1,0 +1,109 @@
+"""`billing export stripe`: the Stripe API requests that push a period's final invoices (DECISIONLOG D35).
+
+One JSON file per FINALIZED invoice of a customer whose billing_provider is `stripe`, holding the
+requests in the order to send them: one `POST /v1/invoiceitems` per line (pending items of the
+customer), then `POST /v1/invoices` that collects them (pending_invoice_items_behavior=include),
+then `POST /v1/invoices/{id}/finalize`. Amounts are integers in the currency's minor unit.
+Every request has an idempotency key made of the invoice id, the time it was stored and the line,
+so resending a file never bills twice, while a voided and regenerated invoice gets new keys.
+Nothing here talks to the network; a pusher sends the files one at a time per customer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from .errors import BillingError
+from .export import _text_number, period_rows
+
+ZERO_DECIMAL_CURRENCIES = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+                           "VUV", "XAF", "XOF", "XPF"}
+
+
+def minor_units(amount: Decimal, currency: str, where: str) -> int:
+    factor = 1 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 100
+    value = amount * factor
+    if value != value.to_integral_value():
+        raise BillingError(f"{where}: amount {amount} {currency} is not a whole number of minor units")
+    return int(value)
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.replace(tzinfo=timezone.utc).timestamp())
+
+
+def _key(invoice: dict, suffix: str) -> str:
+    stored = invoice["stored_at"].strftime("%Y%m%dT%H%M%S") if invoice["stored_at"] else "unstored"
+    return f"billing-{invoice['invoice_id']}-{stored}-{suffix}"
+
+
+def invoice_requests(invoice: dict, lines: list[dict]) -> dict:
+    customer, currency = invoice["billing_provider_customer_id"], invoice["currency"]
+    metadata = {"billing_invoice_id": invoice["invoice_id"], "billing_contract_id": invoice["contract_id"],
+                "billing_customer_id": invoice["customer_id"], "billing_invoice_type": invoice["invoice_type"]}
+    requests = []
+    for line in lines:
+        where = f"invoice {invoice['invoice_id']} line {line['line_item_id']}"
+        description = line["name"] or line["line_type"]
+        if line["quantity"] is not None and line["unit_price"] is not None:
+            description += f" ({_text_number(line['quantity'])} x {_text_number(line['unit_price'])})"
+        params = {
+            "customer": customer,
+            "currency": currency.lower(),
+            "amount": minor_units(line["amount"], currency, where),
+            "description": description,
+            "metadata": {**metadata, "billing_line_item_id": line["line_item_id"], "line_type": line["line_type"],
+                         "product_id": line["product_id"] or ""},
+        }
+        if line["starting_at"] is not None and line["ending_before"] is not None:
+            params["period"] = {"start": _unix(line["starting_at"]), "end": _unix(line["ending_before"])}
+        requests.append({"method": "POST", "path": "/v1/invoiceitems",
+                         "idempotency_key": _key(invoice, line["line_item_id"]), "params": params})
+    requests.append({"method": "POST", "path": "/v1/invoices", "idempotency_key": _key(invoice, "invoice"),
+                     "params": {"customer": customer, "currency": currency.lower(),
+                                "collection_method": "send_invoice", "due_date": _unix(invoice["due_at"]),
+                                "auto_advance": False, "pending_invoice_items_behavior": "include",
+                                "description": f"{invoice['contract_name'] or invoice['contract_id']}: "
+                                               f"{invoice['invoice_type'].lower()} invoice",
+                                "metadata": metadata}})
+    requests.append({"method": "POST", "path": "/v1/invoices/{invoice}/finalize",
+                     "idempotency_key": _key(invoice, "finalize"), "params": {"auto_advance": False}})
+    total = minor_units(invoice["total"], currency, f"invoice {invoice['invoice_id']}")
+    if sum(r["params"]["amount"] for r in requests if r["path"] == "/v1/invoiceitems") != total:
+        raise BillingError(f"invoice {invoice['invoice_id']}: line amounts do not add up to the total {invoice['total']}")
+    return {"invoice_id": invoice["invoice_id"], "customer_id": invoice["customer_id"], "stripe_customer": customer,
+            "currency": currency.lower(), "total": total, "requests": requests}
+
+
+def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Path], dict[str, str]]:
+    """Write one request file per final Stripe invoice of the period; returns (files, skipped id -> why)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BillingError(f"--out {out}: not a folder")
+    if not out.parent.exists():
+        raise BillingError(f"--out {out}: folder {out.parent} does not exist")
+    rows, _ = period_rows(db_path, period)
+    invoices: dict[str, dict] = {}
+    lines: dict[str, list[dict]] = {}
+    for row in rows:
+        invoices.setdefault(row["invoice_id"], row)
+        if row["line_item_id"] is not None:
+            lines.setdefault(row["invoice_id"], []).append(row)
+    written, skipped = [], {}
+    out.mkdir(exist_ok=True)
+    for invoice_id, invoice in invoices.items():
+        if invoice["status"] != "FINALIZED":
+            skipped[invoice_id] = "still DRAFT"
+        elif invoice["billing_provider"] != "stripe":
+            skipped[invoice_id] = f"customer {invoice['customer_id']} is not billed through Stripe"
+        elif not invoice["billing_provider_customer_id"]:
+            skipped[invoice_id] = f"customer {invoice['customer_id']} has no billing_provider_customer_id"
+        else:
+            document = invoice_requests(invoice, lines.get(invoice_id, []))
+            path = out / f"{invoice_id}.json"
+            path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            written.append(path)
+    return written, skipped

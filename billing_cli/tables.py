@@ -1,0 +1,32 @@
+"""Plain-text tables for the terminal (`billing status`, the demo summary)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def render_table(headers: list[str], rows: list[tuple], indent: str = "  ") -> str:
+    """Columns padded to their widest cell; numbers right-aligned, text left-aligned."""
+    texts = [[cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows) and bool(rows)
+               for i in range(len(headers))]
+    widths = [max([len(h)] + [len(t[i]) for t in texts]) for i, h in enumerate(headers)]
+
+    def line(values: list[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        return (indent + "  ".join(parts)).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out += [line(t) for t in texts]
+    return "\n".join(out)
