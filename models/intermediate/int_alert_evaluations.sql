@@ -12,6 +12,7 @@
   null value. window_key names the episode: the billing period (spend, usage), the invoice
   (invoice total); a new window starts a new episode, so a threshold fires again each period.
 -#}
+-- depends_on: {{ ref('int_periods_to_rate') }}
 with definitions as (
 
     select * from {{ ref('int_alert_definitions') }}
@@ -77,6 +78,8 @@ period_events as (
         on metered_events.contract_id = current_periods.contract_id
     where metered_events.event_at >= current_periods.period_starting_at
         and metered_events.event_at < current_periods.period_ending_before
+        -- a literal lower bound (the earliest period being rated), so that engines can prune
+        and metered_events.event_at >= {{ billing.rating_window_start() }}
         and metered_events.billable_metric in (
             select billable_metric from definitions where alert_type = 'usage_threshold_reached'
         )
