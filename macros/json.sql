@@ -41,10 +41,12 @@ from {{ relation }}
 where {{ billing.json_is_string_array(array_column) }} and {{ array_column }} is not null
 {%- endmacro %}
 {% macro default__unnest_json_array(relation, key_column, array_column, element_alias) -%}
-select {{ key_column }}, {{ element_alias }}
-from {{ relation }}
-lateral view explode(from_json({{ array_column }}, 'array<string>')) exploded as {{ element_alias }}
-where {{ array_column }} is not null
+{#- the element is named only after the explode, so it may share a name with a column of the relation -#}
+select unnest_source.{{ key_column }}, exploded.{{ element_alias }}
+from (
+    select {{ key_column }}, {{ array_column }} as unnest_array from {{ relation }} where {{ array_column }} is not null
+) as unnest_source
+lateral view explode(from_json(unnest_source.unnest_array, 'array<string>')) exploded as {{ element_alias }}
 {%- endmacro %}
 
 {#- A JSON object text from (key, expression) pairs; keys in the given order, NULL values kept as null. -#}
