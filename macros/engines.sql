@@ -4,31 +4,36 @@
 -#}
 
 {#-
-  Run a list of statements as one hook. DuckDB takes them joined by semicolons; a Spark cursor runs
-  one statement per call, so there they run one by one now and the hook itself is empty.
+  Several statements where dbt runs one (a hook, an incremental strategy's SQL). DuckDB takes them
+  joined by semicolons; Spark and Databricks cursors run one statement per call, so there all but
+  the last run now, in order, and the last is what dbt runs.
 -#}
 {% macro run_statements(statements) %}{{ return(adapter.dispatch('run_statements', 'billing')(statements)) }}{% endmacro %}
 {% macro default__run_statements(statements) -%}
 {{ statements | map('trim') | reject('equalto', '') | join(';\n') }}
 {%- endmacro %}
 {% macro spark__run_statements(statements) -%}
-{%- for statement in statements if statement | trim -%}
+{%- set statements = statements | map('trim') | reject('equalto', '') | list -%}
+{%- for statement in statements[:-1] -%}
     {%- do run_query(statement) -%}
 {%- endfor -%}
+{{ statements[-1] if statements else '' }}
 {%- endmacro %}
+{% macro databricks__run_statements(statements) %}{{ return(billing.spark__run_statements(statements)) }}{% endmacro %}
 
 {#-
   Spark's table format: BILLING_SPARK_FILE_FORMAT, `delta` on a cluster with Delta Lake (Databricks
   always), `parquet` by default (local pyspark, whose Delta jars would come from Maven).
 -#}
 {% macro spark_file_format() -%}
-{{ return('delta' if target.type == 'databricks' else env_var('BILLING_SPARK_FILE_FORMAT', 'parquet')) }}
+{{ return(env_var('BILLING_SPARK_FILE_FORMAT', 'delta' if target.type == 'databricks' else 'parquet')) }}
 {%- endmacro %}
 
 {#- The clause that gives a table created by hand (not by a materialization) the project's format. -#}
 {% macro table_format_clause() %}{{ return(adapter.dispatch('table_format_clause', 'billing')()) }}{% endmacro %}
 {% macro default__table_format_clause() %}{% endmacro %}
 {% macro spark__table_format_clause() %}using {{ billing.spark_file_format() }}{% endmacro %}
+{% macro databricks__table_format_clause() %}{{ return(billing.spark__table_format_clause()) }}{% endmacro %}
 
 {#-
   Whether the incremental event models (D32) can replace their batch in place: they delete the
@@ -38,6 +43,7 @@
 {% macro incremental_events() %}{{ return(adapter.dispatch('incremental_events', 'billing')()) }}{% endmacro %}
 {% macro default__incremental_events() %}{{ return(true) }}{% endmacro %}
 {% macro spark__incremental_events() %}{{ return(billing.spark_file_format() == 'delta') }}{% endmacro %}
+{% macro databricks__incremental_events() %}{{ return(billing.spark__incremental_events()) }}{% endmacro %}
 
 {#- The materialization of the incremental event models. -#}
 {% macro event_model_materialization() -%}
@@ -46,8 +52,8 @@
 
 {#-
   dbt-spark knows the strategies append, merge, insert_overwrite and microbatch; the project's
-  `event_batch` (delete the batch, insert it again) is added here for Delta tables. dbt-spark runs
-  one statement per call, so the delete runs first and the insert is the materialization's statement.
+  `event_batch` (delete the batch, insert it again; macros/event_batches.sql) is added here for
+  Delta tables.
   These two macros replace dbt-spark's of the same name (the root project's win); the strategies the
   project uses besides event_batch (append) are delegated to dbt-spark's own helpers.
 -#}
@@ -64,10 +70,8 @@
 
 {% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) %}
     {%- if strategy == 'event_batch' -%}
-        {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | join(', ') -%}
-        {%- do run_query('delete from ' ~ target ~ ' where ' ~ billing.event_batch_target_predicate()) -%}
-insert into {{ target }} ({{ columns }})
-select {{ columns }} from {{ source }}
+{{ get_incremental_event_batch_sql({'target_relation': target, 'temp_relation': source,
+                                    'dest_columns': adapter.get_columns_in_relation(target)}) }}
     {%- elif strategy == 'append' -%}
 {{ get_insert_into_sql(source, target) }}
     {%- elif strategy == 'insert_overwrite' -%}
@@ -113,3 +117,4 @@ array_join(transform(array_sort(collect_list(named_struct(
     {%- for column in order_columns %}'sort_{{ loop.index }}', {{ column }}, {% endfor %}'value', {{ expr }}))),
     sorted -> sorted.value), {{ delimiter }})
 {%- endmacro %}
+{% macro databricks__listagg_ordered(expr, delimiter, order_columns) %}{{ return(billing.spark__listagg_ordered(expr, delimiter, order_columns)) }}{% endmacro %}

@@ -290,10 +290,9 @@ true
 {#- Incremental strategy `event_batch`: replace the batch's rows (delete, then insert the recomputed ones). -#}
 {% macro get_incremental_event_batch_sql(arg_dict) %}
 {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-delete from {{ arg_dict['target_relation'] }}
-where {{ billing.event_batch_target_predicate() }};
-insert into {{ arg_dict['target_relation'] }} ({{ columns }})
-select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{{ billing.run_statements([
+    'delete from ' ~ arg_dict['target_relation'] ~ '\nwhere ' ~ billing.event_batch_target_predicate(),
+    'insert into ' ~ arg_dict['target_relation'] ~ ' (' ~ columns ~ ')\nselect ' ~ columns ~ ' from ' ~ arg_dict['temp_relation']]) }}
 {% endmacro %}
 
 {#- Post-hook: record what the model now holds (same transaction as its rows). -#}

@@ -21,3 +21,8 @@ create table if not exists raw.usage_events (
 {%- endset %}
 {{ billing.run_statements(['create schema if not exists raw', create_table]) }}
 {% endmacro %}
+
+{#- For loaders: `dbt run-operation create_raw_usage_events_now` creates the landing table before a first build. -#}
+{% macro create_raw_usage_events_now() %}
+{%- do run_query(billing.create_raw_usage_events()) -%}
+{% endmacro %}
