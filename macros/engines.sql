@@ -118,3 +118,18 @@ array_join(transform(array_sort(collect_list(named_struct(
     sorted -> sorted.value), {{ delimiter }})
 {%- endmacro %}
 {% macro databricks__listagg_ordered(expr, delimiter, order_columns) %}{{ return(billing.spark__listagg_ordered(expr, delimiter, order_columns)) }}{% endmacro %}
+
+{#-
+  True when the whole text matches `pattern`, a regular expression in the subset RE2 (DuckDB) and
+  Java (Spark) read alike: character classes, groups, alternation, ? * + {m,n}; no backslashes.
+  The parsers of numbers and timestamps use it to accept the same texts on every engine, since
+  their casts are lenient in different ways (DuckDB reads 1_000 and 2025/01/05, Spark reads
+  fullwidth digits, 2025-01 and a bare time of day).
+-#}
+{% macro matches_pattern(expr, pattern) %}{{ return(adapter.dispatch('matches_pattern', 'billing')(expr, pattern)) }}{% endmacro %}
+{% macro duckdb__matches_pattern(expr, pattern) -%}
+regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro default__matches_pattern(expr, pattern) -%}
+({{ expr }} rlike '^(?:{{ pattern }})$')
+{%- endmacro %}

@@ -55,7 +55,8 @@ lateral view explode(from_json(unnest_source.unnest_array, 'array<string>')) exp
 cast(json_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}) as varchar)
 {%- endmacro %}
 {% macro default__json_object(pairs) -%}
-to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}))
+{#- Spark's to_json drops NULL fields unless told not to -#}
+to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}), map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
 {#- A JSON object of the named properties of a JSON object column, e.g. {"model": "gpt", "region": null}. -#}
@@ -129,5 +130,8 @@ get_json_object({{ json_expr }}, concat('$.', {{ key_expr }}))
 cast(to_json(cast({{ expr }} as varchar)) as varchar)
 {%- endmacro %}
 {% macro default__json_quote(expr) -%}
-concat('"', replace(replace({{ expr }}, '\\', '\\\\'), '"', '\\"'), '"')
+{#- the JSON writer's escapes (quotes, backslashes, control characters), taken out of {"v":...} -#}
+(case when {{ expr }} is not null then
+    substr(to_json(named_struct('v', cast({{ expr }} as string))), 6,
+           length(to_json(named_struct('v', cast({{ expr }} as string)))) - 6) end)
 {%- endmacro %}
