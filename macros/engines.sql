@@ -1,5 +1,5 @@
 {#-
-  What differs between engines beyond SQL expressions (DECISIONLOG D33): how several statements
+  What differs between engines beyond SQL expressions (DECISIONLOG D36): how several statements
   run, which table format tables get, and whether the event models can be incremental.
 -#}
 
