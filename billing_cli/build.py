@@ -31,14 +31,17 @@ class BuildResult:
 
 
 class DbtProject:
-    def __init__(self, project_dir: Path, db_path: Path, quiet: bool = True):
+    def __init__(self, project_dir: Path, db_path: Path, quiet: bool = True, target: str | None = None):
         self.project_dir = Path(project_dir).resolve()
         self.db_path = Path(db_path).resolve()
         self.quiet = quiet
+        self.target = target  # a profiles.yml output (default: BILLING_TARGET, else duckdb)
         self._manifest = None
 
     def _common_args(self) -> list[str]:
         args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.project_dir / "profiles")]
+        if self.target:
+            args += ["--target", self.target]
         return args
 
     def _invoke(self, args: list[str]):
@@ -55,6 +58,12 @@ class DbtProject:
                 raise BillingError(f"dbt could not parse the project: {result.exception}")
             self._manifest = result.result
         return self._manifest
+
+    def run_operation(self, macro: str) -> None:
+        self.parse()
+        result = self._invoke(["run-operation", macro, *self._common_args()])
+        if not result.success:
+            raise BillingError(f"dbt run-operation {macro} failed: {result.exception}")
 
     def build(self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None,
               extra_vars: dict | None = None, exclude: str | None = None) -> BuildResult:
@@ -100,17 +109,28 @@ class DbtProject:
         """The first failing rows of a test, rendered `column=value` (config checks return
         seed, row and problem columns, so this names the seed, the row and what is wrong)."""
         try:
-            con = connect(self.db_path)
-            try:
-                cursor = con.execute(f"select * from ({sql}) failing limit {MAX_FAILING_ROWS + 1}")
-                names = [d[0] for d in cursor.description]
-                rows = cursor.fetchall()
-                total = con.execute(f"select count(*) from ({sql}) failing").fetchone()[0]
-            finally:
-                con.close()
+            names, rows, total = (self._spark_rows if self.target == "spark" else self._duckdb_rows)(sql)
         except Exception:  # noqa: BLE001 - best effort: the dbt message is already shown
             return []
         shown = [", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows[:MAX_FAILING_ROWS]]
         if total > len(shown):
             shown.append(f"... and {total - len(shown)} more")
         return shown
+
+    def _duckdb_rows(self, sql: str):
+        con = connect(self.db_path)
+        try:
+            cursor = con.execute(f"select * from ({sql}) failing limit {MAX_FAILING_ROWS + 1}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            total = con.execute(f"select count(*) from ({sql}) failing").fetchone()[0]
+        finally:
+            con.close()
+        return names, rows, total
+
+    def _spark_rows(self, sql: str):
+        from pyspark.sql import SparkSession  # the session dbt-spark's session method started
+
+        spark = SparkSession.builder.getOrCreate()
+        frame = spark.sql(f"select * from ({sql}) failing")
+        return frame.columns, [tuple(r) for r in frame.limit(MAX_FAILING_ROWS + 1).collect()], frame.count()

@@ -94,7 +94,8 @@ def _check_nodes(name: str, select: exp.Select, generated: bool = False) -> None
 
 
 def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
-    """properties.<name> -> JSON access placeholder; event_type and timestamp stay columns."""
+    """properties.<name> -> JSON access placeholder; event_type stays a column and timestamp is
+    the events' event_at (no quoted identifier: "timestamp" would be a string literal on Spark)."""
     if not isinstance(node, exp.Column):
         return node
     if node.table:
@@ -105,7 +106,7 @@ def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this=JSON_GET, expressions=[exp.column("properties"), exp.Literal.string(node.name)])
     if node.name.lower() not in EVENT_COLUMNS:
         raise _fail(name, f"column {node.name} is not event_type, timestamp or properties.<name>")
-    return exp.column(node.name.lower())
+    return exp.column("event_at" if node.name.lower() == "timestamp" else node.name.lower())
 
 
 def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:

@@ -16,9 +16,9 @@ left join (
         product_id,
         source_values,
         key_role,
-        '{' || {{ dbt.listagg(
+        '{' || {{ billing.listagg_ordered(
             billing.json_quote('group_key') ~ " || ':' || coalesce(" ~ billing.json_quote('group_value') ~ ", 'null')",
-            "','", 'order by group_key') }} || '}' as canonical_values
+            "','", ['group_key']) }} || '}' as canonical_values
     from (
         select
             sources.product_id,

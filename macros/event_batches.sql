@@ -49,7 +49,7 @@
 {% macro create_event_batch_state() %}{{ return(adapter.dispatch('create_event_batch_state', 'billing')()) }}{% endmacro %}
 
 {% macro default__create_event_batch_state() %}
-create schema if not exists {{ target.schema }};
+{%- set create_batches %}
 create table if not exists {{ billing.event_batch_state_relation('batches') }} (
     model_name {{ dbt.type_string() }},
     code_version {{ dbt.type_string() }},
@@ -58,13 +58,17 @@ create table if not exists {{ billing.event_batch_state_relation('batches') }} (
     raw_rows_checksum {{ dbt.type_string() }},
     batch_loaded_after {{ dbt.type_timestamp() }},
     processed_at {{ dbt.type_timestamp() }}
-);
+) {{ billing.table_format_clause() }}
+{%- endset %}
+{%- set create_keys %}
 create table if not exists {{ billing.event_batch_state_relation('keys') }} (
     model_name {{ dbt.type_string() }},
     attribution_key {{ dbt.type_string() }},
     customer_id {{ dbt.type_string() }},
     attribution_state {{ dbt.type_string() }}
-)
+) {{ billing.table_format_clause() }}
+{%- endset %}
+{{ billing.run_statements(['create schema if not exists ' ~ target.schema, create_batches, create_keys]) }}
 {% endmacro %}
 
 {#-
@@ -150,7 +154,8 @@ cast('{{ value }}' as {{ dbt.type_timestamp() }})
 {%- set settings = billing.event_batch_settings(model_name) -%}
 {%- set batch = {'full': true, 'reason': 'first build', 'watermark_from': none, 'watermark_to': none,
                  'changed_keys': false, 'bounded': false} -%}
-{%- if not execute -%}{{ return(batch) }}{%- endif -%}
+{#- without in-place deletes (Spark on Parquet) the model is a table of every event, rebuilt each time -#}
+{%- if not execute or not billing.incremental_events() -%}{{ return(batch) }}{%- endif -%}
 {%- do batch.update({'bounded': true}) -%}
 
 {#- the upper bound: what the input holds -#}
@@ -285,18 +290,18 @@ true
 {#- Incremental strategy `event_batch`: replace the batch's rows (delete, then insert the recomputed ones). -#}
 {% macro get_incremental_event_batch_sql(arg_dict) %}
 {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-delete from {{ arg_dict['target_relation'] }}
-where {{ billing.event_batch_target_predicate() }};
-insert into {{ arg_dict['target_relation'] }} ({{ columns }})
-select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{{ billing.run_statements([
+    'delete from ' ~ arg_dict['target_relation'] ~ '\nwhere ' ~ billing.event_batch_target_predicate(),
+    'insert into ' ~ arg_dict['target_relation'] ~ ' (' ~ columns ~ ')\nselect ' ~ columns ~ ' from ' ~ arg_dict['temp_relation']]) }}
 {% endmacro %}
 
 {#- Post-hook: record what the model now holds (same transaction as its rows). -#}
 {% macro record_event_batch() %}
-{%- if execute -%}
+{%- if execute and billing.incremental_events() -%}
 {%- set model_name = this.identifier -%}
 {%- set settings = billing.event_batch_settings(model_name) -%}
-delete from {{ billing.event_batch_state_relation('batches') }} where model_name = '{{ model_name }}';
+{%- set statements = ["delete from " ~ billing.event_batch_state_relation('batches') ~ " where model_name = '" ~ model_name ~ "'"] -%}
+{%- set insert_batch %}
 insert into {{ billing.event_batch_state_relation('batches') }}
     (model_name, code_version, watermark_loaded_at, raw_rows_through_watermark, raw_rows_checksum, batch_loaded_after,
      processed_at)
@@ -318,13 +323,19 @@ from (
     order by case when watermark_loaded_at is null then 0 else 1 end, watermark_loaded_at
     limit 1
 {%- endif %}
-) as processed;
-delete from {{ billing.event_batch_state_relation('keys') }} where model_name = '{{ model_name }}';
-{%- if settings.keys_from is not none %}
+) as processed
+{%- endset -%}
+{%- do statements.append(insert_batch) -%}
+{%- do statements.append("delete from " ~ billing.event_batch_state_relation('keys') ~ " where model_name = '" ~ model_name ~ "'") -%}
+{%- if settings.keys_from is not none -%}
+{%- set insert_keys %}
 insert into {{ billing.event_batch_state_relation('keys') }} (model_name, attribution_key, customer_id, attribution_state)
 select '{{ model_name }}', attribution_key, customer_id, attribution_state
-from ({{ billing.event_batch_key_source(settings) }}) as current_keys;
-{%- endif %}
+from ({{ billing.event_batch_key_source(settings) }}) as current_keys
+{%- endset -%}
+{%- do statements.append(insert_keys) -%}
+{%- endif -%}
+{{ billing.run_statements(statements) }}
 {%- endif -%}
 {% endmacro %}
 

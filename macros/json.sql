@@ -41,10 +41,12 @@ from {{ relation }}
 where {{ billing.json_is_string_array(array_column) }} and {{ array_column }} is not null
 {%- endmacro %}
 {% macro default__unnest_json_array(relation, key_column, array_column, element_alias) -%}
-select {{ key_column }}, {{ element_alias }}
-from {{ relation }}
-lateral view explode(from_json({{ array_column }}, 'array<string>')) exploded as {{ element_alias }}
-where {{ array_column }} is not null
+{#- the element is named only after the explode, so it may share a name with a column of the relation -#}
+select unnest_source.{{ key_column }}, exploded.{{ element_alias }}
+from (
+    select {{ key_column }}, {{ array_column }} as unnest_array from {{ relation }} where {{ array_column }} is not null
+) as unnest_source
+lateral view explode(from_json(unnest_source.unnest_array, 'array<string>')) exploded as {{ element_alias }}
 {%- endmacro %}
 
 {#- A JSON object text from (key, expression) pairs; keys in the given order, NULL values kept as null. -#}
@@ -53,7 +55,8 @@ where {{ array_column }} is not null
 cast(json_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}) as varchar)
 {%- endmacro %}
 {% macro default__json_object(pairs) -%}
-to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}))
+{#- Spark's to_json drops NULL fields unless told not to -#}
+to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}), map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
 {#- A JSON object of the named properties of a JSON object column, e.g. {"model": "gpt", "region": null}. -#}
@@ -127,5 +130,8 @@ get_json_object({{ json_expr }}, concat('$.', {{ key_expr }}))
 cast(to_json(cast({{ expr }} as varchar)) as varchar)
 {%- endmacro %}
 {% macro default__json_quote(expr) -%}
-concat('"', replace(replace({{ expr }}, '\\', '\\\\'), '"', '\\"'), '"')
+{#- the JSON writer's escapes (quotes, backslashes, control characters), taken out of {"v":...} -#}
+(case when {{ expr }} is not null then
+    substr(to_json(named_struct('v', cast({{ expr }} as string))), 6,
+           length(to_json(named_struct('v', cast({{ expr }} as string)))) - 6) end)
 {%- endmacro %}

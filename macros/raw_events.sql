@@ -6,7 +6,7 @@
 {% macro create_raw_usage_events() %}{{ return(adapter.dispatch('create_raw_usage_events', 'billing')()) }}{% endmacro %}
 
 {% macro default__create_raw_usage_events() %}
-create schema if not exists raw;
+{%- set create_table %}
 create table if not exists raw.usage_events (
     transaction_id {{ dbt.type_string() }},
     customer_id {{ dbt.type_string() }},
@@ -17,5 +17,12 @@ create table if not exists raw.usage_events (
     source_file {{ dbt.type_string() }},
     source_line {{ dbt.type_bigint() }},
     ingest_error {{ dbt.type_string() }}
-)
+) {{ billing.table_format_clause() }}
+{%- endset %}
+{{ billing.run_statements(['create schema if not exists raw', create_table]) }}
+{% endmacro %}
+
+{#- For loaders: `dbt run-operation create_raw_usage_events_now` creates the landing table before a first build. -#}
+{% macro create_raw_usage_events_now() %}
+{%- do run_query(billing.create_raw_usage_events()) -%}
 {% endmacro %}

@@ -1,17 +1,30 @@
 {#-
   Parse an RFC 3339 string (offsets honoured, converted to UTC), a 'YYYY-MM-DD HH:MM:SS' string
   (UTC) or a bare date (midnight UTC) into a UTC timestamp without time zone. NULL when invalid.
-  Casting straight to timestamp would drop the offset, so we go through timestamptz.
+  Only these shapes are read, on every engine (`T`/`Z` in either case, fractions truncated to
+  microseconds): engine casts also accept other texts, differently (Spark reads `2025-01` and a
+  bare time of day, DuckDB `2025/01/05`). Casting straight to timestamp would drop the offset, so
+  DuckDB goes through timestamptz; Spark's cast honours it (session time zone UTC, see profiles).
 -#}
 {% macro parse_utc_timestamp(expr) %}{{ return(adapter.dispatch('parse_utc_timestamp', 'billing')(expr)) }}{% endmacro %}
 
+{% macro timestamp_text(expr) -%}
+upper(trim(cast({{ expr }} as {{ dbt.type_string() }})))
+{%- endmacro %}
+
+{% macro is_timestamp_text(expr) -%}
+{{ billing.matches_pattern(billing.timestamp_text(expr),
+    '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') }}
+{%- endmacro %}
+
 {% macro duckdb__parse_utc_timestamp(expr) -%}
-(try_cast(trim(cast({{ expr }} as varchar)) as timestamptz) at time zone 'UTC')
+(case when {{ billing.is_timestamp_text(expr) }}
+    then try_cast({{ billing.timestamp_text(expr) }} as timestamptz) at time zone 'UTC' end)
 {%- endmacro %}
 
 {% macro default__parse_utc_timestamp(expr) -%}
-{#- Spark: the session time zone is UTC (see profiles), cast honours an explicit offset. -#}
-to_utc_timestamp(try_cast(trim(cast({{ expr }} as string)) as timestamp), 'UTC')
+(case when {{ billing.is_timestamp_text(expr) }}
+    then to_utc_timestamp(try_cast({{ billing.timestamp_text(expr) }} as timestamp), 'UTC') end)
 {%- endmacro %}
 
 {#- The instant statuses are evaluated at: var billing_as_of, else the build's start (UTC). -#}

@@ -5,12 +5,21 @@
 {% macro type_money() %}{{ return(adapter.dispatch('type_money', 'billing')()) }}{% endmacro %}
 {% macro default__type_money() %}decimal(38, 2){% endmacro %}
 
-{#- Parse a text value as a decimal; NULL when it is not a number (or overflows). -#}
+{#-
+  Parse a text value as a decimal; NULL when it is not a number (or overflows). A number is ASCII
+  digits with an optional sign, point and exponent (1, -2.5, .5, 1e3), the same on every engine.
+-#}
 {% macro try_to_decimal(expr) %}{{ return(adapter.dispatch('try_to_decimal', 'billing')(expr)) }}{% endmacro %}
-{% macro default__try_to_decimal(expr) %}try_cast(trim({{ expr }}) as {{ billing.type_decimal() }}){% endmacro %}
+{% macro default__try_to_decimal(expr) -%}
+case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?') }}
+    then try_cast(trim({{ expr }}) as {{ billing.type_decimal() }}) end
+{%- endmacro %}
 
+{#- A whole number: ASCII digits with an optional sign (Spark would truncate 1.5 to 1). -#}
 {% macro try_to_integer(expr) %}{{ return(adapter.dispatch('try_to_integer', 'billing')(expr)) }}{% endmacro %}
-{% macro default__try_to_integer(expr) %}try_cast(trim({{ expr }}) as {{ dbt.type_int() }}){% endmacro %}
+{% macro default__try_to_integer(expr) -%}
+case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?[0-9]+') }} then try_cast(trim({{ expr }}) as {{ dbt.type_int() }}) end
+{%- endmacro %}
 
 {#- 'true'/'false' (any case) to boolean; anything else NULL. -#}
 {% macro to_boolean(expr) -%}

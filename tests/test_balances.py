@@ -58,9 +58,9 @@ SCENARIOS = {
 }
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BillingTestProject:
-    p = BillingTestProject(tmp_path_factory.mktemp("balances"))
+def prepare(p: BillingTestProject) -> str:
+    """The balances' catalog and usage; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds them on Spark too.)"""
     p.metrics(METRICS)
     p.seeds(
         customers=[{"customer_id": f"c{k[1:]}", "name": k} for k in SCENARIOS],
@@ -95,7 +95,13 @@ def project(tmp_path_factory) -> BillingTestProject:
     for contract_id, months in SCENARIOS.items():
         for month, (api, storage) in months.items():
             p.ingest(usage(f"c{contract_id[1:]}", month, api, storage), loaded_at=f"2025-{month:02d}-11T00:00:00Z")
-    p.build(as_of=AS_OF)
+    return AS_OF
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> BillingTestProject:
+    p = BillingTestProject(tmp_path_factory.mktemp("balances"))
+    p.build(as_of=prepare(p))
     return p
 
 

@@ -191,9 +191,9 @@ LOAD_2_EVENTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BillingTestProject:
-    p = BillingTestProject(tmp_path_factory.mktemp("scenarios"))
+def prepare(p: BillingTestProject) -> str:
+    """The scenarios' catalog, metrics and two loads of events; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds them on Spark too.)"""
     p.seeds(
         customers=[{"customer_id": c, "name": c.upper(), "ingest_aliases": ["a@example.com"] if c == "cus_a" else None}
                    for c in ("cus_a", "cus_b", "cus_c", "cus_d", "cus_e", "cus_f", "cus_g")],
@@ -207,7 +207,13 @@ def project(tmp_path_factory) -> BillingTestProject:
     p.metrics(METRICS)
     p.ingest(LOAD_1_EVENTS, loaded_at=LOAD_1, raw_lines=LOAD_1_RAW_LINES)
     p.ingest(LOAD_2_EVENTS, loaded_at=LOAD_2)
-    p.build(as_of=AS_OF)
+    return AS_OF
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> BillingTestProject:
+    p = BillingTestProject(tmp_path_factory.mktemp("scenarios"))
+    p.build(as_of=prepare(p))
     return p
 
 

@@ -84,9 +84,34 @@ def raw_line(rng: random.Random) -> str:
                        '{"transaction_id": "' + "é" * 10 + '", "customer_id": "c1"', "\ufeff{}"])
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BillingTestProject:
-    p = BillingTestProject(tmp_path_factory.mktemp("fuzz"))
+AS_OF = "2025-03-01T00:00:00Z"
+
+
+def land(project: BillingTestProject, seed: int) -> str:
+    """One batch of random events in two loads; returns the id of an event with a huge quantity."""
+    rng = random.Random(seed)
+    ids: list[str] = []
+    events = [event(rng, ids) for _ in range(EVENTS_PER_BUILD)]
+    # a quantity beyond the supported range (10^12 per event) is rejected, not a crash
+    huge = f"huge-{seed}"
+    events.append({"transaction_id": huge, "customer_id": "c1", "event_type": "store",
+                   "timestamp": "2025-01-20T00:00:00Z", "properties": {"gb": "123456789012345678901234"}})
+    lines = [raw_line(rng) for _ in range(EVENTS_PER_BUILD // 50)]
+    # half the rows in one load, the rest (with re-sent ids) in a second one
+    project.ingest(events[: len(events) // 2], loaded_at="2025-02-15T00:00:00Z", raw_lines=lines)
+    project.ingest(events[len(events) // 2:], loaded_at="2025-02-16T00:00:00Z")
+    return huge
+
+
+def prepare(p: BillingTestProject) -> str:
+    """The catalog and one fixed batch of random and malformed events; returns the as-of instant.
+    (tests/test_spark_parity.py builds it on Spark too: malformed input gets the same outcome.)"""
+    setup_catalog(p)
+    land(p, seed=20251122)
+    return AS_OF
+
+
+def setup_catalog(p: BillingTestProject) -> None:
     p.metrics(METRICS)
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["alias-1"]}],
@@ -100,6 +125,12 @@ def project(tmp_path_factory) -> BillingTestProject:
         contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
         contract_credits=[{"credit_id": "cr", "contract_id": "k1", "amount": "5", "access_starting_at": "2025-01-01"}],
     )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> BillingTestProject:
+    p = BillingTestProject(tmp_path_factory.mktemp("fuzz"))
+    setup_catalog(p)
     return p
 
 
@@ -107,18 +138,8 @@ def project(tmp_path_factory) -> BillingTestProject:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_random_and_malformed_events_build_and_add_up(project, seed):
-    rng = random.Random(seed)
-    ids: list[str] = []
-    events = [event(rng, ids) for _ in range(EVENTS_PER_BUILD)]
-    # a quantity beyond the supported range (10^12 per event) is rejected, not a crash
-    huge = f"huge-{seed}"
-    events.append({"transaction_id": huge, "customer_id": "c1", "event_type": "store",
-                   "timestamp": "2025-01-20T00:00:00Z", "properties": {"gb": "123456789012345678901234"}})
-    lines = [raw_line(rng) for _ in range(EVENTS_PER_BUILD // 50)]
-    # half the rows in one load, the rest (with re-sent ids) in a second one
-    project.ingest(events[: len(events) // 2], loaded_at="2025-02-15T00:00:00Z", raw_lines=lines)
-    project.ingest(events[len(events) // 2:], loaded_at="2025-02-16T00:00:00Z")
-    result = project.build(as_of="2025-03-01T00:00:00Z", expect_success=False)
+    huge = land(project, seed)
+    result = project.build(as_of=AS_OF, expect_success=False)
     assert result.success, result.describe()
 
     raw = project.query("select count(*) as n from raw.usage_events")[0]["n"]

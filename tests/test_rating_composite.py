@@ -8,8 +8,13 @@ from datetime import datetime
 from conftest import D
 
 
-def test_composite_percentage_of_component_amounts(make_project):
-    p = make_project().seeds(
+AS_OF = "2025-02-10T00:00:00Z"
+
+
+def prepare(p) -> str:
+    """Composite products: a catalog and usage; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds it on Spark too.)"""
+    p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}],
         products=[
             {"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls", "tags": ["core"]},
@@ -39,7 +44,12 @@ def test_composite_percentage_of_component_amounts(make_project):
                "properties": {}} for i in range(10)]
              + [{"transaction_id": "s1", "customer_id": "c1", "event_type": "store", "timestamp": "2025-01-06T00:00:00Z",
                  "properties": {"gb": 3}}])
-    p.build(as_of="2025-02-10T00:00:00Z")
+    return AS_OF
+
+
+def test_composite_percentage_of_component_amounts(make_project):
+    p = make_project()
+    p.build(as_of=prepare(p))
     composite = {(r["product_id"], r["starting_at"]): (r["quantity"], r["unit_price"], r["amount"])
                  for r in p.lines() if r["line_type"] == "composite"}
     # Jan: support = 0.10 x (api 10.00 + storage 6.00 + seats 20.00) = 3.60;

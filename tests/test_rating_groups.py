@@ -16,8 +16,13 @@ def rate(price=None, groups=None, **kw):
             "rate_type": "FLAT", "price": price, "pricing_group_values": groups, **kw}
 
 
-def test_pricing_and_presentation_groups(make_project):
-    p = make_project().seeds(
+AS_OF = "2025-02-05T00:00:00Z"
+
+
+def prepare(p) -> str:
+    """Pricing and presentation groups: a catalog and usage; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds it on Spark too.)"""
+    p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}],
         products=[{"product_id": "p_tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens",
                    "pricing_group_key": ["model"], "presentation_group_key": ["region"]}],
@@ -42,7 +47,12 @@ def test_pricing_and_presentation_groups(make_project):
     p.ingest([completion("a", 100, "eu", "gpt-4"), completion("b", 200, "us", "gpt-4"),
               completion("c", 800, "eu", "small"), completion("d", 400, "eu", "small"),
               completion("e", 5000, "us", "mini"), completion("f", 1000, "eu")])
-    p.build(as_of="2025-02-05T00:00:00Z")
+    return AS_OF
+
+
+def test_pricing_and_presentation_groups(make_project):
+    p = make_project()
+    p.build(as_of=prepare(p))
     lines = {(r["pricing_group_values"], r["presentation_group_values"]): (r["quantity"], r["unit_price"], r["amount"])
              for r in p.lines()}
     assert lines == {

@@ -64,9 +64,9 @@ USAGE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BillingTestProject:
-    p = BillingTestProject(tmp_path_factory.mktemp("prices"))
+def prepare(p: BillingTestProject) -> str:
+    """The price catalog and usage; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds them on Spark too.)"""
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}],
         products=[{"product_id": pid, "name": pid, "type": "USAGE", "billable_metric": f"m_{pid}", **product}
@@ -83,7 +83,13 @@ def project(tmp_path_factory) -> BillingTestProject:
     p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": f"use_{pid}",
                "timestamp": f"{day}T12:00:00Z", "properties": {"units": units}}
               for i, (pid, day, units) in enumerate(USAGE)])
-    p.build(as_of=AS_OF)
+    return AS_OF
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> BillingTestProject:
+    p = BillingTestProject(tmp_path_factory.mktemp("prices"))
+    p.build(as_of=prepare(p))
     return p
 
 

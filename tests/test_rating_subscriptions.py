@@ -18,9 +18,9 @@ def sub(subscription_id, contract_id, product_id, quantity, starting_at, schedul
             "collection_schedule": schedule, "is_prorated": prorated}
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BillingTestProject:
-    p = BillingTestProject(tmp_path_factory.mktemp("subscriptions"))
+def prepare(p: BillingTestProject) -> str:
+    """The subscription catalog; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds it on Spark too.)"""
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
         products=[{"product_id": "seats", "name": "Seats", "type": "SUBSCRIPTION"},
@@ -42,7 +42,13 @@ def project(tmp_path_factory) -> BillingTestProject:
             sub("s_k2", "k2", "platform", "2", "2025-01-15", "ARREARS", False, ending_before="2025-03-01"),
         ],
     )
-    p.build(as_of=AS_OF)
+    return AS_OF
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> BillingTestProject:
+    p = BillingTestProject(tmp_path_factory.mktemp("subscriptions"))
+    p.build(as_of=prepare(p))
     return p
 
 

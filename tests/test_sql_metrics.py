@@ -24,8 +24,13 @@ billable_metrics:
 """
 
 
-def test_sql_metric_scoped_per_customer_and_segment(make_project):
-    p = make_project().seeds(
+AS_OF = "2025-02-05T00:00:00Z"
+
+
+def prepare(p) -> str:
+    """SQL metrics: a catalog and usage; returns the as-of instant to build at.
+    (tests/test_spark_parity.py builds it on Spark too.)"""
+    p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
         products=[{"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "active_users"},
                   {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gb_hours"}],
@@ -53,7 +58,12 @@ def test_sql_metric_scoped_per_customer_and_segment(make_project):
         {"transaction_id": "s2", "customer_id": "c1", "event_type": "storage", "timestamp": "2025-01-06T00:00:00Z",
          "properties": {"gb": "lots"}},   # try_cast: not a number, counts as nothing
     ])
-    p.build(as_of="2025-02-05T00:00:00Z")
+    return AS_OF
+
+
+def test_sql_metric_scoped_per_customer_and_segment(make_project):
+    p = make_project()
+    p.build(as_of=prepare(p))
     lines = {(r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"]) for r in p.lines()}
     # distinct users per customer and segment: c1 [Jan 1, 15) u1, u2 = 2 x 2 = 4.00; [Jan 15, Feb 1) u1 = 1 x 3;
     # c2 [Jan 1, 15) 3 users x 2 = 6.00. gb_hours: 1.25 x 2 = 2.5 x 0.5 = 1.25

@@ -43,11 +43,11 @@ contract_windows as (
 
     select
         customer_id,
-        {{ dbt.listagg(
+        {{ billing.listagg_ordered(
             dbt.concat(['contract_id', "'@'", billing.timestamp_key('starting_at'), "'/'",
                         "coalesce(" ~ billing.timestamp_key('ending_before') ~ ", '')"]),
             "';'",
-            "order by starting_at, contract_id") }} as windows
+            ['starting_at', 'contract_id']) }} as windows
     from contracts
     group by customer_id
 

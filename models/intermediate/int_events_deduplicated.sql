@@ -11,7 +11,7 @@
   go through the window sort, instead of sorting every event.
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=billing.event_model_materialization(),
     incremental_strategy='event_batch',
     on_schema_change='sync_all_columns',
     post_hook="{{ billing.record_event_batch() }}",

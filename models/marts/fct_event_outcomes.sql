@@ -8,7 +8,7 @@
   customer_id as the event carried it).
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=billing.event_model_materialization(),
     incremental_strategy='event_batch',
     on_schema_change='sync_all_columns',
     post_hook="{{ billing.record_event_batch() }}",

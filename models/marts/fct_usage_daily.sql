@@ -7,7 +7,7 @@
   on, and every day of customers a changed customer key moved events to or from.
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=billing.event_model_materialization(),
     incremental_strategy='event_batch',
     on_schema_change='sync_all_columns',
     post_hook="{{ billing.record_event_batch() }}",

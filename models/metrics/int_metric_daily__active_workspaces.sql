@@ -7,7 +7,7 @@ with events as (
         contract_id,
         cast(event_at as date) as usage_date,
         event_type,
-        event_at as "timestamp",
+        event_at,
         properties
     from {{ ref('int_events_attributed') }}
     where attribution_rejection_reason is null

@@ -8,7 +8,6 @@ with events as (
         customer_id,
         contract_id,
         event_type,
-        event_at as "timestamp",
         event_at,
         loaded_at,
         properties

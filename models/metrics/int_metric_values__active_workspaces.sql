@@ -6,7 +6,7 @@ with events as (
     select
         segments.segment_id,
         attributed.event_type,
-        attributed.event_at as "timestamp",
+        attributed.event_at,
         attributed.properties
     from {{ ref('int_events_attributed') }} as attributed
     inner join {{ ref('int_usage_rate_segments') }} as segments

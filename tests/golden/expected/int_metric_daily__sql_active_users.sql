@@ -7,7 +7,7 @@ with events as (
         contract_id,
         cast(event_at as date) as usage_date,
         event_type,
-        event_at as "timestamp",
+        event_at,
         properties
     from {{ ref('int_events_attributed') }}
     where attribution_rejection_reason is null
@@ -16,7 +16,7 @@ with events as (
 
 metric as (
 
-    select customer_id, contract_id, usage_date, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = 'login' and timestamp >= '2025-01-01' group by customer_id, contract_id, usage_date, {{ billing.json_get('properties', 'region') }}
+    select customer_id, contract_id, usage_date, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = 'login' and event_at >= '2025-01-01' group by customer_id, contract_id, usage_date, {{ billing.json_get('properties', 'region') }}
 
 ),
 

@@ -5,7 +5,7 @@
   recomputes the matches of its batch of events (macros/event_batches.sql, DECISIONLOG D32).
 -#}
 {{ config(
-    materialized="incremental",
+    materialized=billing.event_model_materialization(),
     incremental_strategy="event_batch",
     on_schema_change="sync_all_columns",
     post_hook="{{ billing.record_event_batch() }}",

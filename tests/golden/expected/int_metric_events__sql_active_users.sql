@@ -8,7 +8,6 @@ with events as (
         customer_id,
         contract_id,
         event_type,
-        event_at as "timestamp",
         event_at,
         loaded_at,
         properties
@@ -33,7 +32,7 @@ final as (
         cast(null as {{ dbt.type_string() }}) as group_values,
         false as is_non_numeric
     from events
-    where event_type = 'login' and timestamp >= '2025-01-01'
+    where event_type = 'login' and event_at >= '2025-01-01'
 
 )
 

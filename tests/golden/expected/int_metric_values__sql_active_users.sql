@@ -6,7 +6,7 @@ with events as (
     select
         segments.segment_id,
         attributed.event_type,
-        attributed.event_at as "timestamp",
+        attributed.event_at,
         attributed.properties
     from {{ ref('int_events_attributed') }} as attributed
     inner join {{ ref('int_usage_rate_segments') }} as segments
@@ -24,7 +24,7 @@ with events as (
 
 metric as (
 
-    select segment_id, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = 'login' and timestamp >= '2025-01-01' group by segment_id, {{ billing.json_get('properties', 'region') }}
+    select segment_id, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = 'login' and event_at >= '2025-01-01' group by segment_id, {{ billing.json_get('properties', 'region') }}
 
 ),
 

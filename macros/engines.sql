@@ -1,0 +1,135 @@
+{#-
+  What differs between engines beyond SQL expressions (DECISIONLOG D36): how several statements
+  run, which table format tables get, and whether the event models can be incremental.
+-#}
+
+{#-
+  Several statements where dbt runs one (a hook, an incremental strategy's SQL). DuckDB takes them
+  joined by semicolons; Spark and Databricks cursors run one statement per call, so there all but
+  the last run now, in order, and the last is what dbt runs.
+-#}
+{% macro run_statements(statements) %}{{ return(adapter.dispatch('run_statements', 'billing')(statements)) }}{% endmacro %}
+{% macro default__run_statements(statements) -%}
+{{ statements | map('trim') | reject('equalto', '') | join(';\n') }}
+{%- endmacro %}
+{% macro spark__run_statements(statements) -%}
+{%- set statements = statements | map('trim') | reject('equalto', '') | list -%}
+{%- for statement in statements[:-1] -%}
+    {%- do run_query(statement) -%}
+{%- endfor -%}
+{{ statements[-1] if statements else '' }}
+{%- endmacro %}
+{% macro databricks__run_statements(statements) %}{{ return(billing.spark__run_statements(statements)) }}{% endmacro %}
+
+{#-
+  Spark's table format: BILLING_SPARK_FILE_FORMAT, `delta` on a cluster with Delta Lake (Databricks
+  always), `parquet` by default (local pyspark, whose Delta jars would come from Maven).
+-#}
+{% macro spark_file_format() -%}
+{{ return(env_var('BILLING_SPARK_FILE_FORMAT', 'delta' if target.type == 'databricks' else 'parquet')) }}
+{%- endmacro %}
+
+{#- The clause that gives a table created by hand (not by a materialization) the project's format. -#}
+{% macro table_format_clause() %}{{ return(adapter.dispatch('table_format_clause', 'billing')()) }}{% endmacro %}
+{% macro default__table_format_clause() %}{% endmacro %}
+{% macro spark__table_format_clause() %}using {{ billing.spark_file_format() }}{% endmacro %}
+{% macro databricks__table_format_clause() %}{{ return(billing.spark__table_format_clause()) }}{% endmacro %}
+
+{#-
+  Whether the incremental event models (D32) can replace their batch in place: they delete the
+  batch's rows and insert the recomputed ones. Spark tables only take DELETE in Delta format; on
+  plain Parquet those models are rebuilt from every event on each build (same rows, more work).
+-#}
+{% macro incremental_events() %}{{ return(adapter.dispatch('incremental_events', 'billing')()) }}{% endmacro %}
+{% macro default__incremental_events() %}{{ return(true) }}{% endmacro %}
+{% macro spark__incremental_events() %}{{ return(billing.spark_file_format() == 'delta') }}{% endmacro %}
+{% macro databricks__incremental_events() %}{{ return(billing.spark__incremental_events()) }}{% endmacro %}
+
+{#- The materialization of the incremental event models. -#}
+{% macro event_model_materialization() -%}
+{{ return('incremental' if billing.incremental_events() else 'table') }}
+{%- endmacro %}
+
+{#-
+  dbt-spark knows the strategies append, merge, insert_overwrite and microbatch; the project's
+  `event_batch` (delete the batch, insert it again; macros/event_batches.sql) is added here for
+  Delta tables.
+  These two macros replace dbt-spark's of the same name (the root project's win); the strategies the
+  project uses besides event_batch (append) are delegated to dbt-spark's own helpers.
+-#}
+{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
+    {%- if raw_strategy == 'event_batch' and file_format not in ['delta', 'iceberg', 'hudi'] -%}
+        {{ exceptions.raise_compiler_error("incremental_strategy event_batch needs Delta tables (BILLING_SPARK_FILE_FORMAT=delta)") }}
+    {%- elif raw_strategy == 'merge' and file_format not in ['delta', 'iceberg', 'hudi'] -%}
+        {{ exceptions.raise_compiler_error("incremental_strategy merge needs Delta, Iceberg or Hudi tables") }}
+    {%- elif raw_strategy not in ['event_batch', 'append', 'merge', 'insert_overwrite'] -%}
+        {{ exceptions.raise_compiler_error("incremental_strategy " ~ raw_strategy ~ " is not one of event_batch, append, merge, insert_overwrite") }}
+    {%- endif -%}
+    {{ return(raw_strategy) }}
+{% endmacro %}
+
+{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) %}
+    {%- if strategy == 'event_batch' -%}
+{{ get_incremental_event_batch_sql({'target_relation': target, 'temp_relation': source,
+                                    'dest_columns': adapter.get_columns_in_relation(target)}) }}
+    {%- elif strategy == 'append' -%}
+{{ get_insert_into_sql(source, target) }}
+    {%- elif strategy == 'insert_overwrite' -%}
+{{ get_insert_overwrite_sql(source, target, existing) }}
+    {%- else -%}
+{{ get_merge_sql(target, source, unique_key, dest_columns=none, incremental_predicates=incremental_predicates) }}
+    {%- endif -%}
+{% endmacro %}
+
+{#-
+  Seeds on Spark: dbt-spark's session cursor binds an empty CSV cell as the text 'None'. Every seed
+  column is text (dbt_project.yml), so the rows are written as SQL literals: NULL, or the text
+  quoted with Spark's escapes.
+-#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+insert into {{ this.render() }} values
+{% for row in chunk -%}
+({%- for value in row -%}
+{%- if value is none -%}null{%- else -%}'{{ (value | string).replace('\\', '\\\\').replace("'", "\\'") }}'{%- endif -%}
+{%- if not loop.last %}, {% endif -%}
+{%- endfor -%}){%- if not loop.last %},{% endif %}
+{% endfor -%}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- do statements.append(sql) -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{% endmacro %}
+
+{#-
+  string_agg(expr, delimiter) ordered by `order_columns` (a list). dbt's listagg ignores the order
+  on Spark, so there the values are sorted as structs (order columns first) before joining.
+-#}
+{% macro listagg_ordered(expr, delimiter, order_columns) %}{{ return(adapter.dispatch('listagg_ordered', 'billing')(expr, delimiter, order_columns)) }}{% endmacro %}
+{% macro default__listagg_ordered(expr, delimiter, order_columns) -%}
+{{ dbt.listagg(expr, delimiter, 'order by ' ~ order_columns | join(', ')) }}
+{%- endmacro %}
+{% macro spark__listagg_ordered(expr, delimiter, order_columns) -%}
+array_join(transform(array_sort(collect_list(named_struct(
+    {%- for column in order_columns %}'sort_{{ loop.index }}', {{ column }}, {% endfor %}'value', {{ expr }}))),
+    sorted -> sorted.value), {{ delimiter }})
+{%- endmacro %}
+{% macro databricks__listagg_ordered(expr, delimiter, order_columns) %}{{ return(billing.spark__listagg_ordered(expr, delimiter, order_columns)) }}{% endmacro %}
+
+{#-
+  True when the whole text matches `pattern`, a regular expression in the subset RE2 (DuckDB) and
+  Java (Spark) read alike: character classes, groups, alternation, ? * + {m,n}; no backslashes.
+  The parsers of numbers and timestamps use it to accept the same texts on every engine, since
+  their casts are lenient in different ways (DuckDB reads 1_000 and 2025/01/05, Spark reads
+  fullwidth digits, 2025-01 and a bare time of day).
+-#}
+{% macro matches_pattern(expr, pattern) %}{{ return(adapter.dispatch('matches_pattern', 'billing')(expr, pattern)) }}{% endmacro %}
+{% macro duckdb__matches_pattern(expr, pattern) -%}
+regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro default__matches_pattern(expr, pattern) -%}
+({{ expr }} rlike '^(?:{{ pattern }})$')
+{%- endmacro %}
