@@ -35,3 +35,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise BillingError(f"{path}: cannot open: {str(e).splitlines()[0]}") from None
     con.execute("set TimeZone = 'UTC'")
     return con
+
+
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, name]).fetchone()[0] > 0

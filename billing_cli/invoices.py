@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .db import connect
+from .db import connect, has_table
 from .errors import BillingError
 
 AUDIT_TABLE = "billing_audit.invoice_audit_log"
@@ -29,8 +29,7 @@ def _ensure_audit_table(con) -> None:
 
 def _version(con, invoice_id: str) -> dict | None:
     """The stored invoice with its lines, as plain JSON-able data; None when it is not stored."""
-    if not con.execute("select 1 from information_schema.tables where table_schema = 'main' "
-                       "and table_name = 'finalized_invoices'").fetchone():
+    if not has_table(con, "main", "finalized_invoices"):
         return None
     cursor = con.execute("select * from main.finalized_invoices where invoice_id = ?", [invoice_id])
     row = cursor.fetchone()
@@ -90,9 +89,7 @@ def record_regenerated(db_path: Path, invoice_id: str, reason: str, actor: str) 
 def audit_log(db_path: Path, invoice_id: str | None = None) -> list[dict]:
     con = connect(db_path, read_only=True)
     try:
-        _exists = con.execute("select 1 from information_schema.tables where table_schema = 'billing_audit' "
-                              "and table_name = 'invoice_audit_log'").fetchone()
-        if not _exists:
+        if not has_table(con, "billing_audit", "invoice_audit_log"):
             return []
         where = "where invoice_id = ?" if invoice_id else ""
         cursor = con.execute(f"select * from {AUDIT_TABLE} {where} order by acted_at, action desc",

@@ -17,6 +17,7 @@ from pathlib import Path
 from .db import connect
 from .errors import BillingError
 from .export import _text_number, period_bounds, period_rows
+from .status import find_customer
 
 USAGE = """
 select usage_date, billable_metric, sum(quantity) as quantity
@@ -46,10 +47,7 @@ def statement_data(db_path: Path, customer_id: str, period: str) -> dict:
     start, end = period_bounds(period)
     con = connect(db_path, read_only=True)
     try:
-        customer = con.execute("select customer_id, name from main.stg_customers where customer_id = ?",
-                               [customer_id]).fetchone()
-        if customer is None:
-            raise BillingError(f"unknown customer {customer_id!r} (not in the customers seed)")
+        customer = find_customer(con, customer_id)
         usage = con.execute(USAGE, [customer_id, start.date(), end.date()]).fetchall()
         ledger = con.execute(LEDGER, [customer_id, end]).fetchall()
     finally:

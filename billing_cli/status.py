@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from .db import connect
+from .db import connect, has_table
 from .errors import BillingError
 from .tables import cell, render_table
 
@@ -31,23 +31,24 @@ order by fired_at, alert_id
 """
 
 
-def _has_table(con, name: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
-                            "and table_name = ?", [name]).fetchone()[0])
+def find_customer(con, customer_id: str) -> tuple[str, str]:
+    """(customer_id, name) of a customer of the customers seed; a clear error for any other id."""
+    customer = con.execute("select customer_id, name from main.stg_customers where customer_id = ?",
+                           [customer_id]).fetchone()
+    if customer is None:
+        raise BillingError(f"unknown customer {customer_id!r} (not in the customers seed)")
+    return customer
 
 
 def customer_status(db_path: Path, customer_id: str) -> str:
     con = connect(db_path, read_only=True)
     try:
-        if not _has_table(con, "fct_customer_spend"):
+        if not has_table(con, "main", "fct_customer_spend"):
             raise BillingError(f"{db_path}: no fct_customer_spend yet (run `billing build` first)")
-        customer = con.execute("select customer_id, name from main.stg_customers where customer_id = ?",
-                               [customer_id]).fetchone()
-        if customer is None:
-            raise BillingError(f"unknown customer {customer_id!r} (not in the customers seed)")
+        customer = find_customer(con, customer_id)
         spend = con.execute(SPEND, [customer_id]).fetchall()
         balances = con.execute(BALANCES, [customer_id]).fetchall()
-        alerts = con.execute(ALERTS, [customer_id]).fetchall() if _has_table(con, "fct_alerts") else []
+        alerts = con.execute(ALERTS, [customer_id]).fetchall() if has_table(con, "main", "fct_alerts") else []
     finally:
         con.close()
     return render_status(customer, spend, balances, alerts)

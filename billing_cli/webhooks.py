@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from .db import connect
+from .db import connect, has_table
 from .errors import BillingError
 
 SIGNATURE_HEADER = "Billing-Signature"
@@ -108,8 +108,7 @@ def _ensure_log(con) -> None:
 
 
 def pending(con, destination: str) -> list[dict]:
-    if not con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
-                       "and table_name = 'alert_state_changes'").fetchone()[0]:
+    if not has_table(con, "main", "alert_state_changes"):
         raise BillingError("no alert_state_changes table yet (define alerts.yml, run `billing compile` and "
                            "`billing build` first)")
     _ensure_log(con)

@@ -8,11 +8,13 @@
 {#-
   Parse a text value as a decimal; NULL when it is not a number (or overflows). A number is ASCII
   digits with an optional sign, point and exponent (1, -2.5, .5, 1e3), the same on every engine.
+  With `below`, also NULL when its magnitude is not below that bound (the text is matched once).
 -#}
-{% macro try_to_decimal(expr) %}{{ return(adapter.dispatch('try_to_decimal', 'billing')(expr)) }}{% endmacro %}
-{% macro default__try_to_decimal(expr) -%}
+{% macro try_to_decimal(expr, below=none) %}{{ return(adapter.dispatch('try_to_decimal', 'billing')(expr, below)) }}{% endmacro %}
+{% macro default__try_to_decimal(expr, below=none) -%}
+{%- set number = 'try_cast(trim(' ~ expr ~ ') as ' ~ billing.type_decimal() ~ ')' -%}
 case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?') }}
-    then try_cast(trim({{ expr }}) as {{ billing.type_decimal() }}) end
+    then {% if below is none %}{{ number }}{% else %}case when abs({{ number }}) < {{ below }} then {{ number }} end{% endif %} end
 {%- endmacro %}
 
 {#- A whole number: ASCII digits with an optional sign (Spark would truncate 1.5 to 1). -#}
@@ -36,5 +38,5 @@ case lower(trim({{ expr }})) when 'true' then true when 'false' then false end
   (DECISIONLOG D7). The bound keeps quantity x price exact within DECIMAL(38, 10).
 -#}
 {% macro to_metric_number(expr) -%}
-case when abs({{ billing.try_to_decimal(expr) }}) < 1000000000000 then {{ billing.try_to_decimal(expr) }} end
+{{ billing.try_to_decimal(expr, below=1000000000000) }}
 {%- endmacro %}

@@ -21,18 +21,7 @@ with evaluations as (
 {% if is_incremental() %}
 recorded as (
 
-    select * from (
-        select
-            alert_id,
-            customer_id,
-            state,
-            window_key,
-            changed_at,
-            row_number() over (partition by alert_id, customer_id order by changed_at desc, state_change_id desc)
-                as recency_rank
-        from {{ this }}
-    ) as ranked
-    where recency_rank = 1
+    {{ billing.latest_alert_state_changes(this) }}
 
 ),
 {% endif %}

@@ -108,14 +108,16 @@ balance_totals as (
 
     select
         customer_id,
-        case when balance_type = 'CREDIT' then 'low_credit_balance_reached'
-             else 'low_remaining_commit_balance_reached' end as alert_type,
+        alert_type,
         sum(case when status = 'ACTIVE' then remaining_amount else 0 end) as remaining_amount
-    from balances
-    group by
-        customer_id,
-        case when balance_type = 'CREDIT' then 'low_credit_balance_reached'
-             else 'low_remaining_commit_balance_reached' end
+    from (
+        select
+            balances.*,
+            case when balance_type = 'CREDIT' then 'low_credit_balance_reached'
+                 else 'low_remaining_commit_balance_reached' end as alert_type
+        from balances
+    ) as watched_balances
+    group by customer_id, alert_type
 
 ),
 

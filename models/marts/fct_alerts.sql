@@ -17,14 +17,7 @@ state_changes as (
 
 latest_change as (
 
-    select * from (
-        select
-            state_changes.*,
-            row_number() over (partition by alert_id, customer_id order by changed_at desc, state_change_id desc)
-                as recency_rank
-        from state_changes
-    ) as ranked
-    where recency_rank = 1
+    {{ billing.latest_alert_state_changes('state_changes') }}
 
 ),
 
