@@ -4,46 +4,53 @@
   transaction_id), grouped by `group_columns`: COUNT and SUM add metric_value (1 per event for
   COUNT), MAX takes the greatest, UNIQUE counts distinct unique_value, LATEST takes the value of the
   latest event (by event_at, then transaction_id). Returns group_columns, quantity, event_count.
+
+  A group holds one metric's rows (the group columns determine the metric), so each aggregation is
+  computed over its own rows and the three results are stacked, no join: UNIQUE in two steps
+  (values per group, then groups), which is cheaper than count(distinct) beside the other sums.
 -#}
 {% macro aggregate_metric_events(relation, group_columns) -%}
 {%- set keys = group_columns | join(', ') -%}
-select
-    {%- for column in group_columns %}
-    aggregated.{{ column }},
-    {%- endfor %}
-    cast(case aggregated.aggregation
-        when 'count' then aggregated.sum_value
-        when 'sum' then aggregated.sum_value
-        when 'max' then aggregated.max_value
-        when 'unique' then aggregated.unique_count
-        when 'latest' then latest.latest_value
-    end as {{ billing.type_decimal() }}) as quantity,
-    aggregated.event_count
+select {{ keys }}, quantity, event_count
 from (
     select
         {{ keys }},
-        max(aggregation) as aggregation,
-        count(*) as event_count,
-        sum(metric_value) as sum_value,
-        max(metric_value) as max_value,
-        count(distinct unique_value) as unique_count
+        cast(case max(aggregation) when 'max' then max(metric_value) else sum(metric_value) end
+            as {{ billing.type_decimal() }}) as quantity,
+        count(*) as event_count
     from {{ relation }}
+    where aggregation in ('count', 'sum', 'max')
     group by {{ keys }}
-) as aggregated
-left join (
-    select {{ keys }}, metric_value as latest_value
+
+    union all
+
+    select
+        {{ keys }},
+        cast(count(unique_value) as {{ billing.type_decimal() }}) as quantity,
+        cast(sum(copies) as {{ dbt.type_bigint() }}) as event_count
+    from (
+        select {{ keys }}, unique_value, count(*) as copies
+        from {{ relation }}
+        where aggregation = 'unique'
+        group by {{ keys }}, unique_value
+    ) as unique_values
+    group by {{ keys }}
+
+    union all
+
+    select
+        {{ keys }},
+        cast(metric_value as {{ billing.type_decimal() }}) as quantity,
+        event_count
     from (
         select
             {{ keys }},
             metric_value,
-            row_number() over (partition by {{ keys }} order by event_at desc, transaction_id desc) as recency_rank
+            row_number() over (partition by {{ keys }} order by event_at desc, transaction_id desc) as recency_rank,
+            count(*) over (partition by {{ keys }}) as event_count
         from {{ relation }}
         where aggregation = 'latest'
     ) as ranked
     where recency_rank = 1
-) as latest
-    on {% for column in group_columns -%}
-    (aggregated.{{ column }} = latest.{{ column }} or (aggregated.{{ column }} is null and latest.{{ column }} is null)){% if not loop.last %}
-    and {% endif %}
-    {%- endfor %}
+) as aggregated
 {%- endmacro %}

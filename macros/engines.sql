@@ -45,6 +45,18 @@
 {% macro spark__incremental_events() %}{{ return(billing.spark_file_format() == 'delta') }}{% endmacro %}
 {% macro databricks__incremental_events() %}{{ return(billing.spark__incremental_events()) }}{% endmacro %}
 
+{#-
+  Rows written in this order, so that a scan filtered by a range of it reads only the row groups
+  that hold the range (DuckDB keeps per-row-group min/max: zone maps). The event tables are
+  written in event-time order: rating (the periods being rated) and fct_usage_daily (the days of
+  a batch) then read a slice of history rather than all of it. Spark tables are not ordered by the
+  write (a global sort costs a shuffle); on Delta, `OPTIMIZE ... ZORDER BY (event_at)` does this.
+-#}
+{% macro order_rows_by(columns) %}{{ return(adapter.dispatch('order_rows_by', 'billing')(columns)) }}{% endmacro %}
+{% macro default__order_rows_by(columns) %}order by {{ columns | join(', ') }}{% endmacro %}
+{% macro spark__order_rows_by(columns) %}{% endmacro %}
+{% macro databricks__order_rows_by(columns) %}{{ return(billing.spark__order_rows_by(columns)) }}{% endmacro %}
+
 {#- The materialization of the incremental event models. -#}
 {% macro event_model_materialization() -%}
 {{ return('incremental' if billing.incremental_events() else 'table') }}

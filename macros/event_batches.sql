@@ -235,44 +235,83 @@ true
 
 {#-
   fct_usage_daily's batch: every (contract, day) that a batch event falls on, and every customer
-  that a changed key resolved to before or resolves to now.
+  that a changed key resolved to before or resolves to now. The batch's first and last days are
+  looked up first and written as literals, so that a scan of the (event-time ordered) event tables
+  reads only that slice: with `event_at`, the bound is on it, otherwise on `usage_date`.
 -#}
-{% macro daily_batch_predicate(batch, customer_id='customer_id', contract_id='contract_id', usage_date='usage_date') -%}
+{% macro daily_batch_predicate(batch, customer_id='customer_id', contract_id='contract_id', usage_date='usage_date',
+                               event_at=none) -%}
 {%- if not batch.bounded or batch.full -%}
 true
 {%- else -%}
-(
-    exists (
-        select 1
-        from (
-            select distinct contract_id as batch_contract_id, cast(event_at as date) as batch_usage_date
-            from {{ ref('int_metric_events') }}
-            where contract_id is not null
-                and {{ billing.event_batch_predicate(batch) }}
-        ) as batch_days
-        where batch_days.batch_contract_id = {{ contract_id }}
-            and batch_days.batch_usage_date = {{ usage_date }}
-    )
+{%- set days = billing.daily_batch_days(batch) -%}
+{%- set parts = [] -%}
+{%- if days.first is not none -%}
+    {%- if event_at is not none -%}
+        {%- set in_range = event_at ~ ' >= ' ~ billing._timestamp_literal(days.first) ~ ' and ' ~ event_at ~ ' < '
+                           ~ billing._timestamp_literal(days.last + modules.datetime.timedelta(days=1)) -%}
+    {%- else -%}
+        {%- set in_range = usage_date ~ " >= cast('" ~ days.first ~ "' as date) and " ~ usage_date
+                           ~ " <= cast('" ~ days.last ~ "' as date)" -%}
+    {%- endif -%}
+    {%- set batch_days -%}
+    ({{ in_range }}
+        and exists (
+            select 1
+            from (
+                select distinct contract_id as batch_contract_id, cast(event_at as date) as batch_usage_date
+                from {{ ref('int_metric_events') }}
+                where contract_id is not null
+                    and {{ billing.event_batch_predicate(batch) }}
+            ) as batch_days
+            where batch_days.batch_contract_id = {{ contract_id }}
+                and batch_days.batch_usage_date = {{ usage_date }}
+        ))
+    {%- endset -%}
+    {%- do parts.append(batch_days) -%}
+{%- endif -%}
+{%- if days.unloaded -%}
     {#- a row without a loaded_at is in every batch and may lose its id to a later load: its customer's days are redone -#}
-    or {{ customer_id }} in (
+    {%- set unloaded_customers -%}
+    {{ customer_id }} in (
         select attribution_keys.customer_id
         from {{ ref('int_events_deduplicated') }} as unloaded
         inner join {{ ref('int_attribution_keys') }} as attribution_keys
             on unloaded.customer_id = attribution_keys.attribution_key
         where unloaded.loaded_at is null
     )
-    {%- if batch.changed_keys %}
-    or {{ customer_id }} in (
+    {%- endset -%}
+    {%- do parts.append(unloaded_customers) -%}
+{%- endif -%}
+{%- if batch.changed_keys -%}
+    {%- set changed_customers -%}
+    {{ customer_id }} in (
         select customer_id from ({{ billing.changed_attribution_keys(this.identifier) }}) as changed_keys
         where customer_id is not null
         union
         select previous_customer_id from ({{ billing.changed_attribution_keys(this.identifier) }}) as changed_keys
         where previous_customer_id is not null
     )
-    {%- endif %}
+    {%- endset -%}
+    {%- do parts.append(changed_customers) -%}
+{%- endif -%}
+{%- if parts -%}
+(
+    {{ parts | join('\n    or ') }}
 )
+{%- else -%}
+false
+{%- endif -%}
 {%- endif -%}
 {%- endmacro %}
+
+{#- The first and last day of the batch's metric matches (none when it has none), and whether some events have no loaded_at. -#}
+{% macro daily_batch_days(batch) %}
+{%- set bounds = run_query("select min(cast(event_at as date)), max(cast(event_at as date)) from " ~ ref('int_metric_events')
+                           ~ " where contract_id is not null and " ~ billing.event_batch_predicate(batch)) -%}
+{%- set unloaded = run_query("select count(*) from " ~ ref('int_events_deduplicated') ~ " where loaded_at is null") -%}
+{{ return({'first': bounds.rows[0][0], 'last': bounds.rows[0][1], 'unloaded': unloaded.rows[0][0] > 0}) }}
+{% endmacro %}
 
 {#- The rows of the model's own table that the batch replaces. -#}
 {% macro event_batch_target_predicate() -%}

@@ -64,12 +64,13 @@ def test_golden_file_content(name):
 # -- the generated SQL as plain SQL --------------------------------------------------------------
 
 def plain_sql(model: str) -> str:
-    """The model with jinja comments and config() dropped, dbt types as DuckDB types and every
+    """The model with jinja comments and config() dropped, the row order as ORDER BY, dbt types as DuckDB types and every
     other `{{ ns.macro(args) }}` as a plain call `macro(args)`."""
     text = re.sub(r"\{#.*?#\}", "", model, flags=re.S)
     text = re.sub(r"\{%.*?%\}", "", text, flags=re.S)
     text = re.sub(r"\{\{ config\(\n.*?\n\) \}\}", "", text, flags=re.S)  # a config() over several lines
     text = re.sub(r"\{\{\s*config\(.*?\)\s*\}\}", "", text)
+    text = re.sub(r"\{\{ billing\.order_rows_by\(\[(.*?)\]\) \}\}", lambda m: "order by " + m[1].replace("'", ""), text)
     text = text.replace("{{ dbt.type_string() }}", "varchar").replace("{{ billing.type_decimal() }}", "decimal(38, 10)")
     return re.sub(r"\{\{\s*(?:\w+\.)?(\w+)\((.*?)\)\s*\}\}", r"\1(\2)", text)
 

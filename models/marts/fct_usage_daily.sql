@@ -24,7 +24,8 @@ with metered_events as (
         where aggregation <> 'sql'
     ) as metered
     where {{ billing.daily_batch_predicate(batch, customer_id='metered.customer_id',
-                                           contract_id='metered.contract_id', usage_date='metered.usage_date') }}
+                                           contract_id='metered.contract_id', usage_date='metered.usage_date',
+                                           event_at='metered.event_at') }}
 
 ),
 
@@ -54,3 +55,4 @@ final as (
 )
 
 select * from final
+{{ billing.order_rows_by(['usage_date']) }}

@@ -123,3 +123,4 @@ final as (
 )
 
 select * from final
+{{ billing.order_rows_by(['event_at']) }}
