@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import BillingTestProject, seed_csv
@@ -348,6 +348,9 @@ def project(tmp_path_factory) -> BillingTestProject:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+# found by this test: two subscriptions of one product whose lines start together but end apart
+# were netted into one line, so a credit whose window holds only the shorter one drew nothing
+@example(seed=11725)
 def test_sql_matches_reference(project, seed):
     rng = random.Random(seed)
     batch = [random_case(rng) for _ in range(CASES_PER_BUILD)]

@@ -2,7 +2,8 @@
   Which charges each balance may draw down (DATA_CONTRACT semantics 8, DECISIONLOG D26): one row
   per (charge line of an open USAGE invoice, balance of its contract) where
     - the line's amount is positive, after netting the lines of the invoice for the same product,
-      service start and groups (a negative late adjustment reduces the charge it corrects),
+      service period and groups (a negative late adjustment reduces the charge it corrects; two
+      subscriptions' lines that start together but end apart stay two lines),
     - the balance applies to the line's product: no applicable lists = every USAGE, COMPOSITE and
       SUBSCRIPTION product (the only products on USAGE-invoice charge lines); otherwise the product
       is in applicable_product_ids or carries any of applicable_product_tags,
@@ -23,10 +24,10 @@ open_charges as (
     select
         open_charges.*,
         sum(amount) over (
-            partition by invoice_id, product_id, starting_at, pricing_group_values, presentation_group_values
+            partition by invoice_id, product_id, starting_at, ending_before, pricing_group_values, presentation_group_values
         ) as net_amount,
         row_number() over (
-            partition by invoice_id, product_id, starting_at, pricing_group_values, presentation_group_values
+            partition by invoice_id, product_id, starting_at, ending_before, pricing_group_values, presentation_group_values
             order by amount desc, line_item_id
         ) as line_rank
     from {{ ref('int_open_usage_invoice_charges') }} as open_charges
@@ -35,7 +36,7 @@ open_charges as (
 
 charges as (
 
-    {#- lines of one invoice for the same product, service start and groups are netted first (a
+    {#- lines of one invoice for the same product, service period and groups are netted first (a
         negative late adjustment reduces the charge it corrects), then only what is positive is drawn -#}
     select
         line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before,
