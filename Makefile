@@ -30,7 +30,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/billing compile --check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 compile: $(STAMP)
 	$(BIN)/billing compile

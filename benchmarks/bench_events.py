@@ -12,7 +12,9 @@ tiered prices, a max, a unique count); about 1% duplicate transaction ids (with 
 (wall time including Python and dbt start-up; peak RSS of that process):
 
   1. the bare DuckDB aggregate on the landed rows: group by customer, event type and month with
-     JSON property extraction (the floor any billing must pay to read the events once);
+     JSON property extraction (the floor any billing must pay to read the events once), and a bare
+     copy of the landed rows into a new table (the floor of any design that stores the events
+     once more, e.g. deduplicated);
   2. `billing ingest` of the Parquet files (throughput), and of a JSONL sample (throughput);
   3. the first `billing build` (every past month is finalized and stored, the current one is open);
   4. a nightly build after 1% new events (mostly today, 5% late events for last month, some
@@ -188,6 +190,20 @@ print(json.dumps({"query_seconds": time.perf_counter() - started, "rows": con.ex
 """
 
 
+COPY_CHILD = """
+import duckdb, json, os, sys, time
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("set memory_limit = '6GB'")
+con.execute(f"attach '{sys.argv[2]}' as scratch")
+started = time.perf_counter()
+con.execute("create table scratch.events as select * from raw.usage_events")
+con.execute("checkpoint scratch")
+print(json.dumps({"query_seconds": time.perf_counter() - started}))
+con.close()
+os.remove(sys.argv[2])
+"""
+
+
 def line(label: str, figures: dict, bare: float | None = None, extra: str = "") -> None:
     ratio = f"  {figures['seconds'] / bare:5.1f}x bare" if bare else ""
     print(f"{label:44s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{ratio}{extra}", flush=True)
@@ -235,6 +251,10 @@ def main() -> None:
     bare = run([sys.executable, "-c", BARE_CHILD, str(db), BARE_AGGREGATE], env, "bare aggregate")
     bare_query = json.loads(bare["output"].strip().splitlines()[-1])["query_seconds"]
     line("bare DuckDB aggregate (process)", bare, extra=f"  (query alone {bare_query:.1f} s)")
+
+    copy = run([sys.executable, "-c", COPY_CHILD, str(db), str(work / "copy.duckdb")], env, "bare copy")
+    copy_query = json.loads(copy["output"].strip().splitlines()[-1])["query_seconds"]
+    line("bare DuckDB copy of the events (process)", copy, bare["seconds"], extra=f"  (query alone {copy_query:.1f} s)")
 
     build = [*billing, "build", "--quiet"]
     first = run(build, env, "first build")

@@ -252,7 +252,8 @@ def test_event_logic_version_is_bumped_when_event_macros_change(tmp_path):
 
 def test_batch_consistency_test_catches_a_second_winner(make_project):
     """tests/dbt/assert_event_batch_is_consistent.sql looks at the last batch's ids, and finds their
-    earlier copies anywhere: a second winning row for an old id fails it."""
+    earlier copies anywhere: a second winning row for an old id fails it, and so does a metric match
+    in the batch that does not come from a winning row of the batch."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
     call = {"transaction_id": "t1", "customer_id": "A", "event_type": "call", "timestamp": "2025-01-03T00:00:00Z",
             "properties": {"user": "u1"}}
@@ -260,6 +261,16 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
     p.build(as_of="2025-01-06T00:00:00Z")
     p.ingest([{**call, "transaction_id": "t2"}], loaded_at="2025-01-06T00:00:00Z")
     p.build(as_of="2025-01-07T00:00:00Z")
+    assert p.build(select="assert_event_batch_is_consistent").success
+    # a metric match for t1 among the last batch's rows, where t1 has no winning row: t1 now matches
+    # the metric twice (once per batch), which the batch-local check must see
+    p.query("insert into main.int_metric_events by name "
+            "select * replace (cast('2025-01-06 00:00:00' as timestamp) as loaded_at) "
+            "from main.int_metric_events where transaction_id = 't1'")
+    result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
+    assert not result.success and "assert_event_batch_is_consistent" in result.describe()
+    p.query("delete from main.int_metric_events where transaction_id = 't1' "
+            "and loaded_at = cast('2025-01-06 00:00:00' as timestamp)")
     assert p.build(select="assert_event_batch_is_consistent").success
     # a winner for t1 among the rows of the last batch: t1 now has two winners
     p.query("insert into main.int_events_deduplicated by name "
