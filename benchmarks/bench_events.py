@@ -194,7 +194,7 @@ COPY_CHILD = """
 import duckdb, json, os, sys, time
 con = duckdb.connect(sys.argv[1], read_only=True)
 con.execute("set memory_limit = '6GB'")
-con.execute(f"attach '{sys.argv[2]}' as scratch")
+con.execute(f"attach '{sys.argv[2]}' as scratch (read_only false)")
 started = time.perf_counter()
 con.execute("create table scratch.events as select * from raw.usage_events")
 con.execute("checkpoint scratch")

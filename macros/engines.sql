@@ -51,6 +51,7 @@
   written in event-time order: rating (the periods being rated) and fct_usage_daily (the days of
   a batch) then read a slice of history rather than all of it. Spark tables are not ordered by the
   write (a global sort costs a shuffle); on Delta, `OPTIMIZE ... ZORDER BY (event_at)` does this.
+  DECISIONLOG D39.
 -#}
 {% macro order_rows_by(columns) %}{{ return(adapter.dispatch('order_rows_by', 'billing')(columns)) }}{% endmacro %}
 {% macro default__order_rows_by(columns) %}order by {{ columns | join(', ') }}{% endmacro %}
