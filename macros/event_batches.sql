@@ -244,7 +244,9 @@ true
 {%- if not batch.bounded or batch.full -%}
 true
 {%- else -%}
-{%- set days = billing.daily_batch_days(batch) -%}
+{#- looked up once per batch: the model's two reads share it -#}
+{%- if 'days' not in batch -%}{%- do batch.update({'days': billing.daily_batch_days(batch)}) -%}{%- endif -%}
+{%- set days = batch.days -%}
 {%- set parts = [] -%}
 {%- if days.first is not none -%}
     {%- if event_at is not none -%}
