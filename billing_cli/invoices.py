@@ -1,9 +1,10 @@
 """Voiding and regenerating a final invoice: the one deliberate way to change one (DECISIONLOG D31).
 
-`void_invoice` takes the invoice out of the store (its row, lines and balance drawdowns) and writes
-the voided version to `billing_audit.invoice_audit_log`; the next build re-rates the period from the
-current events and catalog and stores it again (it is past its finalization time), and
-`record_regenerated` logs that new version. Both versions stay in the audit log as JSON.
+`void_invoice` appends a 'void' row for the invoice's current version to the append-only invoice
+store (DECISIONLOG D43: nothing stored is ever deleted) and writes the voided version to
+`billing_audit.invoice_audit_log`; the next build re-rates the period from the current events and
+catalog and stores it as the next version (it is past its finalization time), and
+`record_regenerated` logs that new version. Both versions stay in the store and in the audit log.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .db import connect, has_table
 from .errors import BillingError
 
 AUDIT_TABLE = "billing_audit.invoice_audit_log"
-STORE_TABLES = ("main.finalized_invoice_line_items", "main.finalized_balance_drawdowns", "main.finalized_invoices")
+STORE_TABLE = "main.invoice_store"
 
 
 def _ensure_audit_table(con) -> None:
@@ -63,8 +64,11 @@ def void_invoice(db_path: Path, invoice_id: str, reason: str, actor: str) -> dic
         con.execute("begin transaction")
         try:
             _log(con, invoice_id, "VOIDED", reason.strip(), actor, version)
-            for table in STORE_TABLES:
-                con.execute(f"delete from {table} where invoice_id = ?", [invoice_id])
+            con.execute(f"""insert into {STORE_TABLE}
+                (record_type, invoice_id, invoice_version, contract_id, stored_at, void_reason, voided_by)
+                values ('void', ?, ?, ?, ?, ?, ?)""", [
+                invoice_id, version["invoice_version"], version["contract_id"],
+                datetime.now(timezone.utc).replace(tzinfo=None), reason.strip(), actor])
             con.execute("commit")
         except Exception:
             con.execute("rollback")

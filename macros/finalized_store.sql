@@ -1,44 +1,151 @@
 {#-
-  The finalized-invoice store (models/finalized, DATA_CONTRACT semantics 10, DECISIONLOG D29).
+  The invoice store (models/finalized, DATA_CONTRACT semantics 10, DECISIONLOG D29, D43).
 
-  The rating models need the store as it was when the build started (which invoices are already
-  final, what they billed, what balances they drew), while the store models are built from the
-  rating models. To keep the DAG acyclic the rating models read the store tables directly through
-  `billing.stored(name)` instead of ref(): the store tables are only written after every model
-  that reads them this way has run. Before the first build stores anything, an empty typed
-  relation stands in.
+  One append-only table, `invoice_store`, holds every final invoice: its header, its lines and the
+  balance drawdowns it made, one row each (record_type 'invoice', 'line', 'drawdown'), all written by
+  ONE insert of the `invoice_store` model. An invoice is final exactly when its rows are there; a
+  build killed at any moment has stored all of an invoice or nothing of it. `billing invoices void`
+  appends a 'void' row for a version; the next build stores the regenerated invoice as the next
+  version. Rows are never updated or deleted.
+
+  The table is created by on-run-start (so it exists before anything reads it) and declared as the
+  source `billing_state.invoice_store`: the rating models read it as it was when the build started
+  (which invoices are final, what they billed and drew), the `invoice_store` model appends to it at
+  the end of the build; dbt's lineage shows that loop through the source.
+
+  Every row carries the storing build's time stamps (DECISIONLOG D43):
+    stored_at              the real time the storing build started (never the simulated as-of);
+    stored_as_of           the billing_as_of it evaluated statuses at;
+    events_loaded_through  the newest loaded_at among the events the build rated: an event loaded
+                           later was not seen by that build, so it is late for the invoice.
 -#}
-{% macro stored_columns(name) -%}
-{%- set string, stamp, number, money = dbt.type_string(), dbt.type_timestamp(), billing.type_decimal(), billing.type_money() -%}
-{%- set columns = {
-    'finalized_invoices': [
-        ('invoice_id', string), ('contract_id', string), ('invoice_type', string),
-        ('period_starting_at', stamp), ('period_ending_before', stamp), ('line_count', dbt.type_bigint()),
-        ('stored_at', stamp)],
-    'finalized_invoice_line_items': [
-        ('line_item_id', string), ('invoice_id', string), ('contract_id', string), ('customer_id', string),
-        ('line_type', string), ('product_id', string), ('name', string), ('starting_at', stamp),
-        ('ending_before', stamp), ('pricing_group_values', string), ('presentation_group_values', string),
-        ('quantity', number), ('amount', money), ('adjusted_invoice_id', string), ('adjusted_line_type', string),
-        ('commit_id', string), ('stored_at', stamp)],
-    'finalized_balance_drawdowns': [
-        ('balance_id', string), ('invoice_id', string), ('contract_id', string), ('drawn_amount', money)],
-} -%}
-{{ return(columns[name]) }}
+{% macro invoice_store_relation() -%}
+{{ target.schema }}.invoice_store
 {%- endmacro %}
 
-{% macro stored(name) -%}
-{%- set columns = billing.stored_columns(name) -%}
-{%- set relation = none -%}
+{#- The store's columns, per record type ('all' = the table). One list, used by create, model and readers. -#}
+{% macro invoice_store_columns(record_type='all') -%}
+{%- set string, stamp, number, money, bigint = dbt.type_string(), dbt.type_timestamp(), billing.type_decimal(), billing.type_money(), dbt.type_bigint() -%}
+{%- set common = [
+    ('record_type', string), ('invoice_id', string), ('invoice_version', bigint), ('contract_id', string),
+    ('stored_at', stamp), ('stored_as_of', stamp), ('events_loaded_through', stamp), ('stored_by_invocation_id', string)] -%}
+{%- set by_type = {
+    'invoice': [
+        ('customer_id', string), ('invoice_type', string), ('status', string), ('currency', string),
+        ('period_starting_at', stamp), ('period_ending_before', stamp), ('issued_at', stamp), ('due_at', stamp),
+        ('subtotal', money), ('credits_applied', money), ('commits_applied', money), ('total', money),
+        ('line_count', bigint), ('finalizes_at', stamp), ('contract_name', string)],
+    'line': [
+        ('line_item_id', string), ('customer_id', string), ('line_type', string), ('product_id', string),
+        ('name', string), ('starting_at', stamp), ('ending_before', stamp), ('pricing_group_values', string),
+        ('presentation_group_values', string), ('quantity', number), ('unit_price', number), ('amount', money),
+        ('commit_id', string), ('credit_id', string), ('scheduled_charge_id', string),
+        ('adjusted_invoice_id', string), ('adjusted_line_type', string)],
+    'drawdown': [('balance_id', string), ('drawn_amount', money)],
+    'void': [('void_reason', string), ('voided_by', string)],
+} -%}
+{%- if record_type != 'all' -%}{{ return(common + by_type[record_type]) }}{%- endif -%}
+{%- set columns = [] -%}
+{%- set names = [] -%}
+{%- for column in common + by_type['invoice'] + by_type['line'] + by_type['drawdown'] + by_type['void'] -%}
+    {%- if column[0] not in names -%}{%- do names.append(column[0]) -%}{%- do columns.append(column) -%}{%- endif -%}
+{%- endfor -%}
+{{ return(columns) }}
+{%- endmacro %}
+
+{#- on-run-start: the store exists before the first model reads it (and an older project's store is moved in). -#}
+{% macro create_invoice_store() %}
+{%- set create %}
+create table if not exists {{ billing.invoice_store_relation() }} (
+    {%- for name, type in billing.invoice_store_columns() %}
+    {{ name }} {{ type }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+) {{ billing.table_format_clause() }}
+{%- endset %}
+{%- set statements = ['create schema if not exists ' ~ target.schema, create] + billing.migrate_invoice_store() -%}
+{#- dbt listed the relations before this hook: tell it the table exists, so the model appends to it -#}
 {%- if execute -%}
-    {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier=name) -%}
+    {%- do adapter.cache_added(api.Relation.create(database=target.database, schema=target.schema,
+                                                   identifier='invoice_store', type='table')) -%}
 {%- endif -%}
-{%- if relation is not none -%}
-select {% for column, type in columns %}{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
-from {{ relation }}
-{%- else -%}
-select {% for column, type in columns %}cast(null as {{ type }}) as {{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
-from (select 1 as one) as no_store
-where 1 = 0
-{%- endif -%}
+{{ billing.run_statements(statements) }}
+{% endmacro %}
+
+{#-
+  Before D43 the store was three tables (finalized_invoices, _invoice_line_items, _balance_drawdowns,
+  now views over invoice_store). On the first build of a database that has them as tables and an
+  empty invoice_store, their rows are copied in as version 1 (their stored_at was the as-of, which
+  also served as the lateness bound). The view models then replace the old tables.
+-#}
+{% macro migrate_invoice_store() %}
+{%- if not execute -%}{{ return([]) }}{%- endif -%}
+{%- set old = adapter.get_relation(database=target.database, schema=target.schema, identifier='finalized_invoices') -%}
+{%- if old is none or not old.is_table -%}{{ return([]) }}{%- endif -%}
+{%- set store = adapter.get_relation(database=target.database, schema=target.schema, identifier='invoice_store') -%}
+{%- if store is not none and run_query('select count(*) from ' ~ store).columns[0].values()[0] > 0 -%}{{ return([]) }}{%- endif -%}
+{%- set statements = [] -%}
+{%- for record_type, table in [('invoice', 'finalized_invoices'), ('line', 'finalized_invoice_line_items'),
+                               ('drawdown', 'finalized_balance_drawdowns')] -%}
+    {%- set source_columns = adapter.get_columns_in_relation(
+            adapter.get_relation(database=target.database, schema=target.schema, identifier=table)) | map(attribute='name') | list -%}
+    {%- set values = {'record_type': "'" ~ record_type ~ "'", 'invoice_version': '1', 'stored_as_of': 'stored_at',
+                      'events_loaded_through': 'stored_at', 'stored_by_invocation_id': "'migrated'"} -%}
+    {%- set names = [] -%}
+    {%- set expressions = [] -%}
+    {%- for name, type in billing.invoice_store_columns(record_type) -%}
+        {%- do names.append(name) -%}
+        {%- do expressions.append(name if name in source_columns and name not in values else values.get(name, 'cast(null as ' ~ type ~ ')')) -%}
+    {%- endfor -%}
+    {%- if record_type == 'drawdown' and 'stored_at' not in source_columns -%}
+        {%- do expressions.__setitem__(names.index('stored_at'), 'cast(null as ' ~ dbt.type_timestamp() ~ ')') -%}
+    {%- endif -%}
+    {%- do statements.append('insert into ' ~ billing.invoice_store_relation() ~ ' (' ~ names | join(', ') ~ ') select '
+                             ~ expressions | join(', ') ~ ' from ' ~ target.schema ~ '.' ~ table) -%}
+{%- endfor -%}
+{{ return(statements) }}
+{% endmacro %}
+
+{#-
+  The rows of one record type of the invoices that are final in `relation` (the store): for each
+  invoice its latest stored version, unless a 'void' row voids that version.
+-#}
+{% macro current_store_records(relation, record_type) -%}
+{%- set columns = billing.invoice_store_columns(record_type) -%}
+select {% for name, type in columns %}records.{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}
+from {{ relation }} as records
+inner join (
+    select latest.invoice_id, latest.invoice_version
+    from (
+        select invoice_id, max(invoice_version) as invoice_version
+        from {{ relation }}
+        where record_type = 'invoice'
+        group by invoice_id
+    ) as latest
+    left join (
+        select invoice_id, invoice_version from {{ relation }} where record_type = 'void'
+    ) as voided
+        on latest.invoice_id = voided.invoice_id
+        and latest.invoice_version = voided.invoice_version
+    where voided.invoice_id is null
+) as current_versions
+    on records.invoice_id = current_versions.invoice_id
+    and records.invoice_version = current_versions.invoice_version
+where records.record_type = '{{ record_type }}'
+{%- endmacro %}
+
+{#- One branch of the store's insert: `relation`'s rows as store rows of `record_type`, other columns NULL. -#}
+{% macro invoice_store_rows(record_type, relation, stamps) -%}
+{%- set own = billing.invoice_store_columns(record_type) | map(attribute=0) | list -%}
+select
+    {%- for name, type in billing.invoice_store_columns() %}
+    {% if name == 'record_type' -%}
+        '{{ record_type }}'
+    {%- elif name in stamps -%}
+        {{ stamps[name] }}
+    {%- elif name in own -%}
+        cast({{ relation }}.{{ name }} as {{ type }})
+    {%- else -%}
+        cast(null as {{ type }})
+    {%- endif %} as {{ name }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
 {%- endmacro %}

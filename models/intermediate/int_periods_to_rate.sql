@@ -1,7 +1,8 @@
 {#-
-  The billing periods this build rates (DECISIONLOG D29, D30): every open period (its invoice not
-  final when the build started) and every final period with late events (attributed events of the
-  contract in the period, loaded after the invoice, or the last adjustment for it, was stored),
+  The billing periods this build rates (DECISIONLOG D29, D30, D43): every open period (its invoice
+  not final when the build started) and every final period with late events (attributed events of
+  the contract in the period that the build which stored the invoice, or its last adjustment, did
+  not see: loaded after that build's events_loaded_through),
   which is re-rated only to compute its late_usage_adjustment lines. Other final periods are not rated again, so the rating work
   grows with open and late periods, not with history.
 -#}
@@ -19,8 +20,8 @@ stored_invoices as (
 
 last_adjusted as (
 
-    {#- when late usage for a final invoice was last billed (its adjustment stored) -#}
-    select adjusted_invoice_id as invoice_id, max(stored_at) as adjusted_at
+    {#- the events seen when late usage for a final invoice was last billed (its adjustment stored) -#}
+    select adjusted_invoice_id as invoice_id, max(events_loaded_through) as adjusted_through
     from {{ ref('int_stored_invoice_line_items') }}
     where line_type = 'late_usage_adjustment'
     group by adjusted_invoice_id
@@ -29,15 +30,16 @@ last_adjusted as (
 
 billed_through as (
 
-    {#- a final period has been billed for every event loaded up to this instant -#}
+    {#- a final period has been billed for every event loaded up to this instant (what its builds saw) -#}
     select
         stored_invoices.invoice_id,
         stored_invoices.contract_id,
         stored_invoices.period_starting_at,
         stored_invoices.period_ending_before,
         case
-            when last_adjusted.adjusted_at > stored_invoices.stored_at then last_adjusted.adjusted_at
-            else stored_invoices.stored_at
+            when last_adjusted.adjusted_through > stored_invoices.events_loaded_through
+                then last_adjusted.adjusted_through
+            else stored_invoices.events_loaded_through
         end as billed_through_at
     from stored_invoices
     left join last_adjusted
@@ -51,7 +53,7 @@ late_events as (
     select contract_id, event_at, loaded_at
     from {{ ref('int_events_attributed') }}
     where attribution_rejection_reason is null
-        and loaded_at > (select min(stored_at) from stored_invoices)
+        and loaded_at > (select min(events_loaded_through) from stored_invoices)
 
 ),
 

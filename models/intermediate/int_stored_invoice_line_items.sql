@@ -3,18 +3,9 @@
   from the store once for every model that needs what final invoices billed (late usage, true-ups,
   when a period was last billed).
 -#}
-with stored_lines as (
+with final as (
 
-    {{ billing.stored('finalized_invoice_line_items') }}
-
-),
-
-final as (
-
-    select stored_lines.*
-    from stored_lines
-    inner join {{ ref('int_stored_invoices') }} as stored_invoices
-        on stored_lines.invoice_id = stored_invoices.invoice_id
+    {{ billing.current_store_records(source('billing_state', 'invoice_store'), 'line') }}
 
 )
 

@@ -1,32 +1,21 @@
 {#-
-  The invoices the store held when this build started (DECISIONLOG D29): final, never re-rated.
-  Everything else is open: rated from the current events and catalog. An invoice whose lines were
-  not all stored (a build stopped between the store models, or `--select +finalized_invoices`)
-  counts as open, so this build rates it again and stores its lines.
+  The invoices that were final when this build started (DECISIONLOG D29, D43): their current
+  version in the invoice store, never re-rated. Everything else is open: rated from the current
+  events and catalog. The store is written in one insert per build, so a stored invoice always has
+  all its lines and drawdowns.
 -#}
 with stored as (
 
-    {{ billing.stored('finalized_invoices') }}
-
-),
-
-stored_lines as (
-
-    select invoice_id, count(*) as stored_line_count
-    from ({{ billing.stored('finalized_invoice_line_items') }}) as lines
-    group by invoice_id
+    {{ billing.current_store_records(source('billing_state', 'invoice_store'), 'invoice') }}
 
 ),
 
 final as (
 
     select
-        stored.invoice_id, stored.contract_id, stored.invoice_type, stored.period_starting_at,
-        stored.period_ending_before, stored.stored_at
+        invoice_id, invoice_version, contract_id, invoice_type, period_starting_at, period_ending_before,
+        stored_at, events_loaded_through
     from stored
-    left join stored_lines
-        on stored.invoice_id = stored_lines.invoice_id
-    where coalesce(stored_lines.stored_line_count, 0) = stored.line_count
 
 )
 

@@ -1,0 +1,104 @@
+"""The invoice store over a database's life (issue 15, DECISIONLOG D43): a build killed at any store
+step leaves every final invoice whole, and lateness follows what the storing build saw, not its as-of.
+
+Catalog (hand-computed amounts below): product `api`, TIERED per period: the first 10 calls at $1.00,
+the rest at $0.50; monthly periods from Jan 1 2025; a $5 credit (Jan 1 - Apr 1, all products);
+a $100 setup fee on Jan 15 (a SCHEDULED invoice).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from conftest import D
+from killed_build import build_killed
+from test_finalization import JAN, FEB, MAR, METRICS, TIERS, calls, catalog, invoice_rows
+
+CREDIT = [{"credit_id": "cr", "contract_id": "k1", "name": "Welcome", "amount": "5",
+           "access_starting_at": "2025-01-01", "access_ending_before": "2025-04-01"}]
+
+
+def store_snapshot(p) -> list[tuple]:
+    """Every stored row, as text: a stored invoice must stay byte-identical."""
+    return [tuple(map(str, r.values())) for r in p.query(
+        "select * from main.invoice_store order by record_type, invoice_id, invoice_version, line_item_id, balance_id")]
+
+
+def assert_store_reconciles(p):
+    """Each final invoice's total is the sum of its stored lines and it has line_count of them;
+    its credits_applied is what the stored drawdowns took."""
+    rows = p.query("""
+        select i.invoice_id, i.total, i.line_count, i.credits_applied,
+            (select coalesce(sum(amount), 0) from main.finalized_invoice_line_items l where l.invoice_id = i.invoice_id) as lines_total,
+            (select count(*) from main.finalized_invoice_line_items l where l.invoice_id = i.invoice_id) as lines,
+            (select coalesce(sum(drawn_amount), 0) from main.finalized_balance_drawdowns d where d.invoice_id = i.invoice_id) as drawn
+        from main.finalized_invoices i""")
+    assert rows
+    for r in rows:
+        assert (r["total"], r["line_count"], r["credits_applied"]) == (r["lines_total"], r["lines"], r["drawn"]), r
+
+
+@pytest.mark.parametrize("when", ["start", "finish"])
+def test_a_build_killed_at_a_store_step_leaves_final_invoices_whole(make_project, when):
+    # Jan: 8 calls = 8.00, the credit draws 5.00 -> total 3.00. Feb: 12 calls = 10 x 1.00 + 2 x 0.50
+    # = 11.00 (credit used up). The first build (as of Mar 2: Jan, Feb and the setup fee final) is
+    # killed when the store model starts, or right after it committed. Then the nightly load brings
+    # 4 late February calls, and the next build (as of Mar 6) runs.
+    p = make_project().seeds(**catalog(credits=CREDIT)).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    p.ingest(calls("feb", 12, "2025-02-10"), loaded_at="2025-02-11T00:00:00Z")
+    # a first, ordinary build (in a child process too: DuckDB allows one process): stores the setup fee
+    build_killed(p.dir, p.db_path, "finish", "none", as_of="2025-01-25T00:00:00Z")
+    build_killed(p.dir, p.db_path, when, "store", as_of="2025-03-02T00:00:00Z")
+    p.ingest(calls("late", 4, "2025-02-20"), loaded_at="2025-03-05T00:00:00Z")
+    p.build(as_of="2025-03-06T00:00:00Z")
+
+    [jan], [feb], [mar] = invoice_rows(p, JAN), invoice_rows(p, FEB), invoice_rows(p, MAR)
+    assert (jan["status"], jan["total"], jan["credits_applied"]) == ("FINALIZED", D("3.00"), D("5.00"))
+    assert_store_reconciles(p)
+    late = [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
+    if when == "finish":
+        # February was stored (11.00) before the late calls landed: they are late. Re-rated,
+        # 16 calls = 10 + 6 x 0.50 = 13.00, less 11.00 billed = +2.00 on March's open invoice.
+        assert (feb["status"], feb["total"]) == ("FINALIZED", D("11.00"))
+        assert [(r["invoice_id"], r["adjusted_invoice_id"], r["amount"]) for r in late] == [
+            (mar["invoice_id"], feb["invoice_id"], D("2.00"))]
+        assert mar["total"] == D("2.00")
+    else:
+        # nothing was stored by the killed build: February is stored by the next one, with all 16 calls
+        assert (feb["status"], feb["total"]) == ("FINALIZED", D("13.00"))
+        assert late == [] and mar["total"] == D("0.00")
+    before = store_snapshot(p)
+    p.build(as_of="2025-03-07T00:00:00Z")
+    assert store_snapshot(p) == before
+
+
+def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
+    # Events landed now (loaded_at = the real clock, as `billing ingest` sets it), then a backfill
+    # build as of Apr 2 2025 stores January to March. A price edit afterwards must change no final
+    # invoice and add no adjustment: no event arrived after the storing build. An event that lands
+    # after it is late, and only its period is adjusted.
+    p = make_project().seeds(**catalog()).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 12, "2025-02-10") + calls("mar", 3, "2025-03-03"))
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    p.build(as_of="2025-04-02T00:00:00Z")
+    stored = p.query("select distinct stored_at, stored_as_of from main.invoice_store")
+    assert len(stored) == 1 and stored[0]["stored_as_of"] == datetime(2025, 4, 2)
+    assert started - timedelta(seconds=1) <= stored[0]["stored_at"] <= datetime.now(timezone.utc).replace(tzinfo=None)
+    before = store_snapshot(p)
+
+    p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}]))  # a price edit
+    p.build(as_of="2025-04-03T00:00:00Z")
+    assert store_snapshot(p) == before
+    assert [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"] == []
+    [feb], [apr] = invoice_rows(p, FEB), invoice_rows(p, datetime(2025, 4, 1))
+    assert (feb["total"], apr["status"], apr["total"]) == (D("11.00"), "DRAFT", D("0.00"))
+
+    # one late March call, landed after the storing build: March re-rated at today's catalog
+    # (4 calls x 2.00 = 8.00) less 3.00 billed = +5.00 on April; January and February untouched
+    p.ingest(calls("late", 1, "2025-03-20"))
+    p.build(as_of="2025-04-04T00:00:00Z")
+    [mar] = invoice_rows(p, MAR)
+    late = [(r["adjusted_invoice_id"], r["amount"]) for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
+    assert late == [(mar["invoice_id"], D("5.00"))]
