@@ -77,9 +77,10 @@ def events(rng: random.Random, prefix: str, n: int, month: int, reused_ids: list
 
 
 def table_rows(project, table: str) -> list[str]:
-    """The table's rows as sorted text; the project's own folder (in source_file) and the dbt
-    invocation that stored a final invoice left out."""
-    return sorted(repr(tuple(v for k, v in r.items() if k != "stored_by_invocation_id")).replace(str(project.root), "")
+    """The table's rows as sorted text; the project's own folder (in source_file), and the dbt
+    invocation that stored a final invoice and the real time it did (D43), left out."""
+    return sorted(repr(tuple(v for k, v in r.items() if k not in ("stored_by_invocation_id", "stored_at")))
+                  .replace(str(project.root), "")
                   for r in project.query(f"select * from main.{table}"))
 
 
@@ -206,48 +207,48 @@ def test_nightly_build_recomputes_only_its_batch(make_project):
 
 
 EVENT_MODELS = ("int_events_deduplicated", "int_metric_events", "fct_event_outcomes", "fct_usage_daily")
-EVENT_MACROS_GOLDEN = Path(__file__).resolve().parent / "golden" / "event_logic_versions.txt"
 
 
-def test_event_logic_version_is_bumped_when_event_macros_change(tmp_path):
-    """The fingerprint that decides a full recompute sees model code, not macro bodies (dbt's graph
-    has none): `event_logic_version` stands for them. This test hashes the bodies of every project
-    macro the event models reach and fails when they changed without a new version."""
-    import hashlib
+def _plans(p) -> dict[str, tuple[str, str]]:
+    """model -> (decision, reason) of the newest build's plan (billing_build_plans, DECISIONLOG D44)."""
+    rows = p.query("select model_name, decision, reason from main.billing_build_plans where planned_at = "
+                   "(select max(planned_at) from main.billing_build_plans)")
+    return {r["model_name"]: (r["decision"], r["reason"]) for r in rows}
 
-    import yaml
 
-    from billing_cli.build import DbtProject
+def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
+    """Plain `dbt build` (the dbt command, no billing CLI) plans the event batches itself, once, in
+    on-run-start; a macro the event models use that changes what it does recomputes every event, a
+    comment or layout tidy-up of it recomputes nothing (no version to bump by hand)."""
+    import subprocess
+    import sys
 
-    manifest = DbtProject(REPO, tmp_path / "parse.duckdb").parse()
-    nodes, queue, macros = set(), [n.unique_id for n in manifest.nodes.values()
-                                   if n.resource_type == "model" and n.name in EVENT_MODELS], set()
-    while queue:
-        node_id = queue.pop()
-        if node_id in nodes or node_id not in manifest.nodes:
-            continue
-        nodes.add(node_id)
-        queue += [p for p in manifest.nodes[node_id].depends_on.nodes if p.startswith("model.")]
-        macros |= set(manifest.nodes[node_id].depends_on.macros)
-    pending, bodies = list(macros), {}
-    while pending:
-        macro_id = pending.pop()
-        macro = manifest.macros.get(macro_id)
-        if macro is None or macro_id in bodies or macro.package_name != "billing":
-            continue
-        bodies[macro_id] = macro.macro_sql
-        pending += list(macro.depends_on.macros)
-    assert "macro.billing.json_get" in bodies and "macro.billing.event_batch" in bodies, sorted(bodies)
-    digest = hashlib.sha256("\n".join(f"{k}\n{bodies[k]}" for k in sorted(bodies)).encode()).hexdigest()
-    version = str(yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]["event_logic_version"])
-    recorded = dict(line.split() for line in EVENT_MACROS_GOLDEN.read_text().splitlines() if line.strip()) \
-        if EVENT_MACROS_GOLDEN.exists() else {}
-    if os.environ.get("UPDATE_GOLDEN") and recorded.get(version) in (None, digest):
-        recorded[version] = digest
-        EVENT_MACROS_GOLDEN.write_text("".join(f"{v} {d}\n" for v, d in recorded.items()))
-    assert recorded.get(version) == digest, (
-        "a macro used by the event models changed: bump vars.event_logic_version in dbt_project.yml "
-        "(so incremental builds recompute every event), then run this test with UPDATE_GOLDEN=1")
+    p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
+    p.ingest([{"transaction_id": "a1", "customer_id": "A", "event_type": "call", "timestamp": "2025-01-03T00:00:00Z",
+               "properties": {"user": "u1"}}], loaded_at="2025-01-05T00:00:00Z")
+
+    def plain_dbt_build():
+        dbt = Path(sys.executable).with_name("dbt")
+        proc = subprocess.run([str(dbt), "build", "--project-dir", str(p.dir), "--profiles-dir", str(p.dir / "profiles"),
+                               "--vars", '{billing_as_of: "2025-01-06T00:00:00Z"}'],
+                              env={**os.environ, "BILLING_DB": str(p.db_path)}, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        return _plans(p)
+
+    assert set(plain_dbt_build().values()) == {("full", "first build")}
+    assert plain_dbt_build() == {m: ("incremental", "rows loaded after 2025-01-05 00:00:00") for m in EVENT_MODELS}
+    assert p.query("select count(distinct invocation_id) as n from main.billing_build_plans")[0]["n"] == 2
+
+    json_macros = p.dir / "macros" / "json.sql"
+    original = json_macros.read_text()
+    json_macros.write_text(original.replace("{% macro duckdb__json_get", "{#- a tidy-up -#}\n{% macro duckdb__json_get")
+                           .replace("    ", "        "))
+    assert set(plain_dbt_build().values()) == {("incremental", "rows loaded after 2025-01-05 00:00:00")}
+    json_macros.write_text(original.replace("""json_extract_string({{ json_expr }}, '$."{{ key }}"')""",
+                                            """json_extract_string(({{ json_expr }}), '$."{{ key }}"')"""))
+    plans = plain_dbt_build()
+    assert {m: plans[m] for m in EVENT_MODELS if m != "int_events_deduplicated"} == {
+        m: ("full", "the model, a model it depends on or a macro they use changed") for m in EVENT_MODELS[1:]}
 
 
 def test_batch_consistency_test_catches_a_second_winner(make_project):

@@ -83,9 +83,6 @@ def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
     p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 12, "2025-02-10") + calls("mar", 3, "2025-03-03"))
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     p.build(as_of="2025-04-02T00:00:00Z")
-    stored = p.query("select distinct stored_at, stored_as_of from main.invoice_store")
-    assert len(stored) == 1 and stored[0]["stored_as_of"] == datetime(2025, 4, 2)
-    assert started - timedelta(seconds=1) <= stored[0]["stored_at"] <= datetime.now(timezone.utc).replace(tzinfo=None)
     before = store_snapshot(p)
 
     p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}]))  # a price edit
@@ -94,6 +91,10 @@ def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
     assert [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"] == []
     [feb], [apr] = invoice_rows(p, FEB), invoice_rows(p, datetime(2025, 4, 1))
     assert (feb["total"], apr["status"], apr["total"]) == (D("11.00"), "DRAFT", D("0.00"))
+    # the store's time stamps: the build's real start, and the as-of it evaluated statuses at
+    stored = p.query("select distinct stored_at, stored_as_of from main.invoice_store")
+    assert len(stored) == 1 and stored[0]["stored_as_of"] == datetime(2025, 4, 2)
+    assert started - timedelta(seconds=1) <= stored[0]["stored_at"] <= datetime.now(timezone.utc).replace(tzinfo=None)
 
     # one late March call, landed after the storing build: March re-rated at today's catalog
     # (4 calls x 2.00 = 8.00) less 3.00 billed = +5.00 on April; January and February untouched

@@ -16,11 +16,9 @@
     on_schema_change='sync_all_columns',
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
-{%- set batch = billing.event_batch(log_decision=true) %}
 with events as (
 
-    select * from {{ ref('stg_usage_events') }}
-    where {{ billing.event_batch_predicate(batch) }}
+    select * from ({{ billing.event_batch_rows(ref('stg_usage_events')) }}) as batch_rows
 
 ),
 
@@ -34,11 +32,11 @@ well_formed as (
 earlier_copies as (
 
     {#- copies of the batch's ids among the rows kept from earlier builds -#}
-    {%- if is_incremental() and not batch.full %}
+    {%- if is_incremental() %}
     select earlier.transaction_id, count(*) as copies
     from {{ this }} as earlier
     where earlier.format_rejection_reason is null
-        and not {{ billing.event_batch_predicate(batch, loaded_at='earlier.loaded_at') }}
+        and earlier.loaded_at <= {{ billing.event_batch_plan('batch_loaded_after') }}
         and earlier.transaction_id in (select transaction_id from well_formed)
     group by earlier.transaction_id
     {%- else %}

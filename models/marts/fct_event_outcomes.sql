@@ -13,18 +13,16 @@
     on_schema_change='sync_all_columns',
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
-{%- set batch = billing.event_batch(log_decision=true) %}
+-- depends_on: {{ ref('int_attribution_keys') }}
 with events as (
 
-    select * from {{ ref('int_events_deduplicated') }}
-    where {{ billing.event_batch_predicate(batch, key='customer_id') }}
+    select * from ({{ billing.event_batch_rows(ref('int_events_deduplicated'), key='customer_id') }}) as batch_rows
 
 ),
 
 attributed as (
 
-    select * from {{ ref('int_events_attributed') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    select * from ({{ billing.event_batch_rows(ref('int_events_attributed'), key='sent_customer_id') }}) as batch_rows
 
 ),
 
@@ -34,8 +32,7 @@ metric_matches as (
         transaction_id,
         count(*) as matched_metrics,
         max(case when is_non_numeric then 1 else 0 end) as has_non_numeric
-    from {{ ref('int_metric_events') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events'), key='sent_customer_id') }}) as batch_rows
     group by transaction_id
 
 ),

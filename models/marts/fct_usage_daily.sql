@@ -12,20 +12,20 @@
     on_schema_change='sync_all_columns',
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
--- depends_on: {{ ref('int_metric_events') }}, {{ ref('int_events_deduplicated') }}, {{ ref('int_attribution_keys') }}
-{%- set batch = billing.event_batch(log_decision=true) %}
-with metered_events as (
+-- depends_on: {{ ref('int_attribution_keys') }}
+with metered as (
 
-    select * from (
-        select
-            *,
-            cast(event_at as date) as usage_date
-        from {{ ref('int_metered_events') }}
-        where aggregation <> 'sql'
-    ) as metered
-    where {{ billing.daily_batch_predicate(batch, customer_id='metered.customer_id',
-                                           contract_id='metered.contract_id', usage_date='metered.usage_date',
-                                           event_at='metered.event_at') }}
+    select
+        *,
+        cast(event_at as date) as usage_date
+    from {{ ref('int_metered_events') }}
+    where aggregation <> 'sql'
+
+),
+
+metered_events as (
+
+    {{ billing.daily_batch_rows('metered', event_at='event_at') }}
 
 ),
 
@@ -40,9 +40,7 @@ structured as (
 sql_metrics as (
 
     select customer_id, contract_id, usage_date, billable_metric, group_values, quantity, event_count
-    from {{ ref('int_sql_metric_daily') }} as sql_daily
-    where {{ billing.daily_batch_predicate(batch, customer_id='sql_daily.customer_id',
-                                           contract_id='sql_daily.contract_id', usage_date='sql_daily.usage_date') }}
+    from ({{ billing.daily_batch_rows(ref('int_sql_metric_daily')) }}) as sql_daily
 
 ),
 

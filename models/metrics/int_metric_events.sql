@@ -11,7 +11,6 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
-{%- set batch = billing.event_batch(log_decision=true) %}
 with matches as (
 
     select
@@ -27,8 +26,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__emails_generated') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__emails_generated'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -45,8 +43,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__row_updates') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__row_updates'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -63,8 +60,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__reminders_sent') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__reminders_sent'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -81,8 +77,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__slack_rooms') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__slack_rooms'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -99,8 +94,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__active_workspaces') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__active_workspaces'), key='sent_customer_id') }}) as batch_rows
 ),
 
 non_numeric_events as (

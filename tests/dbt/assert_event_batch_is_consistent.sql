@@ -6,14 +6,15 @@
   like the build's (DECISIONLOG D32). The ids' earlier copies are found wherever they are; metric
   matches are checked within the batch (each comes from its id's winning row, in the same batch).
 -#}
-{%- set loaded_after = billing.tested_events_loaded_after() -%}
 with batch_rows as (
 
     select *
     from {{ ref('int_events_deduplicated') }}
-    {%- if loaded_after is not none %}
-    where loaded_at > {{ billing._timestamp_literal(loaded_after) }} or loaded_at is null
-    {%- endif %}
+    where loaded_at > {{ billing.tested_events_loaded_after() }}
+    union all
+    select *
+    from {{ ref('int_events_deduplicated') }}
+    where loaded_at is null
 
 ),
 
@@ -42,9 +43,11 @@ batch_matches as (
     {#- the metric matches of the batch's rows: they carry their event's loaded_at -#}
     select *
     from {{ ref('int_metric_events') }}
-    {%- if loaded_after is not none %}
-    where loaded_at > {{ billing._timestamp_literal(loaded_after) }} or loaded_at is null
-    {%- endif %}
+    where loaded_at > {{ billing.tested_events_loaded_after() }}
+    union all
+    select *
+    from {{ ref('int_metric_events') }}
+    where loaded_at is null
 
 ),
 

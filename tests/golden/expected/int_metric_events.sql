@@ -11,7 +11,6 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
-{%- set batch = billing.event_batch(log_decision=true) %}
 with matches as (
 
     select
@@ -27,8 +26,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__api_calls') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__api_calls'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -45,8 +43,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__tokens') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__tokens'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -63,8 +60,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__transfers') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__transfers'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -81,8 +77,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__peak_seats') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__peak_seats'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -99,8 +94,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__active_users') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__active_users'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -117,8 +111,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__storage_gb') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__storage_gb'), key='sent_customer_id') }}) as batch_rows
 
     union all
 
@@ -135,8 +128,7 @@ with matches as (
         unique_value,
         group_values,
         is_non_numeric
-    from {{ ref('int_metric_events__sql_active_users') }}
-    where {{ billing.event_batch_predicate(batch, key='sent_customer_id') }}
+    from ({{ billing.event_batch_rows(ref('int_metric_events__sql_active_users'), key='sent_customer_id') }}) as batch_rows
 ),
 
 non_numeric_events as (
