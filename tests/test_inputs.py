@@ -107,3 +107,89 @@ def test_seed_with_a_misspelled_or_extra_column_fails_naming_file_and_column(mak
     p.build(as_of="2025-01-20T00:00:00Z")
     p.build(as_of="2025-01-26T00:00:00Z")
     assert [r["total"] for r in p.invoices() if r["invoice_type"] == "SCHEDULED"] == [D("80.00")]
+
+
+# -- 2. a raw table with only the contract's six columns ------------------------------------------
+
+SIX_COLUMNS = {
+    # as the contract lists them
+    "text": ("varchar", "timestamp"),
+    # `timestamp` as a real timestamp ("string (RFC 3339) or timestamp")
+    "typed": ("timestamp", "timestamp"),
+    # and `loaded_at` with a time zone (what many loaders write)
+    "loaded_at_tz": ("timestamp", "timestamptz"),
+}
+LOADED_AT_TZ_PENDING = pytest.mark.xfail(strict=True, reason=(
+    "macros/event_batches.sql (owned by another change) reads max(loaded_at) from raw.usage_events "
+    "into Jinja and compares it with the stored naive watermark: 'can't compare offset-naive and "
+    "offset-aware datetimes'. Fix there: select cast(max(loaded_at) as timestamp); then drop this mark."))
+
+
+@pytest.mark.parametrize("kind", [pytest.param(k, marks=LOADED_AT_TZ_PENDING) if k == "loaded_at_tz" else k
+                                  for k in SIX_COLUMNS])
+def test_a_raw_table_with_only_the_contracts_six_columns_builds(make_project, kind):
+    timestamp_type, loaded_at_type = SIX_COLUMNS[kind]
+    p = make_project().seeds(**CATALOG).metrics(METRICS)
+    con = duckdb.connect(str(p.db_path))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("create schema raw")
+    con.execute(f"""create table raw.usage_events (transaction_id varchar, customer_id varchar, event_type varchar,
+                    timestamp {timestamp_type}, properties varchar, loaded_at {loaded_at_type})""")
+    rows = [  # (transaction_id, customer_id, event_type, timestamp, properties, loaded_at)
+        ("t1", "c1", "call", "2025-01-10 10:00:00", "{}", "2025-01-16 00:00:00"),
+        ("t2", "c1", "call", "2025-01-31 23:59:59", "{}", "2025-02-01 00:00:00"),
+        ("t1", "c1", "call", "2025-01-10 10:00:00", "{}", "2025-02-01 00:00:00"),  # a retry: duplicate
+        ("t3", "c1", "call", "2025-02-01 00:00:00", "{}", "2025-02-01 00:00:00"),
+        ("t4", "nobody", "call", "2025-01-12 00:00:00", "{}", "2025-02-01 00:00:00"),
+        ("t5", "c1", "other", "2025-01-12 00:00:00", None, "2025-02-01 00:00:00"),
+    ]
+    con.executemany("insert into raw.usage_events values (?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+    p.build(as_of="2025-02-05T00:00:00Z")
+    # Jan: t1 and t2 at $0.50; Feb: t3
+    assert totals(p) == [("USAGE", datetime(2025, 1, 1), D("1.00")), ("USAGE", datetime(2025, 2, 1), D("0.50"))]
+    outcomes = p.query("select transaction_id, loaded_at, outcome, reason, source_file, source_line "
+                       "from main.fct_event_outcomes order by transaction_id, loaded_at")
+    assert [(r["transaction_id"], r["loaded_at"], r["outcome"], r["reason"]) for r in outcomes] == [
+        ("t1", datetime(2025, 1, 16), "metered", None),
+        ("t1", datetime(2025, 2, 1), "duplicate", None),
+        ("t2", datetime(2025, 2, 1), "metered", None),
+        ("t3", datetime(2025, 2, 1), "metered", None),
+        ("t4", datetime(2025, 2, 1), "rejected", "unknown_customer"),
+        ("t5", datetime(2025, 2, 1), "unmetered", None),
+    ]
+    assert {(r["source_file"], r["source_line"]) for r in outcomes} == {(None, None)}
+    assert [(r["loaded_at"], r["event_count"]) for r in p.query(
+        "select loaded_at, sum(event_count) as event_count from main.fct_event_load_summary "
+        "group by loaded_at order by loaded_at")] == [(datetime(2025, 1, 16), 1), (datetime(2025, 2, 1), 5)]
+    # a second load by the same loader, and the next build
+    con = duckdb.connect(str(p.db_path))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("insert into raw.usage_events values ('t6', 'c1', 'call', '2025-02-02 00:00:00', '{}', "
+                "'2025-02-03 00:00:00')")
+    con.close()
+    p.build(as_of="2025-02-05T00:00:00Z")
+    assert totals(p) == [("USAGE", datetime(2025, 1, 1), D("1.00")), ("USAGE", datetime(2025, 2, 1), D("1.00"))]
+
+
+def test_billing_ingest_refuses_a_raw_table_without_its_columns(make_project, tmp_path):
+    p = make_project()
+    con = duckdb.connect(str(p.db_path))
+    con.execute("create schema raw")
+    con.execute("create table raw.usage_events (transaction_id varchar, customer_id varchar, event_type varchar, "
+                "timestamp varchar, properties varchar, loaded_at timestamp)")
+    con.close()
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(calls(1)[0]) + "\n")
+    with pytest.raises(BillingError) as error:
+        ingest(p.db_path, [str(path)])
+    message = str(error.value)
+    assert "raw.usage_events has no column(s) source_file, source_line, ingest_error" in message, message
+    assert "alter table raw.usage_events add column source_file varchar" in message, message
+    assert p.query("select count(*) as n from raw.usage_events") == [{"n": 0}]
+    # with the columns added as the message says, it lands
+    con = duckdb.connect(str(p.db_path))
+    for statement in re.findall(r"alter table [^;]+;", message):
+        con.execute(statement)
+    con.close()
+    assert ingest(p.db_path, [str(path)]).rows == 1
