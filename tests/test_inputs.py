@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from billing_cli.db import connect
 from billing_cli.errors import BillingError
-from billing_cli.ingest import ingest
+from billing_cli.ingest import CREATE_RAW, ingest
 from conftest import D
 
 CATALOG = dict(
@@ -193,3 +194,120 @@ def test_billing_ingest_refuses_a_raw_table_without_its_columns(make_project, tm
         con.execute(statement)
     con.close()
     assert ingest(p.db_path, [str(path)]).rows == 1
+
+
+# -- 3. one loaded_at per event (a streaming loader) ----------------------------------------------
+
+NESTED_LOOP_OPERATORS = {"NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN", "PIECEWISE_MERGE_JOIN"}
+# tables with a row per event, per metric match or per load (raw rows, dedup, attribution, matches,
+# outcomes, load summary, daily usage); a view (stg_usage_events) shows as the tables it reads
+EVENT_TABLE = re.compile(r"(^raw\.|event|usage_daily|metric_daily)")
+# node name -> why a nested-loop join over event tables in its plan is acceptable (none so far)
+NESTED_LOOP_ALLOWED: dict[str, str] = {}
+STREAM_METRICS = """billable_metrics:
+  - {name: calls, event_type: call, aggregation: count}
+  - {name: seconds, event_type: call, aggregation: sum, property: seconds, group_keys: [region]}
+  - {name: callers, event_type: call, aggregation: unique, property: user}
+  - {name: last_plan, event_type: plan, aggregation: latest, property: plan}
+"""
+
+
+def event_path_nodes(project_dir: Path) -> dict[str, dict]:
+    """Every model and data test downstream of raw.usage_events, by unique id, from the manifest."""
+    manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
+    children, seen = manifest["child_map"], {}
+    queue = list(children["source.billing.raw.usage_events"])
+    while queue:
+        node_id = queue.pop()
+        if node_id in seen or node_id not in manifest["nodes"]:
+            continue
+        seen[node_id] = manifest["nodes"][node_id]
+        queue += children.get(node_id, [])
+    return {k: v for k, v in seen.items() if v["resource_type"] in ("model", "test")}
+
+
+def nested_loops_over_events(plan) -> set[str]:
+    """'OPERATOR over table, ...' for each nested-loop-like join of a DuckDB JSON plan that reads an
+    event table below it."""
+    found: set[str] = set()
+
+    def tables(op) -> set[str]:
+        own = {op.get("extra_info", {}).get("Table", "")} - {""}
+        return own.union(*(tables(child) for child in op.get("children", [])))
+
+    def walk(op) -> None:
+        if op.get("name") in NESTED_LOOP_OPERATORS:
+            read = sorted(t.split(".", 1)[-1] for t in tables(op))
+            if any(EVENT_TABLE.search(t) for t in read):
+                found.add(f"{op['name']} over {', '.join(read)}")
+        for child in op.get("children", []):
+            walk(child)
+
+    for root in plan if isinstance(plan, list) else [plan]:
+        walk(root)
+    return found
+
+
+def test_a_streaming_loader_is_planned_without_nested_loop_joins(make_project):
+    """With one loaded_at per event, anything keyed or grouped per load is as big as the events:
+    every model and data test over the event tables must be planned with hash joins (or none)."""
+    n = 20_000
+    p = make_project().seeds(**CATALOG).metrics(STREAM_METRICS)
+    con = duckdb.connect(str(p.db_path))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(CREATE_RAW)
+    con.execute(f"""
+        insert into raw.usage_events
+        select
+            case when i % 97 = 0 then 't' || (i - 1) else 't' || i end,   -- retries: duplicates
+            case when i % 101 = 0 then 'nobody' else 'c1' end,
+            case when i % 13 = 0 then 'plan' else 'call' end,
+            strftime(timestamp '2025-01-01' + to_seconds(i * 150), '%Y-%m-%dT%H:%M:%SZ'),
+            '{{"seconds": ' || (i % 7) || ', "region": "r' || (i % 3) || '", "user": "u' || (i % 50)
+                || '", "plan": "p' || (i % 4) || '"}}',
+            timestamp '2025-01-01 00:00:01' + to_seconds(i * 150),           -- one load per event
+            null, null, null
+        from range({n}) as r(i)
+        union all
+        select 'late', 'c1', 'call', '2025-01-05T00:00:00Z', '{{}}', null, null, null, null""")
+    con.close()
+    p.build(as_of="2025-02-05T00:00:00Z")
+    assert p.query("select count(distinct loaded_at) as loads from main.fct_event_load_summary") == [{"loads": n}]
+    offenders = explain_event_path(p)
+    # the next streaming load and an incremental build (its batch queries are planned too)
+    con = connect(p.db_path)
+    con.execute(CREATE_RAW)
+    con.execute("insert into raw.usage_events select 'n' || i, 'c1', 'call', '2025-02-04T00:00:00Z', '{}', "
+                "timestamp '2025-02-04 12:00:00' + to_seconds(i), null, null, null from range(500) as r(i)")
+    con.close()
+    p.build(as_of="2025-02-05T00:00:00Z")
+    offenders.update(explain_event_path(p))
+    assert not offenders, f"nested-loop joins over event data (quadratic with a streaming loader): {offenders}"
+    # the two reconciliation tests still see a lost outcome and a miscounted load
+    p.query("delete from main.fct_event_outcomes where transaction_id in ('t5', 'late')")
+    p.query("update main.fct_event_load_summary set event_count = event_count + 1 "
+            "where loaded_at = (select max(loaded_at) from main.fct_event_load_summary)")
+    for test in ("assert_every_raw_event_has_one_outcome", "assert_load_summary_adds_up"):
+        result = p.build(select=test, expect_success=False)
+        assert result.counts.get("fail") == 1, result.describe()
+
+
+def explain_event_path(p) -> dict[str, list[str]]:
+    """node name -> the nested-loop joins over event tables in its plan, for every model and data
+    test downstream of raw.usage_events, as last compiled (EXPLAIN against the built database)."""
+    nodes = event_path_nodes(p.dir)
+    names = {node["name"] for node in nodes.values()}
+    assert {"stg_usage_events", "int_events_deduplicated", "fct_event_outcomes", "fct_event_load_summary",
+            "assert_every_raw_event_has_one_outcome", "assert_event_batch_is_consistent"} <= names, names
+    offenders = {}
+    con = connect(p.db_path, read_only=True)
+    try:
+        for node in nodes.values():
+            sql = (p.dir / node["compiled_path"]).read_text()
+            plan = json.loads(con.execute("explain (format json) " + sql).fetchall()[0][1])
+            found = sorted(nested_loops_over_events(plan))
+            if found and node["name"] not in NESTED_LOOP_ALLOWED:
+                offenders[node["name"]] = found
+    finally:
+        con.close()
+    return offenders
