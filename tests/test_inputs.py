@@ -12,22 +12,22 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import D
 
 from billing_cli.db import connect
 from billing_cli.errors import BillingError
 from billing_cli.ingest import CREATE_RAW, ingest
-from conftest import D
 
-CATALOG = dict(
-    customers=[{"customer_id": "c1", "name": "One"}],
-    products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
-              {"product_id": "credits", "name": "Credits", "type": "FIXED"}],
-    rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-    rate_card_rates=[{"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT",
-                      "price": "0.5"}],
-    contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
-                "starting_at": "2025-01-01T00:00:00Z"}],
-)
+CATALOG = {
+    "customers": [{"customer_id": "c1", "name": "One"}],
+    "products": [{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+                 {"product_id": "credits", "name": "Credits", "type": "FIXED"}],
+    "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
+    "rate_card_rates": [{"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT",
+                         "price": "0.5"}],
+    "contracts": [{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
+                   "starting_at": "2025-01-01T00:00:00Z"}],
+}
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
 # a prepaid commit of $100 of usage, bought for $80 on Jan 25
 COMMITS = [{"commit_id": "pc", "contract_id": "k1", "type": "PREPAID", "product_id": "credits", "name": "Prepaid",
