@@ -20,6 +20,10 @@ from .db import connect
 from .errors import BillingError
 
 EVENT_COLUMNS = ("transaction_id", "customer_id", "event_type", "timestamp", "properties")
+# what `billing ingest` writes: the contract's six columns and three of its own (DECISIONLOG D41)
+LOADER_COLUMNS = {"source_file": "varchar", "source_line": "bigint", "ingest_error": "varchar"}
+RAW_COLUMNS = (*EVENT_COLUMNS, "loaded_at", *LOADER_COLUMNS)
+INSERT_INTO_RAW = "insert into raw.usage_events (" + ", ".join('"' + c + '"' for c in RAW_COLUMNS) + ")"
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -89,8 +93,7 @@ def expand_paths(patterns: list[str]) -> list[Path]:
 
 
 # A readable line is a JSON object; its properties may be an object or a string holding one.
-_INSERT_JSON_BATCH = """
-insert into raw.usage_events
+_INSERT_JSON_BATCH = INSERT_INTO_RAW + """
 with lines as (
     select
         line_no,
@@ -195,7 +198,7 @@ def _ingest_table(con, path: Path, relation_sql: str, line_sql: str, loaded_at: 
     exprs = [_text(c, columns[c]) if c in columns else "cast(null as varchar)" for c in EVENT_COLUMNS]
     before = con.execute("select count(*) from raw.usage_events").fetchone()[0]
     con.execute(
-        f"insert into raw.usage_events select {', '.join(exprs)}, ?, ?, {line_sql}, cast(null as varchar) "
+        f"{INSERT_INTO_RAW} select {', '.join(exprs)}, ?, ?, {line_sql}, cast(null as varchar) "
         f"from {relation_sql}",
         [loaded_at, str(path)],
     )
@@ -206,6 +209,23 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _require_loader_columns(con) -> None:
+    """A raw table made by another loader may have only the contract's six columns: the build reads
+    it, but `billing ingest` records where each row came from and why it could not be read, so it
+    refuses to land rows there rather than drop that (and says how to add the columns)."""
+    present = {row[0].lower() for row in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' "
+        "and table_name = 'usage_events'").fetchall()}
+    missing = [c for c in RAW_COLUMNS if c.lower() not in present]
+    if missing:
+        alter = " ".join(f"alter table raw.usage_events add column {c} {LOADER_COLUMNS.get(c, 'varchar')};"
+                         for c in missing)
+        raise BillingError(
+            f"raw.usage_events has no column(s) {', '.join(missing)}: it was created by another loader. "
+            "`billing ingest` records each row's file, line and read error there; add the column(s) "
+            f"(existing rows read as NULL, which the build accepts): {alter}")
+
+
 def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] | None = None,
            loaded_at: datetime | None = None) -> IngestSummary:
     paths = expand_paths(patterns)
@@ -214,6 +234,7 @@ def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] |
     con = connect(db_path)
     try:
         con.execute(CREATE_RAW)
+        _require_loader_columns(con)
         con.execute("begin transaction")
         for i, path in enumerate(paths, start=1):
             result = FileResult(path=str(path))

@@ -35,3 +35,33 @@
     {%- endif -%}
 {%- endif -%}
 {%- endmacro %}
+
+{#-
+  A seed pre-hook (dbt_project.yml): the CSV's header must name exactly the contract's columns, in
+  any order (DECISIONLOG D40). It reads the header as dbt's seed materialization does (the agate
+  table's column names), so a misspelled, missing or extra column fails the seed, naming the file
+  and the columns, before its table is touched and before anything downstream runs. Seeds are
+  recreated from the header on every build (`+full_refresh: true`), so values load by name.
+-#}
+{% macro require_seed_header() -%}
+{%- if execute and model.resource_type == 'seed' and model.name in billing.seed_contract_names() -%}
+    {%- set header = load_agate_table().column_names | map('string') | map('lower') | list -%}
+    {%- set expected = billing.seed_contract_columns(model.name) -%}
+    {%- set missing = [] -%}
+    {%- set unknown = [] -%}
+    {%- for column in expected if column not in header -%}{%- do missing.append(column) -%}{%- endfor -%}
+    {%- for column in header if column not in expected -%}{%- do unknown.append(column) -%}{%- endfor -%}
+    {%- set problems = [] -%}
+    {%- if missing -%}{%- do problems.append('missing column(s) ' ~ missing | join(', ')) -%}{%- endif -%}
+    {%- if unknown -%}{%- do problems.append('unknown column(s) ' ~ unknown | join(', ')) -%}{%- endif -%}
+    {%- if problems -%}
+        {{ exceptions.raise_compiler_error("seed=" ~ model.name ~ ".csv, problem=" ~ problems | join('; ')
+            ~ " (the header must name exactly the columns DATA_CONTRACT.md lists, in any order; leave values empty when unused)") }}
+    {%- endif -%}
+{%- endif -%}
+{%- endmacro %}
+
+{% macro seed_contract_names() -%}
+{{ return(['customers', 'products', 'rate_cards', 'rate_card_rates', 'contracts', 'contract_overrides',
+           'contract_subscriptions', 'contract_scheduled_charges', 'contract_commits', 'contract_credits']) }}
+{%- endmacro %}

@@ -2,7 +2,21 @@
   Typed usage events, one row per raw row. Timestamps are normalised to UTC (offsets honoured).
   `format_rejection_reason` is the first row-level problem found, in the contract's order;
   rows with a reason never claim their transaction_id (see DECISIONLOG: dedup).
+  The table needs only the contract's six columns (DECISIONLOG D41): `billing ingest`'s columns
+  source_file, source_line and ingest_error are read when the table has them, NULL otherwise, and a
+  `loaded_at` with a time zone is read as the UTC timestamp it stands for.
 -#}
+{%- set loader_columns = {'source_file': dbt.type_string(), 'source_line': dbt.type_bigint(),
+                          'ingest_error': dbt.type_string()} -%}
+{%- set raw_columns = {} -%}
+{%- if execute -%}
+    {%- set raw_relation = load_relation(source('raw', 'usage_events')) -%}
+    {%- if raw_relation is not none -%}
+        {%- for column in adapter.get_columns_in_relation(raw_relation) -%}
+            {%- do raw_columns.update({column.name | lower: column.dtype | lower}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endif -%}
 with source as (
 
     select * from {{ source('raw', 'usage_events') }}
@@ -18,10 +32,18 @@ typed as (
         cast(timestamp as {{ dbt.type_string() }}) as raw_timestamp,
         {{ billing.parse_utc_timestamp('timestamp') }} as event_at,
         case when properties is null or trim(properties) = '' then '{}' else properties end as properties,
+        {% if raw_columns.get('loaded_at', 'timestamp') == 'timestamp' -%}
         loaded_at,
-        source_file,
-        source_line,
-        ingest_error
+        {%- else -%}
+        cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {%- endif %}
+        {%- for column, type in loader_columns.items() %}
+        {% if column in raw_columns or not raw_columns -%}
+        {{ column }}
+        {%- else -%}
+        cast(null as {{ type }}) as {{ column }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
     from source
 
 ),
