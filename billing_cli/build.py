@@ -51,6 +51,19 @@ class DbtProject:
         flags = ["--log-level", "warn"] if self.quiet else []
         return dbtRunner(manifest=self._manifest).invoke([*flags, *args])
 
+    def release(self) -> None:
+        """Close dbt-duckdb's connection, which holds the DuckDB file lock for the life of the
+        process, so that another process (a scheduler's dbt, `billing` in a shell) can open it."""
+        if self.target not in (None, "duckdb"):
+            return
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        env = DuckDBConnectionManager._ENV
+        if env is not None and getattr(env, "conn", None) is not None:
+            env.conn.close()
+            env.conn = None
+        DuckDBConnectionManager.close_all_connections()
+
     def parse(self):
         if self._manifest is None:
             result = self._invoke(["parse", *self._common_args()])

@@ -168,7 +168,7 @@ create table if not exists {{ billing.event_batch_state_relation('plans') }} (
 {%- set watermarks = [] -%}
 {%- for state in applied.values() if state.watermark not in watermarks -%}{%- do watermarks.append(state.watermark) -%}{%- endfor -%}
 {%- set raw_sql -%}
-select max(loaded_at), count(loaded_at), {{ billing.raw_rows_checksum_at('9999-12-31 00:00:00') }}
+select cast(max(loaded_at) as {{ dbt.type_timestamp() }}), count(loaded_at), {{ billing.raw_rows_checksum_at('9999-12-31 00:00:00') }}
 {%- for watermark in watermarks %}, {{ billing.raw_rows_checksum_at(watermark) }}{% endfor %}
 from {{ source('raw', 'usage_events') }}
 {%- endset -%}

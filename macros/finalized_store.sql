@@ -65,8 +65,11 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 {%- set statements = ['create schema if not exists ' ~ target.schema, create] + billing.migrate_invoice_store() -%}
 {#- dbt listed the relations before this hook: tell it the table exists, so the model appends to it -#}
 {%- if execute -%}
-    {%- do adapter.cache_added(api.Relation.create(database=target.database, schema=target.schema,
-                                                   identifier='invoice_store', type='table')) -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier='invoice_store') -%}
+    {%- if relation is none -%}
+        {%- do adapter.cache_added(api.Relation.create(database=target.database if target.database is defined else none,
+                                                       schema=target.schema, identifier='invoice_store', type='table')) -%}
+    {%- endif -%}
 {%- endif -%}
 {{ billing.run_statements(statements) }}
 {% endmacro %}

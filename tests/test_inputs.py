@@ -120,14 +120,9 @@ SIX_COLUMNS = {
     # and `loaded_at` with a time zone (what many loaders write)
     "loaded_at_tz": ("timestamp", "timestamptz"),
 }
-LOADED_AT_TZ_PENDING = pytest.mark.xfail(strict=True, reason=(
-    "macros/event_batches.sql (owned by another change) reads max(loaded_at) from raw.usage_events "
-    "into Jinja and compares it with the stored naive watermark: 'can't compare offset-naive and "
-    "offset-aware datetimes'. Fix there: select cast(max(loaded_at) as timestamp); then drop this mark."))
 
 
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=LOADED_AT_TZ_PENDING) if k == "loaded_at_tz" else k
-                                  for k in SIX_COLUMNS])
+@pytest.mark.parametrize("kind", list(SIX_COLUMNS))
 def test_a_raw_table_with_only_the_contracts_six_columns_builds(make_project, kind):
     timestamp_type, loaded_at_type = SIX_COLUMNS[kind]
     p = make_project().seeds(**CATALOG).metrics(METRICS)
