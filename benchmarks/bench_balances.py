@@ -196,7 +196,7 @@ def main() -> None:
 
     # 1. everything up to the store (nothing final yet), then the balance models alone: the drawdown
     #    over all 36 periods of every contract
-    run_build(project, db_path, exclude="finalized_invoices+")
+    run_build(project, db_path, exclude="invoice_store+")
     balances = run_build(project, db_path, select=" ".join(BALANCE_MODELS))
     model_seconds = sum(balances["models"].get(m, 0.0) for m in BALANCE_MODELS)
     print(f"balance models:      {balances['seconds']:7.1f} s   peak RSS {balances['peak_rss_mb']:7.0f} MB "

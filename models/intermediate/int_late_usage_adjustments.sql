@@ -4,7 +4,8 @@
   for each charge line (product, line type, service start, pricing and presentation groups) the
   difference between the re-rated amount and what was billed for it (the finalized line plus
   earlier adjustments) is a `late_usage_adjustment` line on the contract's next open USAGE invoice
-  (the earliest started period not yet final). Re-rating the whole period keeps tiers right; the
+  after the adjusted period (the earliest started period not yet final that starts at or after its
+  end: after a void, never the regenerated earlier invoice). Re-rating the whole period keeps tiers right; the
   adjustment lines are charges that balances may draw like any other (their service period is the
   original line's).
   Without an open USAGE invoice (a contract that has ended and is all final) the adjustment waits
@@ -103,7 +104,19 @@ differences as (
 
 next_open_invoices as (
 
-    select * from {{ ref('int_next_open_usage_invoices') }}
+    {#- per adjusted invoice: the contract's earliest open USAGE invoice that starts at or after the
+        adjusted period ends (after a void, never the regenerated earlier invoice) -#}
+    select adjusted.invoice_id as adjusted_invoice_id, min(open_periods.period_starting_at) as period_starting_at
+    from (select distinct adjusted_invoice_id from differences) as adjustments
+    inner join periods as adjusted
+        on adjustments.adjusted_invoice_id = adjusted.invoice_id
+    inner join periods as open_periods
+        on adjusted.contract_id = open_periods.contract_id
+        and open_periods.period_starting_at >= adjusted.period_ending_before
+    left join {{ ref('int_stored_invoices') }} as stored
+        on open_periods.invoice_id = stored.invoice_id
+    where stored.invoice_id is null
+    group by adjusted.invoice_id
 
 ),
 
@@ -134,7 +147,7 @@ billed_elsewhere as (
 placed as (
 
     select
-        next_open_invoices.invoice_id,
+        target_periods.invoice_id,
         next_open_invoices.period_starting_at,
         differences.adjusted_invoice_id,
         differences.contract_id, differences.customer_id, differences.adjusted_line_type,
@@ -143,7 +156,10 @@ placed as (
         differences.quantity, differences.amount
     from differences
     left join next_open_invoices
-        on differences.contract_id = next_open_invoices.contract_id
+        on differences.adjusted_invoice_id = next_open_invoices.adjusted_invoice_id
+    left join periods as target_periods
+        on differences.contract_id = target_periods.contract_id
+        and next_open_invoices.period_starting_at = target_periods.period_starting_at
 
     union all
 
