@@ -20,6 +20,9 @@ tiered prices, a max, a unique count); about 1% duplicate transaction ids (with 
   4. a nightly build after 1% new events (mostly today, 5% late events for last month, some
      duplicates of old ids).
 
+With --streaming every event gets its own loaded_at, as a streaming loader (Kafka, Snowpipe) writes
+them: a few minutes after the event for the history, one microsecond apart for the nightly load.
+
 It prints wall time, peak memory and the ratios to the bare aggregate. Work files go to --work
 (default /tmp/billing-bench-events); the 100M run needs about 25 GB of disk there.
 """
@@ -204,6 +207,23 @@ os.remove(sys.argv[2])
 """
 
 
+STREAMING_CHILD = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("set TimeZone = 'UTC'")
+newest = "(select max(loaded_at) from raw.usage_events)"
+if sys.argv[2] == "history":  # a few minutes after the event (never after the load), one per row
+    con.execute(f\"\"\"update raw.usage_events set loaded_at = least({newest},
+        cast(try_cast(timestamp as timestamptz) as timestamp) + to_microseconds(cast(hash(transaction_id, source_line) % 600000000 as bigint)))
+        where try_cast(timestamp as timestamptz) is not null\"\"\")
+else:  # the last load, its rows one microsecond apart
+    con.execute(f\"\"\"update raw.usage_events set loaded_at = loaded_at + to_microseconds(source_line)
+        where loaded_at = {newest}\"\"\")
+print(con.execute("select count(distinct loaded_at), count(*) from raw.usage_events").fetchone())
+con.close()
+"""
+
+
 def line(label: str, figures: dict, bare: float | None = None, extra: str = "") -> None:
     ratio = f"  {figures['seconds'] / bare:5.1f}x bare" if bare else ""
     print(f"{label:44s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{ratio}{extra}", flush=True)
@@ -222,6 +242,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/billing-bench-events"))
+    parser.add_argument("--streaming", action="store_true", help="one loaded_at per event (a streaming loader)")
     args = parser.parse_args()
 
     work = args.work.resolve()
@@ -242,6 +263,8 @@ def main() -> None:
     ingest = run([*billing, "ingest", "--quiet", str(files["history"])], env, "ingest")
     line(f"billing ingest, Parquet ({args.events:,} rows)", ingest,
          extra=f"  {args.events / ingest['seconds'] / 1e6:5.2f} M events/s")
+    if args.streaming:
+        run([sys.executable, "-c", STREAMING_CHILD, str(db), "history"], env, "per-event loaded_at")
     sample_db = work / "sample.duckdb"
     jsonl = run([*billing, "ingest", "--quiet", str(files["sample"])], {**env, "BILLING_DB": str(sample_db)}, "ingest jsonl")
     sample_rows = min(args.events, 1_000_000)
@@ -263,6 +286,8 @@ def main() -> None:
 
     nightly_ingest = run([*billing, "ingest", "--quiet", str(files["nightly"])], env, "nightly ingest")
     line(f"nightly ingest ({args.events // 100:,} rows)", nightly_ingest)
+    if args.streaming:
+        run([sys.executable, "-c", STREAMING_CHILD, str(db), "nightly"], env, "per-event loaded_at")
     nightly = run(build, env, "nightly build")
     line("nightly billing build (1% new events)", nightly, bare["seconds"])
     slowest(project, work / "nightly_build_run_results.json")
