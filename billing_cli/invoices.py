@@ -192,7 +192,8 @@ def would_also_finalize(project_dir: Path, db_path: Path, invoice_id: str, as_of
             rehearsal._manifest = dbt.parse()
         result = rehearsal.build(as_of=as_of)
         if not result.success:
-            raise BillingError("the regenerating build would fail (nothing was changed):\n" + "\n".join(result.problems))
+            raise BillingError("the regenerating build would fail (nothing was changed):\n"
+                               + "\n".join(result.problems))
         added = {v for v in stored_invoices(copy) - before if v[0] != invoice_id}
         return describe_stored(copy, added)
 
