@@ -198,33 +198,70 @@ def invoices() -> None:
 @click.argument("invoice_id")
 @click.option("--reason", required=True, help="Why (kept in billing_audit.invoice_audit_log).")
 @click.option("--actor", default=None, help="Who (default: $USER).")
-@click.option("--as-of", default=None, help="Regenerate as of this instant (RFC 3339); default now.")
+@click.option("--as-of", default=None,
+              help="Regenerate as of this instant (RFC 3339); default: the as-of of the last build.")
+@click.option("--also-finalize", is_flag=True,
+              help="Let the regenerating build finalize other invoices that are due at the as-of.")
 @click.option("--no-regenerate", is_flag=True, help="Only void; the next build regenerates the invoice.")
 @click.pass_context
 @domain_errors
-def void_cmd(ctx, invoice_id: str, reason: str, actor: str | None, as_of: str | None, no_regenerate: bool) -> None:
-    """Void a FINALIZED invoice and regenerate it from the current events and catalog.
+def void_cmd(ctx, invoice_id: str, reason: str, actor: str | None, as_of: str | None, also_finalize: bool,
+             no_regenerate: bool) -> None:
+    """Void a FINALIZED invoice and regenerate it as its next version (DECISIONLOG D31, D45).
 
+    The regenerating build runs as of the last build (or --as-of) and is rehearsed on a copy of the
+    database first: if it would finalize any other invoice, nothing is done unless --also-finalize.
     Both versions are kept in billing_audit.invoice_audit_log."""
     import getpass
 
-    from .build import DbtProject
-    from .invoices import record_regenerated, void_invoice
+    from .invoices import finalized_version, void_invoice
 
     who = actor or getpass.getuser()
-    old = void_invoice(_db(ctx), invoice_id, reason, who)
-    click.echo(f"Voided invoice {invoice_id} (total {old['total']}); the old version is in the audit log.")
+    finalized_version(_db(ctx), invoice_id)  # drafts and unknown ids are refused before anything else
+    if not reason.strip():
+        raise BillingError("a reason is required to void an invoice")
     if no_regenerate:
+        old = void_invoice(_db(ctx), invoice_id, reason, who)
+        click.echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
+                   "the next build regenerates it.")
         return
-    result = DbtProject(_project(ctx), _db(ctx)).build(as_of=as_of)
+    _void_and_regenerate(ctx, invoice_id, reason, who, as_of, also_finalize)
+
+
+def _void_and_regenerate(ctx, invoice_id: str, reason: str, who: str, as_of: str | None, also_finalize: bool) -> None:
+    """Void, then build as of the chosen as-of, refusing (before any change) to finalize other invoices."""
+    from .build import DbtProject
+    from .invoices import (describe_stored, record_regenerated, regeneration_as_of, stored_invoices,
+                           void_invoice, would_also_finalize)
+
+    db = _db(ctx)
+    as_of, source = regeneration_as_of(db, as_of)
+    click.echo(f"Regenerating as of {as_of} ({source}).")
+    dbt = DbtProject(_project(ctx), db)
+    if not also_finalize:
+        others = would_also_finalize(_project(ctx), db, invoice_id, as_of, dbt=dbt)
+        if others:
+            raise BillingError(
+                f"refused: regenerating {invoice_id} as of {as_of} would also finalize {len(others)} other "
+                "invoice(s):\n  " + "\n  ".join(others) + "\nNothing was changed. Pass an earlier --as-of, "
+                "or --also-finalize to finalize them too.")
+    before = stored_invoices(db)
+    old = void_invoice(db, invoice_id, reason, who)
+    click.echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
+               "the old version is in the audit log.")
+    result = dbt.build(as_of=as_of)
     if not result.success:
         raise BillingError("dbt build failed; the invoice stays voided until a build succeeds:\n"
                            + "\n".join(result.problems))
-    new = record_regenerated(_db(ctx), invoice_id, reason, who)
+    new = record_regenerated(db, invoice_id, reason, who, voided_version=old["invoice_version"])
     if new is None:
         click.echo(f"Invoice {invoice_id} was not regenerated (its period no longer exists or is not final yet).")
     else:
-        click.echo(f"Regenerated invoice {invoice_id}: total {new['total']} (was {old['total']}).")
+        click.echo(f"Regenerated invoice {invoice_id} as version {new['invoice_version']}: "
+                   f"total {new['total']} (was {old['total']}).")
+    others = describe_stored(db, {v for v in stored_invoices(db) - before if v[0] != invoice_id})
+    if others:
+        click.echo(f"Also finalized {len(others)} other invoice(s):\n  " + "\n  ".join(others))
 
 
 @main.command()

@@ -38,6 +38,7 @@ select
     c.name as customer_name, c.billing_provider, c.billing_provider_customer_id,
     i.invoice_type, i.status, i.currency, i.period_starting_at, i.period_ending_before,
     i.issued_at, i.due_at, i.subtotal, i.credits_applied, i.commits_applied, i.total, i.stored_at, i.contract_name,
+    i.invoice_version,
     l.line_item_id, l.line_type, l.product_id, l.name, l.starting_at, l.ending_before,
     l.pricing_group_values, l.presentation_group_values, l.quantity, l.unit_price, l.amount,
     l.commit_id, l.credit_id

@@ -1,12 +1,22 @@
 """`billing export stripe`: the Stripe API requests that push a period's final invoices (DECISIONLOG D35).
 
 One JSON file per FINALIZED invoice of a customer whose billing_provider is `stripe`, holding the
-requests in the order to send them: one `POST /v1/invoiceitems` per line (pending items of the
-customer), then `POST /v1/invoices` that collects them (pending_invoice_items_behavior=include),
-then `POST /v1/invoices/{id}/finalize`. Amounts are integers in the currency's minor unit.
-Every request has an idempotency key made of the invoice id, the time it was stored and the line,
-so resending a file never bills twice, while a voided and regenerated invoice gets new keys.
-Nothing here talks to the network; a pusher sends the files one at a time per customer.
+requests in the order to send them:
+
+1. for a regenerated invoice (`invoice_version` n > 1), per earlier version v: `GET /v1/invoices/search`
+   for the Stripe invoice carrying our metadata billing_invoice_id and billing_invoice_version v
+   (`"result": "voided_vN"` names its first hit), then `POST /v1/invoices/{voided_vN}/void`. No hit:
+   that version was never pushed, skip the requests that reference it (`"if_missing": "skip"`);
+2. `POST /v1/invoices` (a draft with pending_invoice_items_behavior=exclude, `"result": "invoice"`);
+3. one `POST /v1/invoiceitems` per line, attached to that draft (`"invoice": "{invoice}"`), so items
+   never land on another invoice (nor on the voided one);
+4. `POST /v1/invoices/{invoice}/finalize`.
+
+Amounts are integers in the currency's minor unit. Every POST has an idempotency key made of the
+invoice id, its version and the request, so resending a file never bills twice and the same version
+always gives the same file, while a regenerated invoice gets new keys. Nothing here talks to the
+network; a pusher sends the files one at a time per customer, substituting `{name}` in paths and
+params with the id of the request whose "result" is name.
 """
 
 from __future__ import annotations
@@ -36,46 +46,73 @@ def _unix(moment: datetime | None) -> int | None:
 
 
 def _key(invoice: dict, suffix: str) -> str:
-    stored = invoice["stored_at"].strftime("%Y%m%dT%H%M%S") if invoice["stored_at"] else "unstored"
-    return f"billing-{invoice['invoice_id']}-{stored}-{suffix}"
+    """billing-<invoice>-v<version>-<request>: new for every regenerated version, stable within one."""
+    return f"billing-{invoice['invoice_id']}-v{invoice['invoice_version']}-{suffix}"
+
+
+def _metadata(invoice: dict) -> dict:
+    """What we set on the Stripe invoice and items; id and version find the invoice again (to void it)."""
+    return {"billing_invoice_id": invoice["invoice_id"], "billing_invoice_version": str(invoice["invoice_version"]),
+            "billing_contract_id": invoice["contract_id"], "billing_customer_id": invoice["customer_id"],
+            "billing_invoice_type": invoice["invoice_type"]}
+
+
+def void_requests(invoice: dict) -> list[dict]:
+    """Search and void the Stripe invoice of every earlier version (those never pushed are skipped)."""
+    requests = []
+    for old in range(1, invoice["invoice_version"]):
+        name = f"voided_v{old}"
+        query = (f"metadata['billing_invoice_id']:'{invoice['invoice_id']}' "
+                 f"AND metadata['billing_invoice_version']:'{old}'")
+        requests.append({"method": "GET", "path": "/v1/invoices/search", "result": name, "if_missing": "skip",
+                         "params": {"query": query, "limit": 1}})
+        requests.append({"method": "POST", "path": f"/v1/invoices/{{{name}}}/void",
+                         "idempotency_key": _key(invoice, f"void-v{old}"), "params": {}})
+    return requests
+
+
+def _item_request(invoice: dict, line: dict, metadata: dict) -> dict:
+    """One invoice item, attached to the invoice created before it."""
+    currency = invoice["currency"]
+    where = f"invoice {invoice['invoice_id']} line {line['line_item_id']}"
+    description = line["name"] or line["line_type"]
+    if line["quantity"] is not None and line["unit_price"] is not None:
+        description += f" ({_text_number(line['quantity'])} x {_text_number(line['unit_price'])})"
+    params = {
+        "customer": invoice["billing_provider_customer_id"],
+        "invoice": "{invoice}",
+        "currency": currency.lower(),
+        "amount": minor_units(line["amount"], currency, where),
+        "description": description,
+        "metadata": {**metadata, "billing_line_item_id": line["line_item_id"], "line_type": line["line_type"],
+                     "product_id": line["product_id"] or ""},
+    }
+    if line["starting_at"] is not None and line["ending_before"] is not None:
+        params["period"] = {"start": _unix(line["starting_at"]), "end": _unix(line["ending_before"])}
+    return {"method": "POST", "path": "/v1/invoiceitems", "idempotency_key": _key(invoice, line["line_item_id"]),
+            "params": params}
 
 
 def invoice_requests(invoice: dict, lines: list[dict]) -> dict:
     customer, currency = invoice["billing_provider_customer_id"], invoice["currency"]
-    metadata = {"billing_invoice_id": invoice["invoice_id"], "billing_contract_id": invoice["contract_id"],
-                "billing_customer_id": invoice["customer_id"], "billing_invoice_type": invoice["invoice_type"]}
-    requests = []
-    for line in lines:
-        where = f"invoice {invoice['invoice_id']} line {line['line_item_id']}"
-        description = line["name"] or line["line_type"]
-        if line["quantity"] is not None and line["unit_price"] is not None:
-            description += f" ({_text_number(line['quantity'])} x {_text_number(line['unit_price'])})"
-        params = {
-            "customer": customer,
-            "currency": currency.lower(),
-            "amount": minor_units(line["amount"], currency, where),
-            "description": description,
-            "metadata": {**metadata, "billing_line_item_id": line["line_item_id"], "line_type": line["line_type"],
-                         "product_id": line["product_id"] or ""},
-        }
-        if line["starting_at"] is not None and line["ending_before"] is not None:
-            params["period"] = {"start": _unix(line["starting_at"]), "end": _unix(line["ending_before"])}
-        requests.append({"method": "POST", "path": "/v1/invoiceitems",
-                         "idempotency_key": _key(invoice, line["line_item_id"]), "params": params})
-    requests.append({"method": "POST", "path": "/v1/invoices", "idempotency_key": _key(invoice, "invoice"),
-                     "params": {"customer": customer, "currency": currency.lower(),
-                                "collection_method": "send_invoice", "due_date": _unix(invoice["due_at"]),
-                                "auto_advance": False, "pending_invoice_items_behavior": "include",
-                                "description": f"{invoice['contract_name'] or invoice['contract_id']}: "
-                                               f"{invoice['invoice_type'].lower()} invoice",
-                                "metadata": metadata}})
-    requests.append({"method": "POST", "path": "/v1/invoices/{invoice}/finalize",
-                     "idempotency_key": _key(invoice, "finalize"), "params": {"auto_advance": False}})
+    metadata = _metadata(invoice)
+    create = {"method": "POST", "path": "/v1/invoices", "idempotency_key": _key(invoice, "invoice"),
+              "result": "invoice",
+              "params": {"customer": customer, "currency": currency.lower(),
+                         "collection_method": "send_invoice", "due_date": _unix(invoice["due_at"]),
+                         "auto_advance": False, "pending_invoice_items_behavior": "exclude",
+                         "description": f"{invoice['contract_name'] or invoice['contract_id']}: "
+                                        f"{invoice['invoice_type'].lower()} invoice",
+                         "metadata": metadata}}
+    items = [_item_request(invoice, line, metadata) for line in lines]
+    finalize = {"method": "POST", "path": "/v1/invoices/{invoice}/finalize",
+                "idempotency_key": _key(invoice, "finalize"), "params": {"auto_advance": False}}
     total = minor_units(invoice["total"], currency, f"invoice {invoice['invoice_id']}")
-    if sum(r["params"]["amount"] for r in requests if r["path"] == "/v1/invoiceitems") != total:
+    if sum(r["params"]["amount"] for r in items) != total:
         raise BillingError(f"invoice {invoice['invoice_id']}: line amounts do not add up to the total {invoice['total']}")
-    return {"invoice_id": invoice["invoice_id"], "customer_id": invoice["customer_id"], "stripe_customer": customer,
-            "currency": currency.lower(), "total": total, "requests": requests}
+    return {"invoice_id": invoice["invoice_id"], "invoice_version": invoice["invoice_version"],
+            "customer_id": invoice["customer_id"], "stripe_customer": customer, "currency": currency.lower(),
+            "total": total, "requests": [*void_requests(invoice), create, *items, finalize]}
 
 
 def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Path], dict[str, str]]:

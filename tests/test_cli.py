@@ -236,6 +236,16 @@ def test_build_then_export_through_the_cli(tmp_path):
             row["amount"], row["total"], row["due_at"]) == (
         "Tiny Co", "FINALIZED", "prod_calls", "3", "1.20", "1.20", "2025-02-16T00:00:00Z")
 
+    # dbt recorded the build (DECISIONLOG D45): what `invoices void` regenerates at by default
+    [log] = project.query("select billing_as_of, is_preview, invoices_stored from main.build_log")
+    assert (str(log["billing_as_of"]), log["is_preview"], log["invoices_stored"]) == ("2025-02-05 00:00:00", False, 1)
+    # without a recorded build (a database built before D45) the as-of must be given
+    project.query("drop table main.build_log")
+    invoice_id = row["invoice_id"]
+    voided = runner.invoke(main, [*common, "invoices", "void", invoice_id, "--reason", "x"])
+    assert_clean_error(voided, "no build is recorded", "pass --as-of")
+    assert not project.query("select * from main.invoice_store where record_type = 'void'")
+
 
 def test_a_database_locked_by_another_process_is_a_one_line_error(tmp_path):
     import subprocess

@@ -41,20 +41,24 @@ def usage(tid: str, at: str, units) -> dict:
             "timestamp": at, "properties": {"units": units}}
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    project = BillingTestProject(tmp_path_factory.mktemp("export"))
-    project.seeds(
+def seeds(price: str = "0.125") -> dict:
+    return dict(
         customers=[{"customer_id": "cus_x", "name": CUSTOMER_NAME, "billing_provider": "stripe",
                     "billing_provider_customer_id": "-42"}],
         products=[{"product_id": "prod_cmd", "name": "+cmd", "type": "USAGE", "billable_metric": "api_units"}],
         rate_cards=[{"rate_card_id": "rc_x", "name": "List", "currency": "USD"}],
         rate_card_rates=[{"rate_card_id": "rc_x", "product_id": "prod_cmd", "starting_at": "2024-01-01T00:00:00Z",
-                          "entitled": True, "rate_type": "FLAT", "price": "0.125"}],
+                          "entitled": True, "rate_type": "FLAT", "price": price}],
         contracts=[{"contract_id": "con_x", "customer_id": "cus_x", "rate_card_id": "rc_x", "name": "Main",
                     "starting_at": "2025-01-01T00:00:00Z", "usage_statement_frequency": "MONTHLY",
                     "usage_statement_day": "FIRST_OF_MONTH", "net_payment_terms_days": "30"}],
     )
+
+
+def built_project(root: Path) -> BillingTestProject:
+    """The module's project, built as of 2025-04-02T12:00Z."""
+    project = BillingTestProject(root)
+    project.seeds(**seeds())
     project.metrics(METRICS)
     project.ingest([
         usage("e1", "2025-01-05T10:00:00Z", 5),
@@ -64,7 +68,12 @@ def db(tmp_path_factory) -> Path:
         usage("e5", "2025-03-15T10:00:00Z", 9),
     ], loaded_at="2025-03-20T00:00:00Z")
     project.build(as_of="2025-04-02T12:00:00Z")
-    return project.db_path
+    return project
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    return built_project(tmp_path_factory.mktemp("export")).db_path
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:
@@ -215,3 +224,55 @@ def test_missing_database_is_a_clean_error(tmp_path):
 def test_out_of_range_period_is_a_clean_error(db, tmp_path, period):
     with pytest.raises(BillingError):
         export_invoices(db, period, "csv", tmp_path / "out.csv")
+
+
+# -- Stripe: a regenerated invoice is a new Stripe invoice (DECISIONLOG D35, D45) ----------------
+
+def stripe_files(project: BillingTestProject, period: str, out: Path) -> dict[str, str]:
+    from click.testing import CliRunner
+
+    from billing_cli.cli import main
+
+    result = CliRunner().invoke(main, ["--project-dir", str(project.dir), "--db", str(project.db_path),
+                                       "export", "stripe", "--period", period, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return {f.name: f.read_text() for f in sorted(out.iterdir())}
+
+
+def test_stripe_export_of_a_regenerated_invoice_voids_the_old_one_with_new_keys(tmp_path):
+    from click.testing import CliRunner
+
+    from billing_cli.cli import main
+
+    project = built_project(tmp_path / "p")
+    [before] = stripe_files(project, "2025-01", tmp_path / "before").values()
+    before = json.loads(before)
+    assert before["invoice_version"] == 1
+    assert [r["path"] for r in before["requests"]] == ["/v1/invoices", "/v1/invoiceitems",
+                                                       "/v1/invoices/{invoice}/finalize"]
+
+    # January repriced: 12 units x 0.25 = 3.00; voided and regenerated as of the last build
+    project.seeds(**seeds(price="0.25"))
+    invoice_id = before["invoice_id"]
+    result = CliRunner().invoke(main, ["--project-dir", str(project.dir), "--db", str(project.db_path),
+                                       "invoices", "void", invoice_id, "--reason", "repriced"])
+    assert result.exit_code == 0, result.output
+    after_files = stripe_files(project, "2025-01", tmp_path / "after")
+    after = json.loads(after_files[f"{invoice_id}.json"])
+    assert (after["invoice_version"], after["total"]) == (2, 300)
+    search, void, create, *items, finalize = after["requests"]
+    assert (search["method"], search["path"], search["result"]) == ("GET", "/v1/invoices/search", "voided_v1")
+    assert search["params"]["query"] == (f"metadata['billing_invoice_id']:'{invoice_id}' "
+                                         "AND metadata['billing_invoice_version']:'1'")
+    assert (void["method"], void["path"]) == ("POST", "/v1/invoices/{voided_v1}/void")
+    assert (create["path"], create["result"]) == ("/v1/invoices", "invoice")
+    assert create["params"]["metadata"]["billing_invoice_version"] == "2"
+    assert create["params"]["pending_invoice_items_behavior"] == "exclude"
+    assert [(i["params"]["invoice"], i["params"]["amount"]) for i in items] == [("{invoice}", 300)]
+    assert finalize["path"] == "/v1/invoices/{invoice}/finalize"
+    old_keys = {r["idempotency_key"] for r in before["requests"]}
+    new_keys = [r["idempotency_key"] for r in after["requests"] if r["method"] == "POST"]
+    assert len(new_keys) == len(set(new_keys)) == 4 and not old_keys & set(new_keys)
+    assert all("-v2-" in key for key in new_keys)
+    # the same version exported again: byte-identical files (resending them is harmless)
+    assert stripe_files(project, "2025-01", tmp_path / "again") == after_files

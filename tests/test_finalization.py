@@ -171,9 +171,11 @@ def test_void_and_regenerate_keeps_both_versions(make_project):
     result = runner.invoke(main, [*args, "--reason", "tier 1 mispriced", "--actor", "finance@example.com",
                                   "--as-of", "2025-03-03T00:00:00Z"])
     assert result.exit_code == 0, result.output
-    assert "Regenerated invoice" in result.output and "total 7.00 (was 8.00)" in result.output
+    assert "Regenerating as of 2025-03-03T00:00:00Z (given with --as-of)" in result.output
+    assert "Regenerated invoice" in result.output and "as version 2: total 7.00 (was 8.00)" in result.output
     [jan_new] = invoice_rows(p, JAN)
     assert (jan_new["invoice_id"], jan_new["status"], jan_new["total"]) == (jan["invoice_id"], "FINALIZED", D("7.00"))
+    assert (jan["invoice_version"], jan_new["invoice_version"]) == (1, 2)
     lines = sorted((r["line_type"], r["amount"]) for r in p.lines() if r["invoice_id"] == jan["invoice_id"])
     assert lines == [("late_usage_adjustment", D("-3.00")), ("usage", D("10.00"))]
     assert invoice_rows(p, FEB)[0]["total"] == D("3.00")
@@ -182,6 +184,8 @@ def test_void_and_regenerate_keeps_both_versions(make_project):
     assert [(r["action"], r["reason"], r["actor"]) for r in log] == [
         ("VOIDED", "tier 1 mispriced", "finance@example.com"),
         ("REGENERATED", "tier 1 mispriced", "finance@example.com")]
+    # the two rows link the versions: version 1 voided, version 2 replacing it
+    assert [(r["version_number"], r["replaces_version"]) for r in log] == [(1, None), (2, 1)]
     old, new = (json.loads(r["invoice_version"]) for r in log)
     assert (old["total"], [x["amount"] for x in old["line_items"]]) == ("8.00", ["8.00"])
     assert new["total"] == "7.00" and len(new["line_items"]) == 2
@@ -194,6 +198,86 @@ def test_void_and_regenerate_keeps_both_versions(make_project):
     assert draft.exit_code != 0 and "is not a finalized invoice" in draft.output
     missing_reason = runner.invoke(main, [*args[:-1], jan["invoice_id"], "--reason", " "])
     assert missing_reason.exit_code != 0 and "a reason is required" in missing_reason.output
+
+
+def void_cli(p, invoice_id: str, *options: str):
+    from click.testing import CliRunner
+
+    from billing_cli.cli import main
+
+    return CliRunner().invoke(main, ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void",
+                                     invoice_id, "--reason", "repriced", *options])
+
+
+def first_quarter_built(make_project):
+    """Calls in January (8), February (3) and March (2), built as of 2025-04-02: January to March and
+    the setup fee are final, April is a draft."""
+    p = make_project().seeds(**catalog()).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 3, "2025-02-10") + calls("mar", 2, "2025-03-10"),
+             loaded_at="2025-03-20T00:00:00Z")
+    p.build(as_of="2025-04-02T00:00:00Z")
+    return p
+
+
+def status_counts(p) -> dict[str, int]:
+    return {r["status"]: r["n"] for r in p.query("select status, count(*) as n from main.fct_invoices group by 1")}
+
+
+def store_rows(p) -> list[tuple]:
+    return [tuple(r.values()) for r in p.query(
+        "select record_type, invoice_id, invoice_version, line_item_id, balance_id from main.invoice_store "
+        "order by all")]
+
+
+def test_void_without_as_of_regenerates_as_of_the_last_build(make_project):
+    # Before, a void without --as-of built as of NOW: 20-odd more months finalized, irreversibly.
+    p = first_quarter_built(make_project)
+    before, stored = status_counts(p), store_rows(p)
+    assert before == {"FINALIZED": 4, "DRAFT": 1}
+    [jan] = invoice_rows(p, JAN)
+    p.seeds(**catalog(tiers=[{"size": "10", "price": "0.90"}, {"price": "0.50"}]))
+    result = void_cli(p, jan["invoice_id"])
+    assert result.exit_code == 0, result.output
+    assert "Regenerating as of 2025-04-02T00:00:00Z (the as-of of the last build" in result.output
+    assert status_counts(p) == before
+    # only January changed in the store: a void row for version 1, version 2 with its line
+    new_rows = set(store_rows(p)) - set(stored)
+    assert {r[:3] for r in new_rows} == {("void", jan["invoice_id"], 1), ("invoice", jan["invoice_id"], 2),
+                                         ("line", jan["invoice_id"], 2)}
+    assert len(new_rows) == 3
+    assert invoice_rows(p, JAN)[0]["total"] == D("7.20")  # 8 x 0.90
+
+    # A later build that stores nothing (April is final only on May 2) is still the last build:
+    # its as-of is used, not the newest stored_as_of.
+    p.build(as_of="2025-04-20T00:00:00Z")
+    [feb] = invoice_rows(p, FEB)
+    result = void_cli(p, feb["invoice_id"])
+    assert result.exit_code == 0, result.output
+    assert "Regenerating as of 2025-04-20T00:00:00Z (the as-of of the last build" in result.output
+    [feb] = invoice_rows(p, FEB)
+    assert (feb["invoice_version"], feb["stored_as_of"]) == (2, datetime(2025, 4, 20))
+    assert status_counts(p) == before
+
+
+def test_void_that_would_finalize_another_period_is_refused(make_project):
+    p = first_quarter_built(make_project)
+    before, stored, invoices = status_counts(p), store_rows(p), p.invoices()
+    [jan] = invoice_rows(p, JAN)
+    [apr] = invoice_rows(p, datetime(2025, 4, 1))
+    result = void_cli(p, jan["invoice_id"], "--as-of", "2025-05-03T00:00:00Z")
+    assert result.exit_code != 0
+    assert "would also finalize 1 other invoice(s)" in result.output
+    assert f"{apr['invoice_id']} (USAGE, contract k1, period 2025-04-01 to 2025-05-01)" in result.output
+    assert "Nothing was changed" in result.output
+    assert store_rows(p) == stored  # no void row, nothing stored
+    assert (status_counts(p), p.invoices()) == (before, invoices)
+    assert not p.query("select * from information_schema.tables where table_name = 'invoice_audit_log'")
+
+    # with the explicit flag the void goes ahead and says what else it finalized
+    result = void_cli(p, jan["invoice_id"], "--as-of", "2025-05-03T00:00:00Z", "--also-finalize")
+    assert result.exit_code == 0, result.output
+    assert f"Also finalized 1 other invoice(s):\n  {apr['invoice_id']} (USAGE" in result.output
+    assert invoice_rows(p, datetime(2025, 4, 1))[0]["status"] == "FINALIZED"
 
 
 def test_a_catalog_edit_splitting_a_late_period_nets_to_one_adjustment(make_project):

@@ -287,10 +287,12 @@ def test_stripe_export_writes_requests_per_final_invoice(story, tmp_path):
     items = [r for r in usage["requests"] if r["path"] == "/v1/invoiceitems"]
     assert sorted(r["params"]["amount"] for r in items) == [-700, 700]
     assert all(r["params"]["customer"] == "cus_S1" and r["params"]["currency"] == "usd" for r in items)
-    assert [r["path"] for r in usage["requests"][-2:]] == ["/v1/invoices", "/v1/invoices/{invoice}/finalize"]
-    assert usage["requests"][-2]["params"]["pending_invoice_items_behavior"] == "include"
+    # the invoice is created first and each item attached to it (no other pending item is swept in)
+    assert [r["path"] for r in usage["requests"][::3]] == ["/v1/invoices", "/v1/invoices/{invoice}/finalize"]
+    assert usage["requests"][0]["params"]["pending_invoice_items_behavior"] == "exclude"
+    assert all(r["params"]["invoice"] == "{invoice}" for r in items)
     onboarding = docs[500]
-    assert [r["params"]["amount"] for r in onboarding["requests"][:-2]] == [500]
+    assert [r["params"]["amount"] for r in onboarding["requests"][1:-1]] == [500]
     keys = [r["idempotency_key"] for d in docs.values() for r in d["requests"]]
     assert len(keys) == len(set(keys))
     again = cli(p, "export", "stripe", "--period", "2025-02", "--out", str(tmp_path / "again"))
