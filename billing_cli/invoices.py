@@ -194,8 +194,11 @@ def would_also_finalize(project_dir: Path, db_path: Path, invoice_id: str, as_of
         if not result.success:
             raise BillingError("the regenerating build would fail (nothing was changed):\n"
                                + "\n".join(result.problems))
-        added = {v for v in stored_invoices(copy) - before if v[0] != invoice_id}
-        return describe_stored(copy, added)
+        added = stored_invoices(copy) - before
+        if not any(v[0] == invoice_id for v in added):
+            raise BillingError(f"the regenerating build as of {as_of} would not store {invoice_id} again (a preview "
+                               "as-of ahead of the clock, or its period is gone from the catalog); nothing was changed")
+        return describe_stored(copy, {v for v in added if v[0] != invoice_id})
 
 
 def audit_log(db_path: Path, invoice_id: str | None = None) -> list[dict]:

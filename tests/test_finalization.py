@@ -280,6 +280,18 @@ def test_void_that_would_finalize_another_period_is_refused(make_project):
     assert invoice_rows(p, datetime(2025, 4, 1))[0]["status"] == "FINALIZED"
 
 
+def test_void_whose_regeneration_would_store_nothing_is_refused(make_project):
+    # an --as-of ahead of the clock is a preview: its build stores nothing, so January would stay
+    # voided with no final version; the rehearsal sees that and nothing is changed
+    p = first_quarter_built(make_project)
+    stored = store_rows(p)
+    [jan] = invoice_rows(p, JAN)
+    result = void_cli(p, jan["invoice_id"], "--as-of", "2099-01-01T00:00:00Z")
+    assert result.exit_code != 0
+    assert f"would not store {jan['invoice_id']} again" in result.output and "nothing was changed" in result.output
+    assert store_rows(p) == stored
+
+
 def test_a_catalog_edit_splitting_a_late_period_nets_to_one_adjustment(make_project):
     # January final, 4 late calls billed (+3.00) on February; then a rate boundary is added at
     # Jan 25 with the same tiers. The re-rated January has two segments, the billed line one; the
