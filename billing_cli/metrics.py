@@ -87,7 +87,23 @@ class CompiledProject:
 # Loading and validation
 # --------------------------------------------------------------------------------------------
 
-JINJA_MARKERS = ("{{", "{%", "{#")
+# Text that ends up in a generated model or schema file, which dbt renders as jinja (DECISIONLOG D48).
+JINJA_MARKERS = ("{{", "{%", "{#", "#}")
+
+
+def _refuse_jinja(text: str, where: str, what: str) -> None:
+    if any(marker in text for marker in JINJA_MARKERS):
+        raise BillingError(f"{where}: {what} {text!r} may not contain '{{{{', '{{%', '{{#' or '#}}' "
+                           "(dbt would run it as jinja)")
+
+
+def _description(raw: dict, where: str) -> str | None:
+    description = raw.get("description")
+    if description is None:
+        return None
+    text = " ".join(str(description).split())
+    _refuse_jinja(text, where, "description")
+    return text
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -110,8 +126,7 @@ def _text_value(value, where: str) -> str:
         text = str(value)
     else:
         raise BillingError(f"{where}: values must be strings, numbers or booleans, got {value!r}")
-    if any(marker in text for marker in JINJA_MARKERS):
-        raise BillingError(f"{where}: value {text!r} may not contain '{{{{', '{{%' or '{{#' (dbt would run it as jinja)")
+    _refuse_jinja(text, where, "value")
     return text
 
 
@@ -150,11 +165,11 @@ def parse_metric(raw: dict, index: int) -> Metric:
         if not isinstance(raw["sql"], str):
             raise BillingError(f"{where}: sql must be a string holding one SELECT")
         if any(marker in raw["sql"] for marker in JINJA_MARKERS):
-            raise BillingError(f"{where}: sql may not contain '{{{{', '{{%' or '{{#' (dbt would run it as jinja)")
+            raise BillingError(f"{where}: sql may not contain '{{{{', '{{%', '{{#' or '#}}' (dbt would run it as jinja)")
+        description = _description(raw, where)
         _, group_keys = sql_metrics.compile_sql_metric(name, raw["sql"])
-        description = raw.get("description")
         return Metric(name=name, aggregation="sql", event_types=(), group_keys=tuple(group_keys), sql=raw["sql"],
-                      description=" ".join(str(description).split()) if description is not None else None)
+                      description=description)
 
     aggregation = raw.get("aggregation")
     if isinstance(aggregation, str):
@@ -213,12 +228,8 @@ def parse_metric(raw: dict, index: int) -> Metric:
     if len(set(group_keys)) != len(group_keys):
         raise BillingError(f"{where}: group_keys repeat a property")
 
-    description = raw.get("description")
-    if description is not None and ("{{" in str(description) or "{%" in str(description)):
-        raise BillingError(f"{where}: description may not contain '{{{{' or '{{%' (dbt would run it as jinja)")
     return Metric(name=name, aggregation=aggregation, event_types=event_types, property=prop,
-                  filters=tuple(filters), group_keys=group_keys,
-                  description=" ".join(str(description).split()) if description is not None else None)
+                  filters=tuple(filters), group_keys=group_keys, description=_description(raw, where))
 
 
 def load_metrics(path: Path) -> list[Metric]:

@@ -429,3 +429,30 @@ def test_jinja_markers_in_values_are_refused(tmp_path, value):
         {"name": "calls", "event_type": "call", "aggregation": "count", "filters": [{"property": "p", "in": [value]}]}]}))
     with pytest.raises(BillingError, match="metric 'calls'.*may not contain"):
         load_metrics(path)
+
+
+@pytest.mark.parametrize("marker", ["{#", "{{", "{%", "#}"])
+@pytest.mark.parametrize("kind", ["structured", "sql"])
+def test_jinja_markers_in_descriptions_are_refused(tmp_path, marker, kind):
+    # the description goes into the generated schema file, which dbt renders as jinja: `{# a note` there
+    # passed `billing compile` and then broke every build
+    metric = {"name": "calls", "description": f"Calls {marker} of the month"}
+    if kind == "sql":
+        metric["sql"] = "select count(*) as value from events where event_type = 'call'"
+    else:
+        metric.update({"event_type": "call", "aggregation": "count"})
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text(yaml.safe_dump({"billable_metrics": [metric]}))
+    with pytest.raises(BillingError, match="metric 'calls': description .*may not contain"):
+        load_metrics(path)
+
+
+@pytest.mark.parametrize("field", ["event_type", "in", "not_in"])
+def test_jinja_comment_end_in_values_is_refused(tmp_path, field):
+    metric = {"name": "calls", "event_type": "a #} b" if field == "event_type" else "call", "aggregation": "count"}
+    if field != "event_type":
+        metric["filters"] = [{"property": "p", field: ["x #} y"]}]
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text(yaml.safe_dump({"billable_metrics": [metric]}))
+    with pytest.raises(BillingError, match=f"metric 'calls'.*{field}.*may not contain"):
+        load_metrics(path)
