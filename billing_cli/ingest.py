@@ -1,12 +1,14 @@
 """Landing usage events into raw.usage_events (JSONL, CSV, Parquet).
 
 Landing never validates data away: an unreadable JSONL line (not JSON, not an object, not UTF-8)
-is landed with `ingest_error` set (and, when it is not a JSON object, its text in `properties`), so
-that the build rejects it with a reason; blank lines are counted and reported. Every row of one run gets the same `loaded_at` (one load).
+or CSV row (not UTF-8, or not as many fields as the header) is landed with `ingest_error` set (and,
+when it is not a JSON object or a CSV row of the header's width, its text in `properties`), so that
+the build rejects it with a reason; blank lines are counted and reported. Every row of one run gets the same `loaded_at` (one load).
 """
 
 from __future__ import annotations
 
+import csv
 import glob
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -167,9 +169,7 @@ def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
         "and ingest_error is not null order by source_line", [loaded_at, str(path)]).fetchall()]
 
 
-def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
-    described = con.execute(f"describe select * from {relation_sql}").fetchall()
-    columns = {row[0].lower(): row[1].upper() for row in described if row[0].lower() != "file_row_number"}
+def _check_columns(columns, path: Path) -> None:
     missing = [c for c in EVENT_COLUMNS if c not in columns and c != "properties"]
     if missing:
         raise BillingError(f"{path}: missing column(s) {', '.join(missing)} "
@@ -178,7 +178,96 @@ def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
     if unknown:
         raise BillingError(f"{path}: unknown column(s) {', '.join(unknown)} "
                            f"(expected {', '.join(EVENT_COLUMNS)}; put event data in properties)")
+
+
+def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
+    described = con.execute(f"describe select * from {relation_sql}").fetchall()
+    columns = {row[0].lower(): row[1].upper() for row in described if row[0].lower() != "file_row_number"}
+    _check_columns(columns, path)
     return columns
+
+
+_INSERT_CSV_BATCH = INSERT_INTO_RAW + """
+select transaction_id, customer_id, event_type, timestamp, properties, ?, ?, line_no, ingest_error from batch
+"""
+
+
+def _csv_records(fh, result: FileResult):
+    """(first line number, fields, raw text, bad UTF-8) per CSV record; blank lines are counted, not yielded.
+    A quoted field may span lines: the record is numbered by its first line."""
+    consumed: list[str] = []
+    bad = [False]
+
+    def lines():
+        for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte order mark is not part of the header
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text, bad[0] = raw.decode("utf-8", errors="replace"), True
+            consumed.append(text)
+            yield text
+
+    source = lines()
+    header = next(source, "")
+    dialect = max(",;\t|", key=header.count)
+    reader = csv.reader(source, delimiter=dialect, strict=False)
+    yield 1, next(csv.reader([header], delimiter=dialect), []), header, bad[0]
+    last_line = 1
+    for fields in reader:
+        text, first_line, last_line = "".join(consumed[1:]), last_line + 1, reader.line_num + 1
+        is_bad, bad[0] = bad[0], False
+        del consumed[1:]
+        if not fields:
+            result.blank_lines += 1
+            continue
+        yield first_line, fields, text.rstrip("\r\n"), is_bad
+
+
+def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
+                progress: Callable[[str], None] | None) -> None:
+    """CSV by header name, every value as text (an empty cell is NULL). A row that is not UTF-8 or has
+    more or fewer fields than the header is landed with its text in `properties` and an ingest_error,
+    like an unreadable JSONL line, and the rest of the file lands (DECISIONLOG D47)."""
+    batch: dict[str, list] = {c: [] for c in (*EVENT_COLUMNS, "line_no", "ingest_error")}
+
+    def flush():
+        if not batch["line_no"]:
+            return
+        con.register("batch", pa.table({c: pa.array(v, type=pa.int64() if c == "line_no" else pa.string())
+                                        for c, v in batch.items()}))
+        con.execute(_INSERT_CSV_BATCH, [loaded_at, str(path)])
+        con.unregister("batch")
+        result.rows += len(batch["line_no"])
+        for values in batch.values():
+            values.clear()
+
+    with open(path, "rb") as fh:
+        records = _csv_records(fh, result)
+        _, header, _, _ = next(records)
+        names = [name.strip().lower() for name in header]
+        _check_columns(names, path)
+        for line_no, fields, text, bad_utf8 in records:
+            if bad_utf8:
+                error = "line is not valid UTF-8"
+            elif len(fields) != len(names):
+                error = f"line has {len(fields)} field{'s' if len(fields) != 1 else ''}, the header {len(names)}"
+            else:
+                error = None
+            row = dict(zip(names, fields)) if error is None else {"properties": text}
+            for column in EVENT_COLUMNS:
+                batch[column].append(row.get(column) or None)
+            batch["line_no"].append(line_no)
+            batch["ingest_error"].append(error)
+            if len(batch["line_no"]) >= BATCH_LINES:
+                flush()
+                if progress:
+                    progress(f"  {path}: {result.rows:,} rows")
+        flush()
+    result.unreadable_lines = [r[0] for r in con.execute(
+        "select source_line from raw.usage_events where loaded_at = ? and source_file = ? "
+        "and ingest_error is not null order by source_line", [loaded_at, str(path)]).fetchall()]
 
 
 def _text(column: str, sql_type: str) -> str:
@@ -243,14 +332,11 @@ def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] |
                 if suffix in JSONL_SUFFIXES:
                     _ingest_jsonl(con, path, loaded_at, result, progress)
                 elif suffix in CSV_SUFFIXES:
-                    rel = (f"read_csv({_sql_string(str(path))}, all_varchar = true, header = true, "
-                           f"auto_detect = true)")
-                    # line numbers: data rows follow the header line
-                    _ingest_table(con, path, rel, "row_number() over () + 1", loaded_at, result)
+                    _ingest_csv(con, path, loaded_at, result, progress)
                 else:
                     rel = f"read_parquet({_sql_string(str(path))}, file_row_number = true)"
                     _ingest_table(con, path, rel, "file_row_number + 1", loaded_at, result)
-            except duckdb.Error as e:
+            except (duckdb.Error, csv.Error) as e:
                 raise BillingError(f"{path}: cannot read: {str(e).splitlines()[0]}") from None
             summary.files.append(result)
             if progress:

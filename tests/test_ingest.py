@@ -293,3 +293,36 @@ def test_byte_order_mark_does_not_cost_the_first_event(tmp_path, db):
     summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
     assert summary.unreadable == 0
     assert set(rows(db)) == {"t1", "t2"}
+
+
+def test_csv_ragged_rows_are_landed_with_an_error_and_the_good_rows_kept(tmp_path, db):
+    # one row with 2 fields and one with 7 used to refuse the whole file ("missing column(s) transaction_id")
+    path = tmp_path / "ragged.csv"
+    path.write_text(CSV_HEADER
+                    + "t1,cus_1,api_call,2025-01-05T10:00:00Z,\n"
+                    + "t2,cus_1\n"
+                    + 't3,cus_1,api_call,2025-01-05,"{""note"": ""two\nlines""}"\n'
+                    + "t4,cus_1,api_call,2025-01-05,{},extra,more\n"
+                    + "\n"
+                    + "t5,cus_1,api_call,2025-01-06,\n")
+
+    summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
+
+    assert summary.rows == 5 and summary.blank_lines == 1
+    assert summary.files[0].unreadable_lines == [3, 6]
+    landed = rows(db)
+    assert {tid: landed[tid]["source_line"] for tid in ("t1", "t3", "t5")} == {"t1": 2, "t3": 4, "t5": 8}
+    assert landed["t3"]["properties"] == '{"note": "two\nlines"}'
+    assert landed["ragged.csv:3"]["ingest_error"] == "line has 2 fields, the header 5"
+    assert landed["ragged.csv:3"]["properties"] == "t2,cus_1"
+    assert landed["ragged.csv:6"]["ingest_error"] == "line has 7 fields, the header 5"
+    assert landed["ragged.csv:6"]["customer_id"] is None
+    assert "3, 6 could not be read" in describe(summary)
+
+
+def test_csv_invalid_utf8_line_is_landed_with_an_error(tmp_path, db):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(CSV_HEADER.encode() + b"t1,cus_1,api_call,2025-01-05,\nt\xe92,cus_1,api_call,2025-01-05,\n")
+    summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
+    assert summary.files[0].unreadable_lines == [3]
+    assert rows(db)["latin1.csv:3"]["ingest_error"] == "line is not valid UTF-8"

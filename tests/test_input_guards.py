@@ -12,6 +12,8 @@ import pytest
 
 from conftest import BillingTestProject, D
 
+from billing_cli.ingest import ingest
+
 AS_OF = "2025-07-02T12:00:00Z"     # June is final (Jul 1 + 24 h grace)
 LOADED_AT = "2025-07-02T00:00:00Z"
 
@@ -62,6 +64,14 @@ def prepare(p: BillingTestProject) -> str:
     p.metrics(METRICS)
     p.seeds(**CATALOG)
     p.ingest(events(), loaded_at=LOADED_AT)
+    # a CSV with two ragged rows: the good rows land, the bad ones are landed for rejection
+    path = p.root / "ragged.csv"
+    path.write_text("transaction_id,customer_id,event_type,timestamp,properties\n"
+                    "csv_1,c1,call,2025-03-10T00:00:00Z,\n"
+                    "csv_2,c1\n"
+                    "csv_3,c1,call,2025-03-11T00:00:00Z,{},x,y\n"
+                    "csv_4,c1,call,2025-03-12T00:00:00Z,{}\n")
+    ingest(p.db_path, [str(path)], loaded_at=datetime(2025, 7, 2, 0, 0, 1))
     return AS_OF
 
 
@@ -90,6 +100,17 @@ def test_leap_seconds_are_billed_in_their_period(project):
     usage = {r["starting_at"].date(): (r["quantity"], r["amount"]) for r in project.lines("k1")
              if r["line_type"] == "usage"}
     # January: tz_plus_2359 only (tz_plus_25 was wrongly there); February: the -19:30 and +0530 events;
-    # June: the four leap seconds, none in July
+    # March: the two good CSV rows; June: the four leap seconds, none in July
     assert usage == {date(2025, 1, 1): (D(1), D("1.00")), date(2025, 2, 1): (D(2), D("2.00")),
-                     date(2025, 6, 1): (D(4), D("4.00"))}
+                     date(2025, 3, 1): (D(2), D("2.00")), date(2025, 6, 1): (D(4), D("4.00"))}
+
+
+def test_ragged_csv_rows_are_rejected_with_their_line(project):
+    rows = project.query("select source_line, outcome, reason, reason_detail, transaction_id "
+                         "from main.fct_event_outcomes where source_file like '%ragged.csv' order by source_line")
+    assert [(r["source_line"], r["transaction_id"], r["outcome"], r["reason"], r["reason_detail"]) for r in rows] == [
+        (2, "csv_1", "metered", None, None),
+        (3, None, "rejected", "invalid_properties", "line has 2 fields, the header 5"),
+        (4, None, "rejected", "invalid_properties", "line has 7 fields, the header 5"),
+        (5, "csv_4", "metered", None, None),
+    ]
