@@ -1,4 +1,4 @@
-"""Writing output files safely (DECISIONLOG D50, D52).
+"""Writing output files safely (DECISIONLOG D50).
 
 Every file the CLI writes (`export invoices`, `export stripe`, `statement`, `alerts deliver` to a
 folder) goes through `atomic_output`: the content is written to a temporary file in the target's

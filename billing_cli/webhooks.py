@@ -14,7 +14,7 @@ not sent there again. Acknowledged means a complete 2xx response from the endpoi
 are never followed (the signed body must not go to another host; a 3xx is a failure, kept pending),
 and a response cut off before its declared body is a failure. `timeout` bounds a whole attempt
 (connect, send, status, headers and body). The database is not held while sending: what to send is
-read first, the connection closed, and acknowledgements recorded after (DECISIONLOG D54).
+read first, the connection closed, and acknowledgements recorded after (DECISIONLOG D52, D53).
 To a folder, `<id>.json` holds the body and `<id>.headers.json` the headers (each written
 atomically). What fails stays pending for the next run.
 """
