@@ -97,8 +97,15 @@ class DbtProject:
         return self._summarise(result)
 
     def _summarise(self, result) -> BuildResult:
+        if isinstance(result.exception, KeyboardInterrupt):
+            raise KeyboardInterrupt  # Ctrl-C: an interruption (the CLI says so), not "dbt failed:" without a reason
         if result.exception is not None and result.result is None:
-            return BuildResult(success=False, problems=[f"dbt failed: {result.exception}"])
+            text = str(result.exception)
+            if "could not set lock" in text.lower():
+                raise BillingError(f"{self.db_path} is locked by another process (a running build or export?); "
+                                   "wait for it to finish or point BILLING_DB at another file")
+            first = next((line for line in text.splitlines() if line.strip()), type(result.exception).__name__)
+            return BuildResult(success=False, problems=[f"dbt failed: {first}"])
         counts: dict[str, int] = {}
         problems: list[str] = []
         for node_result in result.result.results:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import math
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -13,17 +16,86 @@ from .errors import BillingError
 from .project import database_path, find_project_dir
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line, exit 130 (128 + SIGINT), as shells report it."""
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+    def show(self, file=None) -> None:
+        click.echo("interrupted", err=True)
+
+
 def domain_errors(fn):
+    """Domain errors become one-line messages (exit 1); Ctrl-C becomes `interrupted` (exit 130)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except BillingError as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted() from None
     return wrapper
 
 
-@click.group()
+class OneLineGroup(click.Group):
+    """The `billing` group: a usage error is one line (`Error: ... (see --help)`, exit 2) rather than
+    click's usage block, and Ctrl-C outside a command is `interrupted` (exit 130) (DECISIONLOG D53)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            click.echo(f"Error: {e.format_message()} (see --help)", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort as e:
+            interrupted = isinstance(e.__cause__, KeyboardInterrupt)
+            click.echo("interrupted" if interrupted else "Aborted!", err=True)
+            sys.exit(130 if interrupted else 1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan (which compares false with both bounds)."""
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+class Destination(click.ParamType):
+    """`--to`: an http(s) URL with a host (and a valid port), or an existing folder."""
+    name = "URL|DIR"
+
+    def convert(self, value, param, ctx):
+        if "://" not in value and not value.lower().startswith(("http:", "https:")):
+            if not Path(value).is_dir():
+                self.fail(f"{value!r} is neither an http(s) URL nor an existing folder", param, ctx)
+            return value
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            self.fail(f"{value!r}: a URL may not contain spaces or control characters", param, ctx)
+        try:
+            parts = urlsplit(value)
+            host, _ = parts.hostname, parts.port
+        except ValueError as e:
+            self.fail(f"{value!r} is not a valid URL ({e})", param, ctx)
+        if parts.scheme.lower() not in ("http", "https"):
+            self.fail(f"{value!r}: only http:// and https:// URLs (or a folder)", param, ctx)
+        if not host:
+            self.fail(f"{value!r}: the URL has no host", param, ctx)
+        return value
+
+
+@click.group(cls=OneLineGroup)
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The dbt project (default: nearest folder with dbt_project.yml, or BILLING_PROJECT_DIR).")
 @click.option("--db", "db", default=None, help="DuckDB file (default: BILLING_DB, else billing.duckdb in the project).")
@@ -94,7 +166,10 @@ def ingest(ctx, paths: tuple[str, ...], quiet: bool) -> None:
 def build(ctx, as_of: str | None, full_refresh: bool, select: str | None, quiet: bool) -> None:
     """Run `dbt build` (models, seeds, tests) on the project."""
     from .build import DbtProject
+    from .db import connect
 
+    if os.environ.get("BILLING_TARGET", "duckdb") == "duckdb":
+        connect(_db(ctx)).close()  # a database held by another process: one line, before dbt starts
     project = DbtProject(_project(ctx), _db(ctx), quiet=quiet)
     result = project.build(as_of=as_of, full_refresh=full_refresh, select=select)
     if not result.success:
@@ -167,18 +242,20 @@ def alerts() -> None:
 
 
 @alerts.command("deliver")
-@click.option("--to", "to", required=True, help="Webhook URL (http:// or https://), or a folder for JSON files.")
+@click.option("--to", "to", required=True, type=Destination(),
+              help="Webhook URL (http:// or https://), or a folder for JSON files.")
 @click.option("--secret-env", default="BILLING_WEBHOOK_SECRET", show_default=True,
               help="Environment variable holding the HMAC-SHA256 signing secret.")
-@click.option("--max-attempts", default=5, show_default=True, help="Tries per notification (URL).")
-@click.option("--backoff", default=1.0, show_default=True, help="Seconds before the first retry; doubles each time.")
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each response.")
+@click.option("--max-attempts", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Tries per notification (URL).")
+@click.option("--backoff", default=1.0, show_default=True, type=FiniteFloatRange(0, 3600),
+              help="Seconds before the first retry; doubles each time (each wait at most an hour).")
+@click.option("--timeout", default=10.0, show_default=True, type=FiniteFloatRange(0, 3600, min_open=True),
+              help="Seconds one attempt may take in all: connect, send and read the whole response.")
 @click.pass_context
 @domain_errors
 def alerts_deliver_cmd(ctx, to: str, secret_env: str, max_attempts: int, backoff: float, timeout: float) -> None:
     """Send alert firings not yet delivered to TO as signed webhooks {id, type, properties}."""
-    import os
-
     from .webhooks import deliver
 
     report = deliver(_db(ctx), to, os.environ.get(secret_env), max_attempts=max_attempts, backoff=backoff,

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from .db import connect
 from .errors import BillingError
+from .outputs import atomic_output, check_target
 
 FORMATS = ("csv", "json", "parquet")
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -32,7 +33,9 @@ TEXT_COLUMNS = {"invoice_id", "contract_id", "customer_id", "customer_name", "bi
                 "presentation_group_values", "commit_id", "credit_id"}
 
 # Invoices of a period: USAGE invoices whose period starts in the month, SCHEDULED invoices issued in it.
-QUERY = """
+IN_PERIOD = """(i.invoice_type = 'USAGE' and i.period_starting_at >= ? and i.period_starting_at < ?)
+   or (i.invoice_type = 'SCHEDULED' and i.issued_at >= ? and i.issued_at < ?)"""
+QUERY = f"""
 select
     i.invoice_id, i.contract_id, i.customer_id,
     c.name as customer_name, c.billing_provider, c.billing_provider_customer_id,
@@ -45,11 +48,23 @@ select
 from main.fct_invoices as i
 left join main.stg_customers as c on i.customer_id = c.customer_id
 left join main.fct_invoice_line_items as l on i.invoice_id = l.invoice_id
-where (i.invoice_type = 'USAGE' and i.period_starting_at >= ? and i.period_starting_at < ?)
-   or (i.invoice_type = 'SCHEDULED' and i.issued_at >= ? and i.issued_at < ?)
+where {IN_PERIOD}
 order by i.customer_id, i.issued_at, i.invoice_type, i.invoice_id,
          l.line_type, l.product_id, l.starting_at, l.line_item_id
 """
+# Invoices of the period whose header disagrees with its lines (fct_invoices and fct_invoice_line_items
+# are separate tables: a build killed between them leaves them from two builds; DECISIONLOG D51).
+UNRECONCILED = f"""
+select i.invoice_id, i.total, i.line_count, coalesce(sum(l.amount), 0) as lines_total,
+       count(l.line_item_id) as lines
+from main.fct_invoices as i
+left join main.fct_invoice_line_items as l on i.invoice_id = l.invoice_id
+where {IN_PERIOD}
+group by i.invoice_id, i.total, i.line_count
+having i.total is distinct from coalesce(sum(l.amount), 0) or i.line_count is distinct from count(l.line_item_id)
+order by i.invoice_id
+"""
+MAX_NAMED = 10
 
 
 def period_bounds(period: str) -> tuple[datetime, datetime]:
@@ -73,9 +88,9 @@ def resolve_out_path(out: str | Path, period: str, fmt: str) -> Path:
         path = path / f"invoices_{period}.{fmt}"
     if path.suffix.lower() != f".{fmt}":
         raise BillingError(f"output path {path} should end in .{fmt} for --format {fmt}")
-    if not path.parent.exists():
+    if not path.parent.is_dir():
         raise BillingError(f"output folder {path.parent} does not exist")
-    return path
+    return check_target(path)
 
 
 def neutralise(value):
@@ -116,14 +131,29 @@ def _json_value(column: str, value):
     return value
 
 
+def _refuse_unreconciled(period: str, rows: list[tuple]) -> None:
+    """Refuse, naming them, when invoices of the period disagree with their lines."""
+    if not rows:
+        return
+    named = [f"{r[0]} (total {r[1]}, {r[2]} line(s); lines sum to {r[3]} in {r[4]})" for r in rows[:MAX_NAMED]]
+    more = f" and {len(rows) - MAX_NAMED} more" if len(rows) > MAX_NAMED else ""
+    raise BillingError(
+        f"refused: {len(rows)} invoice(s) of {period} do not match their line items (a build was interrupted "
+        f"between fct_invoices and fct_invoice_line_items?): {'; '.join(named)}{more}. "
+        "Run `billing build` and export again; nothing was written.")
+
+
 def period_rows(db_path: Path, period: str, arrow: bool = False):
     """The period's invoices joined to their customer and line items (one row per line), as dicts;
-    with arrow=True also the Arrow table (DECIMAL types kept)."""
+    with arrow=True also the Arrow table (DECIMAL types kept). Read in one transaction (one snapshot),
+    and refused when an invoice's total or line_count disagrees with its lines."""
     start, end = period_bounds(period)
     con = connect(db_path, read_only=True)
     try:
         params = [start, end, start, end]
         try:
+            con.execute("begin transaction")
+            _refuse_unreconciled(period, con.execute(UNRECONCILED, params).fetchall())
             if arrow:
                 table = con.sql(QUERY, params=params).to_arrow_table()
                 return table.to_pylist(), table
@@ -148,23 +178,34 @@ def export_invoices(db_path: Path, period: str, fmt: str, out: str | Path) -> tu
 
     invoices = {r["invoice_id"] for r in rows}
     lines = sum(1 for r in rows if r["line_item_id"] is not None)
-    columns = INVOICE_COLUMNS + LINE_COLUMNS
-    if fmt == "csv":
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for r in rows:
-                writer.writerow([_csv_value(c, r[c]) for c in columns])
-    elif fmt == "json":
-        documents: dict[str, dict] = {}
-        for r in rows:
-            doc = documents.setdefault(r["invoice_id"], {
-                **{c: _json_value(c, r[c]) for c in INVOICE_COLUMNS}, "line_items": []})
-            if r["line_item_id"] is not None:
-                doc["line_items"].append({c: _json_value(c, r[c]) for c in LINE_COLUMNS})
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump({"period": period, "invoices": list(documents.values())}, fh, indent=2)
-            fh.write("\n")
-    else:
-        pq.write_table(table, path)
+    with atomic_output(path) as tmp:
+        if fmt == "csv":
+            _write_csv(tmp, rows)
+        elif fmt == "json":
+            _write_json(tmp, period, rows)
+        else:
+            pq.write_table(table, str(tmp))
     return path, len(invoices), lines
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    """One row per line item (invoice columns repeated), formula-like text neutralised."""
+    columns = INVOICE_COLUMNS + LINE_COLUMNS
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([_csv_value(c, r[c]) for c in columns])
+
+
+def _write_json(path: Path, period: str, rows: list[dict]) -> None:
+    """One document per invoice with its line items; money as exact decimal strings."""
+    documents: dict[str, dict] = {}
+    for r in rows:
+        doc = documents.setdefault(r["invoice_id"], {
+            **{c: _json_value(c, r[c]) for c in INVOICE_COLUMNS}, "line_items": []})
+        if r["line_item_id"] is not None:
+            doc["line_items"].append({c: _json_value(c, r[c]) for c in LINE_COLUMNS})
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump({"period": period, "invoices": list(documents.values())}, fh, indent=2)
+        fh.write("\n")

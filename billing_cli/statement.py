@@ -17,6 +17,7 @@ from pathlib import Path
 from .db import connect
 from .errors import BillingError
 from .export import _text_number, period_bounds, period_rows
+from .outputs import check_target, write_text
 from .status import find_customer
 
 USAGE = """
@@ -195,7 +196,7 @@ def write_statement(db_path: Path, customer_id: str, period: str, out: str | Pat
     path = Path(out)
     if path.suffix.lower() not in (".html", ".htm"):
         raise BillingError(f"--out {out}: should end in .html")
-    if not path.parent.exists():
+    if not path.parent.is_dir():
         raise BillingError(f"--out {out}: folder {path.parent} does not exist")
-    path.write_text(render_statement(statement_data(db_path, customer_id, period)), encoding="utf-8")
-    return path
+    check_target(path)
+    return write_text(path, render_statement(statement_data(db_path, customer_id, period)))

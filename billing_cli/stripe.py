@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .errors import BillingError
 from .export import _text_number, period_rows
+from .outputs import check_target, write_text
 
 ZERO_DECIMAL_CURRENCIES = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
                            "VUV", "XAF", "XOF", "XPF"}
@@ -120,7 +121,7 @@ def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Pat
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BillingError(f"--out {out}: not a folder")
-    if not out.parent.exists():
+    if not out.parent.is_dir():
         raise BillingError(f"--out {out}: folder {out.parent} does not exist")
     rows, _ = period_rows(db_path, period)
     invoices: dict[str, dict] = {}
@@ -129,8 +130,20 @@ def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Pat
         invoices.setdefault(row["invoice_id"], row)
         if row["line_item_id"] is not None:
             lines.setdefault(row["invoice_id"], []).append(row)
-    written, skipped = [], {}
-    out.mkdir(exist_ok=True)
+    documents, skipped = _documents(invoices, lines)
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as e:
+        raise BillingError(f"--out {out}: cannot create the folder: {e.strerror or e}") from None
+    paths = [check_target(out / f"{invoice_id}.json") for invoice_id in documents]  # refuse before writing any
+    for path, document in zip(paths, documents.values()):
+        write_text(path, json.dumps(document, indent=2) + "\n")
+    return paths, skipped
+
+
+def _documents(invoices: dict[str, dict], lines: dict[str, list[dict]]) -> tuple[dict[str, dict], dict[str, str]]:
+    """The request document of every final Stripe invoice (all computed before any file is written)."""
+    documents, skipped = {}, {}
     for invoice_id, invoice in invoices.items():
         if invoice["status"] != "FINALIZED":
             skipped[invoice_id] = "still DRAFT"
@@ -139,8 +152,5 @@ def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Pat
         elif not invoice["billing_provider_customer_id"]:
             skipped[invoice_id] = f"customer {invoice['customer_id']} has no billing_provider_customer_id"
         else:
-            document = invoice_requests(invoice, lines.get(invoice_id, []))
-            path = out / f"{invoice_id}.json"
-            path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-            written.append(path)
-    return written, skipped
+            documents[invoice_id] = invoice_requests(invoice, lines.get(invoice_id, []))
+    return documents, skipped

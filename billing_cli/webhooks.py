@@ -9,19 +9,26 @@ A receiver recomputes the HMAC over the timestamp and the raw body, compares in 
 rejects timestamps older than a few minutes (replays).
 
 Delivery: to a URL, POST with retries and exponential backoff on network errors, 408, 429 and 5xx;
-each acknowledged (2xx) notification is recorded in billing_audit.alert_deliveries for that
-destination and not sent there again. To a folder, `<id>.json` holds the body and
-`<id>.headers.json` the headers. What fails stays pending for the next run.
+each acknowledged notification is recorded in billing_audit.alert_deliveries for that destination and
+not sent there again. Acknowledged means a complete 2xx response from the endpoint itself: redirects
+are never followed (the signed body must not go to another host; a 3xx is a failure, kept pending),
+and a response cut off before its declared body is a failure. `timeout` bounds a whole attempt
+(connect, send, status, headers and body). The database is not held while sending: what to send is
+read first, the connection closed, and acknowledgements recorded after (DECISIONLOG D52, D53).
+To a folder, `<id>.json` holds the body and `<id>.headers.json` the headers (each written
+atomically). What fails stays pending for the next run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -30,11 +37,14 @@ from typing import Callable
 
 from .db import connect, has_table
 from .errors import BillingError
+from .outputs import write_bytes, write_text
 
 SIGNATURE_HEADER = "Billing-Signature"
 ID_HEADER = "Billing-Webhook-Id"
 DELIVERIES = "billing_audit.alert_deliveries"
 RETRY_STATUSES = {408, 425, 429}
+MAX_WAIT_SECONDS = 3600.0
+READ_CHUNK = 65536
 
 PENDING = f"""
 select c.state_change_id, c.alert_id, c.alert_type, c.customer_id, c.billable_metric, c.threshold,
@@ -82,15 +92,29 @@ def body_bytes(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
+def _require_secret(secret) -> None:
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("empty webhook secret: refusing to sign or verify with it (set the shared secret)")
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`; an empty secret is a ValueError."""
+    _require_secret(secret)
     digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
 
 
 def verify(secret: str, header: str, body: bytes, now: float | None = None, tolerance_seconds: int = 300) -> bool:
-    """True when `header` is a valid signature of `body` made within the tolerance."""
+    """True when `header` is a valid signature of `body` made within the tolerance. A malformed header
+    (not ASCII, missing parts) is False; an empty secret is a ValueError (a misconfigured receiver
+    must fail loudly rather than accept signatures anyone can make)."""
+    _require_secret(secret)
+    if not isinstance(header, str) or not header.isascii():
+        return False
     try:
         parts = dict(item.split("=", 1) for item in header.split(","))
+        if not parts["t"].isdigit():
+            return False
         timestamp = int(parts["t"])
     except (ValueError, KeyError):
         return False
@@ -115,13 +139,61 @@ def pending(con, destination: str) -> list[dict]:
     return [notification(r) for r in con.execute(PENDING, [destination]).fetchall()]
 
 
+class AttemptTimeout(OSError):
+    """The whole attempt (connect, send, complete response) took longer than the timeout."""
+
+
+def _drain(response: http.client.HTTPResponse) -> None:
+    """Read (and drop) the whole body; a body cut off before its declared length is an error."""
+    while response.read(READ_CHUNK):
+        pass
+    if response.length:  # http.client leaves what is still missing of Content-Length here
+        raise http.client.IncompleteRead(b"", response.length)
+
+
+def _shutdown(conn: http.client.HTTPConnection) -> None:
+    """Unblock the sending thread: shut the TCP socket (the raw one, also under TLS)."""
+    sock = conn.sock
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    """POST once; the status of a complete response from the endpoint itself (redirects are not
+    followed). A watchdog shuts the socket when `timeout` seconds have passed since the start."""
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname, parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        _shutdown(conn)
+
+    watchdog = threading.Timer(timeout, expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user's own endpoint
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
+        conn.connect()
+        if expired.is_set():
+            raise AttemptTimeout(f"no complete response within {timeout:g} s")
+        conn.request("POST", target, body=body, headers=headers)
+        response = conn.getresponse()
+        _drain(response)
+        return response.status
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        if expired.is_set():
+            raise AttemptTimeout(f"no complete response within {timeout:g} s") from None
+        if isinstance(e, OSError):
+            raise
+        raise OSError(f"{type(e).__name__}: {e}") from None
+    finally:
+        watchdog.cancel()
+        conn.close()
 
 
 def _send_with_retries(url: str, payload: dict, secret: str, max_attempts: int, backoff: float, timeout: float,
@@ -134,49 +206,91 @@ def _send_with_retries(url: str, payload: dict, secret: str, max_attempts: int, 
                    SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
         try:
             status = _post(url, body, headers, timeout)
-        except (urllib.error.URLError, OSError) as e:
-            status, error = None, f"{type(e).__name__}: {getattr(e, 'reason', e)}"
+        except OSError as e:
+            status, error = None, f"{type(e).__name__}: {e}"
         else:
             if 200 <= status < 300:
                 return True, attempt, status, ""
             error = f"HTTP {status}"
+            if 300 <= status < 400:
+                return False, attempt, status, error + " (redirects are not followed: --to the final URL)"
             if status < 500 and status not in RETRY_STATUSES:
                 return False, attempt, status, error + " (not retried)"
         if attempt < max_attempts:
-            sleep(backoff * 2 ** (attempt - 1))
+            sleep(min(backoff * 2 ** (attempt - 1), MAX_WAIT_SECONDS))
     return False, max_attempts, status, error
+
+
+def _check_destination(to: str) -> tuple[bool, str]:
+    """(is_url, destination key): an http(s) URL with a host, or an existing folder."""
+    parts = urllib.parse.urlsplit(to) if "://" in to else None
+    if parts is not None:
+        try:
+            host, _ = parts.hostname, parts.port
+        except ValueError:
+            host = None
+        if parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in to):
+            raise BillingError(f"--to {to}: not a valid http:// or https:// URL")
+        return True, to
+    if not Path(to).is_dir():
+        raise BillingError(f"--to {to}: not a URL (http:// or https://) nor an existing folder")
+    return False, str(Path(to).resolve())
+
+
+def _write_to_folder(folder: str, payload: dict, secret: str) -> None:
+    body = body_bytes(payload)
+    headers = {ID_HEADER: payload["id"], SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
+    write_bytes(Path(folder, f"{payload['id']}.json"), body, "--to")
+    write_text(Path(folder, f"{payload['id']}.headers.json"), json.dumps(headers, indent=2), "--to")
+
+
+def _read_pending(db_path: Path, destination: str) -> list[dict]:
+    con = connect(db_path)
+    try:
+        return pending(con, destination)
+    finally:
+        con.close()
+
+
+def _record(db_path: Path, acknowledged: list[list]) -> None:
+    """Record acknowledgements after sending (the database was not held meanwhile)."""
+    if not acknowledged:
+        return
+    try:
+        con = connect(db_path)
+    except BillingError as e:
+        raise BillingError(f"{len(acknowledged)} notification(s) were delivered but could not be recorded ({e}); "
+                           "they will be sent again on the next run (receivers dedupe on id)") from None
+    try:
+        con.executemany(f"insert into {DELIVERIES} values (?, ?, ?, ?, ?)", acknowledged)
+    finally:
+        con.close()
 
 
 def deliver(db_path: Path, to: str, secret: str | None, max_attempts: int = 5, backoff: float = 1.0,
             timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:
+    """Send every pending firing to `to` (URL or folder); returns what was delivered and what failed."""
     if not secret:
         raise BillingError("no signing secret: set BILLING_WEBHOOK_SECRET (or pass --secret-env NAME)")
     if max_attempts < 1:
         raise BillingError("--max-attempts must be at least 1")
-    is_url = to.startswith(("http://", "https://"))
-    destination = to if is_url else str(Path(to).resolve())
-    if not is_url and not Path(to).is_dir():
-        raise BillingError(f"--to {to}: not a URL (http:// or https://) nor an existing folder")
-    report = DeliveryReport()
-    con = connect(db_path)
-    try:
-        for payload in pending(con, destination):
-            if is_url:
-                ok, attempts, status, error = _send_with_retries(
-                    to, payload, secret, max_attempts, backoff, timeout, sleep, report)
-            else:
-                body = body_bytes(payload)
-                headers = {ID_HEADER: payload["id"], SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
-                Path(destination, f"{payload['id']}.json").write_bytes(body)
-                Path(destination, f"{payload['id']}.headers.json").write_text(json.dumps(headers, indent=2))
-                ok, attempts, status, error = True, 1, None, ""
-                report.attempts += 1
-            if ok:
-                con.execute(f"insert into {DELIVERIES} values (?, ?, ?, ?, ?)", [
-                    payload["id"], destination, datetime.now(timezone.utc).replace(tzinfo=None), attempts, status])
-                report.delivered.append(payload["id"])
-            else:
-                report.failed[payload["id"]] = error
-    finally:
-        con.close()
+    if not (0 < timeout <= MAX_WAIT_SECONDS) or not (0 <= backoff <= MAX_WAIT_SECONDS):
+        raise BillingError("--timeout must be in (0, 3600] and --backoff in [0, 3600] seconds")
+    is_url, destination = _check_destination(to)
+    report, acknowledged = DeliveryReport(), []
+    for payload in _read_pending(db_path, destination):
+        if is_url:
+            ok, attempts, status, error = _send_with_retries(
+                to, payload, secret, max_attempts, backoff, timeout, sleep, report)
+        else:
+            _write_to_folder(destination, payload, secret)
+            ok, attempts, status, error = True, 1, None, ""
+            report.attempts += 1
+        if ok:
+            acknowledged.append([payload["id"], destination, datetime.now(timezone.utc).replace(tzinfo=None),
+                                 attempts, status])
+            report.delivered.append(payload["id"])
+        else:
+            report.failed[payload["id"]] = error
+    _record(db_path, acknowledged)
     return report
