@@ -3,12 +3,8 @@
   (UTC) or a bare date (midnight UTC) into a UTC timestamp without time zone. NULL when invalid.
   Only these shapes are read, on every engine (`T`/`Z` in either case, fractions truncated to
   microseconds): engine casts also accept other texts, differently (Spark reads `2025-01` and a
-  bare time of day, DuckDB `2025/01/05`, hour 24 and offsets beyond 23:59; Spark refuses offsets
-  beyond 18:00, which RFC 3339 allows). So the pattern checks the fields' ranges (hour 00-23,
-  minute 00-59, second 00-60, offset up to 23:59), each engine casts only the local date and time
-  (no offset: the sessions run in UTC), and the offset is subtracted here, in minutes, the same
-  way on both. A leap second (second 60) is read as 23:59:59.999999 UTC of its day, and is valid
-  only in the last minute of a UTC day (DECISIONLOG D46, D38).
+  bare time of day, DuckDB `2025/01/05`). Casting straight to timestamp would drop the offset, so
+  DuckDB goes through timestamptz; Spark's cast honours it (session time zone UTC, see profiles).
 -#}
 {% macro parse_utc_timestamp(expr) %}{{ return(adapter.dispatch('parse_utc_timestamp', 'billing')(expr)) }}{% endmacro %}
 
@@ -18,46 +14,17 @@ upper(trim(cast({{ expr }} as {{ dbt.type_string() }})))
 
 {% macro is_timestamp_text(expr) -%}
 {{ billing.matches_pattern(billing.timestamp_text(expr),
-    '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)([.][0-9]+)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?') }}
-{%- endmacro %}
-
-{#- The local date and time of a valid timestamp text, without its offset; second 60 as 59.999999. -#}
-{% macro timestamp_local_text(expr) -%}
-{%- set text = billing.timestamp_text(expr) -%}
-(case when substr({{ text }}, 18, 2) = '60' then concat(substr({{ text }}, 1, 17), '59.999999')
-    else regexp_extract({{ text }}, '^[0-9-]+([T ][0-9:]+([.][0-9]+)?)?', 0) end)
-{%- endmacro %}
-
-{#- The offset of a valid timestamp text in minutes east of UTC (0 for `Z` or none). -#}
-{% macro timestamp_offset_minutes(expr) -%}
-{%- set offset = "replace(regexp_extract(substr(" ~ billing.timestamp_text(expr) ~ ", 20), '[+-][0-9:]+$', 0), ':', '')" -%}
-(case when {{ offset }} = '' then 0
-    else (case when substr({{ offset }}, 1, 1) = '-' then -1 else 1 end)
-        * (try_cast(substr({{ offset }}, 2, 2) as {{ dbt.type_int() }}) * 60
-           + coalesce(try_cast(nullif(substr({{ offset }}, 4, 2), '') as {{ dbt.type_int() }}), 0)) end)
-{%- endmacro %}
-
-{#-
-  A valid timestamp text that is not a false leap second: second 60 only in the last minute of a
-  UTC day (local hour and minute minus the offset is 23:59).
--#}
-{% macro is_valid_timestamp_text(expr) -%}
-{%- set text = billing.timestamp_text(expr) -%}
-({{ billing.is_timestamp_text(expr) }} and (substr({{ text }}, 18, 2) <> '60'
-    or (try_cast(substr({{ text }}, 12, 2) as {{ dbt.type_int() }}) * 60 + try_cast(substr({{ text }}, 15, 2) as {{ dbt.type_int() }})
-        - {{ billing.timestamp_offset_minutes(expr) }} + 2880) % 1440 = 1439))
+    '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') }}
 {%- endmacro %}
 
 {% macro duckdb__parse_utc_timestamp(expr) -%}
-(case when {{ billing.is_valid_timestamp_text(expr) }}
-    then try_cast({{ billing.timestamp_local_text(expr) }} as timestamp)
-        - to_minutes({{ billing.timestamp_offset_minutes(expr) }}) end)
+(case when {{ billing.is_timestamp_text(expr) }}
+    then try_cast({{ billing.timestamp_text(expr) }} as timestamptz) at time zone 'UTC' end)
 {%- endmacro %}
 
 {% macro default__parse_utc_timestamp(expr) -%}
-(case when {{ billing.is_valid_timestamp_text(expr) }}
-    then timestamp_micros(unix_micros(try_cast({{ billing.timestamp_local_text(expr) }} as timestamp))
-        - cast({{ billing.timestamp_offset_minutes(expr) }} as bigint) * 60000000) end)
+(case when {{ billing.is_timestamp_text(expr) }}
+    then to_utc_timestamp(try_cast({{ billing.timestamp_text(expr) }} as timestamp), 'UTC') end)
 {%- endmacro %}
 
 {#- The instant statuses are evaluated at: var billing_as_of, else the build's start (UTC). -#}
