@@ -315,8 +315,7 @@ def write_cases(project: BillingTestProject, batch) -> dict:
         (project.dir / "seeds" / f"{name}.csv").write_text(seed_csv(name, rows))
     project.query("delete from raw.usage_events")
     # each batch is a new world (same contract ids, new catalogs): forget what earlier batches finalized
-    for table in ("finalized_invoices", "finalized_invoice_line_items", "finalized_balance_drawdowns"):
-        project.query(f"drop table if exists main.{table}")
+    project.query("drop table if exists main.invoice_store")
     project.ingest(events)
     return {"lines": expected_lines, "invoices": expected_invoices, "scheduled": expected_scheduled,
             "applied": expected_applied, "true_ups": expected_true_ups, "balances": expected_balances}
