@@ -230,8 +230,17 @@ def nested_loops_over_events(plan) -> set[str]:
         own = {op.get("extra_info", {}).get("Table", "")} - {""}
         return own.union(*(tables(child) for child in op.get("children", [])))
 
+    def single_row(op) -> bool:
+        """A scalar subquery's side (an aggregate without GROUP BY, under projections or filters):
+        one row, so a nested loop against it is a linear scan (D44 reads its plan values this way)."""
+        while op.get("name") in ("PROJECTION", "FILTER") and len(op.get("children", [])) == 1:
+            op = op["children"][0]
+        materialized_scalar = op.get("name") in ("CTE_SCAN", "COLUMN_DATA_SCAN") \
+            and op.get("extra_info", {}).get("Estimated Cardinality") == "1"
+        return op.get("name") == "UNGROUPED_AGGREGATE" or materialized_scalar
+
     def walk(op) -> None:
-        if op.get("name") in NESTED_LOOP_OPERATORS:
+        if op.get("name") in NESTED_LOOP_OPERATORS and not any(single_row(c) for c in op.get("children", [])):
             read = sorted(t.split(".", 1)[-1] for t in tables(op))
             if any(EVENT_TABLE.search(t) for t in read):
                 found.add(f"{op['name']} over {', '.join(read)}")
