@@ -164,7 +164,12 @@ def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
                 if progress:
                     progress(f"  {path}: {result.rows:,} rows")
         flush()
-    result.unreadable_lines = [r[0] for r in con.execute(
+    result.unreadable_lines = _unreadable_lines(con, loaded_at, path)
+
+
+def _unreadable_lines(con, loaded_at: datetime, path: Path) -> list[int]:
+    """The line numbers of this load's rows from `path` that the loader could not read."""
+    return [r[0] for r in con.execute(
         "select source_line from raw.usage_events where loaded_at = ? and source_file = ? "
         "and ingest_error is not null order by source_line", [loaded_at, str(path)]).fetchall()]
 
@@ -265,9 +270,7 @@ def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
                 if progress:
                     progress(f"  {path}: {result.rows:,} rows")
         flush()
-    result.unreadable_lines = [r[0] for r in con.execute(
-        "select source_line from raw.usage_events where loaded_at = ? and source_file = ? "
-        "and ingest_error is not null order by source_line", [loaded_at, str(path)]).fetchall()]
+    result.unreadable_lines = _unreadable_lines(con, loaded_at, path)
 
 
 def _text(column: str, sql_type: str) -> str:
