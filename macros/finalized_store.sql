@@ -87,21 +87,18 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 {%- set store = adapter.get_relation(database=target.database, schema=target.schema, identifier='invoice_store') -%}
 {%- if store is not none and run_query('select count(*) from ' ~ store).columns[0].values()[0] > 0 -%}{{ return([]) }}{%- endif -%}
 {%- set statements = [] -%}
+{#- the pre-D43 tables had every column of their record type (dbt's column lookup is not used: it
+    would open a transaction on the hook's connection that nothing commits) -#}
 {%- for record_type, table in [('invoice', 'finalized_invoices'), ('line', 'finalized_invoice_line_items'),
                                ('drawdown', 'finalized_balance_drawdowns')] -%}
-    {%- set source_columns = adapter.get_columns_in_relation(
-            adapter.get_relation(database=target.database, schema=target.schema, identifier=table)) | map(attribute='name') | list -%}
     {%- set values = {'record_type': "'" ~ record_type ~ "'", 'invoice_version': '1', 'stored_as_of': 'stored_at',
                       'events_loaded_through': 'stored_at', 'stored_by_invocation_id': "'migrated'"} -%}
     {%- set names = [] -%}
     {%- set expressions = [] -%}
     {%- for name, type in billing.invoice_store_columns(record_type) -%}
         {%- do names.append(name) -%}
-        {%- do expressions.append(name if name in source_columns and name not in values else values.get(name, 'cast(null as ' ~ type ~ ')')) -%}
+        {%- do expressions.append(values.get(name, name)) -%}
     {%- endfor -%}
-    {%- if record_type == 'drawdown' and 'stored_at' not in source_columns -%}
-        {%- do expressions.__setitem__(names.index('stored_at'), 'cast(null as ' ~ dbt.type_timestamp() ~ ')') -%}
-    {%- endif -%}
     {%- do statements.append('insert into ' ~ billing.invoice_store_relation() ~ ' (' ~ names | join(', ') ~ ') select '
                              ~ expressions | join(', ') ~ ' from ' ~ target.schema ~ '.' ~ table) -%}
 {%- endfor -%}

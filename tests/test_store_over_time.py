@@ -103,3 +103,27 @@ def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
     [mar] = invoice_rows(p, MAR)
     late = [(r["adjusted_invoice_id"], r["amount"]) for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
     assert late == [(mar["invoice_id"], D("5.00"))]
+
+
+def test_a_database_with_the_pre_d43_store_tables_is_migrated(make_project):
+    # the three store tables of earlier versions (finalized_invoices, _invoice_line_items,
+    # _balance_drawdowns as tables, no invoice_store): the next build copies them in as version 1,
+    # the views replace them, and nothing is re-rated or adjusted
+    p = make_project().seeds(**catalog(credits=CREDIT)).metrics(METRICS)
+    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    p.build(as_of="2025-02-02T00:00:00Z")
+    invoices = [{k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")}
+                for r in p.invoices()]
+    for name in ("finalized_invoices", "finalized_invoice_line_items", "finalized_balance_drawdowns"):
+        p.query(f"create table main.old_{name} as select * exclude (record_type, invoice_version, stored_as_of, "
+                f"events_loaded_through) from main.{name}")
+        p.query(f"drop view main.{name}")
+        p.query(f"alter table main.old_{name} rename to {name}")
+    p.query("drop table main.invoice_store")
+    p.build(as_of="2025-02-03T00:00:00Z")
+    assert [{k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")}
+            for r in p.invoices()] == invoices
+    assert {(r["record_type"], r["stored_by_invocation_id"]) for r in p.query(
+        "select distinct record_type, stored_by_invocation_id from main.invoice_store")} == {
+        ("invoice", "migrated"), ("line", "migrated"), ("drawdown", "migrated")}
+    assert [r["line_type"] for r in p.lines()].count("late_usage_adjustment") == 0
