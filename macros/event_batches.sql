@@ -53,9 +53,8 @@
 cast('{{ value }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- Bounds that stand for "no bound": before and after every loaded_at. -#}
+{#- The bound that stands for "no bound": before every loaded_at. -#}
 {% macro _min_timestamp() %}{{ return(billing._timestamp_literal('0001-01-01 00:00:00')) }}{% endmacro %}
-{% macro _max_timestamp() %}{{ return(billing._timestamp_literal('9999-12-31 00:00:00')) }}{% endmacro %}
 
 {#- on-run-start: the state tables, then this build's plan. -#}
 {% macro create_event_batch_state() %}{{ return(adapter.dispatch('create_event_batch_state', 'billing')()) }}{% endmacro %}
