@@ -4,9 +4,10 @@ Each metric becomes one model, ``int_metric_events__<name>``: the attributed eve
 metric, with the value to aggregate. ``int_metric_events`` unions them. The models are checked in so
 that a plain ``dbt build`` works; ``billing compile --check`` fails when they are stale.
 
-Expressions are built as sqlglot ASTs (literals quoted by sqlglot, never pasted), validated by
-qualifying them against the columns of the events model, then rendered. JSON access is a dbt macro
-(``billing.json_get``) so the generated models stay portable across engines.
+Expressions are built as sqlglot ASTs, validated by qualifying them against the columns of the
+events model, then rendered. JSON access is a dbt macro (``billing.json_get``) and every string
+literal is one too (``billing.string_literal``, DECISIONLOG D49: engines escape differently), so
+the generated models stay portable across engines and no user text is quoted here.
 """
 
 from __future__ import annotations
@@ -313,10 +314,40 @@ def _validate(metric: Metric, predicate: exp.Expression) -> None:
         raise BillingError(f"metric '{metric.name}': generated SQL does not validate: {e}") from e
 
 
+_JINJA_KEPT = re.compile(r"[ !\"$%&()*+,\-./0-9:;<=>?@A-Z\[\]^_`a-z|~]")
+
+
+def jinja_string(text: str) -> str:
+    """`text` as a Jinja string literal that reads back as exactly `text`: printable ASCII as it is
+    (but quote and backslash escaped, braces and '#' as \\x escapes, so no `{{`, `}}` or `#}` can end
+    or open a jinja tag), anything else as a \\x, \\u or \\U escape."""
+    out = []
+    for ch in text:
+        if _JINJA_KEPT.fullmatch(ch):
+            out.append(ch)
+        elif ch in "'\\":
+            out.append("\\" + ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return "'" + "".join(out) + "'"
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal in a generated model: the engine's escaping is the
+    string_literal macro's (DECISIONLOG D49)."""
+    return f"{{{{ billing.string_literal({jinja_string(text)}) }}}}"
+
+
 def _to_jinja(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous) and node.name == _JSON_GET:
         column, key = node.expressions
-        return exp.var(f"{{{{ billing.json_get('{column.name}', '{key.name}') }}}}")
+        return exp.var(f"{{{{ billing.json_get({jinja_string(column.name)}, {jinja_string(key.name)}) }}}}")
+    if isinstance(node, exp.Literal) and node.is_string:
+        return exp.var(sql_literal(node.this))
     return node
 
 
@@ -357,6 +388,7 @@ _env = jinja2.Environment(
     keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
     undefined=jinja2.StrictUndefined,
 )
+_env.filters["sql_literal"] = sql_literal
 
 
 def render_sql_metric_models(metric: Metric) -> dict[str, str]:
@@ -383,7 +415,7 @@ def render_metric_model(metric: Metric) -> str:
     property_expr = (render_expression(_json_get(metric.property)) if metric.property
                      else "cast(null as {{ dbt.type_string() }})")
     if metric.group_keys:
-        keys = ", ".join(f"'{k}'" for k in metric.group_keys)  # names validated by PROPERTY_NAME
+        keys = ", ".join(jinja_string(k) for k in metric.group_keys)  # names validated by PROPERTY_NAME
         group_values_expr = f"{{{{ billing.json_properties_object('properties', [{keys}]) }}}}"
     else:
         group_values_expr = "cast(null as {{ dbt.type_string() }})"

@@ -5,9 +5,9 @@
 -#}
 {% macro config_problem(seed, key_expr, condition, problem) -%}
 select
-    '{{ seed }}.csv' as seed,
+    {{ billing.string_literal(seed ~ '.csv') }} as seed,
     cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
-    '{{ problem }}' as problem
+    {{ billing.string_literal(problem) }} as problem
 from {{ ref(seed) }}
 where {{ condition }}
 {%- endmacro %}

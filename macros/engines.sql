@@ -97,7 +97,7 @@
 {#-
   Seeds on Spark: dbt-spark's session cursor binds an empty CSV cell as the text 'None'. Every seed
   column is text (dbt_project.yml), so the rows are written as SQL literals: NULL, or the text
-  quoted with Spark's escapes.
+  quoted with Spark's escapes (billing.string_literal, macros/literals.sql).
 -#}
 {% macro spark__load_csv_rows(model, agate_table) %}
     {%- set statements = [] -%}
@@ -106,7 +106,7 @@
 insert into {{ this.render() }} values
 {% for row in chunk -%}
 ({%- for value in row -%}
-{%- if value is none -%}null{%- else -%}'{{ (value | string).replace('\\', '\\\\').replace("'", "\\'") }}'{%- endif -%}
+{%- if value is none -%}null{%- else -%}{{ billing.string_literal(value) }}{%- endif -%}
 {%- if not loop.last %}, {% endif -%}
 {%- endfor -%}){%- if not loop.last %},{% endif %}
 {% endfor -%}

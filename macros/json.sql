@@ -52,11 +52,11 @@ lateral view explode(from_json(unnest_source.unnest_array, 'array<string>')) exp
 {#- A JSON object text from (key, expression) pairs; keys in the given order, NULL values kept as null. -#}
 {% macro json_object(pairs) %}{{ return(adapter.dispatch('json_object', 'billing')(pairs)) }}{% endmacro %}
 {% macro duckdb__json_object(pairs) -%}
-cast(json_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}) as varchar)
+cast(json_object({% for k, v in pairs %}{{ billing.string_literal(k) }}, {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}) as varchar)
 {%- endmacro %}
 {% macro default__json_object(pairs) -%}
 {#- Spark's to_json drops NULL fields unless told not to -#}
-to_json(named_struct({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}), map('ignoreNullFields', 'false'))
+to_json(named_struct({% for k, v in pairs %}{{ billing.string_literal(k) }}, {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}), map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
 {#- A JSON object of the named properties of a JSON object column, e.g. {"model": "gpt", "region": null}. -#}

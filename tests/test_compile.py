@@ -20,7 +20,8 @@ import yaml
 from sqlglot import exp
 
 from billing_cli.errors import BillingError
-from billing_cli.metrics import compile_metrics, load_metrics, render_metric_model, render_sql_metric_models
+from billing_cli.metrics import (compile_metrics, jinja_string, load_metrics, render_metric_model,
+                                 render_sql_metric_models)
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXPECTED = GOLDEN / "expected"
@@ -63,10 +64,19 @@ def test_golden_file_content(name):
 
 # -- the generated SQL as plain SQL --------------------------------------------------------------
 
+STRING_LITERAL = re.compile(r"\{\{ billing\.string_literal\(('(?:[^'\\]|\\.)*')\) \}\}")
+
+
+def duckdb_literal(match: re.Match) -> str:
+    """A `{{ billing.string_literal('...') }}` call as DuckDB's literal (the macro's default__ variant)."""
+    return _Macros.string_literal(jinja2.Environment().from_string("{{ " + match[1] + " }}").render())
+
+
 def plain_sql(model: str) -> str:
-    """The model with jinja comments and config() dropped, the row order as ORDER BY, dbt types as DuckDB types and every
-    other `{{ ns.macro(args) }}` as a plain call `macro(args)`."""
-    text = re.sub(r"\{#.*?#\}", "", model, flags=re.S)
+    """The model with jinja comments and config() dropped, the row order as ORDER BY, dbt types as DuckDB types, string
+    literals as DuckDB's and every other `{{ ns.macro(args) }}` as a plain call `macro(args)`."""
+    text = STRING_LITERAL.sub(duckdb_literal, model)
+    text = re.sub(r"\{#.*?#\}", "", text, flags=re.S)
     text = re.sub(r"\{%.*?%\}", "", text, flags=re.S)
     text = re.sub(r"\{\{ config\(\n.*?\n\) \}\}", "", text, flags=re.S)  # a config() over several lines
     text = re.sub(r"\{\{\s*config\(.*?\)\s*\}\}", "", text)
@@ -137,6 +147,10 @@ class _Macros:
     @staticmethod
     def type_string():
         return "varchar"
+
+    @staticmethod
+    def string_literal(text):
+        return "'" + text.replace("'", "''") + "'"
 
 
 def run_model(model: str, events: list[dict]) -> dict[str, dict]:
@@ -223,8 +237,10 @@ billable_metrics:
 """)
     model = files["int_metric_events__irish_calls.sql"]
 
-    assert "event_type = 'o''clock'" in model
-    assert "in ('o''brien', 'x'') or (''1''=''1')" in model
+    # the engine escapes (DECISIONLOG D49): the compiler quotes nothing itself
+    assert "event_type = {{ billing.string_literal('o\\'clock') }}" in model
+    assert "in ({{ billing.string_literal('o\\'brien') }}, {{ billing.string_literal('x\\') or (\\'1\\'=\\'1') }})" in model
+    assert "'o''clock'" not in model
     event_type, caller_in = matched_predicates(model)  # exactly two conditions: nothing injected
     assert event_type.expression.this == "o'clock"
     assert [v.this for v in caller_in.expressions] == ["o'brien", injection]
@@ -236,6 +252,56 @@ billable_metrics:
         {"id": "missing", "type": "o'clock"},
     ])
     assert sorted(rows) == ["literal", "yes"]
+
+
+# The issue #16 values: on Spark a backslash escapes the quote that follows it, and 'O''Reilly' reads as OReilly.
+SPARK_INJECTION = "\\' ) or 1=1 or p in ('') --"
+AWKWARD_TEXTS = ["O'Reilly", SPARK_INJECTION, "C:\\temp\\", "a}} b {{ c", "#} {# %}", "tab\tnew\nline",
+                 "caf\u00e9 \u2603 \U0001F600", "\\\\'\\", ""]
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXTS)
+def test_jinja_string_reads_back_as_the_text(text):
+    literal = jinja_string(text)
+    assert not any(marker in literal for marker in ("{{", "}}", "{%", "%}", "{#", "#}", "\n"))
+    assert jinja2.Environment().from_string("{{ " + literal + " }}").render() == text
+
+
+def _literal_macros() -> dict:
+    """macros/literals.sql's engine variants, rendered by plain jinja."""
+    source = (Path(__file__).resolve().parent.parent / "macros" / "literals.sql").read_text()
+    module = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(source).make_module()
+    return {"duckdb": module.default__sql_string_literal, "spark": module.spark__sql_string_literal}
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXTS)
+def test_string_literal_macro_escapes_for_each_engine(text):
+    macros = _literal_macros()
+    duckdb_literal = str(macros["duckdb"](text))
+    # DuckDB: standard SQL, the quote doubled and the backslash itself
+    assert duckdb.connect().execute(f"select {duckdb_literal}").fetchone()[0] == text
+    # Spark: backslash then quote escaped with a backslash (the Spark parity test builds these on Spark)
+    spark_literal = str(macros["spark"](text))
+    assert spark_literal == "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    assert "''" not in spark_literal[1:-1]
+
+
+def test_spark_injection_value_stays_one_literal(tmp_path):
+    files = compile_yaml(tmp_path, yaml.safe_dump({"billable_metrics": [
+        {"name": "books", "event_type": "sale", "aggregation": "count",
+         "filters": [{"property": "publisher", "in": ["O'Reilly", SPARK_INJECTION]}]}]}))
+    model = files["int_metric_events__books.sql"]
+    calls = STRING_LITERAL.findall(model)
+    texts = [jinja2.Environment().from_string("{{ " + c + " }}").render() for c in calls]
+    assert texts == ["sale", "O'Reilly", SPARK_INJECTION, "books"]
+    # outside the macro calls, the model quotes no text of the metric
+    assert "Reilly" not in STRING_LITERAL.sub("", model) and "1=1" not in STRING_LITERAL.sub("", model)
+    rows = run_model(model, [
+        {"id": "oreilly", "type": "sale", "props": {"publisher": "O'Reilly"}},
+        {"id": "oreilly_doubled", "type": "sale", "props": {"publisher": "OReilly"}},
+        {"id": "other", "type": "sale", "props": {"publisher": "Manning"}},
+    ])
+    assert sorted(rows) == ["oreilly"]
 
 
 def test_description_text_does_not_break_the_schema_file(tmp_path):
@@ -303,6 +369,12 @@ INVALID = {
     "quote in property": (
         "- {name: m1, event_type: e, aggregation: sum, property: \"a'b\"}",
         ["metric 'm1'", "property name \"a'b\" is not valid"]),
+    "JSON path characters in property": (  # a JSON path ($."name" on DuckDB, $.name on Spark) is not escaped
+        "- {name: m1, event_type: e, aggregation: sum, property: 'a]b'}",
+        ["metric 'm1'", "property name 'a]b' is not valid"]),
+    "dot in group key": (
+        "- {name: m1, event_type: e, aggregation: count, group_keys: ['a.b']}",
+        ["metric 'm1': group_keys", "property name 'a.b' is not valid"]),
     "sql in filter property": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: 'x) or (1=1', in: [a]}]}",
         ["metric 'm1': filters[0]", "property name 'x) or (1=1' is not valid"]),
@@ -393,7 +465,7 @@ def test_aggregation_is_case_insensitive_and_names_are_rendered(tmp_path):
     files = compile_yaml(tmp_path, metric_yaml("- {name: m1, event_type: e, aggregation: SUM, property: n}"))
     model = files["int_metric_events__m1.sql"]
     assert "'sum' as aggregation" in model
-    assert "'m1' as billable_metric" in model
+    assert "{{ billing.string_literal('m1') }} as billable_metric" in model
     assert "{{ ref('int_events_attributed') }}" in model
 
 
@@ -417,7 +489,7 @@ billable_metrics:
       - {property: country, in: [NO, SE, yes, on]}
       - {property: is_test, not_in: [true]}
 """)
-    sql = files["int_metric_events__calls.sql"]
+    sql = plain_sql(files["int_metric_events__calls.sql"])
     assert "in ('NO', 'SE', 'yes', 'on')" in sql
     assert "not_in" not in sql and "in ('true')" in sql
 

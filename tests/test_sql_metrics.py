@@ -21,7 +21,23 @@ billable_metrics:
       where event_type = 'login' and properties.env <> 'test'
   - name: gb_hours
     sql: select sum(cast(properties.gb as decimal(20, 4)) * 2) as value from events where event_type = 'storage'
+  # issue #16: quotes and backslashes in literals (on Spark, \' is a quote and 'O''Reilly' reads as OReilly)
+  - name: oreilly_sales
+    event_type: "publisher's sale"
+    aggregation: count
+    filters:
+      - {property: publisher, in: ["O'Reilly"]}
+  - name: injected_sales
+    event_type: "publisher's sale"
+    aggregation: count
+    filters:
+      - {property: publisher, in: ["\\\\' ) or 1=1 or p in ('') --"]}
+  - name: oreilly_sql_sales
+    sql: >
+      select count(*) as value from events
+      where event_type = 'publisher''s sale' and properties.publisher in ('O''Reilly', 'C:\\temp\\')
 """
+INJECTION = "\\' ) or 1=1 or p in ('') --"
 
 
 AS_OF = "2025-02-05T00:00:00Z"
@@ -33,13 +49,17 @@ def prepare(p) -> str:
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
         products=[{"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "active_users"},
-                  {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gb_hours"}],
+                  {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gb_hours"},
+                  *[{"product_id": m, "name": m, "type": "USAGE", "billable_metric": m}
+                    for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")]],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
         rate_card_rates=[
             {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-01", "ending_before": "2025-01-15",
              "rate_type": "FLAT", "price": "2"},
             {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-15", "rate_type": "FLAT", "price": "3"},
-            {"rate_card_id": "rc", "product_id": "storage", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"}],
+            {"rate_card_id": "rc", "product_id": "storage", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"},
+            *[{"rate_card_id": "rc", "product_id": m, "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "1"}
+              for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")]],
         contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
                    {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
     ).metrics(METRICS)
@@ -57,6 +77,10 @@ def prepare(p) -> str:
          "properties": {"gb": "1.25"}},
         {"transaction_id": "s2", "customer_id": "c1", "event_type": "storage", "timestamp": "2025-01-06T00:00:00Z",
          "properties": {"gb": "lots"}},   # try_cast: not a number, counts as nothing
+        *[{"transaction_id": tid, "customer_id": "c1", "event_type": "publisher's sale",
+           "timestamp": f"2025-01-{day:02d}T12:00:00Z", "properties": {"publisher": publisher}}
+          for tid, day, publisher in [("o1", 7, "O'Reilly"), ("o2", 8, "O'Reilly"), ("o3", 9, "OReilly"),
+                                      ("o4", 10, "O\\'Reilly"), ("o5", 11, "C:\\temp\\"), ("o6", 12, "Manning")]],
     ])
     return AS_OF
 
@@ -67,14 +91,22 @@ def test_sql_metric_scoped_per_customer_and_segment(make_project):
     lines = {(r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"]) for r in p.lines()}
     # distinct users per customer and segment: c1 [Jan 1, 15) u1, u2 = 2 x 2 = 4.00; [Jan 15, Feb 1) u1 = 1 x 3;
     # c2 [Jan 1, 15) 3 users x 2 = 6.00. gb_hours: 1.25 x 2 = 2.5 x 0.5 = 1.25
+    # issue #16: O'Reilly's two sales, and C:\temp\ for the SQL metric; the injection text matches nothing
     assert lines == {
         ("k1", "users", datetime(2025, 1, 1)): (D(2), D("4.00")),
         ("k1", "users", datetime(2025, 1, 15)): (D(1), D("3.00")),
         ("k2", "users", datetime(2025, 1, 1)): (D(3), D("6.00")),
         ("k1", "storage", datetime(2025, 1, 1)): (D("2.5"), D("1.25")),
+        ("k1", "oreilly_sales", datetime(2025, 1, 1)): (D(2), D("2.00")),
+        ("k1", "oreilly_sql_sales", datetime(2025, 1, 1)): (D(3), D("3.00")),
     }
     outcomes = p.outcomes()
     assert outcomes["a"] == ("metered", None) and outcomes["e"] == ("unmetered", None)
+    matches = {(r["billable_metric"], r["transaction_id"]) for r in p.query(
+        "select billable_metric, transaction_id from main.int_metric_events where transaction_id like 'o%'")}
+    assert matches == {("oreilly_sales", "o1"), ("oreilly_sales", "o2"),
+                       ("oreilly_sql_sales", "o1"), ("oreilly_sql_sales", "o2"), ("oreilly_sql_sales", "o5")}
+    assert [outcomes[t][0] for t in ("o3", "o4", "o6")] == ["unmetered"] * 3  # OReilly, O\'Reilly, Manning
     daily = {(r["contract_id"], r["usage_date"], r["billable_metric"]): (r["quantity"], r["event_count"])
              for r in p.query("select * from main.fct_usage_daily")}
     assert daily[("k1", date(2025, 1, 3), "active_users")] == (D(1), 1)
@@ -133,3 +165,18 @@ def test_review_findings_are_refused(tmp_path, sql, problem):
     with pytest.raises(BillingError, match="metric 'bad'") as error:
         compile_metrics(load_metrics(path))
     assert problem in str(error.value)
+
+
+def test_literals_are_the_engines_string_literal_macro(tmp_path):
+    # issue #16: the compiler quotes no text itself; DuckDB and Spark escape differently (DECISIONLOG D49)
+    path = tmp_path / "billable_metrics.yml"
+    path.write_text(METRICS)
+    files = {rel.name: content for rel, content in compile_metrics(load_metrics(path)).files.items()}
+    sql_metric = files["int_metric_values__oreilly_sql_sales.sql"]
+    assert ("where event_type = {{ billing.string_literal('publisher\\'s sale') }} and "
+            "{{ billing.json_get('properties', 'publisher') }} in ({{ billing.string_literal('O\\'Reilly') }}, "
+            "{{ billing.string_literal('C:\\\\temp\\\\') }})") in sql_metric
+    assert "products.billable_metric = {{ billing.string_literal('oreilly_sql_sales') }}" in sql_metric
+    injected = files["int_metric_events__injected_sales.sql"]
+    assert "{{ billing.string_literal('" + INJECTION.replace("\\", "\\\\").replace("'", "\\'") + "') }}" in injected
+    assert injected.count("1=1") == 1  # inside that one literal

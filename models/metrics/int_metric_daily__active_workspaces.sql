@@ -16,7 +16,7 @@ with events as (
 
 metric as (
 
-    select customer_id, contract_id, usage_date, count(distinct {{ billing.json_get('properties', 'workspace') }}) as value, count(*) as matched_events from events where event_type = 'slack_room_created' group by customer_id, contract_id, usage_date
+    select customer_id, contract_id, usage_date, count(distinct {{ billing.json_get('properties', 'workspace') }}) as value, count(*) as matched_events from events where event_type = {{ billing.string_literal('slack_room_created') }} group by customer_id, contract_id, usage_date
 
 ),
 
@@ -26,7 +26,7 @@ final as (
         customer_id,
         contract_id,
         usage_date,
-        'active_workspaces' as billable_metric,
+        {{ billing.string_literal('active_workspaces') }} as billable_metric,
         cast(value as {{ billing.type_decimal() }}) as quantity,
         cast(null as {{ dbt.type_string() }}) as group_values,
         matched_events as event_count

@@ -25,14 +25,14 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'active_workspaces' as billable_metric,
+        {{ billing.string_literal('active_workspaces') }} as billable_metric,
         'sql' as aggregation,
         cast(null as {{ billing.type_decimal() }}) as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,
         cast(null as {{ dbt.type_string() }}) as group_values,
         false as is_non_numeric
     from events
-    where event_type = 'slack_room_created'
+    where event_type = {{ billing.string_literal('slack_room_created') }}
 
 )
 

@@ -19,8 +19,8 @@ matched as (
         cast(null as {{ dbt.type_string() }}) as property_value,
         cast(null as {{ dbt.type_string() }}) as group_values
     from events
-    where event_type = 'email_generated'
-        and ({{ billing.json_get('properties', 'is_test') }} is null or not {{ billing.json_get('properties', 'is_test') }} in ('true'))
+    where event_type = {{ billing.string_literal('email_generated') }}
+        and ({{ billing.json_get('properties', 'is_test') }} is null or not {{ billing.json_get('properties', 'is_test') }} in ({{ billing.string_literal('true') }}))
 
 ),
 
@@ -33,7 +33,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'emails_generated' as billable_metric,
+        {{ billing.string_literal('emails_generated') }} as billable_metric,
         'count' as aggregation,
         cast(1 as {{ billing.type_decimal() }}) as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,

@@ -19,8 +19,8 @@ matched as (
         {{ billing.json_get('properties', 'rows') }} as property_value,
         cast(null as {{ dbt.type_string() }}) as group_values
     from events
-    where event_type = 'spreadsheet_update'
-        and ({{ billing.json_get('properties', 'is_test') }} is null or not {{ billing.json_get('properties', 'is_test') }} in ('true'))
+    where event_type = {{ billing.string_literal('spreadsheet_update') }}
+        and ({{ billing.json_get('properties', 'is_test') }} is null or not {{ billing.json_get('properties', 'is_test') }} in ({{ billing.string_literal('true') }}))
         and not {{ billing.json_get('properties', 'rows') }} is null
 
 ),
@@ -34,7 +34,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'row_updates' as billable_metric,
+        {{ billing.string_literal('row_updates') }} as billable_metric,
         'sum' as aggregation,
         {{ billing.to_metric_number('property_value') }} as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,

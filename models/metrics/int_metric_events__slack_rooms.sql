@@ -19,7 +19,7 @@ matched as (
         {{ billing.json_get('properties', 'room_id') }} as property_value,
         {{ billing.json_properties_object('properties', ['workspace']) }} as group_values
     from events
-    where event_type = 'slack_room_created'
+    where event_type = {{ billing.string_literal('slack_room_created') }}
         and not {{ billing.json_get('properties', 'workspace') }} is null
         and not {{ billing.json_get('properties', 'room_id') }} is null
 
@@ -34,7 +34,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'slack_rooms' as billable_metric,
+        {{ billing.string_literal('slack_rooms') }} as billable_metric,
         'unique' as aggregation,
         cast(null as {{ billing.type_decimal() }}) as metric_value,
         property_value as unique_value,

@@ -18,13 +18,13 @@ with events as (
     where attributed.attribution_rejection_reason is null
         and attributed.event_at >= {{ billing.rating_window_start() }}
         and segments.pricing_group_values is null
-        and products.billable_metric = 'active_workspaces'
+        and products.billable_metric = {{ billing.string_literal('active_workspaces') }}
 
 ),
 
 metric as (
 
-    select segment_id, count(distinct {{ billing.json_get('properties', 'workspace') }}) as value, count(*) as matched_events from events where event_type = 'slack_room_created' group by segment_id
+    select segment_id, count(distinct {{ billing.json_get('properties', 'workspace') }}) as value, count(*) as matched_events from events where event_type = {{ billing.string_literal('slack_room_created') }} group by segment_id
 
 ),
 
@@ -32,7 +32,7 @@ final as (
 
     select
         segment_id,
-        'active_workspaces' as billable_metric,
+        {{ billing.string_literal('active_workspaces') }} as billable_metric,
         cast(value as {{ billing.type_decimal() }}) as quantity,
         cast(null as {{ dbt.type_string() }}) as group_values,
         matched_events as event_count

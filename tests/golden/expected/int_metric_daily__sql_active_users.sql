@@ -16,7 +16,7 @@ with events as (
 
 metric as (
 
-    select customer_id, contract_id, usage_date, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = 'login' and event_at >= '2025-01-01' group by customer_id, contract_id, usage_date, {{ billing.json_get('properties', 'region') }}
+    select customer_id, contract_id, usage_date, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = {{ billing.string_literal('login') }} and event_at >= {{ billing.string_literal('2025-01-01') }} group by customer_id, contract_id, usage_date, {{ billing.json_get('properties', 'region') }}
 
 ),
 
@@ -26,7 +26,7 @@ final as (
         customer_id,
         contract_id,
         usage_date,
-        'sql_active_users' as billable_metric,
+        {{ billing.string_literal('sql_active_users') }} as billable_metric,
         cast(value as {{ billing.type_decimal() }}) as quantity,
         {{ billing.json_columns_object(['region']) }} as group_values,
         matched_events as event_count

@@ -129,6 +129,23 @@ with matches as (
         group_values,
         is_non_numeric
     from ({{ billing.event_batch_rows(ref('int_metric_events__sql_active_users'), key='sent_customer_id') }}) as batch_rows
+
+    union all
+
+    select
+        transaction_id,
+        sent_customer_id,
+        customer_id,
+        contract_id,
+        event_at,
+        loaded_at,
+        billable_metric,
+        aggregation,
+        metric_value,
+        unique_value,
+        group_values,
+        is_non_numeric
+    from ({{ billing.event_batch_rows(ref('int_metric_events__book_sales'), key='sent_customer_id') }}) as batch_rows
 ),
 
 non_numeric_events as (

@@ -19,7 +19,7 @@ matched as (
         {{ billing.json_get('properties', 'user_id') }} as property_value,
         {{ billing.json_properties_object('properties', ['region', 'model-name']) }} as group_values
     from events
-    where event_type = 'login'
+    where event_type = {{ billing.string_literal('login') }}
         and not {{ billing.json_get('properties', 'user_id') }} is null
 
 ),
@@ -33,7 +33,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'active_users' as billable_metric,
+        {{ billing.string_literal('active_users') }} as billable_metric,
         'unique' as aggregation,
         cast(null as {{ billing.type_decimal() }}) as metric_value,
         property_value as unique_value,

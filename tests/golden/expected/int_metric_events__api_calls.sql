@@ -19,7 +19,7 @@ matched as (
         cast(null as {{ dbt.type_string() }}) as property_value,
         cast(null as {{ dbt.type_string() }}) as group_values
     from events
-    where event_type = 'api_call'
+    where event_type = {{ billing.string_literal('api_call') }}
 
 ),
 
@@ -32,7 +32,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'api_calls' as billable_metric,
+        {{ billing.string_literal('api_calls') }} as billable_metric,
         'count' as aggregation,
         cast(1 as {{ billing.type_decimal() }}) as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,

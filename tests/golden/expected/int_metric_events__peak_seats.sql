@@ -19,7 +19,7 @@ matched as (
         {{ billing.json_get('properties', 'seats') }} as property_value,
         cast(null as {{ dbt.type_string() }}) as group_values
     from events
-    where event_type = 'seat_snapshot'
+    where event_type = {{ billing.string_literal('seat_snapshot') }}
         and not {{ billing.json_get('properties', 'seats') }} is null
 
 ),
@@ -33,7 +33,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'peak_seats' as billable_metric,
+        {{ billing.string_literal('peak_seats') }} as billable_metric,
         'max' as aggregation,
         {{ billing.to_metric_number('property_value') }} as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,

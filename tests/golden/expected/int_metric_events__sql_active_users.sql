@@ -25,14 +25,14 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'sql_active_users' as billable_metric,
+        {{ billing.string_literal('sql_active_users') }} as billable_metric,
         'sql' as aggregation,
         cast(null as {{ billing.type_decimal() }}) as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,
         cast(null as {{ dbt.type_string() }}) as group_values,
         false as is_non_numeric
     from events
-    where event_type = 'login' and event_at >= '2025-01-01'
+    where event_type = {{ billing.string_literal('login') }} and event_at >= {{ billing.string_literal('2025-01-01') }}
 
 )
 

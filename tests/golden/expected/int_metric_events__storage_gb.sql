@@ -19,7 +19,7 @@ matched as (
         {{ billing.json_get('properties', 'gb_stored') }} as property_value,
         cast(null as {{ dbt.type_string() }}) as group_values
     from events
-    where event_type = 'storage_snapshot'
+    where event_type = {{ billing.string_literal('storage_snapshot') }}
         and not {{ billing.json_get('properties', 'gb_stored') }} is null
 
 ),
@@ -33,7 +33,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'storage_gb' as billable_metric,
+        {{ billing.string_literal('storage_gb') }} as billable_metric,
         'latest' as aggregation,
         {{ billing.to_metric_number('property_value') }} as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,

@@ -19,9 +19,9 @@ matched as (
         {{ billing.json_get('properties', 'tokens') }} as property_value,
         cast(null as {{ dbt.type_string() }}) as group_values
     from events
-    where event_type = 'completion'
-        and {{ billing.json_get('properties', 'environment') }} in ('production', 'staging')
-        and ({{ billing.json_get('properties', 'is_test') }} is null or not {{ billing.json_get('properties', 'is_test') }} in ('true', '1'))
+    where event_type = {{ billing.string_literal('completion') }}
+        and {{ billing.json_get('properties', 'environment') }} in ({{ billing.string_literal('production') }}, {{ billing.string_literal('staging') }})
+        and ({{ billing.json_get('properties', 'is_test') }} is null or not {{ billing.json_get('properties', 'is_test') }} in ({{ billing.string_literal('true') }}, {{ billing.string_literal('1') }}))
         and not {{ billing.json_get('properties', 'region') }} is null
         and {{ billing.json_get('properties', 'deleted_at') }} is null
         and not {{ billing.json_get('properties', 'tokens') }} is null
@@ -37,7 +37,7 @@ final as (
         contract_id,
         event_at,
         loaded_at,
-        'tokens' as billable_metric,
+        {{ billing.string_literal('tokens') }} as billable_metric,
         'sum' as aggregation,
         {{ billing.to_metric_number('property_value') }} as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,

@@ -18,13 +18,13 @@ with events as (
     where attributed.attribution_rejection_reason is null
         and attributed.event_at >= {{ billing.rating_window_start() }}
         and segments.pricing_group_values is null
-        and products.billable_metric = 'sql_active_users'
+        and products.billable_metric = {{ billing.string_literal('sql_active_users') }}
 
 ),
 
 metric as (
 
-    select segment_id, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = 'login' and event_at >= '2025-01-01' group by segment_id, {{ billing.json_get('properties', 'region') }}
+    select segment_id, count(distinct {{ billing.json_get('properties', 'user_id') }}) as value, {{ billing.json_get('properties', 'region') }} as region, count(*) as matched_events from events where event_type = {{ billing.string_literal('login') }} and event_at >= {{ billing.string_literal('2025-01-01') }} group by segment_id, {{ billing.json_get('properties', 'region') }}
 
 ),
 
@@ -32,7 +32,7 @@ final as (
 
     select
         segment_id,
-        'sql_active_users' as billable_metric,
+        {{ billing.string_literal('sql_active_users') }} as billable_metric,
         cast(value as {{ billing.type_decimal() }}) as quantity,
         {{ billing.json_columns_object(['region']) }} as group_values,
         matched_events as event_count

@@ -5,42 +5,42 @@
 -#}
 {{ config(materialized="table") }}
 select
-    cast('spend-500' as {{ dbt.type_string() }}) as alert_id,
+    cast({{ billing.string_literal('spend-500') }} as {{ dbt.type_string() }}) as alert_id,
     cast('spend_threshold_reached' as {{ dbt.type_string() }}) as alert_type,
     cast('500' as {{ billing.type_decimal() }}) as threshold,
     cast(null as {{ dbt.type_string() }}) as billable_metric,
-    cast('cus_a' as {{ dbt.type_string() }}) as customer_id
+    cast({{ billing.string_literal('cus_a') }} as {{ dbt.type_string() }}) as customer_id
 union all
 select
-    cast('spend-500' as {{ dbt.type_string() }}) as alert_id,
+    cast({{ billing.string_literal('spend-500') }} as {{ dbt.type_string() }}) as alert_id,
     cast('spend_threshold_reached' as {{ dbt.type_string() }}) as alert_type,
     cast('500' as {{ billing.type_decimal() }}) as threshold,
     cast(null as {{ dbt.type_string() }}) as billable_metric,
-    cast('cus_b' as {{ dbt.type_string() }}) as customer_id
+    cast({{ billing.string_literal('cus_b') }} as {{ dbt.type_string() }}) as customer_id
 union all
 select
-    cast('tokens-1m' as {{ dbt.type_string() }}) as alert_id,
+    cast({{ billing.string_literal('tokens-1m') }} as {{ dbt.type_string() }}) as alert_id,
     cast('usage_threshold_reached' as {{ dbt.type_string() }}) as alert_type,
     cast('1000000' as {{ billing.type_decimal() }}) as threshold,
-    cast('tokens' as {{ dbt.type_string() }}) as billable_metric,
+    cast({{ billing.string_literal('tokens') }} as {{ dbt.type_string() }}) as billable_metric,
     cast(null as {{ dbt.type_string() }}) as customer_id
 union all
 select
-    cast('big-invoice' as {{ dbt.type_string() }}) as alert_id,
+    cast({{ billing.string_literal('big-invoice') }} as {{ dbt.type_string() }}) as alert_id,
     cast('invoice_total_reached' as {{ dbt.type_string() }}) as alert_type,
     cast('10000.5' as {{ billing.type_decimal() }}) as threshold,
     cast(null as {{ dbt.type_string() }}) as billable_metric,
     cast(null as {{ dbt.type_string() }}) as customer_id
 union all
 select
-    cast('low-credit' as {{ dbt.type_string() }}) as alert_id,
+    cast({{ billing.string_literal('low-credit') }} as {{ dbt.type_string() }}) as alert_id,
     cast('low_credit_balance_reached' as {{ dbt.type_string() }}) as alert_type,
     cast('0' as {{ billing.type_decimal() }}) as threshold,
     cast(null as {{ dbt.type_string() }}) as billable_metric,
     cast(null as {{ dbt.type_string() }}) as customer_id
 union all
 select
-    cast('low-commit' as {{ dbt.type_string() }}) as alert_id,
+    cast({{ billing.string_literal('low-commit') }} as {{ dbt.type_string() }}) as alert_id,
     cast('low_remaining_commit_balance_reached' as {{ dbt.type_string() }}) as alert_type,
     cast('25' as {{ billing.type_decimal() }}) as threshold,
     cast(null as {{ dbt.type_string() }}) as billable_metric,
