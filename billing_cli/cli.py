@@ -1,4 +1,8 @@
-"""`billing`: a thin click group over the domain modules; domain errors become one-line messages."""
+"""`billing`: a thin click group over `BillingContext` (billing_cli/context.py).
+
+Each command is a few lines: it reads its options (each declared once below), calls one method of the
+context in `ctx.obj` and prints the result. Domain errors become one-line messages.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import metrics as metrics_mod
+from .context import BillingContext
 from .errors import BillingError
-from .project import database_path, find_project_dir
 
 
 class Interrupted(click.ClickException):
@@ -95,6 +98,26 @@ class Destination(click.ParamType):
         return value
 
 
+# Options shared by several commands, declared once.
+period_option = click.option("--period", required=True,
+                             help="YYYY-MM: USAGE invoices starting and SCHEDULED invoices issued in it.")
+as_of_option = click.option("--as-of", default=None,
+                            help="Evaluate statuses as of this instant (RFC 3339); default now.")
+pass_billing = click.make_pass_decorator(BillingContext)
+
+
+def out_option(help_text: str, **kwargs):
+    return click.option("--out", required=True, help=help_text, **kwargs)
+
+
+def command(group: click.Group, *args, **kwargs):
+    """`group.command(...)` whose function receives the BillingContext and turns domain errors and
+    Ctrl-C into one line."""
+    def decorate(fn):
+        return group.command(*args, **kwargs)(pass_billing(domain_errors(fn)))
+    return decorate
+
+
 @click.group(cls=OneLineGroup)
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The dbt project (default: nearest folder with dbt_project.yml, or BILLING_PROJECT_DIR).")
@@ -103,89 +126,50 @@ class Destination(click.ParamType):
 @click.pass_context
 def main(ctx: click.Context, project_dir: Path | None, db: str | None) -> None:
     """Warehouse-native usage-based billing: events to invoices with dbt."""
-    ctx.ensure_object(dict)
-    ctx.obj["project_dir"] = project_dir.resolve() if project_dir else find_project_dir()
-    ctx.obj["db"] = db
+    ctx.obj = BillingContext.create(project_dir, db, echo=click.echo)
 
 
-def _project(ctx) -> Path:
-    return ctx.obj["project_dir"]
-
-
-def _db(ctx) -> Path:
-    return database_path(_project(ctx), ctx.obj["db"])
-
-
-@main.command("compile")
+@command(main, "compile")
 @click.option("--check", is_flag=True, help="Fail if the generated models are stale; write nothing.")
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Metric definitions (default: billable_metrics.yml in the project).")
 @click.option("--alerts-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Alert definitions (default: alerts.yml in the project; none if it does not exist).")
-@click.pass_context
-@domain_errors
-def compile_cmd(ctx, check: bool, metrics_file: Path | None, alerts_file: Path | None) -> None:
+def compile_cmd(billing: BillingContext, check: bool, metrics_file: Path | None, alerts_file: Path | None) -> None:
     """Compile billable_metrics.yml and alerts.yml into dbt models (models/metrics/, models/alerts/)."""
-    from .compiler import compile_project
-
-    project = _project(ctx)
-    compiled, n_metrics, n_alerts = compile_project(project, metrics_file, alerts_file)
+    n_metrics, n_alerts, changed = billing.compile(check, metrics_file, alerts_file)
     if check:
-        stale = metrics_mod.stale_files(project, compiled)
-        if stale:
-            raise BillingError("generated models are stale; run `billing compile`:\n  " + "\n  ".join(stale))
         click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s): generated models are up to date.")
         return
-    changed = metrics_mod.write_compiled(project, compiled)
     click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s) compiled; {len(changed)} file(s) changed.")
     for item in changed:
         click.echo(f"  {item}")
 
 
-@main.command()
+@command(main)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--quiet", is_flag=True, help="No progress lines.")
-@click.pass_context
-@domain_errors
-def ingest(ctx, paths: tuple[str, ...], quiet: bool) -> None:
+def ingest(billing: BillingContext, paths: tuple[str, ...], quiet: bool) -> None:
     """Land usage event files (JSONL, CSV, Parquet; globs allowed) into raw.usage_events."""
-    from .ingest import describe, ingest as do_ingest
-
-    progress = None if quiet else (lambda msg: click.echo(msg, err=True))
-    summary = do_ingest(_db(ctx), list(paths), progress=progress)
-    click.echo(describe(summary))
+    click.echo(billing.ingest(list(paths), progress=None if quiet else (lambda msg: click.echo(msg, err=True))))
 
 
-@main.command()
-@click.option("--as-of", default=None, help="Evaluate statuses as of this instant (RFC 3339); default now.")
+@command(main)
+@as_of_option
 @click.option("--full-refresh", is_flag=True, help="Pass --full-refresh to dbt.")
 @click.option("--select", default=None, help="dbt selection.")
 @click.option("--quiet", is_flag=True, help="Only warnings and errors from dbt.")
-@click.pass_context
-@domain_errors
-def build(ctx, as_of: str | None, full_refresh: bool, select: str | None, quiet: bool) -> None:
+def build(billing: BillingContext, as_of: str | None, full_refresh: bool, select: str | None, quiet: bool) -> None:
     """Run `dbt build` (models, seeds, tests) on the project."""
-    from .build import DbtProject
-    from .db import connect
-
-    if os.environ.get("BILLING_TARGET", "duckdb") == "duckdb":
-        connect(_db(ctx)).close()  # a database held by another process: one line, before dbt starts
-    project = DbtProject(_project(ctx), _db(ctx), quiet=quiet)
-    result = project.build(as_of=as_of, full_refresh=full_refresh, select=select)
-    if not result.success:
-        raise BillingError("dbt build failed:\n" + "\n".join(result.problems))
+    result = billing.build(as_of=as_of, full_refresh=full_refresh, select=select, quiet=quiet)
     click.echo(f"dbt build succeeded: {result.describe()}")
 
 
-@main.command()
+@command(main)
 @click.argument("customer_id")
-@click.pass_context
-@domain_errors
-def status(ctx, customer_id: str) -> None:
+def status(billing: BillingContext, customer_id: str) -> None:
     """Live spend of CUSTOMER's current billing period by product, forecast and balances."""
-    from .status import customer_status
-
-    click.echo(customer_status(_db(ctx), customer_id))
+    click.echo(billing.status(customer_id))
 
 
 @main.group()
@@ -193,46 +177,34 @@ def export() -> None:
     """Export tables for finance."""
 
 
-@export.command("invoices")
-@click.option("--period", required=True, help="YYYY-MM: USAGE invoices starting and SCHEDULED invoices issued in it.")
+@command(export, "invoices")
+@period_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv", show_default=True)
-@click.option("--out", required=True, help="Output file, or an existing folder.")
-@click.pass_context
-@domain_errors
-def export_invoices_cmd(ctx, period: str, fmt: str, out: str) -> None:
+@out_option("Output file, or an existing folder.")
+def export_invoices_cmd(billing: BillingContext, period: str, fmt: str, out: str) -> None:
     """Write the invoices of a period with their line items."""
-    from .export import export_invoices
-
-    path, invoices, lines = export_invoices(_db(ctx), period, fmt, out)
+    path, invoices, lines = billing.export_invoices(period, fmt, out)
     click.echo(f"Wrote {invoices} invoice(s) with {lines} line item(s) to {path}")
 
 
-@export.command("stripe")
-@click.option("--period", required=True, help="YYYY-MM: the final invoices of this period (as `export invoices`).")
-@click.option("--out", required=True, help="Folder for one JSON file of Stripe API requests per invoice.")
-@click.pass_context
-@domain_errors
-def export_stripe_cmd(ctx, period: str, out: str) -> None:
+@command(export, "stripe")
+@period_option
+@out_option("Folder for one JSON file of Stripe API requests per invoice.")
+def export_stripe_cmd(billing: BillingContext, period: str, out: str) -> None:
     """Write the Stripe API requests (invoice items, invoice, finalize) for each final invoice."""
-    from .stripe import export_stripe
-
-    written, skipped = export_stripe(_db(ctx), period, out)
+    written, skipped = billing.export_stripe(period, out)
     click.echo(f"Wrote {len(written)} Stripe invoice request file(s) to {out}; skipped {len(skipped)}.")
     for invoice_id, why in skipped.items():
         click.echo(f"  skipped {invoice_id}: {why}")
 
 
-@main.command()
+@command(main)
 @click.argument("customer_id")
-@click.option("--period", required=True, help="YYYY-MM.")
-@click.option("--out", required=True, help="The HTML file to write.")
-@click.pass_context
-@domain_errors
-def statement(ctx, customer_id: str, period: str, out: str) -> None:
+@period_option
+@out_option("The HTML file to write.")
+def statement(billing: BillingContext, customer_id: str, period: str, out: str) -> None:
     """Write CUSTOMER's usage statement for a month as a self-contained HTML page."""
-    from .statement import write_statement
-
-    path = write_statement(_db(ctx), customer_id, period, out)
+    path = billing.statement(customer_id, period, out)
     click.echo(f"Wrote the {period} statement of {customer_id} to {path}")
 
 
@@ -241,7 +213,7 @@ def alerts() -> None:
     """Alert notifications (alerts.yml, fct_alerts)."""
 
 
-@alerts.command("deliver")
+@command(alerts, "deliver")
 @click.option("--to", "to", required=True, type=Destination(),
               help="Webhook URL (http:// or https://), or a folder for JSON files.")
 @click.option("--secret-env", default="BILLING_WEBHOOK_SECRET", show_default=True,
@@ -252,14 +224,11 @@ def alerts() -> None:
               help="Seconds before the first retry; doubles each time (each wait at most an hour).")
 @click.option("--timeout", default=10.0, show_default=True, type=FiniteFloatRange(0, 3600, min_open=True),
               help="Seconds one attempt may take in all: connect, send and read the whole response.")
-@click.pass_context
-@domain_errors
-def alerts_deliver_cmd(ctx, to: str, secret_env: str, max_attempts: int, backoff: float, timeout: float) -> None:
+def alerts_deliver_cmd(billing: BillingContext, to: str, secret_env: str, max_attempts: int, backoff: float,
+                       timeout: float) -> None:
     """Send alert firings not yet delivered to TO as signed webhooks {id, type, properties}."""
-    from .webhooks import deliver
-
-    report = deliver(_db(ctx), to, os.environ.get(secret_env), max_attempts=max_attempts, backoff=backoff,
-                     timeout=timeout)
+    report = billing.deliver_alerts(to, os.environ.get(secret_env), max_attempts=max_attempts, backoff=backoff,
+                                    timeout=timeout)
     click.echo(f"Delivered {len(report.delivered)} notification(s) to {to} in {report.attempts} attempt(s).")
     if report.failed:
         details = "\n".join(f"  {nid}: {error}" for nid, error in report.failed.items())
@@ -271,7 +240,7 @@ def invoices() -> None:
     """Void and regenerate final invoices."""
 
 
-@invoices.command("void")
+@command(invoices, "void")
 @click.argument("invoice_id")
 @click.option("--reason", required=True, help="Why (kept in billing_audit.invoice_audit_log).")
 @click.option("--actor", default=None, help="Who (default: $USER).")
@@ -280,10 +249,8 @@ def invoices() -> None:
 @click.option("--also-finalize", is_flag=True,
               help="Let the regenerating build finalize other invoices that are due at the as-of.")
 @click.option("--no-regenerate", is_flag=True, help="Only void; the next build regenerates the invoice.")
-@click.pass_context
-@domain_errors
-def void_cmd(ctx, invoice_id: str, reason: str, actor: str | None, as_of: str | None, also_finalize: bool,
-             no_regenerate: bool) -> None:
+def void_cmd(billing: BillingContext, invoice_id: str, reason: str, actor: str | None, as_of: str | None,
+             also_finalize: bool, no_regenerate: bool) -> None:
     """Void a FINALIZED invoice and regenerate it as its next version (DECISIONLOG D31, D45).
 
     The regenerating build runs as of the last build (or --as-of) and is rehearsed on a copy of the
@@ -291,67 +258,16 @@ def void_cmd(ctx, invoice_id: str, reason: str, actor: str | None, as_of: str | 
     Both versions are kept in billing_audit.invoice_audit_log."""
     import getpass
 
-    from .invoices import finalized_version, void_invoice
-
-    who = actor or getpass.getuser()
-    finalized_version(_db(ctx), invoice_id)  # drafts and unknown ids are refused before anything else
-    if not reason.strip():
-        raise BillingError("a reason is required to void an invoice")
-    if no_regenerate:
-        old = void_invoice(_db(ctx), invoice_id, reason, who)
-        click.echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
-                   "the next build regenerates it.")
-        return
-    _void_and_regenerate(ctx, invoice_id, reason, who, as_of, also_finalize)
+    billing.void(invoice_id, reason, actor or getpass.getuser(), as_of, also_finalize, regenerate=not no_regenerate)
 
 
-def _void_and_regenerate(ctx, invoice_id: str, reason: str, who: str, as_of: str | None, also_finalize: bool) -> None:
-    """Void, then build as of the chosen as-of, refusing (before any change) to finalize other invoices."""
-    from .build import DbtProject
-    from .invoices import (describe_stored, record_regenerated, regeneration_as_of, stored_invoices,
-                           void_invoice, would_also_finalize)
-
-    db = _db(ctx)
-    as_of, source = regeneration_as_of(db, as_of)
-    click.echo(f"Regenerating as of {as_of} ({source}).")
-    dbt = DbtProject(_project(ctx), db)
-    if not also_finalize:
-        others = would_also_finalize(_project(ctx), db, invoice_id, as_of, dbt=dbt)
-        if others:
-            raise BillingError(
-                f"refused: regenerating {invoice_id} as of {as_of} would also finalize {len(others)} other "
-                "invoice(s):\n  " + "\n  ".join(others) + "\nNothing was changed. Pass an earlier --as-of, "
-                "or --also-finalize to finalize them too.")
-    before = stored_invoices(db)
-    old = void_invoice(db, invoice_id, reason, who)
-    click.echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
-               "the old version is in the audit log.")
-    result = dbt.build(as_of=as_of)
-    if not result.success:
-        raise BillingError("dbt build failed; the invoice stays voided until a build succeeds:\n"
-                           + "\n".join(result.problems))
-    new = record_regenerated(db, invoice_id, reason, who, voided_version=old["invoice_version"])
-    if new is None:
-        click.echo(f"Invoice {invoice_id} was not regenerated (its period no longer exists or is not final yet).")
-    else:
-        click.echo(f"Regenerated invoice {invoice_id} as version {new['invoice_version']}: "
-                   f"total {new['total']} (was {old['total']}).")
-    others = describe_stored(db, {v for v in stored_invoices(db) - before if v[0] != invoice_id})
-    if others:
-        click.echo(f"Also finalized {len(others)} other invoice(s):\n  " + "\n  ".join(others))
-
-
-@main.command()
+@command(main)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_output"),
               show_default=True, help="Folder for the demo's event files and exports.")
 @click.option("--as-of", default="2025-04-02T12:00:00Z", show_default=True, help="Build as of this instant.")
-@click.pass_context
-@domain_errors
-def demo(ctx, out: Path, as_of: str) -> None:
-    """Run the AutoSales demo end to end on a fresh DuckDB: events, build, CSV export, summary."""
-    from .demo import run_demo
-
-    run_demo(_project(ctx), _db(ctx), out, as_of, echo=click.echo)
+def demo(billing: BillingContext, out: Path, as_of: str) -> None:
+    """Run the AutoSales demo end to end on a new DuckDB file (--db, else OUT/autosales.duckdb)."""
+    billing.demo(out, as_of)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -128,14 +128,21 @@ def _parse_as_of(as_of: str) -> datetime:
         raise BillingError(f"--as-of {as_of!r} is not an RFC 3339 timestamp") from None
 
 
-def run_demo(project_dir: Path, _db_path: Path, out: Path, as_of: str,
+def run_demo(project_dir: Path, db_path: Path | None, out: Path, as_of: str,
              echo: Callable[[str], None] = print) -> Path:
+    """The demo into `db_path` (`billing --db`: must be a new file, never someone's database), else
+    into `out`/autosales.duckdb, the demo's own file, recreated each run."""
     until = _parse_as_of(as_of)
     out = out.resolve()
+    if db_path is not None:
+        if db_path.exists():
+            raise BillingError(f"{db_path} already exists; the demo builds a new database (remove it or "
+                               "pass another --db)")
+    else:
+        db_path = out / "autosales.duckdb"
+        for stale in (db_path, Path(str(db_path) + ".wal")):
+            stale.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    db_path = out / "autosales.duckdb"  # the demo's own file, recreated each run
-    for stale in (db_path, Path(str(db_path) + ".wal")):
-        stale.unlink(missing_ok=True)
 
     echo(f"1/4 Generating AutoSales usage events up to {as_of} in {out}")
     jsonl, retry = write_event_files(out, until)

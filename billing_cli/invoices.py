@@ -201,6 +201,40 @@ def would_also_finalize(project_dir: Path, db_path: Path, invoice_id: str, as_of
         return describe_stored(copy, {v for v in added if v[0] != invoice_id})
 
 
+def void_and_regenerate(dbt, invoice_id: str, reason: str, who: str, as_of: str | None, also_finalize: bool,
+                        echo=print) -> dict | None:
+    """Void, then build as of the chosen as-of (`dbt`: the project's DbtProject), refusing before any
+    change if that build would finalize other invoices (unless `also_finalize`). Returns the new version."""
+    db = dbt.db_path
+    as_of, source = regeneration_as_of(db, as_of)
+    echo(f"Regenerating as of {as_of} ({source}).")
+    if not also_finalize:
+        others = would_also_finalize(dbt.project_dir, db, invoice_id, as_of, dbt=dbt)
+        if others:
+            raise BillingError(
+                f"refused: regenerating {invoice_id} as of {as_of} would also finalize {len(others)} other "
+                "invoice(s):\n  " + "\n  ".join(others) + "\nNothing was changed. Pass an earlier --as-of, "
+                "or --also-finalize to finalize them too.")
+    before = stored_invoices(db)
+    old = void_invoice(db, invoice_id, reason, who)
+    echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
+         "the old version is in the audit log.")
+    result = dbt.build(as_of=as_of)
+    if not result.success:
+        raise BillingError("dbt build failed; the invoice stays voided until a build succeeds:\n"
+                           + "\n".join(result.problems))
+    new = record_regenerated(db, invoice_id, reason, who, voided_version=old["invoice_version"])
+    if new is None:
+        echo(f"Invoice {invoice_id} was not regenerated (its period no longer exists or is not final yet).")
+    else:
+        echo(f"Regenerated invoice {invoice_id} as version {new['invoice_version']}: "
+             f"total {new['total']} (was {old['total']}).")
+    others = describe_stored(db, {v for v in stored_invoices(db) - before if v[0] != invoice_id})
+    if others:
+        echo(f"Also finalized {len(others)} other invoice(s):\n  " + "\n  ".join(others))
+    return new
+
+
 def audit_log(db_path: Path, invoice_id: str | None = None) -> list[dict]:
     con = connect(db_path, read_only=True)
     try:

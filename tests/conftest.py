@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from billing_cli import metrics as metrics_mod
 from billing_cli.build import DbtProject
@@ -25,25 +26,11 @@ from billing_cli.ingest import ingest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The contract's columns of each catalog seed: the keys of its +column_types in dbt_project.yml (their one list).
 SEED_COLUMNS = {
-    "customers": "customer_id,name,ingest_aliases,billing_provider,billing_provider_customer_id",
-    "products": "product_id,name,type,billable_metric,tags,quantity_conversion_factor,quantity_conversion_operation,"
-                "quantity_rounding_decimal_places,quantity_rounding_method,pricing_group_key,presentation_group_key,"
-                "composite_product_ids,composite_tags",
-    "rate_cards": "rate_card_id,name,currency",
-    "rate_card_rates": "rate_card_id,product_id,starting_at,ending_before,entitled,rate_type,price,tiers,package_size,"
-                       "pricing_group_values,billing_frequency",
-    "contracts": "contract_id,customer_id,rate_card_id,name,starting_at,ending_before,usage_statement_frequency,"
-                 "usage_statement_day,net_payment_terms_days",
-    "contract_overrides": "override_id,contract_id,starting_at,ending_before,product_id,product_tags,"
-                          "pricing_group_values,type,multiplier,rate_type,price,tiers,entitled,priority",
-    "contract_subscriptions": "subscription_id,contract_id,product_id,quantity,starting_at,ending_before,"
-                              "collection_schedule,is_prorated",
-    "contract_scheduled_charges": "scheduled_charge_id,contract_id,product_id,name,timestamp,amount,frequency,ending_before",
-    "contract_commits": "commit_id,contract_id,type,product_id,name,amount,access_starting_at,access_ending_before,"
-                        "invoice_at,invoice_amount,applicable_product_ids,applicable_product_tags,priority",
-    "contract_credits": "credit_id,contract_id,product_id,name,amount,access_starting_at,access_ending_before,"
-                        "applicable_product_ids,applicable_product_tags,priority",
+    name: ",".join(config["+column_types"])
+    for name, config in yaml.safe_load((REPO / "dbt_project.yml").read_text())["seeds"]["billing"].items()
+    if isinstance(config, dict) and "+column_types" in config
 }
 
 

@@ -267,3 +267,17 @@ def test_a_database_locked_by_another_process_is_a_one_line_error(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+def test_demo_never_overwrites_the_database_given_with_db(project, tmp_path):
+    """`billing --db FILE demo` builds into FILE, so FILE must be new: an existing database (a user's)
+    is refused in one line and left as it was."""
+    db = tmp_path / "mine.duckdb"
+    db.write_bytes(b"not yours to replace")
+    result = CliRunner().invoke(main, ["--project-dir", str(project), "--db", str(db), "demo",
+                                       "--out", str(tmp_path / "out")])
+    assert_clean_error(result, str(db), "already exists")
+    assert db.read_bytes() == b"not yours to replace"
+    assert not (tmp_path / "out").exists()

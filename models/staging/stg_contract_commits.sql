@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('contract_commits') }}
 with source as (
 
     select * from {{ ref('contract_commits') }}

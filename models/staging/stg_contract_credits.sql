@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('contract_credits') }}
 with source as (
 
     select * from {{ ref('contract_credits') }}

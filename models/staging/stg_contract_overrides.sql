@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('contract_overrides') }}
 with source as (
 
     select * from {{ ref('contract_overrides') }}

@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('contract_subscriptions') }}
 with source as (
 
     select * from {{ ref('contract_subscriptions') }}

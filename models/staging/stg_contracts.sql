@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('contracts') }}
 with source as (
 
     select * from {{ ref('contracts') }}

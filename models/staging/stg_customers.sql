@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('customers') }}
 with source as (
 
     select * from {{ ref('customers') }}

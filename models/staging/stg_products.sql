@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('products') }}
 with source as (
 
     select * from {{ ref('products') }}

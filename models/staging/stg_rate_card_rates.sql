@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('rate_card_rates') }}
 with source as (
 
     select * from {{ ref('rate_card_rates') }}

@@ -1,4 +1,3 @@
-{{ billing.require_seed_columns('rate_cards') }}
 with source as (
 
     select * from {{ ref('rate_cards') }}
