@@ -20,31 +20,14 @@ import pyarrow as pa
 
 from .db import connect
 from .errors import BillingError
+from .names import CREATE_RAW, EVENT_FIELDS, LOADER_COLUMNS, RAW_COLUMNS
 
-EVENT_COLUMNS = ("transaction_id", "customer_id", "event_type", "timestamp", "properties")
-# what `billing ingest` writes: the contract's six columns and three of its own (DECISIONLOG D41)
-LOADER_COLUMNS = {"source_file": "varchar", "source_line": "bigint", "ingest_error": "varchar"}
-RAW_COLUMNS = (*EVENT_COLUMNS, "loaded_at", *LOADER_COLUMNS)
 INSERT_INTO_RAW = "insert into raw.usage_events (" + ", ".join('"' + c + '"' for c in RAW_COLUMNS) + ")"
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 BATCH_LINES = 250_000
 
-CREATE_RAW = """
-create schema if not exists raw;
-create table if not exists raw.usage_events (
-    transaction_id varchar,
-    customer_id varchar,
-    event_type varchar,
-    timestamp varchar,
-    properties varchar,
-    loaded_at timestamp,
-    source_file varchar,
-    source_line bigint,
-    ingest_error varchar
-);
-"""
 
 
 @dataclass
@@ -175,14 +158,14 @@ def _unreadable_lines(con, loaded_at: datetime, path: Path) -> list[int]:
 
 
 def _check_columns(columns, path: Path) -> None:
-    missing = [c for c in EVENT_COLUMNS if c not in columns and c != "properties"]
+    missing = [c for c in EVENT_FIELDS if c not in columns and c != "properties"]
     if missing:
         raise BillingError(f"{path}: missing column(s) {', '.join(missing)} "
-                           f"(expected {', '.join(EVENT_COLUMNS)})")
-    unknown = sorted(set(columns) - set(EVENT_COLUMNS))
+                           f"(expected {', '.join(EVENT_FIELDS)})")
+    unknown = sorted(set(columns) - set(EVENT_FIELDS))
     if unknown:
         raise BillingError(f"{path}: unknown column(s) {', '.join(unknown)} "
-                           f"(expected {', '.join(EVENT_COLUMNS)}; put event data in properties)")
+                           f"(expected {', '.join(EVENT_FIELDS)}; put event data in properties)")
 
 
 def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
@@ -235,7 +218,7 @@ def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
     """CSV by header name, every value as text (an empty cell is NULL). A row that is not UTF-8 or has
     more or fewer fields than the header is landed with its text in `properties` and an ingest_error,
     like an unreadable JSONL line, and the rest of the file lands (DECISIONLOG D47)."""
-    batch: dict[str, list] = {c: [] for c in (*EVENT_COLUMNS, "line_no", "ingest_error")}
+    batch: dict[str, list] = {c: [] for c in (*EVENT_FIELDS, "line_no", "ingest_error")}
 
     def flush():
         if not batch["line_no"]:
@@ -261,7 +244,7 @@ def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
             else:
                 error = None
             row = dict(zip(names, fields)) if error is None else {"properties": text}
-            for column in EVENT_COLUMNS:
+            for column in EVENT_FIELDS:
                 batch[column].append(row.get(column) or None)
             batch["line_no"].append(line_no)
             batch["ingest_error"].append(error)
@@ -287,7 +270,7 @@ def _text(column: str, sql_type: str) -> str:
 def _ingest_table(con, path: Path, relation_sql: str, line_sql: str, loaded_at: datetime,
                   result: FileResult) -> None:
     columns = _select_columns(con, relation_sql, path)
-    exprs = [_text(c, columns[c]) if c in columns else "cast(null as varchar)" for c in EVENT_COLUMNS]
+    exprs = [_text(c, columns[c]) if c in columns else "cast(null as varchar)" for c in EVENT_FIELDS]
     before = con.execute("select count(*) from raw.usage_events").fetchone()[0]
     con.execute(
         f"{INSERT_INTO_RAW} select {', '.join(exprs)}, ?, ?, {line_sql}, cast(null as varchar) "

@@ -9,18 +9,15 @@ other tables, joins, subqueries, CTEs, unknown functions (file readers among the
 
 from __future__ import annotations
 
-import re
-
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .errors import BillingError
+from .names import IDENTIFIER, PROPERTY_NAME, SQL_DIALECT
 
-DIALECT = "duckdb"
-PROPERTY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
-ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-EVENT_COLUMNS = {"event_type", "timestamp"}
+# The plain columns a SQL metric may read from `events` (besides properties.<name>).
+SQL_METRIC_COLUMNS = {"event_type", "timestamp"}
 JSON_GET = "billing_json_get"
 
 # Every node of a SQL metric must be one of these (functions not listed are refused).
@@ -48,7 +45,7 @@ def parse(name: str, sql: str) -> exp.Select:
     if not isinstance(sql, str) or not sql.strip():
         raise _fail(name, "is empty")
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+        statements = [s for s in sqlglot.parse(sql, dialect=SQL_DIALECT) if s is not None]
     except (ParseError, TokenError) as e:
         raise _fail(name, f"does not parse: {str(e).splitlines()[0]}") from None
     if len(statements) != 1:
@@ -72,14 +69,14 @@ def _check_nodes(name: str, select: exp.Select, generated: bool = False) -> None
         if isinstance(node, exp.Window):
             raise _fail(name, "may not use window functions")
         if isinstance(node, exp.DataType) and (node.this not in ALLOWED_TYPES or node.args.get("kind")):
-            raise _fail(name, f"may not cast to {node.sql(dialect=DIALECT)} (allowed: decimal, integer, "
+            raise _fail(name, f"may not cast to {node.sql(dialect=SQL_DIALECT)} (allowed: decimal, integer, "
                               "double, varchar, boolean, date, timestamp types)")
         if isinstance(node, exp.DataTypeParam) and not (isinstance(node.this, exp.Literal) and node.this.is_int):
             raise _fail(name, "type parameters must be whole numbers")
         if isinstance(node, exp.Table):
             if node.name.lower() != "events" or node.args.get("db") or node.args.get("catalog") or \
                     not isinstance(node.this, exp.Identifier):
-                raise _fail(name, f"may read only the table events, not {node.sql(dialect=DIALECT)}")
+                raise _fail(name, f"may read only the table events, not {node.sql(dialect=SQL_DIALECT)}")
             continue
         if not isinstance(node, ALLOWED_NODES):
             what = node.name if isinstance(node, exp.Anonymous) else node.key
@@ -100,11 +97,11 @@ def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
         return node
     if node.table:
         if node.table.lower() != "properties" or node.args.get("db"):
-            raise _fail(name, f"column {node.sql(dialect=DIALECT)} is not event_type, timestamp or properties.<name>")
+            raise _fail(name, f"column {node.sql(dialect=SQL_DIALECT)} is not event_type, timestamp or properties.<name>")
         if not PROPERTY_NAME.match(node.name):
             raise _fail(name, f"property name {node.name!r} is not valid")
         return exp.Anonymous(this=JSON_GET, expressions=[exp.column("properties"), exp.Literal.string(node.name)])
-    if node.name.lower() not in EVENT_COLUMNS:
+    if node.name.lower() not in SQL_METRIC_COLUMNS:
         raise _fail(name, f"column {node.name} is not event_type, timestamp or properties.<name>")
     return exp.column("event_at" if node.name.lower() == "timestamp" else node.name.lower())
 
@@ -115,8 +112,8 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     _check_nodes(name, select)
     aliases = []
     for projection in select.expressions:
-        if not isinstance(projection, exp.Alias) or not ALIAS_NAME.match(projection.alias):
-            raise _fail(name, f"column {projection.sql(dialect=DIALECT)} needs a lowercase alias (AS value, AS <group key>)")
+        if not isinstance(projection, exp.Alias) or not IDENTIFIER.match(projection.alias):
+            raise _fail(name, f"column {projection.sql(dialect=SQL_DIALECT)} needs a lowercase alias (AS value, AS <group key>)")
         aliases.append(projection.alias)
     if "value" not in aliases:
         raise _fail(name, "must return a column named value")
@@ -133,12 +130,12 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
         # GROUP BY <alias>: group by the aliased expression (an alias is not a column of events)
         group.set("expressions", [
             by_alias[g.name].copy() if isinstance(g, exp.Column) and not g.table and g.name in by_alias
-            and g.name.lower() not in EVENT_COLUMNS else g
+            and g.name.lower() not in SQL_METRIC_COLUMNS else g
             for g in group.expressions])
-    grouped = {g.sql(dialect=DIALECT) for g in (group.expressions if group is not None else [])}
+    grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
     for projection in select.expressions:
         if projection.alias != "value" and projection.alias not in grouped and \
-                projection.this.sql(dialect=DIALECT) not in grouped:
+                projection.this.sql(dialect=SQL_DIALECT) not in grouped:
             raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
     rewritten = select.transform(lambda n: _rewrite_columns(name, n))
     rewritten = rewritten.transform(
@@ -146,7 +143,7 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     # Belt and braces: validate the text we will write, read back, with the same allowlist, so that
     # nothing can be smuggled through the SQL generator.
     try:
-        reparsed = sqlglot.parse_one(rewritten.sql(dialect=DIALECT), dialect=DIALECT)
+        reparsed = sqlglot.parse_one(rewritten.sql(dialect=SQL_DIALECT), dialect=SQL_DIALECT)
     except (ParseError, TokenError):
         raise _fail(name, "does not survive a round trip through the SQL generator; simplify it") from None
     _check_nodes(name, reparsed, generated=True)

@@ -2,21 +2,22 @@
   The landing table raw.usage_events (DATA_CONTRACT "Usage events"). Created when missing so that
   a plain `dbt build` works before anything was ingested. The three trailing columns are ours:
   where a row came from, and why the loader could not read it (NULL for a readable row).
+  Its columns and types are those the source declares (models/staging/_staging__sources.yml,
+  `data_type`), which `billing ingest` reads too (billing_cli/names.py): one list.
 -#}
 {% macro create_raw_usage_events() %}{{ return(adapter.dispatch('create_raw_usage_events', 'billing')()) }}{% endmacro %}
 
 {% macro default__create_raw_usage_events() %}
+{%- set types = {'string': dbt.type_string(), 'timestamp': dbt.type_timestamp(), 'bigint': dbt.type_bigint()} -%}
+{%- set columns = [] -%}
+{%- for node in graph.get('sources', {}).values() if node.source_name == 'raw' and node.name == 'usage_events' -%}
+    {%- for column in node.columns.values() -%}
+        {%- do columns.append(column.name ~ ' ' ~ types[column.data_type]) -%}
+    {%- endfor -%}
+{%- endfor -%}
 {%- set create_table %}
 create table if not exists raw.usage_events (
-    transaction_id {{ dbt.type_string() }},
-    customer_id {{ dbt.type_string() }},
-    event_type {{ dbt.type_string() }},
-    timestamp {{ dbt.type_string() }},
-    properties {{ dbt.type_string() }},
-    loaded_at {{ dbt.type_timestamp() }},
-    source_file {{ dbt.type_string() }},
-    source_line {{ dbt.type_bigint() }},
-    ingest_error {{ dbt.type_string() }}
+    {{ columns | join(',\n    ') }}
 ) {{ billing.table_format_clause() }}
 {%- endset %}
 {{ billing.run_statements(['create schema if not exists raw', create_table]) }}

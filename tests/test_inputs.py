@@ -16,7 +16,8 @@ from conftest import D
 
 from billing_cli.db import connect
 from billing_cli.errors import BillingError
-from billing_cli.ingest import CREATE_RAW, ingest
+from billing_cli.ingest import ingest
+from billing_cli.names import CREATE_RAW
 
 CATALOG = {
     "customers": [{"customer_id": "c1", "name": "One"}],
