@@ -33,18 +33,27 @@ sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from billing_cli import metrics as metrics_mod  # noqa: E402
-from billing_cli.db import connect  # noqa: E402
 from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
 
+from billing_cli import metrics as metrics_mod  # noqa: E402
+from billing_cli.db import connect  # noqa: E402
+
 AS_OF = "2025-12-31T12:00:00Z"
-BALANCE_MODELS = ["int_balances", "int_balance_eligible_charges", "int_balance_drawdown_passes",
-                  "int_balance_drawdowns", "int_applied_balance_line_items", "int_commit_true_ups"]
+BALANCE_MODELS = [
+    "int_balances",
+    "int_balance_eligible_charges",
+    "int_balance_drawdown_passes",
+    "int_balance_drawdowns",
+    "int_applied_balance_line_items",
+    "int_commit_true_ups",
+]
 METRICS = """billable_metrics:
   - {name: calls, event_type: call, aggregation: sum, property: n}
   - {name: gigabytes, event_type: store, aggregation: sum, property: n}
   - {name: cpu_seconds, event_type: compute, aggregation: sum, property: n}
 """
+
+
 def write_seed(folder: Path, name: str, rows=()) -> None:
     """rows: dicts by column name; the header is every column the contract lists (tests/conftest.py)."""
     (folder / f"{name}.csv").write_text(seed_csv(name, list(rows)))
@@ -61,39 +70,127 @@ def make_project(work: Path, contracts: int) -> Path:
     shutil.copytree(REPO / "models", project / "models", ignore=shutil.ignore_patterns("metrics"))
     shutil.copytree(REPO / "tests" / "dbt", project / "tests" / "dbt")
     (project / "billable_metrics.yml").write_text(METRICS)
-    metrics_mod.write_compiled(project, metrics_mod.compile_metrics(metrics_mod.load_metrics(project / "billable_metrics.yml")))
+    metrics_mod.write_compiled(
+        project, metrics_mod.compile_metrics(metrics_mod.load_metrics(project / "billable_metrics.yml"))
+    )
     seeds = project / "seeds"
     seeds.mkdir()
     for name in SEED_COLUMNS:
         write_seed(seeds, name)
     write_seed(seeds, "customers", ({"customer_id": f"c{i}", "name": f"Customer {i}"} for i in range(contracts)))
-    write_seed(seeds, "products", [
-        {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
-        {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gigabytes",
-         "tags": '["premium"]'},
-        {"product_id": "compute", "name": "Compute", "type": "USAGE", "billable_metric": "cpu_seconds"}])
+    write_seed(
+        seeds,
+        "products",
+        [
+            {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
+            {
+                "product_id": "storage",
+                "name": "Storage",
+                "type": "USAGE",
+                "billable_metric": "gigabytes",
+                "tags": '["premium"]',
+            },
+            {"product_id": "compute", "name": "Compute", "type": "USAGE", "billable_metric": "cpu_seconds"},
+        ],
+    )
     write_seed(seeds, "rate_cards", [{"rate_card_id": "rc", "name": "List"}])
-    write_seed(seeds, "rate_card_rates", [
-        {"rate_card_id": "rc", "product_id": product, "starting_at": "2020-01-01", "rate_type": "FLAT", "price": price}
-        for product, price in (("api", "1"), ("storage", "0.5"), ("compute", "0.25"))])
-    write_seed(seeds, "contracts", ({"contract_id": f"k{i}", "customer_id": f"c{i}", "rate_card_id": "rc",
-                                     "name": f"Contract {i}", "starting_at": "2023-01-01"} for i in range(contracts)))
-    write_seed(seeds, "contract_credits", (row for i in range(contracts) for row in [
-        {"credit_id": f"k{i}-credit", "contract_id": f"k{i}", "name": "Welcome credit",
-         "amount": str(500 + (i % 7) * 50), "access_starting_at": "2023-01-01",
-         "access_ending_before": "2024-01-01", "priority": "1"},
-        {"credit_id": f"k{i}-storage", "contract_id": f"k{i}", "name": "Storage credit", "amount": "100",
-         "access_starting_at": "2023-01-01", "applicable_product_ids": '["storage"]'}]))
-    write_seed(seeds, "contract_commits", (row for i in range(contracts) for row in [
-        {"commit_id": f"k{i}-prepaid", "contract_id": f"k{i}", "type": "PREPAID", "name": "API prepaid",
-         "amount": "3000", "access_starting_at": "2023-01-01", "access_ending_before": "2025-01-01",
-         "invoice_at": "2023-01-01", "applicable_product_ids": '["api"]', "priority": "2"},
-        {"commit_id": f"k{i}-bonus", "contract_id": f"k{i}", "type": "PREPAID", "name": "Premium bonus",
-         "amount": "300", "access_starting_at": "2023-07-01", "access_ending_before": "2024-07-01",
-         "applicable_product_tags": '["premium"]', "priority": "2"},
-        {"commit_id": f"k{i}-postpaid", "contract_id": f"k{i}", "type": "POSTPAID", "name": "Annual minimum",
-         "amount": str(5000 + (i % 5) * 1000), "access_starting_at": "2024-01-01",
-         "access_ending_before": "2026-01-01"}]))
+    write_seed(
+        seeds,
+        "rate_card_rates",
+        [
+            {
+                "rate_card_id": "rc",
+                "product_id": product,
+                "starting_at": "2020-01-01",
+                "rate_type": "FLAT",
+                "price": price,
+            }
+            for product, price in (("api", "1"), ("storage", "0.5"), ("compute", "0.25"))
+        ],
+    )
+    write_seed(
+        seeds,
+        "contracts",
+        (
+            {
+                "contract_id": f"k{i}",
+                "customer_id": f"c{i}",
+                "rate_card_id": "rc",
+                "name": f"Contract {i}",
+                "starting_at": "2023-01-01",
+            }
+            for i in range(contracts)
+        ),
+    )
+    write_seed(
+        seeds,
+        "contract_credits",
+        (
+            row
+            for i in range(contracts)
+            for row in [
+                {
+                    "credit_id": f"k{i}-credit",
+                    "contract_id": f"k{i}",
+                    "name": "Welcome credit",
+                    "amount": str(500 + (i % 7) * 50),
+                    "access_starting_at": "2023-01-01",
+                    "access_ending_before": "2024-01-01",
+                    "priority": "1",
+                },
+                {
+                    "credit_id": f"k{i}-storage",
+                    "contract_id": f"k{i}",
+                    "name": "Storage credit",
+                    "amount": "100",
+                    "access_starting_at": "2023-01-01",
+                    "applicable_product_ids": '["storage"]',
+                },
+            ]
+        ),
+    )
+    write_seed(
+        seeds,
+        "contract_commits",
+        (
+            row
+            for i in range(contracts)
+            for row in [
+                {
+                    "commit_id": f"k{i}-prepaid",
+                    "contract_id": f"k{i}",
+                    "type": "PREPAID",
+                    "name": "API prepaid",
+                    "amount": "3000",
+                    "access_starting_at": "2023-01-01",
+                    "access_ending_before": "2025-01-01",
+                    "invoice_at": "2023-01-01",
+                    "applicable_product_ids": '["api"]',
+                    "priority": "2",
+                },
+                {
+                    "commit_id": f"k{i}-bonus",
+                    "contract_id": f"k{i}",
+                    "type": "PREPAID",
+                    "name": "Premium bonus",
+                    "amount": "300",
+                    "access_starting_at": "2023-07-01",
+                    "access_ending_before": "2024-07-01",
+                    "applicable_product_tags": '["premium"]',
+                    "priority": "2",
+                },
+                {
+                    "commit_id": f"k{i}-postpaid",
+                    "contract_id": f"k{i}",
+                    "type": "POSTPAID",
+                    "name": "Annual minimum",
+                    "amount": str(5000 + (i % 5) * 1000),
+                    "access_starting_at": "2024-01-01",
+                    "access_ending_before": "2026-01-01",
+                },
+            ]
+        ),
+    )
     return project
 
 
@@ -138,8 +235,9 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "success": result.s
 
 def run_build(project: Path, db_path: Path, select: str | None = None, exclude: str | None = None) -> dict:
     """dbt build in a child process; returns its timing, success and peak RSS (MB)."""
-    code = CHILD.format(repo=str(REPO), project=str(project), db=str(db_path), as_of=AS_OF, select=select,
-                        exclude=exclude)
+    code = CHILD.format(
+        repo=str(REPO), project=str(project), db=str(db_path), as_of=AS_OF, select=select, exclude=exclude
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -149,8 +247,9 @@ def run_build(project: Path, db_path: Path, select: str | None = None, exclude: 
     if not report["success"]:
         raise SystemExit(f"build failed: {report['problems']}")
     timings = json.loads((project / "target" / "run_results.json").read_text())["results"]
-    report["models"] = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in timings
-                        if r["unique_id"].startswith("model.")}
+    report["models"] = {
+        r["unique_id"].split(".")[-1]: r["execution_time"] for r in timings if r["unique_id"].startswith("model.")
+    }
     return report
 
 
@@ -160,11 +259,11 @@ def bare_queries(db_path: Path) -> dict:
         figures = {}
         for name, sql in {
             "group_by": "create or replace temp table t as select contract_id, balance_id, sum(amount) as s "
-                        "from main.int_balance_eligible_charges group by contract_id, balance_id",
+            "from main.int_balance_eligible_charges group by contract_id, balance_id",
             "one_window_pass": "create or replace temp table t as select line_item_id, sum(amount) over "
-                               "(partition by contract_id, balance_id order by period_starting_at, starting_at, "
-                               "product_id, ending_before, line_item_id rows between unbounded preceding and "
-                               "current row) as s from main.int_balance_eligible_charges",
+            "(partition by contract_id, balance_id order by period_starting_at, starting_at, "
+            "product_id, ending_before, line_item_id rows between unbounded preceding and "
+            "current row) as s from main.int_balance_eligible_charges",
         }.items():
             best = None
             for _ in range(3):
@@ -173,9 +272,15 @@ def bare_queries(db_path: Path) -> dict:
                 elapsed = time.perf_counter() - started
                 best = elapsed if best is None else min(best, elapsed)
             figures[name] = best
-        figures["rows"] = {t: con.execute(f"select count(*) from main.{t}").fetchone()[0] for t in (
-            "int_usage_invoice_charges", "int_balance_eligible_charges", "int_balance_drawdowns",
-            "int_open_invoices")}
+        figures["rows"] = {
+            t: con.execute(f"select count(*) from main.{t}").fetchone()[0]
+            for t in (
+                "int_usage_invoice_charges",
+                "int_balance_eligible_charges",
+                "int_balance_drawdowns",
+                "int_open_invoices",
+            )
+        }
         return figures
     finally:
         con.close()
@@ -191,35 +296,47 @@ def main() -> None:
     project = make_project(args.work, args.contracts)
     db_path = (args.work / "bench.duckdb").resolve()
     events = land_events(db_path, args.contracts)
-    print(f"setup: {args.contracts:,} contracts x 36 monthly periods x 3 products x 5 balances; "
-          f"{events:,} events landed ({time.perf_counter() - started:.1f} s)")
+    print(
+        f"setup: {args.contracts:,} contracts x 36 monthly periods x 3 products x 5 balances; "
+        f"{events:,} events landed ({time.perf_counter() - started:.1f} s)"
+    )
 
     # 1. everything up to the store (nothing final yet), then the balance models alone: the drawdown
     #    over all 36 periods of every contract
     run_build(project, db_path, exclude="invoice_store+")
     balances = run_build(project, db_path, select=" ".join(BALANCE_MODELS))
     model_seconds = sum(balances["models"].get(m, 0.0) for m in BALANCE_MODELS)
-    print(f"balance models:      {balances['seconds']:7.1f} s   peak RSS {balances['peak_rss_mb']:7.0f} MB "
-          f"(36 open periods; sum of model times {model_seconds:.1f} s, dbt runs independent models in parallel)")
+    print(
+        f"balance models:      {balances['seconds']:7.1f} s   peak RSS {balances['peak_rss_mb']:7.0f} MB "
+        f"(36 open periods; sum of model times {model_seconds:.1f} s, dbt runs independent models in parallel)"
+    )
     for model in BALANCE_MODELS:
         print(f"  {model:32s} {balances['models'].get(model, 0.0):6.2f} s")
     bare = bare_queries(db_path)
     # 2. the first complete build stores the 35 final periods; the next one rates only the open one
     full = run_build(project, db_path)
-    print(f"first dbt build:     {full['seconds']:7.1f} s   peak RSS {full['peak_rss_mb']:7.0f} MB "
-          "(everything, 36 periods; stores the 35 final ones)")
+    print(
+        f"first dbt build:     {full['seconds']:7.1f} s   peak RSS {full['peak_rss_mb']:7.0f} MB "
+        "(everything, 36 periods; stores the 35 final ones)"
+    )
     again = run_build(project, db_path)
-    print(f"next dbt build:      {again['seconds']:7.1f} s   peak RSS {again['peak_rss_mb']:7.0f} MB "
-          "(nothing new: only the open period is rated and drawn down)")
+    print(
+        f"next dbt build:      {again['seconds']:7.1f} s   peak RSS {again['peak_rss_mb']:7.0f} MB "
+        "(nothing new: only the open period is rated and drawn down)"
+    )
 
     rows = bare.pop("rows")
     print("rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()))
     drawdown = balances["models"]["int_balance_drawdown_passes"] + balances["models"]["int_balance_drawdowns"]
-    print(f"bare DuckDB on the same eligible charges: group-by {bare['group_by']:.2f} s, "
-          f"one running-sum window {bare['one_window_pass']:.2f} s")
-    print(f"ratios: drawdown (passes + unpivot) / group-by = {drawdown / bare['group_by']:.1f}x, "
-          f"/ one window pass = {drawdown / bare['one_window_pass']:.1f}x; "
-          f"all balance models / group-by = {model_seconds / bare['group_by']:.1f}x")
+    print(
+        f"bare DuckDB on the same eligible charges: group-by {bare['group_by']:.2f} s, "
+        f"one running-sum window {bare['one_window_pass']:.2f} s"
+    )
+    print(
+        f"ratios: drawdown (passes + unpivot) / group-by = {drawdown / bare['group_by']:.1f}x, "
+        f"/ one window pass = {drawdown / bare['one_window_pass']:.1f}x; "
+        f"all balance models / group-by = {model_seconds / bare['group_by']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,9 +44,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import duckdb  # noqa: E402
+from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
 
 from billing_cli import metrics as metrics_mod  # noqa: E402
-from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
 
 CUSTOMERS = 10_000
 METRICS = """billable_metrics:
@@ -74,41 +74,72 @@ def make_project(work: Path, first_month: date) -> Path:
     shutil.copytree(REPO / "models", project / "models", ignore=shutil.ignore_patterns("metrics"))
     shutil.copytree(REPO / "tests" / "dbt", project / "tests" / "dbt")
     (project / "billable_metrics.yml").write_text(METRICS)
-    metrics_mod.write_compiled(project, metrics_mod.compile_metrics(metrics_mod.load_metrics(project / "billable_metrics.yml")))
+    metrics_mod.write_compiled(
+        project, metrics_mod.compile_metrics(metrics_mod.load_metrics(project / "billable_metrics.yml"))
+    )
     seeds = project / "seeds"
     seeds.mkdir()
     tables = {name: [] for name in SEED_COLUMNS}
-    tables["customers"] = [{"customer_id": f"c{i:05d}", "name": f"Customer {i}", "ingest_aliases": [f"alias-{i:05d}"]}
-                           for i in range(CUSTOMERS)]
+    tables["customers"] = [
+        {"customer_id": f"c{i:05d}", "name": f"Customer {i}", "ingest_aliases": [f"alias-{i:05d}"]}
+        for i in range(CUSTOMERS)
+    ]
     tables["products"] = [
         {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "api_calls"},
-        {"product_id": "tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens",
-         "presentation_group_key": ["model"]},
+        {
+            "product_id": "tokens",
+            "name": "Tokens",
+            "type": "USAGE",
+            "billable_metric": "tokens",
+            "presentation_group_key": ["model"],
+        },
         {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "storage_gb"},
-        {"product_id": "users", "name": "Active users", "type": "USAGE", "billable_metric": "active_users"}]
+        {"product_id": "users", "name": "Active users", "type": "USAGE", "billable_metric": "active_users"},
+    ]
     tables["rate_cards"] = [{"rate_card_id": "rc", "name": "List"}]
     start = first_month.isoformat()
     tables["rate_card_rates"] = [
         {"rate_card_id": "rc", "product_id": "api", "starting_at": start, "rate_type": "FLAT", "price": "0.001"},
-        {"rate_card_id": "rc", "product_id": "tokens", "starting_at": start, "rate_type": "TIERED",
-         "tiers": [{"size": "100000", "price": "0.00002"}, {"price": "0.00001"}]},
+        {
+            "rate_card_id": "rc",
+            "product_id": "tokens",
+            "starting_at": start,
+            "rate_type": "TIERED",
+            "tiers": [{"size": "100000", "price": "0.00002"}, {"price": "0.00001"}],
+        },
         {"rate_card_id": "rc", "product_id": "storage", "starting_at": start, "rate_type": "FLAT", "price": "0.1"},
-        {"rate_card_id": "rc", "product_id": "users", "starting_at": start, "rate_type": "FLAT", "price": "2"}]
-    tables["contracts"] = [{"contract_id": f"k{i:05d}", "customer_id": f"c{i:05d}", "rate_card_id": "rc",
-                            "name": f"Contract {i}", "starting_at": start} for i in range(CUSTOMERS)]
-    tables["contract_credits"] = [{"credit_id": f"k{i:05d}-credit", "contract_id": f"k{i:05d}", "amount": "50",
-                                   "access_starting_at": start} for i in range(CUSTOMERS)]
+        {"rate_card_id": "rc", "product_id": "users", "starting_at": start, "rate_type": "FLAT", "price": "2"},
+    ]
+    tables["contracts"] = [
+        {
+            "contract_id": f"k{i:05d}",
+            "customer_id": f"c{i:05d}",
+            "rate_card_id": "rc",
+            "name": f"Contract {i}",
+            "starting_at": start,
+        }
+        for i in range(CUSTOMERS)
+    ]
+    tables["contract_credits"] = [
+        {"credit_id": f"k{i:05d}-credit", "contract_id": f"k{i:05d}", "amount": "50", "access_starting_at": start}
+        for i in range(CUSTOMERS)
+    ]
     for name, rows in tables.items():
         (seeds / f"{name}.csv").write_text(seed_csv(name, rows))
     return project
 
 
-def event_sql(n: int, offset: int, first_at: datetime, span_seconds: int, late_from: datetime | None,
-              duplicate_of_below: int) -> str:
+def event_sql(
+    n: int, offset: int, first_at: datetime, span_seconds: int, late_from: datetime | None, duplicate_of_below: int
+) -> str:
     """SELECT of n events (ids offset..offset+n-1) spread over [first_at, first_at + span); with
     late_from, 5% of them fall in the 30 days before late_from + 30 days instead."""
-    late = (f"when (h // 20) % 20 = 7 then timestamp '{late_from:%Y-%m-%d %H:%M:%S}' + to_seconds(cast(h % 2592000 as bigint))"
-            if late_from else "")
+    late = (
+        f"when (h // 20) % 20 = 7 then timestamp '{late_from:%Y-%m-%d %H:%M:%S}'"
+        " + to_seconds(cast(h % 2592000 as bigint))"
+        if late_from
+        else ""
+    )
     return f"""
     with numbered as (
         select range as i, hash(range * 7919 + 17) as h from range({offset}, {offset + n})
@@ -129,7 +160,8 @@ def event_sql(n: int, offset: int, first_at: datetime, span_seconds: int, late_f
                 when h % 20 in (18) then 'storage_snapshot'
                 else 'page_view'
             end as event_type,
-            case {late} when true then timestamp '{first_at:%Y-%m-%d %H:%M:%S}' + to_seconds(cast(h % {span_seconds} as bigint)) end as event_at
+            case {late} when true then timestamp '{first_at:%Y-%m-%d %H:%M:%S}'
+                + to_seconds(cast(h % {span_seconds} as bigint)) end as event_at
         from numbered
     )
     select
@@ -157,14 +189,23 @@ def generate(work: Path, events: int, today: datetime) -> dict[str, Path]:
     con = duckdb.connect()
     try:
         con.execute("set preserve_insertion_order = false")
-        files = {"history": work / "history.parquet", "nightly": work / "nightly.parquet",
-                 "sample": work / "sample.jsonl"}
-        con.execute(f"copy ({event_sql(events, 0, first_at, span, None, events)}) to '{files['history']}' "
-                    "(format parquet, row_group_size 1000000)")
-        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        files = {
+            "history": work / "history.parquet",
+            "nightly": work / "nightly.parquet",
+            "sample": work / "sample.jsonl",
+        }
+        con.execute(
+            f"copy ({event_sql(events, 0, first_at, span, None, events)}) to '{files['history']}' "
+            "(format parquet, row_group_size 1000000)"
+        )
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
         yesterday = (today - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        con.execute(f"copy ({event_sql(nightly, events, yesterday, 86400, last_month, events)}) "
-                    f"to '{files['nightly']}' (format parquet)")
+        con.execute(
+            f"copy ({event_sql(nightly, events, yesterday, 86400, last_month, events)}) "
+            f"to '{files['nightly']}' (format parquet)"
+        )
         sample = min(events, 1_000_000)
         con.execute(f"copy ({event_sql(sample, 0, first_at, span, None, sample)}) to '{files['sample']}' (format json)")
         return files
@@ -189,7 +230,8 @@ import duckdb, json, sys, time
 con = duckdb.connect(sys.argv[1], read_only=True)
 started = time.perf_counter()
 con.execute("create temp table t as " + sys.argv[2])
-print(json.dumps({"query_seconds": time.perf_counter() - started, "rows": con.execute("select count(*) from t").fetchone()[0]}))
+rows = con.execute("select count(*) from t").fetchone()[0]
+print(json.dumps({"query_seconds": time.perf_counter() - started, "rows": rows}))
 """
 
 
@@ -214,7 +256,8 @@ con.execute("set TimeZone = 'UTC'")
 newest = "(select max(loaded_at) from raw.usage_events)"
 if sys.argv[2] == "history":  # a few minutes after the event (never after the load), one per row
     con.execute(f\"\"\"update raw.usage_events set loaded_at = least({newest},
-        cast(try_cast(timestamp as timestamptz) as timestamp) + to_microseconds(cast(hash(transaction_id, source_line) % 600000000 as bigint)))
+        cast(try_cast(timestamp as timestamptz) as timestamp)
+            + to_microseconds(cast(hash(transaction_id, source_line) % 600000000 as bigint)))
         where try_cast(timestamp as timestamptz) is not null\"\"\")
 else:  # the last load, its rows one microsecond apart
     con.execute(f\"\"\"update raw.usage_events set loaded_at = loaded_at + to_microseconds(source_line)
@@ -234,8 +277,11 @@ def slowest(project: Path, keep: Path, top: int = 6) -> None:
     shutil.copy(project / "target" / "run_results.json", keep)
     results = json.loads(keep.read_text())["results"]
     results.sort(key=lambda r: -r["execution_time"])
-    print("    slowest: " + ", ".join(f"{r['unique_id'].split('.')[2]} {r['execution_time']:.1f} s"
-                                     for r in results[:top]), flush=True)
+    print(
+        "    slowest: "
+        + ", ".join(f"{r['unique_id'].split('.')[2]} {r['execution_time']:.1f} s" for r in results[:top]),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -249,27 +295,38 @@ def main() -> None:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    today = datetime.now(timezone.utc).replace(tzinfo=None)
+    today = datetime.now(UTC).replace(tzinfo=None)
     started = time.perf_counter()
     project = make_project(work, (today.replace(day=1) - timedelta(days=335)).replace(day=1).date())
     files = generate(work, args.events, today)
-    print(f"generated {args.events:,} events + {args.events // 100:,} nightly ({time.perf_counter() - started:.0f} s); "
-          f"{CUSTOMERS:,} customers, 4 metrics, ~1% duplicate ids, 0.4% malformed or unknown", flush=True)
+    print(
+        f"generated {args.events:,} events + {args.events // 100:,} nightly ({time.perf_counter() - started:.0f} s); "
+        f"{CUSTOMERS:,} customers, 4 metrics, ~1% duplicate ids, 0.4% malformed or unknown",
+        flush=True,
+    )
 
     db = work / "bench.duckdb"
     env = {**os.environ, "BILLING_DB": str(db), "DBT_PROFILES_DIR": str(project / "profiles")}
     billing = [sys.executable, "-m", "billing_cli.cli", "--project-dir", str(project)]
 
     ingest = run([*billing, "ingest", "--quiet", str(files["history"])], env, "ingest")
-    line(f"billing ingest, Parquet ({args.events:,} rows)", ingest,
-         extra=f"  {args.events / ingest['seconds'] / 1e6:5.2f} M events/s")
+    line(
+        f"billing ingest, Parquet ({args.events:,} rows)",
+        ingest,
+        extra=f"  {args.events / ingest['seconds'] / 1e6:5.2f} M events/s",
+    )
     if args.streaming:
         run([sys.executable, "-c", STREAMING_CHILD, str(db), "history"], env, "per-event loaded_at")
     sample_db = work / "sample.duckdb"
-    jsonl = run([*billing, "ingest", "--quiet", str(files["sample"])], {**env, "BILLING_DB": str(sample_db)}, "ingest jsonl")
+    jsonl = run(
+        [*billing, "ingest", "--quiet", str(files["sample"])], {**env, "BILLING_DB": str(sample_db)}, "ingest jsonl"
+    )
     sample_rows = min(args.events, 1_000_000)
-    line(f"billing ingest, JSONL ({sample_rows:,} rows)", jsonl,
-         extra=f"  {sample_rows / jsonl['seconds'] / 1e6:5.2f} M events/s")
+    line(
+        f"billing ingest, JSONL ({sample_rows:,} rows)",
+        jsonl,
+        extra=f"  {sample_rows / jsonl['seconds'] / 1e6:5.2f} M events/s",
+    )
 
     bare = run([sys.executable, "-c", BARE_CHILD, str(db), BARE_AGGREGATE], env, "bare aggregate")
     bare_query = json.loads(bare["output"].strip().splitlines()[-1])["query_seconds"]
@@ -295,13 +352,20 @@ def main() -> None:
     con = duckdb.connect(str(db), read_only=True)
     try:
         outcomes = con.execute("select outcome, count(*) from main.fct_event_outcomes group by 1 order by 1").fetchall()
-        invoices = con.execute("select status, count(*), sum(total) from main.fct_invoices group by 1 order by 1").fetchall()
-        late = con.execute("select count(*) from main.fct_invoice_line_items "
-                           "where line_type = 'late_usage_adjustment'").fetchone()[0]
+        invoices = con.execute(
+            "select status, count(*), sum(total) from main.fct_invoices group by 1 order by 1"
+        ).fetchall()
+        late = con.execute(
+            "select count(*) from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'"
+        ).fetchone()[0]
     finally:
         con.close()
     print("outcomes: " + ", ".join(f"{o} {n:,}" for o, n in outcomes))
-    print("invoices: " + ", ".join(f"{s} {n:,} (total {t:,})" for s, n, t in invoices) + f"; late adjustment lines {late:,}")
+    print(
+        "invoices: "
+        + ", ".join(f"{s} {n:,} (total {t:,})" for s, n, t in invoices)
+        + f"; late adjustment lines {late:,}"
+    )
     print(f"database file {db.stat().st_size / 1e9:.1f} GB")
 
 

@@ -1,14 +1,14 @@
 """alerts.yml: Metronome's alert types, validated and compiled into `models/alerts/` (DECISIONLOG D34).
 
-    alerts:
-      - id: acme-spend-500              # unique; part of every notification's id
-        type: spend_threshold_reached
-        threshold: 500                  # in the contract's currency (usage: in metric units)
-        customer_ids: [cus_acme]        # optional; default every customer
-      - id: emails-10k
-        type: usage_threshold_reached
-        billable_metric: emails_generated
-        threshold: 10000
+alerts:
+  - id: acme-spend-500              # unique; part of every notification's id
+    type: spend_threshold_reached
+    threshold: 500                  # in the contract's currency (usage: in metric units)
+    customer_ids: [cus_acme]        # optional; default every customer
+  - id: emails-10k
+    type: usage_threshold_reached
+    billable_metric: emails_generated
+    threshold: 10000
 """
 
 from __future__ import annotations
@@ -65,6 +65,13 @@ def parse_alert(raw, index: int, metrics: dict[str, str] | None) -> Alert:
     alert_type = raw.get("type")
     if alert_type not in ALERT_TYPES:
         raise BillingError(f"{where}: type {alert_type!r} is not one of {', '.join(ALERT_TYPES)}")
+    threshold = _threshold(raw, where)
+    metric = _alert_metric(raw, alert_type, metrics, where)
+    customer_ids = _customer_ids(raw.get("customer_ids"), where)
+    return Alert(alert_id, alert_type, threshold, metric, customer_ids)
+
+
+def _threshold(raw: dict, where: str) -> Decimal:
     if "threshold" not in raw or isinstance(raw["threshold"], bool):
         raise BillingError(f"{where}: 'threshold' (a number) is required")
     try:
@@ -73,26 +80,34 @@ def parse_alert(raw, index: int, metrics: dict[str, str] | None) -> Alert:
         raise BillingError(f"{where}: threshold {raw['threshold']!r} is not a number") from None
     if not threshold.is_finite() or threshold < 0 or abs(threshold) >= Decimal(10) ** 20:
         raise BillingError(f"{where}: threshold {raw['threshold']!r} must be a number >= 0 and below 10^20")
+    return threshold
+
+
+def _alert_metric(raw: dict, alert_type: str, metrics: dict[str, str] | None, where: str) -> str | None:
     metric = raw.get("billable_metric")
-    if alert_type == "usage_threshold_reached":
-        if not metric:
-            raise BillingError(f"{where}: usage_threshold_reached needs 'billable_metric'")
-        metric = _safe(metric, f"{where}: billable_metric")
-        if metrics is not None and metric not in metrics:
-            raise BillingError(f"{where}: billable_metric '{metric}' is not defined in billable_metrics.yml")
-        if metrics is not None and metrics[metric] == "sql":
-            raise BillingError(f"{where}: billable_metric '{metric}' is a SQL metric; usage alerts support "
-                               "count, sum, max, unique and latest metrics")
-    elif metric is not None:
-        raise BillingError(f"{where}: 'billable_metric' applies only to usage_threshold_reached")
-    customers = raw.get("customer_ids")
+    if alert_type != "usage_threshold_reached":
+        if metric is not None:
+            raise BillingError(f"{where}: 'billable_metric' applies only to usage_threshold_reached")
+        return None
+    if not metric:
+        raise BillingError(f"{where}: usage_threshold_reached needs 'billable_metric'")
+    metric = _safe(metric, f"{where}: billable_metric")
+    if metrics is not None and metric not in metrics:
+        raise BillingError(f"{where}: billable_metric '{metric}' is not defined in billable_metrics.yml")
+    if metrics is not None and metrics[metric] == "sql":
+        raise BillingError(
+            f"{where}: billable_metric '{metric}' is a SQL metric; usage alerts support "
+            "count, sum, max, unique and latest metrics"
+        )
+    return metric
+
+
+def _customer_ids(customers, where: str) -> tuple[str, ...]:
     if customers is None:
-        customer_ids: tuple[str, ...] = ()
-    elif not isinstance(customers, list) or not customers:
+        return ()
+    if not isinstance(customers, list) or not customers:
         raise BillingError(f"{where}: customer_ids must be a non-empty list (leave it out for every customer)")
-    else:
-        customer_ids = tuple(_safe(c, f"{where}: customer_ids") for c in customers)
-    return Alert(alert_id, alert_type, threshold, metric, customer_ids)
+    return tuple(_safe(c, f"{where}: customer_ids") for c in customers)
 
 
 def load_alerts(path: Path, metrics: dict[str, str] | None = None) -> list[Alert]:
@@ -105,14 +120,23 @@ def load_alerts(path: Path, metrics: dict[str, str] | None = None) -> list[Alert
         raise BillingError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("alerts", []), list) or set(doc) - {"alerts"}:
         raise BillingError(f"{path}: expected only a top-level 'alerts:' list")
-    return parse_named_list(path, doc.get("alerts") or [], lambda raw, i: parse_alert(raw, i, metrics),
-                            lambda a: a.alert_id, "alert")
+    return parse_named_list(
+        path, doc.get("alerts") or [], lambda raw, i: parse_alert(raw, i, metrics), lambda a: a.alert_id, "alert"
+    )
 
 
 def render_alerts_model(alerts: list[Alert]) -> str:
-    rows = [dict(alert_id=a.alert_id, alert_type=a.alert_type, threshold=format(a.threshold, "f"),
-                 billable_metric=a.billable_metric, customer_id=c)
-            for a in alerts for c in (a.customer_ids or (None,))]
+    rows = [
+        {
+            "alert_id": a.alert_id,
+            "alert_type": a.alert_type,
+            "threshold": format(a.threshold, "f"),
+            "billable_metric": a.billable_metric,
+            "customer_id": c,
+        }
+        for a in alerts
+        for c in (a.customer_ids or (None,))
+    ]
     return _env.get_template("alert_definitions.sql.j2").render(rows=rows, marker=GENERATED_MARKER)
 
 

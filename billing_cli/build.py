@@ -78,8 +78,14 @@ class DbtProject:
         if not result.success:
             raise BillingError(f"dbt run-operation {macro} failed: {result.exception}")
 
-    def build(self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None,
-              extra_vars: dict | None = None, exclude: str | None = None) -> BuildResult:
+    def build(
+        self,
+        as_of: str | None = None,
+        full_refresh: bool = False,
+        select: str | None = None,
+        extra_vars: dict | None = None,
+        exclude: str | None = None,
+    ) -> BuildResult:
         self.parse()
         vars_ = dict(extra_vars or {})
         if as_of:
@@ -102,8 +108,10 @@ class DbtProject:
         if result.exception is not None and result.result is None:
             text = str(result.exception)
             if "could not set lock" in text.lower():
-                raise BillingError(f"{self.db_path} is locked by another process (a running build or export?); "
-                                   "wait for it to finish or point BILLING_DB at another file")
+                raise BillingError(
+                    f"{self.db_path} is locked by another process (a running build or export?); "
+                    "wait for it to finish or point BILLING_DB at another file"
+                )
             first = next((line for line in text.splitlines() if line.strip()), type(result.exception).__name__)
             return BuildResult(success=False, problems=[f"dbt failed: {first}"])
         counts: dict[str, int] = {}
@@ -132,7 +140,7 @@ class DbtProject:
             names, rows, total = (self._spark_rows if self.target == "spark" else self._duckdb_rows)(sql)
         except Exception:  # noqa: BLE001 - best effort: the dbt message is already shown
             return []
-        shown = [", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows[:MAX_FAILING_ROWS]]
+        shown = [", ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)) for row in rows[:MAX_FAILING_ROWS]]
         if total > len(shown):
             shown.append(f"... and {total - len(shown)} more")
         return shown

@@ -21,6 +21,7 @@ from .errors import BillingError
 
 class Interrupted(click.ClickException):
     """Ctrl-C: one line, exit 130 (128 + SIGINT), as shells report it."""
+
     exit_code = 130
 
     def __init__(self) -> None:
@@ -32,6 +33,7 @@ class Interrupted(click.ClickException):
 
 def domain_errors(fn):
     """Domain errors become one-line messages (exit 1); Ctrl-C becomes `interrupted` (exit 130)."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -40,6 +42,7 @@ def domain_errors(fn):
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
+
     return wrapper
 
 
@@ -77,6 +80,7 @@ class FiniteFloatRange(click.FloatRange):
 
 class Destination(click.ParamType):
     """`--to`: an http(s) URL with a host (and a valid port), or an existing folder."""
+
     name = "URL|DIR"
 
     def convert(self, value, param, ctx):
@@ -99,10 +103,12 @@ class Destination(click.ParamType):
 
 
 # Options shared by several commands, declared once.
-period_option = click.option("--period", required=True,
-                             help="YYYY-MM: USAGE invoices starting and SCHEDULED invoices issued in it.")
-as_of_option = click.option("--as-of", default=None,
-                            help="Evaluate statuses as of this instant (RFC 3339); default now.")
+period_option = click.option(
+    "--period", required=True, help="YYYY-MM: USAGE invoices starting and SCHEDULED invoices issued in it."
+)
+as_of_option = click.option(
+    "--as-of", default=None, help="Evaluate statuses as of this instant (RFC 3339); default now."
+)
 pass_billing = click.make_pass_decorator(BillingContext)
 
 
@@ -113,14 +119,20 @@ def out_option(help_text: str, **kwargs):
 def command(group: click.Group, *args, **kwargs):
     """`group.command(...)` whose function receives the BillingContext and turns domain errors and
     Ctrl-C into one line."""
+
     def decorate(fn):
         return group.command(*args, **kwargs)(pass_billing(domain_errors(fn)))
+
     return decorate
 
 
 @click.group(cls=OneLineGroup)
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The dbt project (default: nearest folder with dbt_project.yml, or BILLING_PROJECT_DIR).")
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The dbt project (default: nearest folder with dbt_project.yml, or BILLING_PROJECT_DIR).",
+)
 @click.option("--db", "db", default=None, help="DuckDB file (default: BILLING_DB, else billing.duckdb in the project).")
 @click.version_option(package_name="warehouse-billing")
 @click.pass_context
@@ -131,10 +143,18 @@ def main(ctx: click.Context, project_dir: Path | None, db: str | None) -> None:
 
 @command(main, "compile")
 @click.option("--check", is_flag=True, help="Fail if the generated models are stale; write nothing.")
-@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Metric definitions (default: billable_metrics.yml in the project).")
-@click.option("--alerts-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Alert definitions (default: alerts.yml in the project; none if it does not exist).")
+@click.option(
+    "--metrics-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Metric definitions (default: billable_metrics.yml in the project).",
+)
+@click.option(
+    "--alerts-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Alert definitions (default: alerts.yml in the project; none if it does not exist).",
+)
 def compile_cmd(billing: BillingContext, check: bool, metrics_file: Path | None, alerts_file: Path | None) -> None:
     """Compile billable_metrics.yml and alerts.yml into dbt models (models/metrics/, models/alerts/)."""
     n_metrics, n_alerts, changed = billing.compile(check, metrics_file, alerts_file)
@@ -214,21 +234,43 @@ def alerts() -> None:
 
 
 @command(alerts, "deliver")
-@click.option("--to", "to", required=True, type=Destination(),
-              help="Webhook URL (http:// or https://), or a folder for JSON files.")
-@click.option("--secret-env", default="BILLING_WEBHOOK_SECRET", show_default=True,
-              help="Environment variable holding the HMAC-SHA256 signing secret.")
-@click.option("--max-attempts", default=5, show_default=True, type=click.IntRange(1, 100),
-              help="Tries per notification (URL).")
-@click.option("--backoff", default=1.0, show_default=True, type=FiniteFloatRange(0, 3600),
-              help="Seconds before the first retry; doubles each time (each wait at most an hour).")
-@click.option("--timeout", default=10.0, show_default=True, type=FiniteFloatRange(0, 3600, min_open=True),
-              help="Seconds one attempt may take in all: connect, send and read the whole response.")
-def alerts_deliver_cmd(billing: BillingContext, to: str, secret_env: str, max_attempts: int, backoff: float,
-                       timeout: float) -> None:
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=Destination(),
+    help="Webhook URL (http:// or https://), or a folder for JSON files.",
+)
+@click.option(
+    "--secret-env",
+    default="BILLING_WEBHOOK_SECRET",
+    show_default=True,
+    help="Environment variable holding the HMAC-SHA256 signing secret.",
+)
+@click.option(
+    "--max-attempts", default=5, show_default=True, type=click.IntRange(1, 100), help="Tries per notification (URL)."
+)
+@click.option(
+    "--backoff",
+    default=1.0,
+    show_default=True,
+    type=FiniteFloatRange(0, 3600),
+    help="Seconds before the first retry; doubles each time (each wait at most an hour).",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=FiniteFloatRange(0, 3600, min_open=True),
+    help="Seconds one attempt may take in all: connect, send and read the whole response.",
+)
+def alerts_deliver_cmd(
+    billing: BillingContext, to: str, secret_env: str, max_attempts: int, backoff: float, timeout: float
+) -> None:
     """Send alert firings not yet delivered to TO as signed webhooks {id, type, properties}."""
-    report = billing.deliver_alerts(to, os.environ.get(secret_env), max_attempts=max_attempts, backoff=backoff,
-                                    timeout=timeout)
+    report = billing.deliver_alerts(
+        to, os.environ.get(secret_env), max_attempts=max_attempts, backoff=backoff, timeout=timeout
+    )
     click.echo(f"Delivered {len(report.delivered)} notification(s) to {to} in {report.attempts} attempt(s).")
     if report.failed:
         details = "\n".join(f"  {nid}: {error}" for nid, error in report.failed.items())
@@ -244,13 +286,24 @@ def invoices() -> None:
 @click.argument("invoice_id")
 @click.option("--reason", required=True, help="Why (kept in billing_audit.invoice_audit_log).")
 @click.option("--actor", default=None, help="Who (default: $USER).")
-@click.option("--as-of", default=None,
-              help="Regenerate as of this instant (RFC 3339); default: the as-of of the last build.")
-@click.option("--also-finalize", is_flag=True,
-              help="Let the regenerating build finalize other invoices that are due at the as-of.")
+@click.option(
+    "--as-of", default=None, help="Regenerate as of this instant (RFC 3339); default: the as-of of the last build."
+)
+@click.option(
+    "--also-finalize",
+    is_flag=True,
+    help="Let the regenerating build finalize other invoices that are due at the as-of.",
+)
 @click.option("--no-regenerate", is_flag=True, help="Only void; the next build regenerates the invoice.")
-def void_cmd(billing: BillingContext, invoice_id: str, reason: str, actor: str | None, as_of: str | None,
-             also_finalize: bool, no_regenerate: bool) -> None:
+def void_cmd(
+    billing: BillingContext,
+    invoice_id: str,
+    reason: str,
+    actor: str | None,
+    as_of: str | None,
+    also_finalize: bool,
+    no_regenerate: bool,
+) -> None:
     """Void a FINALIZED invoice and regenerate it as its next version (DECISIONLOG D31, D45).
 
     The regenerating build runs as of the last build (or --as-of) and is rehearsed on a copy of the
@@ -262,8 +315,13 @@ def void_cmd(billing: BillingContext, invoice_id: str, reason: str, actor: str |
 
 
 @command(main)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_output"),
-              show_default=True, help="Folder for the demo's event files and exports.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo_output"),
+    show_default=True,
+    help="Folder for the demo's event files and exports.",
+)
 @click.option("--as-of", default="2025-04-02T12:00:00Z", show_default=True, help="Build as of this instant.")
 def demo(billing: BillingContext, out: Path, as_of: str) -> None:
     """Run the AutoSales demo end to end on a new DuckDB file (--db, else OUT/autosales.duckdb)."""

@@ -14,10 +14,11 @@ invoices, ...) stay free of click and are usable from Python:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .errors import BillingError
 from .project import database_path, find_project_dir
@@ -55,8 +56,9 @@ class BillingContext:
         return self._dbt
 
     # -- metrics and alerts ----------------------------------------------------------------------
-    def compile(self, check: bool = False, metrics_file: Path | None = None,
-                alerts_file: Path | None = None) -> tuple[int, int, list[str]]:
+    def compile(
+        self, check: bool = False, metrics_file: Path | None = None, alerts_file: Path | None = None
+    ) -> tuple[int, int, list[str]]:
         """Generate the metric and alert models: (metrics, alerts, files changed). With `check`, write
         nothing and fail when a generated file is stale."""
         from . import metrics as metrics_mod
@@ -76,8 +78,9 @@ class BillingContext:
 
         return describe(ingest(self.db, paths, progress=progress))
 
-    def build(self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None,
-              quiet: bool = True) -> BuildResult:
+    def build(
+        self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None, quiet: bool = True
+    ) -> BuildResult:
         """`dbt build` on the project; an error naming dbt's problems when it fails."""
         from .db import connect
 
@@ -115,8 +118,15 @@ class BillingContext:
         return deliver(self.db, to, secret, **options)
 
     # -- corrections -----------------------------------------------------------------------------
-    def void(self, invoice_id: str, reason: str, actor: str, as_of: str | None = None,
-             also_finalize: bool = False, regenerate: bool = True) -> None:
+    def void(
+        self,
+        invoice_id: str,
+        reason: str,
+        actor: str,
+        as_of: str | None = None,
+        also_finalize: bool = False,
+        regenerate: bool = True,
+    ) -> None:
         """Void a final invoice and (unless `regenerate` is false) regenerate it as its next version,
         as of the last build or `as_of`, refusing to finalize anything else (DECISIONLOG D45)."""
         from .invoices import finalized_version, void_and_regenerate, void_invoice
@@ -126,8 +136,10 @@ class BillingContext:
             raise BillingError("a reason is required to void an invoice")
         if not regenerate:
             old = void_invoice(self.db, invoice_id, reason, actor)
-            self.echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
-                      "the next build regenerates it.")
+            self.echo(
+                f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
+                "the next build regenerates it."
+            )
             return
         void_and_regenerate(self.dbt(), invoice_id, reason, actor, as_of, also_finalize, echo=self.echo)
 
@@ -136,5 +148,6 @@ class BillingContext:
         """The AutoSales demo into `--db` when one is given (a new file), else `out`/autosales.duckdb."""
         from .demo import run_demo
 
-        return run_demo(self.project_dir, Path(self.db_option).resolve() if self.db_option else None, out, as_of,
-                        echo=self.echo)
+        return run_demo(
+            self.project_dir, Path(self.db_option).resolve() if self.db_option else None, out, as_of, echo=self.echo
+        )

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from .build import DbtProject
 from .db import connect
@@ -47,17 +47,25 @@ def generate_events(until: datetime, seed: int = 7) -> tuple[list[dict], list[di
     def add(customer: str, event_type: str, moment: datetime, properties: dict) -> None:
         nonlocal counter
         counter += 1
-        events.append({"transaction_id": f"evt_{counter:07d}", "customer_id": customer,
-                       "event_type": event_type, "timestamp": _stamp(moment, rng), "properties": properties})
+        events.append(
+            {
+                "transaction_id": f"evt_{counter:07d}",
+                "customer_id": customer,
+                "event_type": event_type,
+                "timestamp": _stamp(moment, rng),
+                "properties": properties,
+            }
+        )
 
     for customer, alias, start, scale in CUSTOMERS:
         day = start
         room = 0
         while day < until:
-            def sent_as() -> str:
+
+            def sent_as(customer: str = customer, alias: str | None = alias) -> str:
                 return alias if alias and rng.random() < 0.3 else customer
 
-            def moment() -> datetime:
+            def moment(day: datetime = day) -> datetime:
                 return day + timedelta(seconds=rng.randrange(86_400))
 
             for _ in range(int(rng.randint(2, 6) * scale)):
@@ -81,22 +89,52 @@ def generate_events(until: datetime, seed: int = 7) -> tuple[list[dict], list[di
     # A few problem events, each rejected with its own reason.
     bad = [
         {"customer_id": "cus_acme", "event_type": "email_generated", "timestamp": "2025-03-03T10:00:00Z"},
-        {"transaction_id": "bad_customer", "customer_id": "cus_unknown", "event_type": "email_generated",
-         "timestamp": "2025-03-03T10:00:00Z", "properties": {}},
-        {"transaction_id": "bad_no_contract", "customer_id": "cus_globex", "event_type": "email_generated",
-         "timestamp": "2025-01-10T10:00:00Z", "properties": {}},
-        {"transaction_id": "bad_timestamp", "customer_id": "cus_acme", "event_type": "email_generated",
-         "timestamp": "yesterday", "properties": {}},
-        {"transaction_id": "bad_rows", "customer_id": "cus_acme", "event_type": "spreadsheet_update",
-         "timestamp": "2025-03-04T10:00:00Z", "properties": {"rows": "lots"}},
-        {"transaction_id": "bad_future", "customer_id": "cus_acme", "event_type": "email_generated",
-         "timestamp": "2099-01-01T00:00:00Z", "properties": {}},
-        {"transaction_id": "bad_properties", "customer_id": "cus_acme", "event_type": "email_generated",
-         "timestamp": "2025-03-04T10:00:00Z", "properties": "[1, 2]"},
+        {
+            "transaction_id": "bad_customer",
+            "customer_id": "cus_unknown",
+            "event_type": "email_generated",
+            "timestamp": "2025-03-03T10:00:00Z",
+            "properties": {},
+        },
+        {
+            "transaction_id": "bad_no_contract",
+            "customer_id": "cus_globex",
+            "event_type": "email_generated",
+            "timestamp": "2025-01-10T10:00:00Z",
+            "properties": {},
+        },
+        {
+            "transaction_id": "bad_timestamp",
+            "customer_id": "cus_acme",
+            "event_type": "email_generated",
+            "timestamp": "yesterday",
+            "properties": {},
+        },
+        {
+            "transaction_id": "bad_rows",
+            "customer_id": "cus_acme",
+            "event_type": "spreadsheet_update",
+            "timestamp": "2025-03-04T10:00:00Z",
+            "properties": {"rows": "lots"},
+        },
+        {
+            "transaction_id": "bad_future",
+            "customer_id": "cus_acme",
+            "event_type": "email_generated",
+            "timestamp": "2099-01-01T00:00:00Z",
+            "properties": {},
+        },
+        {
+            "transaction_id": "bad_properties",
+            "customer_id": "cus_acme",
+            "event_type": "email_generated",
+            "timestamp": "2025-03-04T10:00:00Z",
+            "properties": "[1, 2]",
+        },
     ]
     events.extend(bad)
     # The client retried a batch: same transaction ids, counted once (the earliest load wins).
-    resent = [dict(e) for e in rng.sample(events[:-len(bad)], 40)]
+    resent = [dict(e) for e in rng.sample(events[: -len(bad)], 40)]
     unreadable = ['{"transaction_id": "truncated", "customer_id": "cus_acme", "event_ty']
     return events, resent, unreadable
 
@@ -116,8 +154,15 @@ def write_event_files(out: Path, until: datetime) -> tuple[Path, Path]:
         writer = csv.writer(fh)
         writer.writerow(["transaction_id", "customer_id", "event_type", "timestamp", "properties"])
         for e in resent:
-            writer.writerow([e.get("transaction_id"), e.get("customer_id"), e.get("event_type"),
-                             e.get("timestamp"), json.dumps(e.get("properties", {}))])
+            writer.writerow(
+                [
+                    e.get("transaction_id"),
+                    e.get("customer_id"),
+                    e.get("event_type"),
+                    e.get("timestamp"),
+                    json.dumps(e.get("properties", {})),
+                ]
+            )
     return jsonl, retry
 
 
@@ -128,16 +173,18 @@ def _parse_as_of(as_of: str) -> datetime:
         raise BillingError(f"--as-of {as_of!r} is not an RFC 3339 timestamp") from None
 
 
-def run_demo(project_dir: Path, db_path: Path | None, out: Path, as_of: str,
-             echo: Callable[[str], None] = print) -> Path:
+def run_demo(
+    project_dir: Path, db_path: Path | None, out: Path, as_of: str, echo: Callable[[str], None] = print
+) -> Path:
     """The demo into `db_path` (`billing --db`: must be a new file, never someone's database), else
     into `out`/autosales.duckdb, the demo's own file, recreated each run."""
     until = _parse_as_of(as_of)
     out = out.resolve()
     if db_path is not None:
         if db_path.exists():
-            raise BillingError(f"{db_path} already exists; the demo builds a new database (remove it or "
-                               "pass another --db)")
+            raise BillingError(
+                f"{db_path} already exists; the demo builds a new database (remove it or pass another --db)"
+            )
     else:
         db_path = out / "autosales.duckdb"
         for stale in (db_path, Path(str(db_path) + ".wal")):
@@ -193,9 +240,12 @@ def summary(db_path: Path) -> str:
         rows.append(f"  {name:<16} {contract:<16} {kind:<9} {starts:<10} {status:<9} {total:>10}  {line_count}")
     if balances:
         rows.append("")
-        rows.append(f"  {'customer':<16} {'balance':<24} {'type':<15} {'status':<8} {'amount':>8} {'used':>8} "
-                    f"{'expired/trued up':>16} {'left':>8}")
+        rows.append(
+            f"  {'customer':<16} {'balance':<24} {'type':<15} {'status':<8} {'amount':>8} {'used':>8} "
+            f"{'expired/trued up':>16} {'left':>8}"
+        )
         for name, balance, kind, status, amount, used, closed, left in balances:
-            rows.append(f"  {name:<16} {balance[:24]:<24} {kind:<15} {status:<8} {amount:>8} {used:>8} "
-                        f"{closed:>16} {left:>8}")
+            rows.append(
+                f"  {name:<16} {balance[:24]:<24} {kind:<15} {status:<8} {amount:>8} {used:>8} {closed:>16} {left:>8}"
+            )
     return "\n".join(rows)

@@ -20,17 +20,56 @@ FORMATS = ("csv", "json", "parquet")
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-INVOICE_COLUMNS = ("invoice_id", "contract_id", "customer_id", "customer_name", "billing_provider",
-                   "billing_provider_customer_id", "invoice_type", "status", "currency",
-                   "period_starting_at", "period_ending_before", "issued_at", "due_at",
-                   "subtotal", "credits_applied", "commits_applied", "total")
-LINE_COLUMNS = ("line_item_id", "line_type", "product_id", "name", "starting_at", "ending_before",
-                "pricing_group_values", "presentation_group_values", "quantity", "unit_price", "amount",
-                "commit_id", "credit_id")
+INVOICE_COLUMNS = (
+    "invoice_id",
+    "contract_id",
+    "customer_id",
+    "customer_name",
+    "billing_provider",
+    "billing_provider_customer_id",
+    "invoice_type",
+    "status",
+    "currency",
+    "period_starting_at",
+    "period_ending_before",
+    "issued_at",
+    "due_at",
+    "subtotal",
+    "credits_applied",
+    "commits_applied",
+    "total",
+)
+LINE_COLUMNS = (
+    "line_item_id",
+    "line_type",
+    "product_id",
+    "name",
+    "starting_at",
+    "ending_before",
+    "pricing_group_values",
+    "presentation_group_values",
+    "quantity",
+    "unit_price",
+    "amount",
+    "commit_id",
+    "credit_id",
+)
 PLAIN_NUMBER_COLUMNS = {"quantity", "unit_price"}
-TEXT_COLUMNS = {"invoice_id", "contract_id", "customer_id", "customer_name", "billing_provider",
-                "billing_provider_customer_id", "line_item_id", "product_id", "name", "pricing_group_values",
-                "presentation_group_values", "commit_id", "credit_id"}
+TEXT_COLUMNS = {
+    "invoice_id",
+    "contract_id",
+    "customer_id",
+    "customer_name",
+    "billing_provider",
+    "billing_provider_customer_id",
+    "line_item_id",
+    "product_id",
+    "name",
+    "pricing_group_values",
+    "presentation_group_values",
+    "commit_id",
+    "credit_id",
+}
 
 # Invoices of a period: USAGE invoices whose period starts in the month, SCHEDULED invoices issued in it.
 IN_PERIOD = """(i.invoice_type = 'USAGE' and i.period_starting_at >= ? and i.period_starting_at < ?)
@@ -140,7 +179,8 @@ def _refuse_unreconciled(period: str, rows: list[tuple]) -> None:
     raise BillingError(
         f"refused: {len(rows)} invoice(s) of {period} do not match their line items (a build was interrupted "
         f"between fct_invoices and fct_invoice_line_items?): {'; '.join(named)}{more}. "
-        "Run `billing build` and export again; nothing was written.")
+        "Run `billing build` and export again; nothing was written."
+    )
 
 
 def period_rows(db_path: Path, period: str, arrow: bool = False):
@@ -159,10 +199,11 @@ def period_rows(db_path: Path, period: str, arrow: bool = False):
                 return table.to_pylist(), table
             cursor = con.execute(QUERY, params)
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r)) for r in cursor.fetchall()], None
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()], None
         except duckdb.Error as e:
-            raise BillingError(f"{db_path}: no invoices to export ({str(e).splitlines()[0]}); "
-                               "run `billing build` first") from None
+            raise BillingError(
+                f"{db_path}: no invoices to export ({str(e).splitlines()[0]}); run `billing build` first"
+            ) from None
     finally:
         con.close()
 
@@ -202,8 +243,9 @@ def _write_json(path: Path, period: str, rows: list[dict]) -> None:
     """One document per invoice with its line items; money as exact decimal strings."""
     documents: dict[str, dict] = {}
     for r in rows:
-        doc = documents.setdefault(r["invoice_id"], {
-            **{c: _json_value(c, r[c]) for c in INVOICE_COLUMNS}, "line_items": []})
+        doc = documents.setdefault(
+            r["invoice_id"], {**{c: _json_value(c, r[c]) for c in INVOICE_COLUMNS}, "line_items": []}
+        )
         if r["line_item_id"] is not None:
             doc["line_items"].append({c: _json_value(c, r[c]) for c in LINE_COLUMNS})
     with open(path, "w", encoding="utf-8") as fh:

@@ -3,17 +3,19 @@
 Landing never validates data away: an unreadable JSONL line (not JSON, not an object, not UTF-8)
 or CSV row (not UTF-8, or not as many fields as the header) is landed with `ingest_error` set (and,
 when it is not a JSON object or a CSV row of the header's width, its text in `properties`), so that
-the build rejects it with a reason; blank lines are counted and reported. Every row of one run gets the same `loaded_at` (one load).
+the build rejects it with a reason; blank lines are counted and reported. Every row of one run gets
+the same `loaded_at` (one load).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -27,7 +29,6 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 BATCH_LINES = 250_000
-
 
 
 @dataclass
@@ -78,7 +79,9 @@ def expand_paths(patterns: list[str]) -> list[Path]:
 
 
 # A readable line is a JSON object; its properties may be an object or a string holding one.
-_INSERT_JSON_BATCH = INSERT_INTO_RAW + """
+_INSERT_JSON_BATCH = (
+    INSERT_INTO_RAW
+    + """
 with lines as (
     select
         line_no,
@@ -109,10 +112,12 @@ select
     end
 from lines
 """
+)
 
 
-def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
-                  progress: Callable[[str], None] | None) -> None:
+def _ingest_jsonl(
+    con, path: Path, loaded_at: datetime, result: FileResult, progress: Callable[[str], None] | None
+) -> None:
     line_nos: list[int] = []
     texts: list[str] = []
     bad_utf8: list[bool] = []
@@ -152,20 +157,26 @@ def _ingest_jsonl(con, path: Path, loaded_at: datetime, result: FileResult,
 
 def _unreadable_lines(con, loaded_at: datetime, path: Path) -> list[int]:
     """The line numbers of this load's rows from `path` that the loader could not read."""
-    return [r[0] for r in con.execute(
-        "select source_line from raw.usage_events where loaded_at = ? and source_file = ? "
-        "and ingest_error is not null order by source_line", [loaded_at, str(path)]).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "select source_line from raw.usage_events where loaded_at = ? and source_file = ? "
+            "and ingest_error is not null order by source_line",
+            [loaded_at, str(path)],
+        ).fetchall()
+    ]
 
 
 def _check_columns(columns, path: Path) -> None:
     missing = [c for c in EVENT_FIELDS if c not in columns and c != "properties"]
     if missing:
-        raise BillingError(f"{path}: missing column(s) {', '.join(missing)} "
-                           f"(expected {', '.join(EVENT_FIELDS)})")
+        raise BillingError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(EVENT_FIELDS)})")
     unknown = sorted(set(columns) - set(EVENT_FIELDS))
     if unknown:
-        raise BillingError(f"{path}: unknown column(s) {', '.join(unknown)} "
-                           f"(expected {', '.join(EVENT_FIELDS)}; put event data in properties)")
+        raise BillingError(
+            f"{path}: unknown column(s) {', '.join(unknown)} "
+            f"(expected {', '.join(EVENT_FIELDS)}; put event data in properties)"
+        )
 
 
 def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
@@ -175,9 +186,12 @@ def _select_columns(con, relation_sql: str, path: Path) -> dict[str, str]:
     return columns
 
 
-_INSERT_CSV_BATCH = INSERT_INTO_RAW + """
+_INSERT_CSV_BATCH = (
+    INSERT_INTO_RAW
+    + """
 select transaction_id, customer_id, event_type, timestamp, properties, ?, ?, line_no, ingest_error from batch
 """
+)
 
 
 def _csv_records(fh, result: FileResult):
@@ -213,8 +227,9 @@ def _csv_records(fh, result: FileResult):
         yield first_line, fields, text.rstrip("\r\n"), is_bad
 
 
-def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
-                progress: Callable[[str], None] | None) -> None:
+def _ingest_csv(
+    con, path: Path, loaded_at: datetime, result: FileResult, progress: Callable[[str], None] | None
+) -> None:
     """CSV by header name, every value as text (an empty cell is NULL). A row that is not UTF-8 or has
     more or fewer fields than the header is landed with its text in `properties` and an ingest_error,
     like an unreadable JSONL line, and the rest of the file lands (DECISIONLOG D47)."""
@@ -223,8 +238,10 @@ def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
     def flush():
         if not batch["line_no"]:
             return
-        con.register("batch", pa.table({c: pa.array(v, type=pa.int64() if c == "line_no" else pa.string())
-                                        for c, v in batch.items()}))
+        con.register(
+            "batch",
+            pa.table({c: pa.array(v, type=pa.int64() if c == "line_no" else pa.string()) for c, v in batch.items()}),
+        )
         con.execute(_INSERT_CSV_BATCH, [loaded_at, str(path)])
         con.unregister("batch")
         result.rows += len(batch["line_no"])
@@ -243,7 +260,7 @@ def _ingest_csv(con, path: Path, loaded_at: datetime, result: FileResult,
                 error = f"line has {len(fields)} field{'s' if len(fields) != 1 else ''}, the header {len(names)}"
             else:
                 error = None
-            row = dict(zip(names, fields)) if error is None else {"properties": text}
+            row = dict(zip(names, fields, strict=True)) if error is None else {"properties": text}
             for column in EVENT_FIELDS:
                 batch[column].append(row.get(column) or None)
             batch["line_no"].append(line_no)
@@ -267,14 +284,12 @@ def _text(column: str, sql_type: str) -> str:
     return f"cast({quoted} as varchar)"
 
 
-def _ingest_table(con, path: Path, relation_sql: str, line_sql: str, loaded_at: datetime,
-                  result: FileResult) -> None:
+def _ingest_table(con, path: Path, relation_sql: str, line_sql: str, loaded_at: datetime, result: FileResult) -> None:
     columns = _select_columns(con, relation_sql, path)
     exprs = [_text(c, columns[c]) if c in columns else "cast(null as varchar)" for c in EVENT_FIELDS]
     before = con.execute("select count(*) from raw.usage_events").fetchone()[0]
     con.execute(
-        f"{INSERT_INTO_RAW} select {', '.join(exprs)}, ?, ?, {line_sql}, cast(null as varchar) "
-        f"from {relation_sql}",
+        f"{INSERT_INTO_RAW} select {', '.join(exprs)}, ?, ?, {line_sql}, cast(null as varchar) from {relation_sql}",
         [loaded_at, str(path)],
     )
     result.rows = con.execute("select count(*) from raw.usage_events").fetchone()[0] - before
@@ -288,23 +303,30 @@ def _require_loader_columns(con) -> None:
     """A raw table made by another loader may have only the contract's six columns: the build reads
     it, but `billing ingest` records where each row came from and why it could not be read, so it
     refuses to land rows there rather than drop that (and says how to add the columns)."""
-    present = {row[0].lower() for row in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' "
-        "and table_name = 'usage_events'").fetchall()}
+    present = {
+        row[0].lower()
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'usage_events'"
+        ).fetchall()
+    }
     missing = [c for c in RAW_COLUMNS if c.lower() not in present]
     if missing:
-        alter = " ".join(f"alter table raw.usage_events add column {c} {LOADER_COLUMNS.get(c, 'varchar')};"
-                         for c in missing)
+        alter = " ".join(
+            f"alter table raw.usage_events add column {c} {LOADER_COLUMNS.get(c, 'varchar')};" for c in missing
+        )
         raise BillingError(
             f"raw.usage_events has no column(s) {', '.join(missing)}: it was created by another loader. "
             "`billing ingest` records each row's file, line and read error there; add the column(s) "
-            f"(existing rows read as NULL, which the build accepts): {alter}")
+            f"(existing rows read as NULL, which the build accepts): {alter}"
+        )
 
 
-def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] | None = None,
-           loaded_at: datetime | None = None) -> IngestSummary:
+def ingest(
+    db_path: Path, patterns: list[str], progress: Callable[[str], None] | None = None, loaded_at: datetime | None = None
+) -> IngestSummary:
     paths = expand_paths(patterns)
-    loaded_at = loaded_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    loaded_at = loaded_at or datetime.now(UTC).replace(tzinfo=None)
     summary = IngestSummary(loaded_at=loaded_at)
     con = connect(db_path)
     try:
@@ -326,15 +348,16 @@ def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] |
                 raise BillingError(f"{path}: cannot read: {str(e).splitlines()[0]}") from None
             summary.files.append(result)
             if progress:
-                extra = f", {len(result.unreadable_lines)} unreadable line(s) landed for rejection" \
-                    if result.unreadable_lines else ""
+                extra = (
+                    f", {len(result.unreadable_lines)} unreadable line(s) landed for rejection"
+                    if result.unreadable_lines
+                    else ""
+                )
                 progress(f"[{i}/{len(paths)}] {path}: {result.rows:,} rows{extra}")
         con.execute("commit")
     except BaseException:
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute("rollback")
-        except duckdb.Error:
-            pass
         raise
     finally:
         con.close()
@@ -342,15 +365,18 @@ def ingest(db_path: Path, patterns: list[str], progress: Callable[[str], None] |
 
 
 def describe(summary: IngestSummary) -> str:
-    lines = [f"Loaded {summary.rows:,} rows from {len(summary.files)} file(s) "
-             f"(loaded_at {summary.loaded_at:%Y-%m-%d %H:%M:%S} UTC)."]
+    lines = [
+        f"Loaded {summary.rows:,} rows from {len(summary.files)} file(s) "
+        f"(loaded_at {summary.loaded_at:%Y-%m-%d %H:%M:%S} UTC)."
+    ]
     for f in summary.files:
         if f.unreadable_lines:
             shown = ", ".join(str(n) for n in f.unreadable_lines[:10])
             more = f" and {len(f.unreadable_lines) - 10} more" if len(f.unreadable_lines) > 10 else ""
-            lines.append(f"  {f.path}: line(s) {shown}{more} could not be read; landed with ingest_error "
-                         "and rejected by the build (see fct_event_outcomes).")
+            lines.append(
+                f"  {f.path}: line(s) {shown}{more} could not be read; landed with ingest_error "
+                "and rejected by the build (see fct_event_outcomes)."
+            )
         if f.blank_lines:
             lines.append(f"  {f.path}: {f.blank_lines} blank line(s) skipped (no record).")
     return "\n".join(lines)
-

@@ -17,7 +17,7 @@ import json
 import shutil
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .db import connect, has_table
@@ -25,8 +25,17 @@ from .errors import BillingError
 
 AUDIT_TABLE = "billing_audit.invoice_audit_log"
 STORE_TABLE = "main.invoice_store"
-AUDIT_COLUMNS = ("audit_id", "invoice_id", "action", "reason", "actor", "acted_at", "invoice_version",
-                 "version_number", "replaces_version")
+AUDIT_COLUMNS = (
+    "audit_id",
+    "invoice_id",
+    "action",
+    "reason",
+    "actor",
+    "acted_at",
+    "invoice_version",
+    "version_number",
+    "replaces_version",
+)
 
 
 def _ensure_audit_table(con) -> None:
@@ -48,21 +57,33 @@ def _version(con, invoice_id: str) -> dict | None:
     row = cursor.fetchone()
     if row is None:
         return None
-    invoice = dict(zip([d[0] for d in cursor.description], row))
-    cursor = con.execute("select * from main.finalized_invoice_line_items where invoice_id = ? "
-                         "order by line_item_id", [invoice_id])
+    invoice = dict(zip([d[0] for d in cursor.description], row, strict=True))
+    cursor = con.execute(
+        "select * from main.finalized_invoice_line_items where invoice_id = ? order by line_item_id", [invoice_id]
+    )
     names = [d[0] for d in cursor.description]
-    invoice["line_items"] = [dict(zip(names, r)) for r in cursor.fetchall()]
+    invoice["line_items"] = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     return invoice
 
 
-def _log(con, invoice_id: str, action: str, reason: str, actor: str, version: dict,
-         replaces_version: int | None = None) -> None:
+def _log(
+    con, invoice_id: str, action: str, reason: str, actor: str, version: dict, replaces_version: int | None = None
+) -> None:
     _ensure_audit_table(con)
-    con.execute(f"insert into {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        str(uuid.uuid4()), invoice_id, action, reason, actor,
-        datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(version, default=str, sort_keys=True),
-        version["invoice_version"], replaces_version])
+    con.execute(
+        f"insert into {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            str(uuid.uuid4()),
+            invoice_id,
+            action,
+            reason,
+            actor,
+            datetime.now(UTC).replace(tzinfo=None),
+            json.dumps(version, default=str, sort_keys=True),
+            version["invoice_version"],
+            replaces_version,
+        ],
+    )
 
 
 def finalized_version(db_path: Path, invoice_id: str) -> dict:
@@ -73,8 +94,10 @@ def finalized_version(db_path: Path, invoice_id: str) -> dict:
     finally:
         con.close()
     if version is None:
-        raise BillingError(f"invoice {invoice_id} is not a finalized invoice (only those can be voided; "
-                           "a DRAFT changes with every build)")
+        raise BillingError(
+            f"invoice {invoice_id} is not a finalized invoice (only those can be voided; "
+            "a DRAFT changes with every build)"
+        )
     return version
 
 
@@ -88,11 +111,19 @@ def void_invoice(db_path: Path, invoice_id: str, reason: str, actor: str) -> dic
         con.execute("begin transaction")
         try:
             _log(con, invoice_id, "VOIDED", reason.strip(), actor, version)
-            con.execute(f"""insert into {STORE_TABLE}
+            con.execute(
+                f"""insert into {STORE_TABLE}
                 (record_type, invoice_id, invoice_version, contract_id, stored_at, void_reason, voided_by)
-                values ('void', ?, ?, ?, ?, ?, ?)""", [
-                invoice_id, version["invoice_version"], version["contract_id"],
-                datetime.now(timezone.utc).replace(tzinfo=None), reason.strip(), actor])
+                values ('void', ?, ?, ?, ?, ?, ?)""",
+                [
+                    invoice_id,
+                    version["invoice_version"],
+                    version["contract_id"],
+                    datetime.now(UTC).replace(tzinfo=None),
+                    reason.strip(),
+                    actor,
+                ],
+            )
             con.execute("commit")
         except Exception:
             con.execute("rollback")
@@ -102,8 +133,9 @@ def void_invoice(db_path: Path, invoice_id: str, reason: str, actor: str) -> dic
         con.close()
 
 
-def record_regenerated(db_path: Path, invoice_id: str, reason: str, actor: str,
-                       voided_version: int | None = None) -> dict | None:
+def record_regenerated(
+    db_path: Path, invoice_id: str, reason: str, actor: str, voided_version: int | None = None
+) -> dict | None:
     """Log the regenerated version after a build, linked to the voided one; None when the build did
     not store it again."""
     con = connect(db_path)
@@ -123,8 +155,9 @@ def last_build(db_path: Path) -> dict | None:
     try:
         if not has_table(con, "main", "build_log"):
             return None
-        cursor = con.execute("select billing_as_of, started_at from main.build_log where not is_preview "
-                             "order by started_at desc limit 1")
+        cursor = con.execute(
+            "select billing_as_of, started_at from main.build_log where not is_preview order by started_at desc limit 1"
+        )
         row = cursor.fetchone()
         return None if row is None else {"billing_as_of": row[0], "started_at": row[1]}
     finally:
@@ -137,8 +170,10 @@ def regeneration_as_of(db_path: Path, as_of: str | None) -> tuple[str, str]:
         return as_of, "given with --as-of"
     build = last_build(db_path)
     if build is None:
-        raise BillingError("no build is recorded on this database (main.build_log); pass --as-of to say "
-                           "as of when to regenerate the invoice")
+        raise BillingError(
+            "no build is recorded on this database (main.build_log); pass --as-of to say "
+            "as of when to regenerate the invoice"
+        )
     text = build["billing_as_of"].isoformat() + "Z"
     return text, f"the as-of of the last build, run {build['started_at']:%Y-%m-%d %H:%M:%S} UTC"
 
@@ -147,8 +182,11 @@ def stored_invoices(db_path: Path) -> set[tuple[str, int]]:
     """(invoice_id, invoice_version) of every invoice version in the store."""
     con = connect(db_path)
     try:
-        return set(con.execute(f"select invoice_id, invoice_version from {STORE_TABLE} "
-                               "where record_type = 'invoice'").fetchall())
+        return set(
+            con.execute(
+                f"select invoice_id, invoice_version from {STORE_TABLE} where record_type = 'invoice'"
+            ).fetchall()
+        )
     finally:
         con.close()
 
@@ -192,17 +230,21 @@ def would_also_finalize(project_dir: Path, db_path: Path, invoice_id: str, as_of
             rehearsal._manifest = dbt.parse()
         result = rehearsal.build(as_of=as_of)
         if not result.success:
-            raise BillingError("the regenerating build would fail (nothing was changed):\n"
-                               + "\n".join(result.problems))
+            raise BillingError(
+                "the regenerating build would fail (nothing was changed):\n" + "\n".join(result.problems)
+            )
         added = stored_invoices(copy) - before
         if not any(v[0] == invoice_id for v in added):
-            raise BillingError(f"the regenerating build as of {as_of} would not store {invoice_id} again (a preview "
-                               "as-of ahead of the clock, or its period is gone from the catalog); nothing was changed")
+            raise BillingError(
+                f"the regenerating build as of {as_of} would not store {invoice_id} again (a preview "
+                "as-of ahead of the clock, or its period is gone from the catalog); nothing was changed"
+            )
         return describe_stored(copy, {v for v in added if v[0] != invoice_id})
 
 
-def void_and_regenerate(dbt, invoice_id: str, reason: str, who: str, as_of: str | None, also_finalize: bool,
-                        echo=print) -> dict | None:
+def void_and_regenerate(
+    dbt, invoice_id: str, reason: str, who: str, as_of: str | None, also_finalize: bool, echo=print
+) -> dict | None:
     """Void, then build as of the chosen as-of (`dbt`: the project's DbtProject), refusing before any
     change if that build would finalize other invoices (unless `also_finalize`). Returns the new version."""
     db = dbt.db_path
@@ -214,21 +256,27 @@ def void_and_regenerate(dbt, invoice_id: str, reason: str, who: str, as_of: str 
             raise BillingError(
                 f"refused: regenerating {invoice_id} as of {as_of} would also finalize {len(others)} other "
                 "invoice(s):\n  " + "\n  ".join(others) + "\nNothing was changed. Pass an earlier --as-of, "
-                "or --also-finalize to finalize them too.")
+                "or --also-finalize to finalize them too."
+            )
     before = stored_invoices(db)
     old = void_invoice(db, invoice_id, reason, who)
-    echo(f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
-         "the old version is in the audit log.")
+    echo(
+        f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
+        "the old version is in the audit log."
+    )
     result = dbt.build(as_of=as_of)
     if not result.success:
-        raise BillingError("dbt build failed; the invoice stays voided until a build succeeds:\n"
-                           + "\n".join(result.problems))
+        raise BillingError(
+            "dbt build failed; the invoice stays voided until a build succeeds:\n" + "\n".join(result.problems)
+        )
     new = record_regenerated(db, invoice_id, reason, who, voided_version=old["invoice_version"])
     if new is None:
         echo(f"Invoice {invoice_id} was not regenerated (its period no longer exists or is not final yet).")
     else:
-        echo(f"Regenerated invoice {invoice_id} as version {new['invoice_version']}: "
-             f"total {new['total']} (was {old['total']}).")
+        echo(
+            f"Regenerated invoice {invoice_id} as version {new['invoice_version']}: "
+            f"total {new['total']} (was {old['total']})."
+        )
     others = describe_stored(db, {v for v in stored_invoices(db) - before if v[0] != invoice_id})
     if others:
         echo(f"Also finalized {len(others)} other invoice(s):\n  " + "\n  ".join(others))
@@ -241,9 +289,10 @@ def audit_log(db_path: Path, invoice_id: str | None = None) -> list[dict]:
         if not has_table(con, "billing_audit", "invoice_audit_log"):
             return []
         where = "where invoice_id = ?" if invoice_id else ""
-        cursor = con.execute(f"select * from {AUDIT_TABLE} {where} order by acted_at, action desc",
-                             [invoice_id] if invoice_id else [])
+        cursor = con.execute(
+            f"select * from {AUDIT_TABLE} {where} order by acted_at, action desc", [invoice_id] if invoice_id else []
+        )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     finally:
         con.close()

@@ -43,7 +43,9 @@ RAW_TABLE = _raw_table_columns()
 RAW_COLUMNS = tuple(RAW_TABLE)
 # The fields an event file carries (DATA_CONTRACT "Usage events"); the loader adds loaded_at and its own three.
 EVENT_FIELDS = RAW_COLUMNS[: RAW_COLUMNS.index("loaded_at")]
-LOADER_COLUMNS = {c: _DUCKDB_TYPES[t] for c, t in RAW_TABLE.items() if RAW_COLUMNS.index(c) > RAW_COLUMNS.index("loaded_at")}
+LOADER_COLUMNS = {
+    c: _DUCKDB_TYPES[t] for c, t in RAW_TABLE.items() if RAW_COLUMNS.index(c) > RAW_COLUMNS.index("loaded_at")
+}
 CREATE_RAW = (
     "create schema if not exists raw;\ncreate table if not exists raw.usage_events (\n"
     + ",\n".join(f"    {name} {_DUCKDB_TYPES[data_type]}" for name, data_type in RAW_TABLE.items())

@@ -21,20 +21,94 @@ SQL_METRIC_COLUMNS = {"event_type", "timestamp"}
 JSON_GET = "billing_json_get"
 
 # Every node of a SQL metric must be one of these (functions not listed are refused).
-ALLOWED_NODES = tuple(getattr(exp, name) for name in (
-    "Select", "From", "Table", "Where", "Group", "Having", "Column", "Identifier", "Alias", "Literal",
-    "Star", "Null", "Boolean", "Paren", "Tuple", "Distinct", "DataType", "DataTypeParam",
-    "Count", "Sum", "Max", "Min", "Avg", "Cast", "TryCast", "Coalesce", "Case", "If", "Abs", "Round",
-    "Floor", "Ceil", "Greatest", "Least", "Lower", "Upper", "Length", "Substring", "Trim", "Concat", "DPipe",
-    "And", "Or", "Not", "EQ", "NEQ", "GT", "GTE", "LT", "LTE", "In", "Is", "Like", "ILike", "Between",
-    "Add", "Sub", "Mul", "Div", "Neg", "Mod",
-) if hasattr(exp, name))
+ALLOWED_NODES = tuple(
+    getattr(exp, name)
+    for name in (
+        "Select",
+        "From",
+        "Table",
+        "Where",
+        "Group",
+        "Having",
+        "Column",
+        "Identifier",
+        "Alias",
+        "Literal",
+        "Star",
+        "Null",
+        "Boolean",
+        "Paren",
+        "Tuple",
+        "Distinct",
+        "DataType",
+        "DataTypeParam",
+        "Count",
+        "Sum",
+        "Max",
+        "Min",
+        "Avg",
+        "Cast",
+        "TryCast",
+        "Coalesce",
+        "Case",
+        "If",
+        "Abs",
+        "Round",
+        "Floor",
+        "Ceil",
+        "Greatest",
+        "Least",
+        "Lower",
+        "Upper",
+        "Length",
+        "Substring",
+        "Trim",
+        "Concat",
+        "DPipe",
+        "And",
+        "Or",
+        "Not",
+        "EQ",
+        "NEQ",
+        "GT",
+        "GTE",
+        "LT",
+        "LTE",
+        "In",
+        "Is",
+        "Like",
+        "ILike",
+        "Between",
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Neg",
+        "Mod",
+    )
+    if hasattr(exp, name)
+)
 
 
 # CAST targets a metric may use (a quoted unknown type would be written back verbatim).
-ALLOWED_TYPES = {getattr(exp.DataType.Type, t) for t in (
-    "DECIMAL", "INT", "BIGINT", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "VARCHAR", "TEXT", "BOOLEAN",
-    "DATE", "TIMESTAMP") if hasattr(exp.DataType.Type, t)}
+ALLOWED_TYPES = {
+    getattr(exp.DataType.Type, t)
+    for t in (
+        "DECIMAL",
+        "INT",
+        "BIGINT",
+        "SMALLINT",
+        "TINYINT",
+        "DOUBLE",
+        "FLOAT",
+        "VARCHAR",
+        "TEXT",
+        "BOOLEAN",
+        "DATE",
+        "TIMESTAMP",
+    )
+    if hasattr(exp.DataType.Type, t)
+}
 
 
 def _fail(name: str, problem: str) -> BillingError:
@@ -62,32 +136,47 @@ def _check_nodes(name: str, select: exp.Select, generated: bool = False) -> None
     for node in select.walk():
         if generated and isinstance(node, exp.Anonymous) and node.name.lower() == JSON_GET:
             continue
-        if isinstance(node, exp.Select) and node is not select:
-            raise _fail(name, "may not contain subqueries")
-        if isinstance(node, (exp.Join, exp.With, exp.Subquery, exp.Union)):
-            raise _fail(name, f"may not use {node.key.upper()}: it reads only the table events")
-        if isinstance(node, exp.Window):
-            raise _fail(name, "may not use window functions")
-        if isinstance(node, exp.DataType) and (node.this not in ALLOWED_TYPES or node.args.get("kind")):
-            raise _fail(name, f"may not cast to {node.sql(dialect=SQL_DIALECT)} (allowed: decimal, integer, "
-                              "double, varchar, boolean, date, timestamp types)")
-        if isinstance(node, exp.DataTypeParam) and not (isinstance(node.this, exp.Literal) and node.this.is_int):
-            raise _fail(name, "type parameters must be whole numbers")
-        if isinstance(node, exp.Table):
-            if node.name.lower() != "events" or node.args.get("db") or node.args.get("catalog") or \
-                    not isinstance(node.this, exp.Identifier):
-                raise _fail(name, f"may read only the table events, not {node.sql(dialect=SQL_DIALECT)}")
-            continue
-        if not isinstance(node, ALLOWED_NODES):
-            what = node.name if isinstance(node, exp.Anonymous) else node.key
-            raise _fail(name, f"may not use {what.upper()} (allowed: aggregates, arithmetic, comparisons, "
-                              "CASE, CAST, COALESCE and simple string functions)")
+        _check_node(name, select, node)
     for clause in ("order", "limit", "offset", "qualify", "windows"):
         if select.args.get(clause):
             raise _fail(name, f"may not use {clause.upper()}")
     tables = list(select.find_all(exp.Table))
     if len(tables) != 1:
         raise _fail(name, "must select FROM events")
+
+
+def _check_node(name: str, select: exp.Select, node: exp.Expression) -> None:
+    """One node of a SQL metric against the allowlist."""
+    if isinstance(node, exp.Select) and node is not select:
+        raise _fail(name, "may not contain subqueries")
+    if isinstance(node, (exp.Join, exp.With, exp.Subquery, exp.Union)):
+        raise _fail(name, f"may not use {node.key.upper()}: it reads only the table events")
+    if isinstance(node, exp.Window):
+        raise _fail(name, "may not use window functions")
+    if isinstance(node, exp.DataType) and (node.this not in ALLOWED_TYPES or node.args.get("kind")):
+        raise _fail(
+            name,
+            f"may not cast to {node.sql(dialect=SQL_DIALECT)} (allowed: decimal, integer, "
+            "double, varchar, boolean, date, timestamp types)",
+        )
+    if isinstance(node, exp.DataTypeParam) and not (isinstance(node.this, exp.Literal) and node.this.is_int):
+        raise _fail(name, "type parameters must be whole numbers")
+    if isinstance(node, exp.Table):
+        if (
+            node.name.lower() != "events"
+            or node.args.get("db")
+            or node.args.get("catalog")
+            or not isinstance(node.this, exp.Identifier)
+        ):
+            raise _fail(name, f"may read only the table events, not {node.sql(dialect=SQL_DIALECT)}")
+        return
+    if not isinstance(node, ALLOWED_NODES):
+        what = node.name if isinstance(node, exp.Anonymous) else node.key
+        raise _fail(
+            name,
+            f"may not use {what.upper()} (allowed: aggregates, arithmetic, comparisons, "
+            "CASE, CAST, COALESCE and simple string functions)",
+        )
 
 
 def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
@@ -97,7 +186,9 @@ def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
         return node
     if node.table:
         if node.table.lower() != "properties" or node.args.get("db"):
-            raise _fail(name, f"column {node.sql(dialect=SQL_DIALECT)} is not event_type, timestamp or properties.<name>")
+            raise _fail(
+                name, f"column {node.sql(dialect=SQL_DIALECT)} is not event_type, timestamp or properties.<name>"
+            )
         if not PROPERTY_NAME.match(node.name):
             raise _fail(name, f"property name {node.name!r} is not valid")
         return exp.Anonymous(this=JSON_GET, expressions=[exp.column("properties"), exp.Literal.string(node.name)])
@@ -113,14 +204,19 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     aliases = []
     for projection in select.expressions:
         if not isinstance(projection, exp.Alias) or not IDENTIFIER.match(projection.alias):
-            raise _fail(name, f"column {projection.sql(dialect=SQL_DIALECT)} needs a lowercase alias (AS value, AS <group key>)")
+            raise _fail(
+                name, f"column {projection.sql(dialect=SQL_DIALECT)} needs a lowercase alias (AS value, AS <group key>)"
+            )
         aliases.append(projection.alias)
     if "value" not in aliases:
         raise _fail(name, "must return a column named value")
     value = next(p for p in select.expressions if p.alias == "value")
     if value.this.find(exp.AggFunc) is None:
-        raise _fail(name, "value must aggregate the events (count, sum, max, ...): the compiler groups "
-                          "by customer and billing period")
+        raise _fail(
+            name,
+            "value must aggregate the events (count, sum, max, ...): the compiler groups "
+            "by customer and billing period",
+        )
     if len(set(aliases)) != len(aliases):
         raise _fail(name, "returns the same column name twice")
     group_keys = [a for a in aliases if a != "value"]
@@ -128,18 +224,30 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     group = select.args.get("group")
     if group is not None:
         # GROUP BY <alias>: group by the aliased expression (an alias is not a column of events)
-        group.set("expressions", [
-            by_alias[g.name].copy() if isinstance(g, exp.Column) and not g.table and g.name in by_alias
-            and g.name.lower() not in SQL_METRIC_COLUMNS else g
-            for g in group.expressions])
+        group.set(
+            "expressions",
+            [
+                by_alias[g.name].copy()
+                if isinstance(g, exp.Column)
+                and not g.table
+                and g.name in by_alias
+                and g.name.lower() not in SQL_METRIC_COLUMNS
+                else g
+                for g in group.expressions
+            ],
+        )
     grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
     for projection in select.expressions:
-        if projection.alias != "value" and projection.alias not in grouped and \
-                projection.this.sql(dialect=SQL_DIALECT) not in grouped:
+        if (
+            projection.alias != "value"
+            and projection.alias not in grouped
+            and projection.this.sql(dialect=SQL_DIALECT) not in grouped
+        ):
             raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
     rewritten = select.transform(lambda n: _rewrite_columns(name, n))
     rewritten = rewritten.transform(
-        lambda n: exp.TryCast(this=n.this, to=n.to) if isinstance(n, exp.Cast) and not isinstance(n, exp.TryCast) else n)
+        lambda n: exp.TryCast(this=n.this, to=n.to) if isinstance(n, exp.Cast) and not isinstance(n, exp.TryCast) else n
+    )
     # Belt and braces: validate the text we will write, read back, with the same allowlist, so that
     # nothing can be smuggled through the SQL generator.
     try:

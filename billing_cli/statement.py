@@ -67,9 +67,16 @@ def statement_data(db_path: Path, customer_id: str, period: str) -> dict:
         b = balances.setdefault(balance_id, {"name": name, "type": kind, "points": [], "remaining": Decimal(0)})
         b["remaining"] += amount
         b["points"].append([at.isoformat(), b["remaining"]])
-    return {"customer_id": customer[0], "customer_name": customer[1], "period": period,
-            "days": (end - start).days, "start": start.date().isoformat(),
-            "usage": series, "balances": list(balances.values()), "invoices": list(invoices.values())}
+    return {
+        "customer_id": customer[0],
+        "customer_name": customer[1],
+        "period": period,
+        "days": (end - start).days,
+        "start": start.date().isoformat(),
+        "usage": series,
+        "balances": list(balances.values()),
+        "invoices": list(invoices.values()),
+    }
 
 
 def _money(value) -> str:
@@ -79,20 +86,26 @@ def _money(value) -> str:
 def _invoice_html(invoice: dict) -> str:
     e = html.escape
     kind = invoice["invoice_type"]
-    when = (f"{invoice['period_starting_at']:%Y-%m-%d} to {invoice['period_ending_before']:%Y-%m-%d}"
-            if kind == "USAGE" else f"issued {invoice['issued_at']:%Y-%m-%d}")
+    when = (
+        f"{invoice['period_starting_at']:%Y-%m-%d} to {invoice['period_ending_before']:%Y-%m-%d}"
+        if kind == "USAGE"
+        else f"issued {invoice['issued_at']:%Y-%m-%d}"
+    )
     lines = "".join(
         f"<tr><td>{e(line['name'] or line['line_type'])}</td><td>{e(line['line_type'])}</td>"
         f"<td class=num>{'' if line['quantity'] is None else e(_text_number(line['quantity']))}</td>"
         f"<td class=num>{'' if line['unit_price'] is None else e(_text_number(line['unit_price']))}</td>"
         f"<td class=num>{e(_money(line['amount']))}</td></tr>"
-        for line in invoice["lines"])
-    return (f"<section class=invoice><h3>{e(kind.title())} invoice, {e(when)} "
-            f"<span class='status {e(invoice['status'].lower())}'>{e(invoice['status'])}</span></h3>"
-            f"<table><thead><tr><th>Line</th><th>Type</th><th class=num>Quantity</th><th class=num>Unit price</th>"
-            f"<th class=num>Amount ({e(invoice['currency'])})</th></tr></thead><tbody>{lines}</tbody>"
-            f"<tfoot><tr><td colspan=4>Total</td><td class=num>{e(_money(invoice['total']))}</td></tr></tfoot>"
-            f"</table></section>")
+        for line in invoice["lines"]
+    )
+    return (
+        f"<section class=invoice><h3>{e(kind.title())} invoice, {e(when)} "
+        f"<span class='status {e(invoice['status'].lower())}'>{e(invoice['status'])}</span></h3>"
+        f"<table><thead><tr><th>Line</th><th>Type</th><th class=num>Quantity</th><th class=num>Unit price</th>"
+        f"<th class=num>Amount ({e(invoice['currency'])})</th></tr></thead><tbody>{lines}</tbody>"
+        f"<tfoot><tr><td colspan=4>Total</td><td class=num>{e(_money(invoice['total']))}</td></tr></tfoot>"
+        f"</table></section>"
+    )
 
 
 PAGE = """<!doctype html>
@@ -103,10 +116,12 @@ PAGE = """<!doctype html>
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #1d2433; }
 h1 { margin-bottom: 0; } .sub { color: #5b6478; margin-top: .2em; }
 section { margin: 1.5em 0; } svg { width: 100%; height: auto; background: #fafbfd; border: 1px solid #e3e7ef; }
-table { border-collapse: collapse; width: 100%; } th, td { padding: .3em .5em; border-bottom: 1px solid #e3e7ef; text-align: left; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: .3em .5em; border-bottom: 1px solid #e3e7ef; text-align: left; }
 .num { text-align: right; font-variant-numeric: tabular-nums; } tfoot td { font-weight: 600; }
 .status { font-size: .75em; padding: .1em .5em; border-radius: 1em; background: #e3e7ef; }
-.status.finalized { background: #d4f0dc; } .legend span { margin-right: 1.2em; } .legend i { display: inline-block; width: .8em; height: .8em; margin-right: .3em; }
+.status.finalized { background: #d4f0dc; } .legend span { margin-right: 1.2em; }
+.legend i { display: inline-block; width: .8em; height: .8em; margin-right: .3em; }
 </style></head>
 <body>
 <h1>Usage statement</h1>
@@ -150,7 +165,9 @@ table { border-collapse: collapse; width: 100%; } th, td { padding: .3em .5em; b
       var color = colors[n % colors.length];
       var pts = s.points.map(function (p) { return x(p[0]) + ',' + y(p[1]); }).join(' ');
       el('polyline', {points: pts, fill: 'none', stroke: color, 'stroke-width': 2, 'class': 'series'}, svg);
-      s.points.forEach(function (p) { el('circle', {cx: x(p[0]), cy: y(p[1]), r: 3, fill: color, 'class': 'mark'}, svg); marks++; });
+      s.points.forEach(function (p) {
+        el('circle', {cx: x(p[0]), cy: y(p[1]), r: 3, fill: color, 'class': 'mark'}, svg); marks++;
+      });
       var item = document.createElement('span');
       item.innerHTML = '<i style="background:' + color + '"></i>';
       item.appendChild(document.createTextNode(s.name));
@@ -172,7 +189,8 @@ table { border-collapse: collapse; width: 100%; } th, td { padding: .3em .5em; b
   });
   chart(document.getElementById('usage-chart'), usage, start, end - 86400000, 'Usage per day');
   var balances = data.balances.map(function (b) {
-    return {name: b.name + ' (' + b.type + ')', points: b.points.map(function (p) { return [Date.parse(p[0] + 'Z'), p[1]]; })};
+    return {name: b.name + ' (' + b.type + ')',
+            points: b.points.map(function (p) { return [Date.parse(p[0] + 'Z'), p[1]]; })};
   });
   var bMin = start, bMax = end;
   balances.forEach(function (b) { b.points.forEach(function (p) { bMin = Math.min(bMin, p[0]); }); });
@@ -188,8 +206,7 @@ def render_statement(data: dict) -> str:
     invoices = "".join(_invoice_html(i) for i in data["invoices"]) or "<p>No invoices in this period.</p>"
     payload = json.dumps({k: v for k, v in data.items() if k != "invoices"}, default=_json_default)
     payload = payload.replace("</", "<\\/")  # keep the JSON inside its script element
-    return (PAGE.replace("__TITLE__", html.escape(title)).replace("__INVOICES__", invoices)
-            .replace("__DATA__", payload))
+    return PAGE.replace("__TITLE__", html.escape(title)).replace("__INVOICES__", invoices).replace("__DATA__", payload)
 
 
 def write_statement(db_path: Path, customer_id: str, period: str, out: str | Path) -> Path:

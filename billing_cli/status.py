@@ -33,8 +33,9 @@ order by fired_at, alert_id
 
 def find_customer(con, customer_id: str) -> tuple[str, str]:
     """(customer_id, name) of a customer of the customers seed; a clear error for any other id."""
-    customer = con.execute("select customer_id, name from main.stg_customers where customer_id = ?",
-                           [customer_id]).fetchone()
+    customer = con.execute(
+        "select customer_id, name from main.stg_customers where customer_id = ?", [customer_id]
+    ).fetchone()
     if customer is None:
         raise BillingError(f"unknown customer {customer_id!r} (not in the customers seed)")
     return customer
@@ -66,9 +67,11 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
         (_, currency, starts, ends, as_of, elapsed, days, *_rest) = rows[0]
         credit_left, commit_left = rows[0][12], rows[0][13]
         out.append("")
-        out.append(f"Contract {contract_id}: period {cell(starts)} to {cell(ends)}, "
-                   f"day {Decimal(elapsed).quantize(Decimal('0.1'))} of {Decimal(days).normalize():f}, "
-                   f"as of {as_of:%Y-%m-%d %H:%M} UTC ({currency})")
+        out.append(
+            f"Contract {contract_id}: period {cell(starts)} to {cell(ends)}, "
+            f"day {Decimal(elapsed).quantize(Decimal('0.1'))} of {Decimal(days).normalize():f}, "
+            f"as of {as_of:%Y-%m-%d %H:%M} UTC ({currency})"
+        )
         table = [(r[8] or "(nothing billed yet)", r[9], r[10], r[11]) for r in rows if r[7] is not None or r[8]]
         spent = sum((r[9] for r in rows), Decimal("0.00"))
         forecast = sum((r[11] for r in rows), Decimal("0.00"))
@@ -78,8 +81,12 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
     if balances:
         out.append("")
         out.append("Balances:")
-        out.append(render_table(["contract", "balance", "type", "status", "amount", "used", "remaining", "ends"],
-                                [tuple(b) for b in balances]))
+        out.append(
+            render_table(
+                ["contract", "balance", "type", "status", "amount", "used", "remaining", "ends"],
+                [tuple(b) for b in balances],
+            )
+        )
     if alerts:
         out.append("")
         out.append("Alerts in alarm:")

@@ -22,7 +22,7 @@ params with the id of the request whose "result" is name.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,8 +30,24 @@ from .errors import BillingError
 from .export import _text_number, period_rows
 from .outputs import check_target, write_text
 
-ZERO_DECIMAL_CURRENCIES = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
-                           "VUV", "XAF", "XOF", "XPF"}
+ZERO_DECIMAL_CURRENCIES = {
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "JPY",
+    "KMF",
+    "KRW",
+    "MGA",
+    "PYG",
+    "RWF",
+    "UGX",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+}
 
 
 def minor_units(amount: Decimal, currency: str, where: str) -> int:
@@ -43,7 +59,7 @@ def minor_units(amount: Decimal, currency: str, where: str) -> int:
 
 
 def _unix(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return None if moment is None else int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def _key(invoice: dict, suffix: str) -> str:
@@ -53,9 +69,13 @@ def _key(invoice: dict, suffix: str) -> str:
 
 def _metadata(invoice: dict) -> dict:
     """What we set on the Stripe invoice and items; id and version find the invoice again (to void it)."""
-    return {"billing_invoice_id": invoice["invoice_id"], "billing_invoice_version": str(invoice["invoice_version"]),
-            "billing_contract_id": invoice["contract_id"], "billing_customer_id": invoice["customer_id"],
-            "billing_invoice_type": invoice["invoice_type"]}
+    return {
+        "billing_invoice_id": invoice["invoice_id"],
+        "billing_invoice_version": str(invoice["invoice_version"]),
+        "billing_contract_id": invoice["contract_id"],
+        "billing_customer_id": invoice["customer_id"],
+        "billing_invoice_type": invoice["invoice_type"],
+    }
 
 
 def void_requests(invoice: dict) -> list[dict]:
@@ -63,12 +83,26 @@ def void_requests(invoice: dict) -> list[dict]:
     requests = []
     for old in range(1, invoice["invoice_version"]):
         name = f"voided_v{old}"
-        query = (f"metadata['billing_invoice_id']:'{invoice['invoice_id']}' "
-                 f"AND metadata['billing_invoice_version']:'{old}'")
-        requests.append({"method": "GET", "path": "/v1/invoices/search", "result": name, "if_missing": "skip",
-                         "params": {"query": query, "limit": 1}})
-        requests.append({"method": "POST", "path": f"/v1/invoices/{{{name}}}/void",
-                         "idempotency_key": _key(invoice, f"void-v{old}"), "params": {}})
+        query = (
+            f"metadata['billing_invoice_id']:'{invoice['invoice_id']}' AND metadata['billing_invoice_version']:'{old}'"
+        )
+        requests.append(
+            {
+                "method": "GET",
+                "path": "/v1/invoices/search",
+                "result": name,
+                "if_missing": "skip",
+                "params": {"query": query, "limit": 1},
+            }
+        )
+        requests.append(
+            {
+                "method": "POST",
+                "path": f"/v1/invoices/{{{name}}}/void",
+                "idempotency_key": _key(invoice, f"void-v{old}"),
+                "params": {},
+            }
+        )
     return requests
 
 
@@ -85,35 +119,64 @@ def _item_request(invoice: dict, line: dict, metadata: dict) -> dict:
         "currency": currency.lower(),
         "amount": minor_units(line["amount"], currency, where),
         "description": description,
-        "metadata": {**metadata, "billing_line_item_id": line["line_item_id"], "line_type": line["line_type"],
-                     "product_id": line["product_id"] or ""},
+        "metadata": {
+            **metadata,
+            "billing_line_item_id": line["line_item_id"],
+            "line_type": line["line_type"],
+            "product_id": line["product_id"] or "",
+        },
     }
     if line["starting_at"] is not None and line["ending_before"] is not None:
         params["period"] = {"start": _unix(line["starting_at"]), "end": _unix(line["ending_before"])}
-    return {"method": "POST", "path": "/v1/invoiceitems", "idempotency_key": _key(invoice, line["line_item_id"]),
-            "params": params}
+    return {
+        "method": "POST",
+        "path": "/v1/invoiceitems",
+        "idempotency_key": _key(invoice, line["line_item_id"]),
+        "params": params,
+    }
 
 
 def invoice_requests(invoice: dict, lines: list[dict]) -> dict:
     customer, currency = invoice["billing_provider_customer_id"], invoice["currency"]
     metadata = _metadata(invoice)
-    create = {"method": "POST", "path": "/v1/invoices", "idempotency_key": _key(invoice, "invoice"),
-              "result": "invoice",
-              "params": {"customer": customer, "currency": currency.lower(),
-                         "collection_method": "send_invoice", "due_date": _unix(invoice["due_at"]),
-                         "auto_advance": False, "pending_invoice_items_behavior": "exclude",
-                         "description": f"{invoice['contract_name'] or invoice['contract_id']}: "
-                                        f"{invoice['invoice_type'].lower()} invoice",
-                         "metadata": metadata}}
+    create = {
+        "method": "POST",
+        "path": "/v1/invoices",
+        "idempotency_key": _key(invoice, "invoice"),
+        "result": "invoice",
+        "params": {
+            "customer": customer,
+            "currency": currency.lower(),
+            "collection_method": "send_invoice",
+            "due_date": _unix(invoice["due_at"]),
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": f"{invoice['contract_name'] or invoice['contract_id']}: "
+            f"{invoice['invoice_type'].lower()} invoice",
+            "metadata": metadata,
+        },
+    }
     items = [_item_request(invoice, line, metadata) for line in lines]
-    finalize = {"method": "POST", "path": "/v1/invoices/{invoice}/finalize",
-                "idempotency_key": _key(invoice, "finalize"), "params": {"auto_advance": False}}
+    finalize = {
+        "method": "POST",
+        "path": "/v1/invoices/{invoice}/finalize",
+        "idempotency_key": _key(invoice, "finalize"),
+        "params": {"auto_advance": False},
+    }
     total = minor_units(invoice["total"], currency, f"invoice {invoice['invoice_id']}")
     if sum(r["params"]["amount"] for r in items) != total:
-        raise BillingError(f"invoice {invoice['invoice_id']}: line amounts do not add up to the total {invoice['total']}")
-    return {"invoice_id": invoice["invoice_id"], "invoice_version": invoice["invoice_version"],
-            "customer_id": invoice["customer_id"], "stripe_customer": customer, "currency": currency.lower(),
-            "total": total, "requests": [*void_requests(invoice), create, *items, finalize]}
+        raise BillingError(
+            f"invoice {invoice['invoice_id']}: line amounts do not add up to the total {invoice['total']}"
+        )
+    return {
+        "invoice_id": invoice["invoice_id"],
+        "invoice_version": invoice["invoice_version"],
+        "customer_id": invoice["customer_id"],
+        "stripe_customer": customer,
+        "currency": currency.lower(),
+        "total": total,
+        "requests": [*void_requests(invoice), create, *items, finalize],
+    }
 
 
 def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Path], dict[str, str]]:
@@ -136,7 +199,7 @@ def export_stripe(db_path: Path, period: str, out: str | Path) -> tuple[list[Pat
     except OSError as e:
         raise BillingError(f"--out {out}: cannot create the folder: {e.strerror or e}") from None
     paths = [check_target(out / f"{invoice_id}.json") for invoice_id in documents]  # refuse before writing any
-    for path, document in zip(paths, documents.values()):
+    for path, document in zip(paths, documents.values(), strict=True):
         write_text(path, json.dumps(document, indent=2) + "\n")
     return paths, skipped
 

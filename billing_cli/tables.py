@@ -19,12 +19,14 @@ def cell(value) -> str:
 def render_table(headers: list[str], rows: list[tuple], indent: str = "  ") -> str:
     """Columns padded to their widest cell; numbers right-aligned, text left-aligned."""
     texts = [[cell(v) for v in row] for row in rows]
-    numeric = [all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows) and bool(rows)
-               for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows) and bool(rows)
+        for i in range(len(headers))
+    ]
     widths = [max([len(h)] + [len(t[i]) for t in texts]) for i, h in enumerate(headers)]
 
     def line(values: list[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
         return (indent + "  ".join(parts)).rstrip()
 
     out = [line(list(headers)), line(["-" * w for w in widths])]

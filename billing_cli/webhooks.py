@@ -21,6 +21,7 @@ atomically). What fails stays pending for the next run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -29,11 +30,11 @@ import socket
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 from .db import connect, has_table
 from .errors import BillingError
@@ -59,7 +60,7 @@ order by c.changed_at, c.state_change_id
 @dataclass
 class DeliveryReport:
     delivered: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)   # id -> last error
+    failed: dict[str, str] = field(default_factory=dict)  # id -> last error
     attempts: int = 0
 
 
@@ -133,8 +134,9 @@ def _ensure_log(con) -> None:
 
 def pending(con, destination: str) -> list[dict]:
     if not has_table(con, "main", "alert_state_changes"):
-        raise BillingError("no alert_state_changes table yet (define alerts.yml, run `billing compile` and "
-                           "`billing build` first)")
+        raise BillingError(
+            "no alert_state_changes table yet (define alerts.yml, run `billing compile` and `billing build` first)"
+        )
     _ensure_log(con)
     return [notification(r) for r in con.execute(PENDING, [destination]).fetchall()]
 
@@ -155,10 +157,8 @@ def _shutdown(conn: http.client.HTTPConnection) -> None:
     """Unblock the sending thread: shut the TCP socket (the raw one, also under TLS)."""
     sock = conn.sock
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
@@ -196,14 +196,25 @@ def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
         conn.close()
 
 
-def _send_with_retries(url: str, payload: dict, secret: str, max_attempts: int, backoff: float, timeout: float,
-                       sleep: Callable[[float], None], report: DeliveryReport) -> tuple[bool, int, int | None, str]:
+def _send_with_retries(
+    url: str,
+    payload: dict,
+    secret: str,
+    max_attempts: int,
+    backoff: float,
+    timeout: float,
+    sleep: Callable[[float], None],
+    report: DeliveryReport,
+) -> tuple[bool, int, int | None, str]:
     body = body_bytes(payload)
     error, status = "", None
     for attempt in range(1, max_attempts + 1):
         report.attempts += 1
-        headers = {"Content-Type": "application/json", ID_HEADER: payload["id"],
-                   SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
+        headers = {
+            "Content-Type": "application/json",
+            ID_HEADER: payload["id"],
+            SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+        }
         try:
             status = _post(url, body, headers, timeout)
         except OSError as e:
@@ -259,16 +270,25 @@ def _record(db_path: Path, acknowledged: list[list]) -> None:
     try:
         con = connect(db_path)
     except BillingError as e:
-        raise BillingError(f"{len(acknowledged)} notification(s) were delivered but could not be recorded ({e}); "
-                           "they will be sent again on the next run (receivers dedupe on id)") from None
+        raise BillingError(
+            f"{len(acknowledged)} notification(s) were delivered but could not be recorded ({e}); "
+            "they will be sent again on the next run (receivers dedupe on id)"
+        ) from None
     try:
         con.executemany(f"insert into {DELIVERIES} values (?, ?, ?, ?, ?)", acknowledged)
     finally:
         con.close()
 
 
-def deliver(db_path: Path, to: str, secret: str | None, max_attempts: int = 5, backoff: float = 1.0,
-            timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:
+def deliver(
+    db_path: Path,
+    to: str,
+    secret: str | None,
+    max_attempts: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
     """Send every pending firing to `to` (URL or folder); returns what was delivered and what failed."""
     if not secret:
         raise BillingError("no signing secret: set BILLING_WEBHOOK_SECRET (or pass --secret-env NAME)")
@@ -281,14 +301,14 @@ def deliver(db_path: Path, to: str, secret: str | None, max_attempts: int = 5, b
     for payload in _read_pending(db_path, destination):
         if is_url:
             ok, attempts, status, error = _send_with_retries(
-                to, payload, secret, max_attempts, backoff, timeout, sleep, report)
+                to, payload, secret, max_attempts, backoff, timeout, sleep, report
+            )
         else:
             _write_to_folder(destination, payload, secret)
             ok, attempts, status, error = True, 1, None, ""
             report.attempts += 1
         if ok:
-            acknowledged.append([payload["id"], destination, datetime.now(timezone.utc).replace(tzinfo=None),
-                                 attempts, status])
+            acknowledged.append([payload["id"], destination, datetime.now(UTC).replace(tzinfo=None), attempts, status])
             report.delivered.append(payload["id"])
         else:
             report.failed[payload["id"]] = error
