@@ -1,8 +1,10 @@
 {#-
   Catalog rules shared by contract_commits.csv and contract_credits.csv (the balances of
-  DATA_CONTRACT semantics 8), as config problems: (seed, row_key, problem).
+  DATA_CONTRACT semantics 8), as config problems: (seed, row_key, problem). `timestamps` names a
+  CTE of the seed's rows with access_starting_at_utc and access_ending_before_utc
+  (`billing.select_utc_timestamps`).
 -#}
-{% macro balance_problems(seed, key) -%}
+{% macro balance_problems(seed, key, timestamps) -%}
 {{ billing.config_problem(seed, key, billing.missing(key), key ~ ' is missing') }}
 union all
 {{ billing.config_problem(seed, key, billing.duplicate_key(seed, key), key ~ ' is not unique') }}
@@ -15,11 +17,11 @@ union all
 union all
 {{ billing.config_problem(seed, key, billing.try_to_decimal('amount') ~ ' <> round(' ~ billing.try_to_decimal('amount') ~ ', 2)', 'amount has more than 2 decimal places (the currency minor unit)') }}
 union all
-{{ billing.config_problem(seed, key, billing.missing('access_starting_at') ~ ' or ' ~ billing.bad_timestamp('access_starting_at'), 'access_starting_at is missing or not a valid timestamp') }}
+{{ billing.config_problem(seed, key, billing.missing('access_starting_at') ~ ' or ' ~ billing.bad_timestamp('access_starting_at'), 'access_starting_at is missing or not a valid timestamp', timestamps) }}
 union all
-{{ billing.config_problem(seed, key, billing.bad_timestamp('access_ending_before'), 'access_ending_before is not a valid timestamp') }}
+{{ billing.config_problem(seed, key, billing.bad_timestamp('access_ending_before'), 'access_ending_before is not a valid timestamp', timestamps) }}
 union all
-{{ billing.config_problem(seed, key, billing.parse_utc_timestamp('access_ending_before') ~ ' <= ' ~ billing.parse_utc_timestamp('access_starting_at'), 'access_ending_before is not after access_starting_at') }}
+{{ billing.config_problem(seed, key, 'access_ending_before_utc <= access_starting_at_utc', 'access_ending_before is not after access_starting_at', timestamps) }}
 union all
 {{ billing.config_problem(seed, key, billing.bad_string_list('applicable_product_ids'), 'applicable_product_ids is not a JSON list of strings') }}
 union all

@@ -3,18 +3,21 @@
   (seed, row_key, problem); `billing build` prints them when the check fails, so a bad catalog
   fails with a message naming the seed file, the row and the problem.
 -#}
-{% macro config_problem(seed, key_expr, condition, problem) -%}
+{% macro config_problem(seed, key_expr, condition, problem, relation=none) -%}
 select
     {{ billing.string_literal(seed ~ '.csv') }} as seed,
     cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
     {{ billing.string_literal(problem) }} as problem
-from {{ ref(seed) }}
+from {{ relation if relation else ref(seed) }}
 where {{ condition }}
 {%- endmacro %}
 
-{#- Text that is present but does not parse as a timestamp. -#}
+{#-
+  Text that is present but does not parse as a timestamp. Reads `<column>_utc`: the condition's
+  relation is a CTE made by `billing.select_utc_timestamps` (macros/timestamps.sql).
+-#}
 {% macro bad_timestamp(column) -%}
-({{ column }} is not null and trim({{ column }}) <> '' and {{ billing.parse_utc_timestamp(column) }} is null)
+({{ column }} is not null and trim({{ column }}) <> '' and {{ column }}_utc is null)
 {%- endmacro %}
 
 {#- Text that is present but does not parse as a decimal (or, with non_negative, is below zero). -#}

@@ -20,6 +20,7 @@ import pytest
 import test_balances
 import test_billing_scenarios
 import test_fuzz_events
+import test_input_guards
 import test_rating_composite
 import test_rating_groups
 import test_rating_prices
@@ -38,6 +39,7 @@ SCENARIOS = {
     "rating_composite": test_rating_composite,     # PERCENTAGE of component amounts
     "sql_metrics": test_sql_metrics,               # SQL billable metrics
     "fuzz_events": test_fuzz_events,               # random and malformed events: the same outcomes
+    "input_guards": test_input_guards,             # offsets up to 23:59, leap seconds, out-of-range fields
 }
 # The dbt data tests run on Spark in the first scenario (their SQL is the same for every scenario);
 # the others build models and seeds only, to keep the module within a few minutes.

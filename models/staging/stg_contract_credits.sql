@@ -4,6 +4,16 @@ with source as (
 
 ),
 
+timestamp_parts as (
+
+    select
+        *,
+        {{ billing.timestamp_parts('access_starting_at') }} as access_starting_at_parts,
+        {{ billing.timestamp_parts('access_ending_before') }} as access_ending_before_parts
+    from source
+
+),
+
 final as (
 
     select
@@ -12,12 +22,12 @@ final as (
         nullif(trim(product_id), '') as product_id,
         name,
         {{ billing.try_to_decimal('amount') }} as amount,
-        {{ billing.parse_utc_timestamp('access_starting_at') }} as access_starting_at,
-        {{ billing.parse_utc_timestamp('access_ending_before') }} as access_ending_before,
+        {{ billing.utc_timestamp_from_parts('access_starting_at_parts') }} as access_starting_at,
+        {{ billing.utc_timestamp_from_parts('access_ending_before_parts') }} as access_ending_before,
         {{ billing.list_or_null('applicable_product_ids') }} as applicable_product_ids,
         {{ billing.list_or_null('applicable_product_tags') }} as applicable_product_tags,
         {{ billing.try_to_integer('priority') }} as priority
-    from source
+    from timestamp_parts
 
 )
 

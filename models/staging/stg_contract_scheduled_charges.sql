@@ -4,6 +4,16 @@ with source as (
 
 ),
 
+timestamp_parts as (
+
+    select
+        *,
+        {{ billing.timestamp_parts('timestamp') }} as timestamp_parts,
+        {{ billing.timestamp_parts('ending_before') }} as ending_before_parts
+    from source
+
+),
+
 final as (
 
     select
@@ -11,11 +21,11 @@ final as (
         trim(contract_id) as contract_id,
         trim(product_id) as product_id,
         name,
-        {{ billing.parse_utc_timestamp('timestamp') }} as scheduled_at,
+        {{ billing.utc_timestamp_from_parts('timestamp_parts') }} as scheduled_at,
         {{ billing.try_to_decimal('amount') }} as amount,
         upper(nullif(trim(frequency), '')) as frequency,
-        {{ billing.parse_utc_timestamp('ending_before') }} as ending_before
-    from source
+        {{ billing.utc_timestamp_from_parts('ending_before_parts') }} as ending_before
+    from timestamp_parts
 
 )
 

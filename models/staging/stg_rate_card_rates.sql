@@ -4,14 +4,24 @@ with source as (
 
 ),
 
+timestamp_parts as (
+
+    select
+        *,
+        {{ billing.timestamp_parts('starting_at') }} as starting_at_parts,
+        {{ billing.timestamp_parts('ending_before') }} as ending_before_parts
+    from source
+
+),
+
 final as (
 
     select
         {{ dbt.hash(dbt.concat(["trim(rate_card_id)", "'|'", "trim(product_id)", "'|'", "trim(starting_at)", "'|'", "coalesce(trim(pricing_group_values), '')"])) }} as rate_id,
         trim(rate_card_id) as rate_card_id,
         trim(product_id) as product_id,
-        {{ billing.parse_utc_timestamp('starting_at') }} as starting_at,
-        {{ billing.parse_utc_timestamp('ending_before') }} as ending_before,
+        {{ billing.utc_timestamp_from_parts('starting_at_parts') }} as starting_at,
+        {{ billing.utc_timestamp_from_parts('ending_before_parts') }} as ending_before,
         coalesce({{ billing.to_boolean('entitled') }}, true) as is_entitled,
         upper(trim(rate_type)) as rate_type,
         {{ billing.try_to_decimal('price') }} as price,
@@ -19,7 +29,7 @@ final as (
         {{ billing.try_to_decimal('package_size') }} as package_size,
         nullif(trim(pricing_group_values), '') as pricing_group_values,
         upper(nullif(trim(billing_frequency), '')) as billing_frequency
-    from source
+    from timestamp_parts
 
 )
 

@@ -1,5 +1,6 @@
 {#-
-  Typed usage events, one row per raw row. Timestamps are normalised to UTC (offsets honoured).
+  Typed usage events, one row per raw row. Timestamps are normalised to UTC (offsets honoured; the
+  text is read once, into timestamp_parts, DECISIONLOG D46).
   `format_rejection_reason` is the first row-level problem found, in the contract's order;
   rows with a reason never claim their transaction_id (see DECISIONLOG: dedup).
   The table needs only the contract's six columns (DECISIONLOG D41): `billing ingest`'s columns
@@ -23,6 +24,15 @@ with source as (
 
 ),
 
+timestamp_parts as (
+
+    select
+        *,
+        {{ billing.timestamp_parts('timestamp') }} as timestamp_parts
+    from source
+
+),
+
 typed as (
 
     select
@@ -30,7 +40,7 @@ typed as (
         case when trim(customer_id) = '' then null else customer_id end as customer_id,
         case when trim(event_type) = '' then null else event_type end as event_type,
         cast(timestamp as {{ dbt.type_string() }}) as raw_timestamp,
-        {{ billing.parse_utc_timestamp('timestamp') }} as event_at,
+        {{ billing.utc_timestamp_from_parts('timestamp_parts') }} as event_at,
         case when properties is null or trim(properties) = '' then '{}' else properties end as properties,
         {% if raw_columns.get('loaded_at', 'timestamp') == 'timestamp' -%}
         loaded_at,
@@ -44,7 +54,7 @@ typed as (
         cast(null as {{ type }}) as {{ column }}
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
-    from source
+    from timestamp_parts
 
 ),
 

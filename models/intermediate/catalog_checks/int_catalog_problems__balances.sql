@@ -20,6 +20,18 @@ products as (
 
 ),
 
+commit_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('contract_commits'), ['access_starting_at', 'access_ending_before', 'invoice_at']) }}
+
+),
+
+credit_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('contract_credits'), ['access_starting_at', 'access_ending_before']) }}
+
+),
+
 listed_products as (
 
     {{ billing.unnest_json_array('balances', 'balance_id', 'applicable_product_ids', 'product_id') }}
@@ -28,11 +40,11 @@ listed_products as (
 
 column_problems as (
 
-    {{ billing.balance_problems('contract_commits', 'commit_id') }}
+    {{ billing.balance_problems('contract_commits', 'commit_id', 'commit_timestamps') }}
     union all
     {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_enum('type', ['PREPAID', 'POSTPAID'], required=true), 'type must be PREPAID or POSTPAID') }}
     union all
-    {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_timestamp('invoice_at'), 'invoice_at is not a valid timestamp') }}
+    {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_timestamp('invoice_at'), 'invoice_at is not a valid timestamp', 'commit_timestamps') }}
     union all
     {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_decimal('invoice_amount'), 'invoice_amount is not a non-negative number') }}
     union all
@@ -40,7 +52,7 @@ column_problems as (
     union all
     {{ billing.config_problem('contract_commits', 'commit_id', "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'), 'a POSTPAID commit needs access_ending_before (its true-up date)') }}
     union all
-    {{ billing.balance_problems('contract_credits', 'credit_id') }}
+    {{ billing.balance_problems('contract_credits', 'credit_id', 'credit_timestamps') }}
 
 ),
 

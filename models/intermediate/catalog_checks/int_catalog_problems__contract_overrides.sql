@@ -1,4 +1,10 @@
 {#- Rows of seeds/contract_overrides.csv that break a catalog rule: (seed, row_key, problem). -#}
+with override_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('contract_overrides'), ['starting_at', 'ending_before']) }}
+
+)
+
 {{ billing.config_problem('contract_overrides', 'override_id', billing.missing('override_id'), 'override_id is missing') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.duplicate_key('contract_overrides', 'override_id'), 'override_id is not unique') }}
@@ -11,9 +17,9 @@ union all
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.bad_string_list('product_tags'), 'product_tags is not a JSON list of strings') }}
 union all
-{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp') }}
+{{ billing.config_problem('contract_overrides', 'override_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp', 'override_timestamps') }}
 union all
-{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+{{ billing.config_problem('contract_overrides', 'override_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'override_timestamps') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.bad_enum('type', ['OVERWRITE', 'MULTIPLIER']), 'type must be OVERWRITE, MULTIPLIER or empty') }}
 union all

@@ -1,4 +1,10 @@
 {#- Rows of seeds/contract_scheduled_charges.csv that break a catalog rule: (seed, row_key, problem). -#}
+with charge_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('contract_scheduled_charges'), ['timestamp', 'ending_before']) }}
+
+)
+
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.missing('scheduled_charge_id'), 'scheduled_charge_id is missing') }}
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.duplicate_key('contract_scheduled_charges', 'scheduled_charge_id'), 'scheduled_charge_id is not unique') }}
@@ -7,13 +13,13 @@ union all
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.unknown_reference('product_id', 'products', 'product_id', optional=true), 'product_id is not in products') }}
 union all
-{{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.missing('timestamp') ~ ' or ' ~ billing.bad_timestamp('timestamp'), 'timestamp is missing or not a valid timestamp') }}
+{{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.missing('timestamp') ~ ' or ' ~ billing.bad_timestamp('timestamp'), 'timestamp is missing or not a valid timestamp', 'charge_timestamps') }}
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.missing('amount') ~ ' or ' ~ billing.bad_decimal('amount'), 'amount is missing or not a non-negative number') }}
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_enum('frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'frequency must be MONTHLY, QUARTERLY, ANNUAL or empty') }}
 union all
-{{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+{{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'charge_timestamps') }}
 union all
 select
     'contract_scheduled_charges.csv' as seed,

@@ -1,4 +1,10 @@
 {#- Rows of seeds/contract_subscriptions.csv that break a catalog rule: (seed, row_key, problem). -#}
+with subscription_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('contract_subscriptions'), ['starting_at', 'ending_before']) }}
+
+)
+
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.missing('subscription_id'), 'subscription_id is missing') }}
 union all
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.duplicate_key('contract_subscriptions', 'subscription_id'), 'subscription_id is not unique') }}
@@ -9,9 +15,9 @@ union all
 union all
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.missing('quantity') ~ ' or ' ~ billing.bad_decimal('quantity'), 'quantity is missing or not a non-negative number') }}
 union all
-{{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp') }}
+{{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp', 'subscription_timestamps') }}
 union all
-{{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+{{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'subscription_timestamps') }}
 union all
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.bad_enum('collection_schedule', ['ADVANCE', 'ARREARS']), 'collection_schedule must be ADVANCE or ARREARS') }}
 union all

@@ -1,4 +1,10 @@
 {#- Rows of seeds/contracts.csv that break a catalog rule: (seed, row_key, problem). -#}
+with contract_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('contracts'), ['starting_at', 'ending_before']) }}
+
+)
+
 {{ billing.config_problem('contracts', 'contract_id', billing.missing('contract_id'), 'contract_id is missing') }}
 union all
 {{ billing.config_problem('contracts', 'contract_id', billing.duplicate_key('contracts', 'contract_id'), 'contract_id is not unique') }}
@@ -7,11 +13,11 @@ union all
 union all
 {{ billing.config_problem('contracts', 'contract_id', billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'), 'rate_card_id is not in rate_cards') }}
 union all
-{{ billing.config_problem('contracts', 'contract_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp') }}
+{{ billing.config_problem('contracts', 'contract_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp', 'contract_timestamps') }}
 union all
-{{ billing.config_problem('contracts', 'contract_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+{{ billing.config_problem('contracts', 'contract_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'contract_timestamps') }}
 union all
-{{ billing.config_problem('contracts', 'contract_id', billing.parse_utc_timestamp('ending_before') ~ ' <= ' ~ billing.parse_utc_timestamp('starting_at'), 'ending_before is not after starting_at') }}
+{{ billing.config_problem('contracts', 'contract_id', 'ending_before_utc <= starting_at_utc', 'ending_before is not after starting_at', 'contract_timestamps') }}
 union all
 {{ billing.config_problem('contracts', 'contract_id', billing.bad_enum('usage_statement_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'usage_statement_frequency must be MONTHLY, QUARTERLY or ANNUAL') }}
 union all

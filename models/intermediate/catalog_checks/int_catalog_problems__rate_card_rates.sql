@@ -1,14 +1,20 @@
 {#- Rows of seeds/rate_card_rates.csv that break a catalog rule: (seed, row_key, problem). -#}
 {%- set key = "coalesce(rate_card_id, '') || '/' || coalesce(product_id, '') || '/' || coalesce(starting_at, '')" -%}
+with rate_timestamps as (
+
+    {{ billing.select_utc_timestamps(ref('rate_card_rates'), ['starting_at', 'ending_before']) }}
+
+)
+
 {{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'), 'rate_card_id is not in rate_cards') }}
 union all
 {{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('product_id', 'products', 'product_id'), 'product_id is not in products') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp') }}
+{{ billing.config_problem('rate_card_rates', key, billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp', 'rate_timestamps') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp') }}
+{{ billing.config_problem('rate_card_rates', key, billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'rate_timestamps') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.parse_utc_timestamp('ending_before') ~ ' <= ' ~ billing.parse_utc_timestamp('starting_at'), 'ending_before is not after starting_at') }}
+{{ billing.config_problem('rate_card_rates', key, 'ending_before_utc <= starting_at_utc', 'ending_before is not after starting_at', 'rate_timestamps') }}
 union all
 {{ billing.config_problem('rate_card_rates', key, billing.bad_boolean('entitled'), 'entitled must be true or false') }}
 union all
