@@ -42,8 +42,8 @@ def base_seeds(**tables):
     )
 
 
-def test_numbers_beyond_precision_or_bounds_fail_the_build_naming_row_and_column(make_project):
-    p = make_project()
+def prepare_bad_catalog(p: BillingTestProject) -> None:
+    """A catalog with numbers beyond their places or bounds (and a few within them)."""
     p.metrics(METRICS)
     p.seeds(**base_seeds(
         products=[
@@ -112,6 +112,11 @@ def test_numbers_beyond_precision_or_bounds_fail_the_build_naming_row_and_column
     ))
     p.ingest([{"transaction_id": "t1", "customer_id": "c1", "event_type": "use", "timestamp": "2025-01-10T00:00:00Z",
                "properties": {"n": 1}}])
+
+
+def test_numbers_beyond_precision_or_bounds_fail_the_build_naming_row_and_column(make_project):
+    p = make_project()
+    prepare_bad_catalog(p)
     result = p.build(as_of=AS_OF, expect_success=False)
     text = "\n".join(result.problems)
     price_hint = ("price has more than 10 decimal places (unit prices keep 10; price a larger unit instead, "
