@@ -37,14 +37,13 @@ shape_problems as (
 number_problems as (
 
     {%- for column, kind in [('size', 'size'), ('price', 'unit_price')] %}
-    {%- set rule = billing.catalog_number_rule(kind) %}
     select price_source_id,
-        'tier ' || cast(tier_index as {{ dbt.type_string() }}) || ' {{ column }} has more than {{ rule[0] }} decimal places ({{ rule[2] }})' as problem
+        'tier ' || cast(tier_index as {{ dbt.type_string() }}) || ' {{ column }} {{ billing.number_problem(kind, 'places') }}' as problem
     from tiers
     where {{ billing.too_precise('tier_' ~ column ~ '_text', kind) }}
     union all
     select price_source_id,
-        'tier ' || cast(tier_index as {{ dbt.type_string() }}) || ' {{ column }} must be below {{ rule[1] }} (larger values could overflow the exact arithmetic of amounts)' as problem
+        'tier ' || cast(tier_index as {{ dbt.type_string() }}) || ' {{ column }} {{ billing.number_problem(kind, 'bound') }}' as problem
     from tiers
     where {{ billing.too_large('tier_' ~ column ~ '_text', kind) }}
     {%- if not loop.last %}

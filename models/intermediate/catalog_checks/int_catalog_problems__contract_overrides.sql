@@ -26,8 +26,8 @@ union all
 {{ billing.number_problems('contract_overrides', 'override_id', 'price', 'unit_price') }}
 union all
 select distinct 'contract_overrides.csv' as seed, overrides.override_id as row_key,
-    'price of an override of COMPOSITE product ' || products.product_id || ' must be below '
-        || '{{ billing.catalog_number_rule('fraction')[1] }} (a fraction of its components amounts)' as problem
+    'price of an override of COMPOSITE product ' || products.product_id
+        || ' (a fraction) {{ billing.number_problem('fraction', 'bound') }}' as problem
 from {{ ref('stg_contract_overrides') }} as overrides
 inner join {{ ref('int_override_products') }} as override_products
     on overrides.override_id = override_products.override_id

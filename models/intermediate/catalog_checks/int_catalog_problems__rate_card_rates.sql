@@ -18,7 +18,7 @@ union all
 union all
 {{ billing.number_problems('rate_card_rates', key, 'price', 'unit_price') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'), 'price of a PERCENTAGE rate must be below ' ~ billing.catalog_number_rule('fraction')[1] ~ ' (a fraction of its components amounts)') }}
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'), 'price of a PERCENTAGE rate (a fraction) ' ~ billing.number_problem('fraction', 'bound')) }}
 union all
 {{ billing.number_problems('rate_card_rates', key, 'package_size', 'size') }}
 union all
