@@ -15,7 +15,7 @@ union all
 union all
 {{ billing.config_problem(seed, key, billing.missing('amount') ~ ' or ' ~ billing.bad_decimal('amount'), 'amount is missing or not a non-negative number') }}
 union all
-{{ billing.config_problem(seed, key, billing.try_to_decimal('amount') ~ ' <> round(' ~ billing.try_to_decimal('amount') ~ ', 2)', 'amount has more than 2 decimal places (the currency minor unit)') }}
+{{ billing.number_problems(seed, key, 'amount', 'amount') }}
 union all
 {{ billing.config_problem(seed, key, billing.missing('access_starting_at') ~ ' or ' ~ billing.bad_timestamp('access_starting_at'), 'access_starting_at is missing or not a valid timestamp', timestamps) }}
 union all

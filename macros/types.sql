@@ -23,6 +23,22 @@ case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?([0-9]+([.][0-9
 case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?[0-9]+') }} then try_cast(trim({{ expr }}) as {{ dbt.type_int() }}) end
 {%- endmacro %}
 
+{#-
+  True when the text is a number (as try_to_decimal reads it) whose exact value has more than
+  `places` decimal places, counted on the text since a cast would round: 1.5e-10 has 11, 100e-12
+  has 10, 12.3400 has 2, 0e-50 has 0. An exponent too large for an integer counts as more.
+-#}
+{% macro has_more_decimal_places(expr, places) -%}
+{%- set text = 'trim(' ~ expr ~ ')' -%}
+{%- set fraction = 'regexp_extract(' ~ text ~ ", '^[^eE]*[.]([0-9]*)', 1)" -%}
+{%- set digits = 'regexp_extract(' ~ text ~ ", '^[+-]?([0-9]*)', 1) || " ~ fraction -%}
+{%- set exponent = 'regexp_extract(' ~ text ~ ", '[eE]([+-]?[0-9]+)$', 1)" -%}
+({{ billing.matches_pattern(text, '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?') }}
+    and not {{ billing.matches_pattern(text, '[+-]?[0.]*([eE][+-]?[0-9]+)?') }}
+    and coalesce(length({{ fraction }}) - length(regexp_extract({{ digits }}, '0*$', 0))
+        - case when {{ exponent }} = '' then 0 else {{ billing.try_to_integer(exponent) }} end > {{ places }}, true))
+{%- endmacro %}
+
 {#- 'true'/'false' (any case) to boolean; anything else NULL. -#}
 {% macro to_boolean(expr) -%}
 case lower(trim({{ expr }})) when 'true' then true when 'false' then false end

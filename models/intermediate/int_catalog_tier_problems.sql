@@ -1,4 +1,7 @@
-{#- Malformed tiers (of rates and overrides): sizes above 0 on every tier but the last, which has none; prices >= 0. -#}
+{#-
+  Malformed tiers (of rates and overrides): sizes above 0 on every tier but the last, which has
+  none; prices >= 0; sizes and prices within the precision and bounds of D54 and D55.
+-#}
 with tiers as (
 
     select * from {{ ref('int_price_tiers') }}
@@ -13,7 +16,7 @@ tier_counts as (
 
 ),
 
-final as (
+shape_problems as (
 
     select tiers.price_source_id, 'tier ' || cast(tiers.tier_index as {{ dbt.type_string() }}) || ' ' ||
         case
@@ -28,6 +31,33 @@ final as (
     where tiers.tier_price is null or tiers.tier_price < 0
         or (tiers.tier_index < tier_counts.tier_count and (tiers.tier_size is null or tiers.tier_size <= 0))
         or (tiers.tier_index = tier_counts.tier_count and tiers.tier_size is not null)
+
+),
+
+number_problems as (
+
+    {%- for column, kind in [('size', 'size'), ('price', 'unit_price')] %}
+    select price_source_id,
+        'tier ' || cast(tier_index as {{ dbt.type_string() }}) || ' {{ column }} {{ billing.number_problem(kind, 'places') }}' as problem
+    from tiers
+    where {{ billing.too_precise('tier_' ~ column ~ '_text', kind) }}
+    union all
+    select price_source_id,
+        'tier ' || cast(tier_index as {{ dbt.type_string() }}) || ' {{ column }} {{ billing.number_problem(kind, 'bound') }}' as problem
+    from tiers
+    where {{ billing.too_large('tier_' ~ column ~ '_text', kind) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select * from shape_problems
+    union all
+    select * from number_problems
 
 )
 

@@ -1,7 +1,7 @@
 {#-
   Tiers of TIERED and VOLUME prices, from rates (price_source_id = rate_id) and from OVERWRITE
   overrides (price_source_id = override_id). Tier k covers quantities in (tier_floor, tier_ceiling];
-  the last tier has no size and no ceiling.
+  the last tier has no size and no ceiling. The texts are kept for the catalog checks (D54).
 -#}
 with rates as (
 
@@ -38,8 +38,11 @@ typed as (
     select
         price_source_id,
         tier_index,
-        {{ billing.try_to_decimal('tier_size') }} as tier_size,
-        {{ billing.try_to_decimal('tier_price') }} as tier_price
+        -- a size beyond its bound (D55) is a catalog problem; NULL here, so the running sums cannot overflow
+        {{ billing.try_to_decimal('tier_size', below=billing.catalog_number_rule('size')[1]) }} as tier_size,
+        {{ billing.try_to_decimal('tier_price') }} as tier_price,
+        tier_size as tier_size_text,
+        tier_price as tier_price_text
     from unnested
 
 ),
@@ -58,7 +61,9 @@ final as (
             coalesce(sum(tier_size) over (
                 partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
             ), 0) + tier_size
-        end as tier_ceiling
+        end as tier_ceiling,
+        tier_size_text,
+        tier_price_text
     from typed
 
 )

@@ -48,7 +48,7 @@ column_problems as (
     union all
     {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_decimal('invoice_amount'), 'invoice_amount is not a non-negative number') }}
     union all
-    {{ billing.config_problem('contract_commits', 'commit_id', billing.try_to_decimal('invoice_amount') ~ ' <> round(' ~ billing.try_to_decimal('invoice_amount') ~ ', 2)', 'invoice_amount has more than 2 decimal places (the currency minor unit)') }}
+    {{ billing.number_problems('contract_commits', 'commit_id', 'invoice_amount', 'amount') }}
     union all
     {{ billing.config_problem('contract_commits', 'commit_id', "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'), 'a POSTPAID commit needs access_ending_before (its true-up date)') }}
     union all

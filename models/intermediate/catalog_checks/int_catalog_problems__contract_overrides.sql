@@ -27,6 +27,21 @@ union all
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', billing.bad_decimal('multiplier') ~ ' or ' ~ billing.bad_decimal('price'), 'multiplier and price must be non-negative numbers') }}
 union all
+{{ billing.number_problems('contract_overrides', 'override_id', 'multiplier', 'multiplier') }}
+union all
+{{ billing.number_problems('contract_overrides', 'override_id', 'price', 'unit_price') }}
+union all
+select distinct 'contract_overrides.csv' as seed, overrides.override_id as row_key,
+    'price of an override of COMPOSITE product ' || products.product_id
+        || ' (a fraction) {{ billing.number_problem('fraction', 'bound') }}' as problem
+from {{ ref('stg_contract_overrides') }} as overrides
+inner join {{ ref('int_override_products') }} as override_products
+    on overrides.override_id = override_products.override_id
+inner join {{ ref('stg_products') }} as products
+    on override_products.product_id = products.product_id
+where products.product_type = 'COMPOSITE'
+    and overrides.price >= {{ billing.catalog_number_rule('fraction')[1] }}
+union all
 {{ billing.config_problem('contract_overrides', 'override_id', "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null", 'priority is not a whole number') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', "upper(trim(type)) = 'MULTIPLIER' and " ~ billing.missing('multiplier'), 'a MULTIPLIER override needs a multiplier') }}

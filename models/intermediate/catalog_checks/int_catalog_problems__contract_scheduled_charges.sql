@@ -17,6 +17,8 @@ union all
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.missing('amount') ~ ' or ' ~ billing.bad_decimal('amount'), 'amount is missing or not a non-negative number') }}
 union all
+{{ billing.number_problems('contract_scheduled_charges', 'scheduled_charge_id', 'amount', 'amount') }}
+union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_enum('frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'frequency must be MONTHLY, QUARTERLY, ANNUAL or empty') }}
 union all
 {{ billing.config_problem('contract_scheduled_charges', 'scheduled_charge_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'charge_timestamps') }}

@@ -15,6 +15,8 @@ union all
 union all
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.missing('quantity') ~ ' or ' ~ billing.bad_decimal('quantity'), 'quantity is missing or not a non-negative number') }}
 union all
+{{ billing.number_problems('contract_subscriptions', 'subscription_id', 'quantity', 'quantity') }}
+union all
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp', 'subscription_timestamps') }}
 union all
 {{ billing.config_problem('contract_subscriptions', 'subscription_id', billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'subscription_timestamps') }}

@@ -13,6 +13,8 @@ union all
 union all
 {{ billing.config_problem('products', 'product_id', billing.bad_decimal('quantity_conversion_factor'), 'quantity_conversion_factor is not a non-negative number') }}
 union all
+{{ billing.number_problems('products', 'product_id', 'quantity_conversion_factor', 'conversion_factor') }}
+union all
 {{ billing.config_problem('products', 'product_id', billing.bad_enum('quantity_conversion_operation', ['MULTIPLY', 'DIVIDE']), 'quantity_conversion_operation must be MULTIPLY or DIVIDE') }}
 union all
 {{ billing.config_problem('products', 'product_id', billing.bad_enum('quantity_rounding_method', ['ROUND_UP', 'ROUND_DOWN', 'ROUND_HALF_UP']), 'quantity_rounding_method must be ROUND_UP, ROUND_DOWN or ROUND_HALF_UP') }}

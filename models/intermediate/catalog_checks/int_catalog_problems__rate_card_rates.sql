@@ -22,6 +22,12 @@ union all
 union all
 {{ billing.config_problem('rate_card_rates', key, billing.bad_decimal('price'), 'price is not a non-negative number') }}
 union all
+{{ billing.number_problems('rate_card_rates', key, 'price', 'unit_price') }}
+union all
+{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'), 'price of a PERCENTAGE rate (a fraction) ' ~ billing.number_problem('fraction', 'bound')) }}
+union all
+{{ billing.number_problems('rate_card_rates', key, 'package_size', 'size') }}
+union all
 {{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'FLAT' and " ~ billing.missing('price'), 'a FLAT rate needs a price') }}
 union all
 {{ billing.config_problem('rate_card_rates', key, billing.bad_enum('billing_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'billing_frequency must be MONTHLY, QUARTERLY or ANNUAL') }}
