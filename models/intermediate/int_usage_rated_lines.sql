@@ -284,10 +284,10 @@ priced as (
         case
             when usage_problem = 'negative_quantity' then 0
             when usage_problem is not null then null
-            when rate_type = 'FLAT' then quantity * line_unit_price
+            {#- FLAT and VOLUME: one product, computed only for the lines that passed the check #}
+            when rate_type in ('FLAT', 'VOLUME') then quantity * line_unit_price
             when rate_type = 'PACKAGE' then {{ billing.ceil_divide('quantity', 'package_size') }} * line_unit_price
             when rate_type = 'TIERED' then tiered_amount
-            when rate_type = 'VOLUME' then quantity * line_unit_price
         end as unrounded_amount
     from checked_lines
 
