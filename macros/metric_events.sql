@@ -12,6 +12,7 @@ select
     cast(null as {{ billing.type_decimal() }}) as metric_value,
     cast(null as {{ dbt.type_string() }}) as unique_value,
     cast(null as {{ dbt.type_string() }}) as group_values,
-    false as is_non_numeric
+    false as is_non_numeric,
+    cast(null as {{ dbt.type_string() }}) as value_rejection
 where 1 = 0
 {%- endmacro %}

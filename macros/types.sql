@@ -5,6 +5,9 @@
 {% macro type_money() %}{{ return(adapter.dispatch('type_money', 'billing')()) }}{% endmacro %}
 {% macro default__type_money() %}decimal(38, 2){% endmacro %}
 
+{#- The text of a number: ASCII digits with an optional sign, point and exponent (DECISIONLOG D38). -#}
+{% macro number_pattern() %}{{ return("[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?") }}{% endmacro %}
+
 {#-
   Parse a text value as a decimal; NULL when it is not a number (or overflows). A number is ASCII
   digits with an optional sign, point and exponent (1, -2.5, .5, 1e3), the same on every engine.
@@ -13,7 +16,7 @@
 {% macro try_to_decimal(expr, below=none) %}{{ return(adapter.dispatch('try_to_decimal', 'billing')(expr, below)) }}{% endmacro %}
 {% macro default__try_to_decimal(expr, below=none) -%}
 {%- set number = 'try_cast(trim(' ~ expr ~ ') as ' ~ billing.type_decimal() ~ ')' -%}
-case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?') }}
+case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', billing.number_pattern()) }}
     then {% if below is none %}{{ number }}{% else %}case when abs({{ number }}) < {{ below }} then {{ number }} end{% endif %} end
 {%- endmacro %}
 
@@ -49,10 +52,22 @@ case lower(trim({{ expr }})) when 'true' then true when 'false' then false end
 {% macro default__round_money(expr) %}cast(round({{ expr }}, 2) as {{ billing.type_money() }}){% endmacro %}
 
 {#-
-  A metric value read from an event property: a decimal whose magnitude is below 10^12 (one
-  event's quantity); anything else is NULL, so the event is rejected as non_numeric_value
-  (DECISIONLOG D7). The bound keeps quantity x price exact within DECIMAL(38, 10).
+  A metric value read from an event property (DECISIONLOG D56): any number (D38's shape) whose
+  magnitude is below metric_value_bound(), negative ones included (corrections), rounded half-up
+  (away from zero) to 10 decimal places; NULL otherwise, and the event is rejected with
+  metric_value_rejection(): `non_numeric_value` for text that is not a number,
+  `value_out_of_range` for a number at or beyond the bound (or beyond DECIMAL(38, 10)).
 -#}
+{% macro metric_value_bound() %}1000000000000000{% endmacro %}
+
 {% macro to_metric_number(expr) -%}
-{{ billing.try_to_decimal(expr, below=1000000000000) }}
+{{ billing.try_to_decimal(expr, below=billing.metric_value_bound()) }}
+{%- endmacro %}
+
+{% macro metric_value_rejection(expr) -%}
+case
+    when {{ billing.to_metric_number(expr) }} is not null then null
+    when {{ billing.matches_pattern('trim(' ~ expr ~ ')', billing.number_pattern()) }} then 'value_out_of_range'
+    else 'non_numeric_value'
+end
 {%- endmacro %}

@@ -142,7 +142,12 @@ class _Macros:
     @classmethod
     def to_metric_number(cls, expr):
         value = cls.try_to_decimal(expr)
-        return f"case when abs({value}) < 1000000000000 then {value} end"
+        return f"case when abs({value}) < 1000000000000000 then {value} end"
+
+    @classmethod
+    def metric_value_rejection(cls, expr):
+        return (f"case when {cls.to_metric_number(expr)} is not null then null "
+                f"when {cls.try_to_decimal(expr)} is not null then 'value_out_of_range' else 'non_numeric_value' end")
 
     @staticmethod
     def type_string():
@@ -200,6 +205,8 @@ def test_filter_semantics_follow_the_contract():
     assert rows["match"]["metric_value"] == 10
     assert str(rows["string_tokens"]["metric_value"]) == "2.5000000000"
     assert rows["text_tokens"]["metric_value"] is None and rows["text_tokens"]["is_non_numeric"] is True
+    assert rows["text_tokens"]["value_rejection"] == "non_numeric_value"
+    assert rows["match"]["value_rejection"] is None
     assert rows["match"]["is_non_numeric"] is False
     assert (rows["match"]["billable_metric"], rows["match"]["aggregation"]) == ("tokens", "sum")
 

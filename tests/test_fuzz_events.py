@@ -22,7 +22,7 @@ MAX_BUILDS = 2
 OUTCOMES = {"metered", "unmetered", "duplicate", "rejected"}
 REASONS = {"missing_transaction_id", "missing_customer_id", "missing_event_type", "invalid_timestamp",
            "future_timestamp", "invalid_properties", "unknown_customer", "no_active_contract",
-           "non_numeric_value"}
+           "non_numeric_value", "value_out_of_range"}
 METRICS = """billable_metrics:
   - {name: calls, event_type: call, aggregation: count}
   - {name: gigabytes, event_type: store, aggregation: sum, property: gb, group_keys: [region]}
@@ -92,7 +92,7 @@ def land(project: BillingTestProject, seed: int) -> str:
     rng = random.Random(seed)
     ids: list[str] = []
     events = [event(rng, ids) for _ in range(EVENTS_PER_BUILD)]
-    # a quantity beyond the supported range (10^12 per event) is rejected, not a crash
+    # a quantity beyond the supported range (10^15 per event, D56) is rejected, not a crash
     huge = f"huge-{seed}"
     events.append({"transaction_id": huge, "customer_id": "c1", "event_type": "store",
                    "timestamp": "2025-01-20T00:00:00Z", "properties": {"gb": "123456789012345678901234"}})
@@ -151,7 +151,7 @@ def test_random_and_malformed_events_build_and_add_up(project, seed):
     summary = project.query("select sum(event_count) as n from main.fct_event_load_summary")[0]["n"]
     assert summary == raw
     assert project.query("select outcome, reason from main.fct_event_outcomes where transaction_id = ?",
-                         [huge]) == [{"outcome": "rejected", "reason": "non_numeric_value"}]
+                         [huge]) == [{"outcome": "rejected", "reason": "value_out_of_range"}]
     by_outcome = {r["outcome"] for r in outcomes}
     assert {"metered", "duplicate", "rejected"} <= by_outcome, outcomes
     # the invoices are computed and reconcile (dbt tests ran in the build); totals are exact decimals

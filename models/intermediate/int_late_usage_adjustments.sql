@@ -35,9 +35,11 @@ rated_charges as (
 
 late_invoices as (
 
+    {#- a re-rated period with usage problems waits until they are gone (int_usage_problems, D57) -#}
     select invoice_id, contract_id
     from {{ ref('int_periods_to_rate') }}
     where has_late_usage
+        and invoice_id not in (select invoice_id from {{ ref('int_usage_problems') }})
 
 ),
 

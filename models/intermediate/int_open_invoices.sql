@@ -3,7 +3,8 @@
   D29), rated now: a USAGE invoice for every billing period that has started (even at $0); a
   SCHEDULED invoice per contract and timestamp reached by as_of (scheduled charges, ADVANCE
   subscription fees, commit purchases). status is FINALIZED once as_of reaches finalizes_at: the
-  build then stores the invoice (models/finalized) and it never changes again.
+  build then stores the invoice (models/finalized) and it never changes again. A USAGE invoice with
+  usage problems (int_usage_problems) is held: it stays a DRAFT until they are gone (D57, D58).
   Totals are sums of the rounded lines: total = subtotal - credits_applied - commits_applied.
 -#}
 with periods as (
@@ -39,6 +40,12 @@ line_items as (
 stored_invoices as (
 
     select * from {{ ref('int_stored_invoices') }}
+
+),
+
+held_invoices as (
+
+    select distinct invoice_id from {{ ref('int_usage_problems') }}
 
 ),
 
@@ -101,7 +108,8 @@ final as (
         invoices.contract_id,
         invoices.customer_id,
         invoices.invoice_type,
-        case when {{ billing.as_of() }} >= invoices.finalizes_at then 'FINALIZED' else 'DRAFT' end as status,
+        case when {{ billing.as_of() }} >= invoices.finalizes_at and held_invoices.invoice_id is null
+            then 'FINALIZED' else 'DRAFT' end as status,
         coalesce(rate_cards.currency, 'USD') as currency,
         invoices.period_starting_at,
         invoices.period_ending_before,
@@ -123,6 +131,8 @@ final as (
         on invoices.invoice_id = line_totals.invoice_id
     left join stored_invoices
         on invoices.invoice_id = stored_invoices.invoice_id
+    left join held_invoices
+        on invoices.invoice_id = held_invoices.invoice_id
     where stored_invoices.invoice_id is null
 
 )

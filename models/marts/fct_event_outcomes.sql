@@ -1,7 +1,8 @@
 {#-
   Exactly one outcome per raw event row (DATA_CONTRACT "Usage events"): metered, unmetered,
   duplicate, or rejected with a reason. Checks apply in this order: row format (missing fields,
-  timestamp, properties), duplicate, customer, contract, numeric value.
+  timestamp, properties), duplicate, customer, contract, numeric value (not a number, then out of
+  range: DECISIONLOG D56).
 
   Incremental (DECISIONLOG D32): each build classifies the rows loaded since the last one and
   reclassifies the rows of customer keys whose attribution changed (sent_customer_id is the
@@ -31,7 +32,9 @@ metric_matches as (
     select
         transaction_id,
         count(*) as matched_metrics,
-        max(case when is_non_numeric then 1 else 0 end) as has_non_numeric
+        max(case when is_non_numeric then 1 else 0 end) as has_non_numeric,
+        {#- an event rejected for two metrics' values: non_numeric_value before value_out_of_range -#}
+        min(value_rejection) as value_rejection
     from ({{ billing.event_batch_rows(ref('int_metric_events'), key='sent_customer_id') }}) as batch_rows
     group by transaction_id
 
@@ -58,9 +61,11 @@ winners as (
         end as outcome,
         case
             when attributed.attribution_rejection_reason is not null then attributed.attribution_rejection_reason
-            when metric_matches.has_non_numeric = 1 then 'non_numeric_value'
+            when metric_matches.has_non_numeric = 1 then coalesce(metric_matches.value_rejection, 'non_numeric_value')
         end as reason,
-        cast(null as {{ dbt.type_string() }}) as reason_detail,
+        case when attributed.attribution_rejection_reason is null and metric_matches.value_rejection = 'value_out_of_range'
+            then 'a metric value must be a number of magnitude below 10^15 (DECISIONLOG D56)'
+        end as reason_detail,
         coalesce(metric_matches.matched_metrics, 0) as matched_metrics
     from attributed
     left join metric_matches

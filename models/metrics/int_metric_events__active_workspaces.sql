@@ -30,7 +30,8 @@ final as (
         cast(null as {{ billing.type_decimal() }}) as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,
         cast(null as {{ dbt.type_string() }}) as group_values,
-        false as is_non_numeric
+        false as is_non_numeric,
+        cast(null as {{ dbt.type_string() }}) as value_rejection
     from events
     where event_type = {{ billing.string_literal('slack_room_created') }}
 

@@ -39,6 +39,7 @@ final as (
         {{ billing.to_metric_number('property_value') }} as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,
         {{ billing.to_metric_number('property_value') }} is null as is_non_numeric,
+        {{ billing.metric_value_rejection('property_value') }} as value_rejection,
         group_values
     from matched
 

@@ -39,6 +39,7 @@ final as (
         cast(null as {{ billing.type_decimal() }}) as metric_value,
         property_value as unique_value,
         false as is_non_numeric,
+        cast(null as {{ dbt.type_string() }}) as value_rejection,
         group_values
     from matched
 
