@@ -152,7 +152,8 @@ with matches as (
         metric_value,
         unique_value,
         group_values,
-        is_non_numeric
+        is_non_numeric,
+        value_rejection
     from ({{ billing.event_batch_rows(ref('int_metric_events__book_sales'), key='sent_customer_id') }}) as batch_rows
 ),
 

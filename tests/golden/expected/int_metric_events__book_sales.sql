@@ -38,6 +38,7 @@ final as (
         cast(1 as {{ billing.type_decimal() }}) as metric_value,
         cast(null as {{ dbt.type_string() }}) as unique_value,
         false as is_non_numeric,
+        cast(null as {{ dbt.type_string() }}) as value_rejection,
         group_values
     from matched
 
