@@ -31,7 +31,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/billing compile --check
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 compile: $(STAMP)
 	$(BIN)/billing compile

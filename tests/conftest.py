@@ -76,8 +76,9 @@ def _parse_from_warm_cache(self: DbtProject):
 
 DbtProject.parse = _parse_from_warm_cache
 
-# Files with the longest runs go first, so that two xdist workers (`-n 2 --dist loadfile`, whole
-# files per worker: module fixtures build once) finish together rather than one waiting on the other.
+# Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
+# --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark
+# stays in one JVM) finish together rather than one waiting on the other at the end.
 SLOW_FIRST = ["test_spark_parity.py", "test_year_of_operations.py", "test_incremental.py", "test_finalization.py",
               "test_store_over_time.py"]
 
@@ -146,6 +147,17 @@ class BillingTestProject:
             (self.dir / "seeds" / f"{name}.csv").write_text(header + "\n")
         self._dbt: DbtProject | None = None
         self._loads = 0
+
+    def copy(self, root: Path) -> "BillingTestProject":
+        """This project with its DuckDB file, loads and parse copied under root: a prepared database
+        that several tests start from (each changes its own copy) instead of building it again."""
+        if self._dbt is not None:
+            self._dbt.release()  # dbt-duckdb's connection closed: the file on disk is whole
+        other = object.__new__(BillingTestProject)
+        shutil.copytree(self.root, root)
+        other.root, other.dir, other.db_path = root, root / "project", root / "billing.duckdb"
+        other._dbt, other._loads = None, self._loads
+        return other
 
     # -- configuration ------------------------------------------------------------------------
     def seeds(self, **tables: list[dict]) -> "BillingTestProject":
