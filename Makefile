@@ -1,6 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   - set up, build the AutoSales demo on DuckDB, export invoices, print a summary
-#   make test   - set up and run every test (pytest, which also runs dbt build and its data tests)
+#   make test   - set up and run every test (pytest, which also runs dbt build and its data tests),
+#                 on two pytest-xdist workers, each test file whole on one worker
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -30,7 +31,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/billing compile --check
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 compile: $(STAMP)
 	$(BIN)/billing compile

@@ -3,6 +3,11 @@
 A `BillingTestProject` copies dbt_project.yml, profiles/, macros/ and models/ into a temp folder,
 writes the seeds and billable_metrics.yml a test gives (header-only CSVs for the rest), compiles the
 metrics, lands events and runs `dbt build` in-process (parsed once per project).
+
+Parsing a project from scratch costs seconds and every test project is a copy of the same models and
+macros, so each in-process parse starts from the previous one's partial-parse file (see
+`_parse_from_warm_cache`): dbt re-parses only the files whose contents differ (seeds, compiled
+metrics, a file a test edits) and falls back to a full parse whenever its own checks say so.
 """
 
 from __future__ import annotations
@@ -25,6 +30,63 @@ from billing_cli.db import connect
 from billing_cli.ingest import ingest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# -- one parse per test process, not one per project ------------------------------------------------
+_WARM: dict[str, bytes] = {}  # profile target -> the last parse's target/partial_parse.msgpack
+_parse_from_scratch = DbtProject.parse
+
+
+def _profile_hash_without_db_path() -> None:
+    """dbt rejects a saved parse whose profile differs, and hashes the connection's values, so
+    every project's own DuckDB file would force a full parse. The file's path is not visible to
+    parsing (the database name, the file's stem, stays `billing`), so hash the profile without it."""
+    from dbt.contracts.files import FileHash
+    from dbt.parser.manifest import ManifestLoader
+
+    if getattr(ManifestLoader, "_billing_tests_patched", False):
+        return
+    build_state_check = ManifestLoader.build_manifest_state_check
+
+    def state_check(self):
+        check = build_state_check(self)
+        keys = sorted((k, "<path>" if k == "path" else v) for k, v in self.root_project.credentials.connection_info())
+        check.profile_hash = FileHash.from_contents(repr(keys))
+        return check
+
+    ManifestLoader.build_manifest_state_check = state_check
+    ManifestLoader._billing_tests_patched = True
+
+
+def _parse_from_warm_cache(self: DbtProject):
+    """DbtProject.parse, seeded with the partial-parse file of the last project parsed in this
+    process for the same target (dbt checks the rest: versions, vars, project and file contents)."""
+    if self._manifest is not None:
+        return self._manifest
+    _profile_hash_without_db_path()
+    target = self.target or "duckdb"
+    saved = self.project_dir / "target" / "partial_parse.msgpack"
+    if target in _WARM:  # also over the file another target's parse left in this project
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_bytes(_WARM[target])
+    manifest = _parse_from_scratch(self)
+    if saved.exists():
+        _WARM[target] = saved.read_bytes()
+    return manifest
+
+
+DbtProject.parse = _parse_from_warm_cache
+
+# Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
+# --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark
+# stays in one JVM) finish together rather than one waiting on the other at the end.
+SLOW_FIRST = ["test_spark_parity.py", "test_year_of_operations.py", "test_incremental.py", "test_finalization.py",
+              "test_store_over_time.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 # The contract's columns of each catalog seed: the keys of its +column_types in dbt_project.yml (their one list).
 SEED_COLUMNS = {
@@ -72,6 +134,17 @@ class BillingTestProject:
             (self.dir / "seeds" / f"{name}.csv").write_text(header + "\n")
         self._dbt: DbtProject | None = None
         self._loads = 0
+
+    def copy(self, root: Path) -> "BillingTestProject":
+        """This project with its DuckDB file, loads and parse copied under root: a prepared database
+        that several tests start from (each changes its own copy) instead of building it again."""
+        if self._dbt is not None:
+            self._dbt.release()  # dbt-duckdb's connection closed: the file on disk is whole
+        other = object.__new__(BillingTestProject)
+        shutil.copytree(self.root, root)
+        other.root, other.dir, other.db_path = root, root / "project", root / "billing.duckdb"
+        other._dbt, other._loads = None, self._loads
+        return other
 
     # -- configuration ------------------------------------------------------------------------
     def seeds(self, **tables: list[dict]) -> "BillingTestProject":

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conftest import D
+import pytest
+
+from conftest import BillingTestProject, D
 
 JAN, FEB, MAR = datetime(2025, 1, 1), datetime(2025, 2, 1), datetime(2025, 3, 1)
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
@@ -47,9 +49,10 @@ def content(p, invoice_id) -> tuple:
     return invoice, lines
 
 
-def january_final(make_project, **kwargs):
-    """8 January calls ($8.00), built on Feb 2: January is stored as final."""
-    p = make_project().seeds(**catalog(**kwargs)).metrics(METRICS)
+@pytest.fixture(scope="module")
+def january_final_db(tmp_path_factory):
+    """8 January calls ($8.00), built on Feb 2: January is stored as final. Built once per module."""
+    p = BillingTestProject(tmp_path_factory.mktemp("january_final") / "p").seeds(**catalog()).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
     p.build(as_of="2025-02-02T00:00:00Z")
     [jan] = invoice_rows(p, JAN)
@@ -57,8 +60,15 @@ def january_final(make_project, **kwargs):
     return p, jan
 
 
-def test_final_invoice_survives_catalog_edits_and_full_refresh(make_project):
-    p, jan = january_final(make_project)
+@pytest.fixture
+def january_final(january_final_db, tmp_path):
+    """(project, January's invoice): a copy of january_final_db's project that the test may change."""
+    p, jan = january_final_db
+    return p.copy(tmp_path / "january_final"), dict(jan)
+
+
+def test_final_invoice_survives_catalog_edits_and_full_refresh(january_final):
+    p, jan = january_final
     before = content(p, jan["invoice_id"])
     [setup] = [r for r in p.invoices() if r["invoice_type"] == "SCHEDULED"]
     setup_before = content(p, setup["invoice_id"])
@@ -74,8 +84,8 @@ def test_final_invoice_survives_catalog_edits_and_full_refresh(make_project):
     assert (feb["status"], feb["total"], feb["line_count"]) == ("DRAFT", D("0.00"), 0)
 
 
-def test_late_usage_is_billed_on_the_next_open_invoice_with_tiers(make_project):
-    p, jan = january_final(make_project)
+def test_late_usage_is_billed_on_the_next_open_invoice_with_tiers(january_final):
+    p, jan = january_final
     before = content(p, jan["invoice_id"])
     # 4 more January calls land on Feb 5, after January was stored. Re-rated, January is 12 calls:
     # 10 x 1.00 + 2 x 0.50 = 11.00; it billed 8.00; the adjustment is 3.00 (not 4 x 1.00, not 4 x 0.50).
@@ -149,14 +159,14 @@ def test_late_usage_without_an_open_invoice_waits_visibly(make_project):
     assert jan["total"] == D("8.00")
 
 
-def test_void_and_regenerate_keeps_both_versions(make_project):
+def test_void_and_regenerate_keeps_both_versions(january_final):
     import json
 
     from click.testing import CliRunner
 
     from billing_cli.cli import main
 
-    p, jan = january_final(make_project)
+    p, jan = january_final
     p.ingest(calls("late", 4, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
     p.build(as_of="2025-03-02T00:00:00Z")  # February is final, with January's +3.00 late adjustment
     [feb] = invoice_rows(p, FEB)
@@ -209,14 +219,21 @@ def void_cli(p, invoice_id: str, *options: str):
                                      invoice_id, "--reason", "repriced", *options])
 
 
-def first_quarter_built(make_project):
+@pytest.fixture(scope="module")
+def first_quarter_db(tmp_path_factory):
     """Calls in January (8), February (3) and March (2), built as of 2025-04-02: January to March and
-    the setup fee are final, April is a draft."""
-    p = make_project().seeds(**catalog()).metrics(METRICS)
+    the setup fee are final, April is a draft. Built once per module."""
+    p = BillingTestProject(tmp_path_factory.mktemp("first_quarter") / "p").seeds(**catalog()).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 3, "2025-02-10") + calls("mar", 2, "2025-03-10"),
              loaded_at="2025-03-20T00:00:00Z")
     p.build(as_of="2025-04-02T00:00:00Z")
     return p
+
+
+@pytest.fixture
+def first_quarter_built(first_quarter_db, tmp_path):
+    """A copy of first_quarter_db's project that the test may change."""
+    return first_quarter_db.copy(tmp_path / "first_quarter")
 
 
 def status_counts(p) -> dict[str, int]:
@@ -229,9 +246,9 @@ def store_rows(p) -> list[tuple]:
         "order by all")]
 
 
-def test_void_without_as_of_regenerates_as_of_the_last_build(make_project):
+def test_void_without_as_of_regenerates_as_of_the_last_build(first_quarter_built):
     # Before, a void without --as-of built as of NOW: 20-odd more months finalized, irreversibly.
-    p = first_quarter_built(make_project)
+    p = first_quarter_built
     before, stored = status_counts(p), store_rows(p)
     assert before == {"FINALIZED": 4, "DRAFT": 1}
     [jan] = invoice_rows(p, JAN)
@@ -259,8 +276,8 @@ def test_void_without_as_of_regenerates_as_of_the_last_build(make_project):
     assert status_counts(p) == before
 
 
-def test_void_that_would_finalize_another_period_is_refused(make_project):
-    p = first_quarter_built(make_project)
+def test_void_that_would_finalize_another_period_is_refused(first_quarter_built):
+    p = first_quarter_built
     before, stored, invoices = status_counts(p), store_rows(p), p.invoices()
     [jan] = invoice_rows(p, JAN)
     [apr] = invoice_rows(p, datetime(2025, 4, 1))
@@ -280,10 +297,10 @@ def test_void_that_would_finalize_another_period_is_refused(make_project):
     assert invoice_rows(p, datetime(2025, 4, 1))[0]["status"] == "FINALIZED"
 
 
-def test_void_whose_regeneration_would_store_nothing_is_refused(make_project):
+def test_void_whose_regeneration_would_store_nothing_is_refused(first_quarter_built):
     # an --as-of ahead of the clock is a preview: its build stores nothing, so January would stay
     # voided with no final version; the rehearsal sees that and nothing is changed
-    p = first_quarter_built(make_project)
+    p = first_quarter_built
     stored = store_rows(p)
     [jan] = invoice_rows(p, JAN)
     result = void_cli(p, jan["invoice_id"], "--as-of", "2099-01-01T00:00:00Z")
@@ -292,12 +309,12 @@ def test_void_whose_regeneration_would_store_nothing_is_refused(make_project):
     assert store_rows(p) == stored
 
 
-def test_a_catalog_edit_splitting_a_late_period_nets_to_one_adjustment(make_project):
+def test_a_catalog_edit_splitting_a_late_period_nets_to_one_adjustment(january_final):
     # January final, 4 late calls billed (+3.00) on February; then a rate boundary is added at
     # Jan 25 with the same tiers. The re-rated January has two segments, the billed line one; the
     # adjustment is keyed on the line's start, so the build succeeds and bills nothing new
     # (January is not late any more: its adjustment was stored after the late events).
-    p, jan = january_final(make_project)
+    p, jan = january_final
     p.ingest(calls("late", 4, "2025-01-22"), loaded_at="2025-02-05T00:00:00Z")
     p.build(as_of="2025-03-02T00:00:00Z")
     split = catalog()
