@@ -48,19 +48,24 @@ contract_rates as (
 
 ),
 
-contract_overrides as (
-
-    select override_products.contract_id, override_products.product_id, overrides.starting_at, overrides.ending_before
-    from override_products
-    inner join overrides
-        on override_products.override_id = overrides.override_id
-
-),
-
 contract_products as (
 
     select distinct contract_id, rate_card_id, product_id
     from contract_rates
+
+),
+
+contract_overrides as (
+
+    select
+        contract_products.contract_id, contract_products.rate_card_id, contract_products.product_id,
+        overrides.starting_at, overrides.ending_before
+    from override_products
+    inner join overrides
+        on override_products.override_id = overrides.override_id
+    inner join contract_products
+        on override_products.contract_id = contract_products.contract_id
+        and override_products.product_id = contract_products.product_id
 
 ),
 
@@ -77,22 +82,14 @@ change_points as (
 
     union
 
-    select contract_products.contract_id, contract_products.rate_card_id, contract_products.product_id,
-        contract_overrides.starting_at
+    select contract_id, rate_card_id, product_id, starting_at
     from contract_overrides
-    inner join contract_products
-        on contract_overrides.contract_id = contract_products.contract_id
-        and contract_overrides.product_id = contract_products.product_id
 
     union
 
-    select contract_products.contract_id, contract_products.rate_card_id, contract_products.product_id,
-        contract_overrides.ending_before
+    select contract_id, rate_card_id, product_id, ending_before
     from contract_overrides
-    inner join contract_products
-        on contract_overrides.contract_id = contract_products.contract_id
-        and contract_overrides.product_id = contract_products.product_id
-    where contract_overrides.ending_before is not null
+    where ending_before is not null
 
 ),
 
