@@ -12,13 +12,3 @@
     {%- set value = result.columns[0].values()[0] -%}
     {{ return(0 if value is none else value | int) }}
 {%- endmacro %}
-
-{#- The number of passes materialized in a drawdown-passes table (its drawn_amount_<k> columns). -#}
-{% macro balance_drawdown_passes_in(passes_relation) -%}
-    {%- if not execute -%}{{ return(0) }}{%- endif -%}
-    {%- set count = namespace(value=0) -%}
-    {%- for column in adapter.get_columns_in_relation(passes_relation) -%}
-        {%- if column.name.lower().startswith('drawn_amount_') -%}{%- set count.value = count.value + 1 -%}{%- endif -%}
-    {%- endfor -%}
-    {{ return(count.value) }}
-{%- endmacro %}

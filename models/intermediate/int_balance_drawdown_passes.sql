@@ -7,8 +7,7 @@
   balance; for each, line by line through all invoices in order": pass k only needs what passes
   1..k-1 left of each line.
 
-  One pass per rank k (an unrolled loop; the count is read from the warehouse when the model runs;
-  each pass keeps only the line, the earlier passes' balance_id_<j> and drawn_amount_<j>, and residual_k):
+  One pass per rank k (an unrolled loop; the count is read from the warehouse when the model runs):
     eligible_amount_k  = what is left of the line, if balance k may draw it (else 0)
     cumulative_k       = running sum of eligible_amount_k over the contract's lines in order
     drawn_amount_k     = least(amount_k, cumulative_k) - least(amount_k, cumulative_k - eligible_amount_k)
@@ -16,6 +15,11 @@
     residual_k         = residual_(k-1) - drawn_amount_k
   Each pass is a join and one window sum: portable SQL, no recursion, cost linear in the passes.
   Expiry needs no step: a line outside the access window is not eligible.
+
+  The table has a fixed shape, whatever the number of passes: one row per (line, pass) whose
+  balance may draw the line, with pass_number, balance_id and drawn_amount (0 when the balance was
+  used up or the line already covered). The last pass is unpivoted by one cross join with the pass
+  numbers (each pass is computed once).
 -#}
 -- depends_on: {{ ref('int_balances') }}
 {%- set eligible_relation = ref('int_balance_eligible_charges') %}
@@ -33,6 +37,20 @@ charges as (
     from eligible
 
 ),
+{%- if pass_count == 0 %}
+
+final as (
+
+    select
+        line_item_id, invoice_id, contract_id, period_starting_at,
+        cast(null as {{ dbt.type_int() }}) as pass_number,
+        cast(null as {{ dbt.type_string() }}) as balance_id,
+        cast(null as {{ billing.type_money() }}) as drawn_amount
+    from charges
+    where 1 = 0
+
+)
+{%- else %}
 
 pass_0 as (
 
@@ -95,10 +113,48 @@ pass_{{ k }} as (
 
 ),
 {% endfor %}
+pass_numbers as (
+{% for k in range(1, pass_count + 1) %}
+    select {{ k }} as pass_number
+    {% if not loop.last %}union all{% endif %}
+{%- endfor %}
+
+),
+
+unpivoted as (
+
+    select
+        passes.line_item_id,
+        passes.invoice_id,
+        passes.contract_id,
+        passes.period_starting_at,
+        pass_numbers.pass_number,
+        case pass_numbers.pass_number
+            {%- for k in range(1, pass_count + 1) %}
+            when {{ k }} then passes.balance_id_{{ k }}
+            {%- endfor %}
+        end as balance_id,
+        case pass_numbers.pass_number
+            {%- for k in range(1, pass_count + 1) %}
+            when {{ k }} then passes.drawn_amount_{{ k }}
+            {%- endfor %}
+        end as drawn_amount
+    from pass_{{ pass_count }} as passes
+    cross join pass_numbers
+
+),
+
 final as (
 
-    select * from pass_{{ pass_count }}
+    select
+        line_item_id, invoice_id, contract_id, period_starting_at,
+        cast(pass_number as {{ dbt.type_int() }}) as pass_number,
+        balance_id,
+        cast(drawn_amount as {{ billing.type_money() }}) as drawn_amount
+    from unpivoted
+    where balance_id is not null
 
 )
+{%- endif %}
 
 select * from final

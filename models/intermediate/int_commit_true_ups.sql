@@ -35,9 +35,9 @@ periods as (
 
 ),
 
-stored_invoices as (
+invoice_states as (
 
-    select * from {{ ref('int_stored_invoices') }}
+    select * from {{ ref('int_invoice_states') }}
 
 ),
 
@@ -103,14 +103,14 @@ due as (
         case when commitments.amount > commitments.consumed_amount
             then commitments.amount - commitments.consumed_amount else 0 end
             - commitments.trued_up_amount as due_amount,
-        stored_invoices.invoice_id is not null as is_true_up_invoice_final
+        invoice_states.is_final as is_true_up_invoice_final
     from commitments
     inner join periods
         on commitments.contract_id = periods.contract_id
         and periods.period_starting_at < commitments.commitment_ends_at
         and commitments.commitment_ends_at <= periods.period_ending_before
-    left join stored_invoices
-        on periods.invoice_id = stored_invoices.invoice_id
+    inner join invoice_states
+        on periods.invoice_id = invoice_states.invoice_id
 
 ),
 

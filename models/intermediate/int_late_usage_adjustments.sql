@@ -115,9 +115,9 @@ next_open_invoices as (
     inner join periods as open_periods
         on adjusted.contract_id = open_periods.contract_id
         and open_periods.period_starting_at >= adjusted.period_ending_before
-    left join {{ ref('int_stored_invoices') }} as stored
-        on open_periods.invoice_id = stored.invoice_id
-    where stored.invoice_id is null
+    inner join {{ ref('int_invoice_states') }} as invoice_states
+        on open_periods.invoice_id = invoice_states.invoice_id
+    where not invoice_states.is_final
     group by adjusted.invoice_id
 
 ),
@@ -134,10 +134,10 @@ billed_elsewhere as (
         -sum(stored_lines.quantity) as quantity,
         -sum(stored_lines.amount) as amount
     from stored_lines
-    left join {{ ref('int_stored_invoices') }} as stored
-        on stored_lines.adjusted_invoice_id = stored.invoice_id
+    left join {{ ref('int_invoice_states') }} as invoice_states
+        on stored_lines.adjusted_invoice_id = invoice_states.invoice_id
     where stored_lines.line_type = 'late_usage_adjustment'
-        and stored.invoice_id is null
+        and not coalesce(invoice_states.is_final, false)
     group by
         stored_lines.adjusted_invoice_id, stored_lines.contract_id, stored_lines.customer_id,
         stored_lines.adjusted_line_type, stored_lines.product_id, stored_lines.starting_at,

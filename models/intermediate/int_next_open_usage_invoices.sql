@@ -9,9 +9,9 @@ with periods as (
 
 ),
 
-stored_invoices as (
+invoice_states as (
 
-    select * from {{ ref('int_stored_invoices') }}
+    select * from {{ ref('int_invoice_states') }}
 
 ),
 
@@ -23,9 +23,9 @@ open_periods as (
         periods.period_starting_at,
         row_number() over (partition by periods.contract_id order by periods.period_starting_at) as open_rank
     from periods
-    left join stored_invoices
-        on periods.invoice_id = stored_invoices.invoice_id
-    where stored_invoices.invoice_id is null
+    inner join invoice_states
+        on periods.invoice_id = invoice_states.invoice_id
+    where not invoice_states.is_final
 
 ),
 

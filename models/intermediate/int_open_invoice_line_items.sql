@@ -4,9 +4,9 @@
       applied_credit and applied_commit lines (negative); commit_true_up lines;
     SCHEDULED invoices: scheduled charges, ADVANCE subscription fees and commit_purchase lines.
 -#}
-with stored_invoices as (
+with invoice_states as (
 
-    select * from {{ ref('int_stored_invoices') }}
+    select * from {{ ref('int_invoice_states') }}
 
 ),
 
@@ -20,9 +20,9 @@ scheduled_invoice_charges as (
 
     select charges.*
     from {{ ref('int_scheduled_invoice_charges') }} as charges
-    left join stored_invoices
-        on charges.invoice_id = stored_invoices.invoice_id
-    where stored_invoices.invoice_id is null
+    inner join invoice_states
+        on charges.invoice_id = invoice_states.invoice_id
+    where not invoice_states.is_final
 
 ),
 

@@ -37,9 +37,9 @@ line_items as (
 
 ),
 
-stored_invoices as (
+invoice_states as (
 
-    select * from {{ ref('int_stored_invoices') }}
+    select * from {{ ref('int_invoice_states') }}
 
 ),
 
@@ -129,11 +129,11 @@ final as (
         on contracts.rate_card_id = rate_cards.rate_card_id
     left join line_totals
         on invoices.invoice_id = line_totals.invoice_id
-    left join stored_invoices
-        on invoices.invoice_id = stored_invoices.invoice_id
+    inner join invoice_states
+        on invoices.invoice_id = invoice_states.invoice_id
     left join held_invoices
         on invoices.invoice_id = held_invoices.invoice_id
-    where stored_invoices.invoice_id is null
+    where not invoice_states.is_final
 
 )
 

@@ -9,9 +9,9 @@ with rated_charges as (
 
 ),
 
-stored_invoices as (
+invoice_states as (
 
-    select * from {{ ref('int_stored_invoices') }}
+    select * from {{ ref('int_invoice_states') }}
 
 ),
 
@@ -29,9 +29,9 @@ open_charges as (
         cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         cast(null as {{ dbt.type_string() }}) as adjusted_line_type
     from rated_charges
-    left join stored_invoices
-        on rated_charges.invoice_id = stored_invoices.invoice_id
-    where stored_invoices.invoice_id is null
+    inner join invoice_states
+        on rated_charges.invoice_id = invoice_states.invoice_id
+    where not invoice_states.is_final
 
 ),
 

@@ -18,6 +18,12 @@ stored_invoices as (
 
 ),
 
+invoice_states as (
+
+    select * from {{ ref('int_invoice_states') }}
+
+),
+
 last_adjusted as (
 
     {#- the events seen when late usage for a final invoice was last billed (its adjustment stored) -#}
@@ -73,14 +79,14 @@ final as (
 
     select
         periods.*,
-        stored_invoices.invoice_id is not null as is_final,
+        invoice_states.is_final,
         late_invoices.invoice_id is not null as has_late_usage
     from periods
-    left join stored_invoices
-        on periods.invoice_id = stored_invoices.invoice_id
+    inner join invoice_states
+        on periods.invoice_id = invoice_states.invoice_id
     left join late_invoices
         on periods.invoice_id = late_invoices.invoice_id
-    where stored_invoices.invoice_id is null
+    where not invoice_states.is_final
         or late_invoices.invoice_id is not null
 
 )

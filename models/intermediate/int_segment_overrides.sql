@@ -1,0 +1,138 @@
+{#-
+  Resolved overrides per segment (DATA_CONTRACT semantics 7, DECISIONLOG D12, D16): for each rate
+  segment (int_segment_rates) with an override in effect at its start that matches its contract,
+  product (int_override_products) and, when the override has pricing_group_values, its pricing
+  group, one row with
+    is_entitled              the highest-priority entitlement override's (null: none),
+    overwrite_override_id    the OVERWRITE with the lowest priority number (then override_id), with
+                             its rate_type, price and whether it has its own tiers,
+    multiplier               the lowest applicable MULTIPLIER (null: none).
+  int_usage_rate_segments applies them: an OVERWRITE replaces the rate, else the multiplier scales it.
+-#}
+with segment_rates as (
+
+    select * from {{ ref('int_segment_rates') }}
+
+),
+
+overrides as (
+
+    select * from {{ ref('stg_contract_overrides') }}
+
+),
+
+catalog_group_values as (
+
+    select * from {{ ref('int_catalog_group_values') }}
+
+),
+
+override_products as (
+
+    select
+        applied.*,
+        override_groups.pricing_group_values as pricing_group
+    from {{ ref('int_override_products') }} as applied
+    inner join overrides
+        on applied.override_id = overrides.override_id
+    left join catalog_group_values as override_groups
+        on applied.product_id = override_groups.product_id
+        and overrides.pricing_group_values = override_groups.source_values
+
+),
+
+applicable_overrides as (
+
+    select
+        segment_rates.segment_id,
+        overrides.override_id,
+        overrides.override_type,
+        overrides.rate_type,
+        overrides.price,
+        overrides.tiers,
+        overrides.multiplier,
+        overrides.is_entitled,
+        overrides.priority,
+        overrides.starting_at
+    from segment_rates
+    inner join override_products
+        on segment_rates.contract_id = override_products.contract_id
+        and segment_rates.product_id = override_products.product_id
+        and (override_products.pricing_group is null
+            or override_products.pricing_group = segment_rates.pricing_group)
+    inner join overrides
+        on override_products.override_id = overrides.override_id
+    where overrides.starting_at <= segment_rates.segment_starting_at
+        and (overrides.ending_before is null or segment_rates.segment_starting_at < overrides.ending_before)
+
+),
+
+overridden_segments as (
+
+    select distinct segment_id
+    from applicable_overrides
+
+),
+
+entitlement_overrides as (
+
+    select *
+    from (
+        select
+            segment_id,
+            is_entitled,
+            row_number() over (
+                partition by segment_id
+                order by priority nulls last, starting_at desc, override_id
+            ) as override_rank
+        from applicable_overrides
+        where is_entitled is not null
+    ) as ranked
+    where override_rank = 1
+
+),
+
+overwrites as (
+
+    select *
+    from (
+        select
+            *,
+            row_number() over (partition by segment_id order by priority nulls last, override_id) as override_rank
+        from applicable_overrides
+        where override_type = 'OVERWRITE'
+    ) as ranked
+    where override_rank = 1
+
+),
+
+multipliers as (
+
+    select segment_id, min(multiplier) as multiplier
+    from applicable_overrides
+    where override_type = 'MULTIPLIER'
+    group by segment_id
+
+),
+
+final as (
+
+    select
+        overridden_segments.segment_id,
+        entitlement_overrides.is_entitled,
+        overwrites.override_id as overwrite_override_id,
+        overwrites.rate_type as overwrite_rate_type,
+        overwrites.price as overwrite_price,
+        overwrites.tiers is not null as has_overwrite_tiers,
+        multipliers.multiplier
+    from overridden_segments
+    left join entitlement_overrides
+        on overridden_segments.segment_id = entitlement_overrides.segment_id
+    left join overwrites
+        on overridden_segments.segment_id = overwrites.segment_id
+    left join multipliers
+        on overridden_segments.segment_id = multipliers.segment_id
+
+)
+
+select * from final
