@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from datetime import datetime
 from decimal import Decimal
@@ -31,51 +32,6 @@ from billing_cli.ingest import ingest
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-# -- one parse per test process, not one per project ------------------------------------------------
-_WARM: dict[str, bytes] = {}  # profile target -> the last parse's target/partial_parse.msgpack
-_parse_from_scratch = DbtProject.parse
-
-
-def _profile_hash_without_db_path() -> None:
-    """dbt rejects a saved parse whose profile differs, and hashes the connection's values, so
-    every project's own DuckDB file would force a full parse. The file's path is not visible to
-    parsing (the database name, the file's stem, stays `billing`), so hash the profile without it."""
-    from dbt.contracts.files import FileHash
-    from dbt.parser.manifest import ManifestLoader
-
-    if getattr(ManifestLoader, "_billing_tests_patched", False):
-        return
-    build_state_check = ManifestLoader.build_manifest_state_check
-
-    def state_check(self):
-        check = build_state_check(self)
-        keys = sorted((k, "<path>" if k == "path" else v) for k, v in self.root_project.credentials.connection_info())
-        check.profile_hash = FileHash.from_contents(repr(keys))
-        return check
-
-    ManifestLoader.build_manifest_state_check = state_check
-    ManifestLoader._billing_tests_patched = True
-
-
-def _parse_from_warm_cache(self: DbtProject):
-    """DbtProject.parse, seeded with the partial-parse file of the last project parsed in this
-    process for the same target (dbt checks the rest: versions, vars, project and file contents)."""
-    if self._manifest is not None:
-        return self._manifest
-    _profile_hash_without_db_path()
-    target = self.target or "duckdb"
-    saved = self.project_dir / "target" / "partial_parse.msgpack"
-    if target in _WARM:  # also over the file another target's parse left in this project
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        saved.write_bytes(_WARM[target])
-    manifest = _parse_from_scratch(self)
-    if saved.exists():
-        _WARM[target] = saved.read_bytes()
-    return manifest
-
-
-DbtProject.parse = _parse_from_warm_cache
 
 # Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
 # --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark

@@ -118,8 +118,9 @@ def test_csv_neutralises_formula_text_but_not_negative_numbers(db, tmp_path):
     assert row["name"] == "'+cmd"
     assert row["billing_provider_customer_id"] == "'-42"  # text that looks like a number is still text
     assert row["billing_provider"] == "stripe"
-    assert row["amount"] == "-0.50"
-    assert row["total"] == row["subtotal"] == "-0.50"
+    # a negative period quantity is priced 0.00 (DECISIONLOG D58) and exported as a number, not as text
+    assert row["amount"] == "0.00"
+    assert row["total"] == row["subtotal"] == "0.00"
     assert Decimal(row["quantity"]) == -4 and row["quantity"].startswith("-")
 
 

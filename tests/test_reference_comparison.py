@@ -71,7 +71,8 @@ def random_rates(rng: random.Random) -> list[ref.Rate]:
     return [one(day(-60), day(split)), one(day(split), None)]
 
 
-def random_overrides(rng: random.Random) -> list[ref.Override]:
+def random_overrides(rng: random.Random, prices: list[Decimal] = PRICES) -> list[ref.Override]:
+    """OVERWRITE prices from `prices` (a composite's are fractions: below 10, DECISIONLOG D55)."""
     result = []
     for i in range(rng.randint(0, 3)):
         start = day(rng.randint(-10, 120))
@@ -84,7 +85,7 @@ def random_overrides(rng: random.Random) -> list[ref.Override]:
             multiplier = Decimal(rng.choice(["0.5", "0.8", "1.25", "2"]))
             result.append(ref.Override(f"{i:02d}", start, end, kind, multiplier=multiplier))
         else:
-            result.append(ref.Override(f"{i:02d}", start, end, kind, price=rng.choice(PRICES), priority=priority))
+            result.append(ref.Override(f"{i:02d}", start, end, kind, price=rng.choice(prices), priority=priority))
     return result
 
 
@@ -127,7 +128,7 @@ def random_composite(rng: random.Random, component_count: int) -> ref.CompositeP
     if split is not None:
         rates.append(ref.Rate(day(split), None, "PERCENTAGE", price=rng.choice(fractions)))
     picked = sorted(rng.sample(range(component_count), rng.randint(1, component_count)))
-    return ref.CompositeProduct("", rates, [str(i) for i in picked], random_overrides(rng))
+    return ref.CompositeProduct("", rates, [str(i) for i in picked], random_overrides(rng, fractions))
 
 
 def random_balances(rng: random.Random, contract: ref.Contract) -> list[refb.Balance]:
