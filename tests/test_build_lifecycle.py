@@ -75,11 +75,17 @@ def test_builds_are_idempotent(make_project):
 
 
 def test_empty_project_builds(make_project):
-    """No events ingested, no metrics, header-only seeds: the build creates raw.usage_events and succeeds."""
+    """No events ingested, no metrics, header-only seeds: the build creates raw.usage_events and succeeds,
+    and so does the next, incremental, build (a project's first days: int_metric_events with no metric
+    still deletes its batch by changed keys, so it must depend on int_event_batch_key_changes)."""
     p = make_project()
     p.build()
     assert p.query("select count(*) as n from main.fct_invoices")[0]["n"] == 0
     assert p.query("select count(*) as n from raw.usage_events")[0]["n"] == 0
+    p.ingest([{"transaction_id": "t1", "customer_id": "nobody", "event_type": "call",
+               "timestamp": "2025-01-02T00:00:00Z", "properties": {}}], loaded_at="2025-01-02T01:00:00Z")
+    p.build()
+    assert p.outcomes()["t1"][0] == "rejected"
 
 
 def test_bad_configuration_names_seed_row_and_problem(make_project):
