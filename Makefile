@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export BILLING_DB ?= $(CURDIR)/billing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: demo test setup clean compile browser
+.PHONY: demo test setup clean compile browser lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ browser:
 	  echo "Installing Debian's chromium for the statement test"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/billing compile --check
 	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
+
+# Python lint and format (ruff, configured in pyproject.toml); fails on any finding.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 compile: $(STAMP)
 	$(BIN)/billing compile

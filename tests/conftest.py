@@ -36,13 +36,19 @@ REPO = Path(__file__).resolve().parent.parent
 # Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
 # --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark
 # stays in one JVM) finish together rather than one waiting on the other at the end.
-SLOW_FIRST = ["test_spark_parity.py", "test_year_of_operations.py", "test_incremental.py", "test_finalization.py",
-              "test_store_over_time.py"]
+SLOW_FIRST = [
+    "test_spark_parity.py",
+    "test_year_of_operations.py",
+    "test_incremental.py",
+    "test_finalization.py",
+    "test_store_over_time.py",
+]
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
 
 # The contract's columns of each catalog seed: the keys of its +column_types in dbt_project.yml (their one list).
 SEED_COLUMNS = {
@@ -82,8 +88,11 @@ class BillingTestProject:
         for item in ("dbt_project.yml",):
             shutil.copy(REPO / item, self.dir / item)
         for folder in ("profiles", "macros", "models"):
-            shutil.copytree(REPO / folder, self.dir / folder,
-                            ignore=shutil.ignore_patterns("metrics", "alerts") if folder == "models" else None)
+            shutil.copytree(
+                REPO / folder,
+                self.dir / folder,
+                ignore=shutil.ignore_patterns("metrics", "alerts") if folder == "models" else None,
+            )
         shutil.copytree(REPO / "tests" / "dbt", self.dir / "tests" / "dbt")
         (self.dir / "seeds").mkdir()
         for name, header in SEED_COLUMNS.items():
@@ -91,7 +100,7 @@ class BillingTestProject:
         self._dbt: DbtProject | None = None
         self._loads = 0
 
-    def copy(self, root: Path) -> "BillingTestProject":
+    def copy(self, root: Path) -> BillingTestProject:
         """This project with its DuckDB file, loads and parse copied under root: a prepared database
         that several tests start from (each changes its own copy) instead of building it again."""
         if self._dbt is not None:
@@ -103,20 +112,20 @@ class BillingTestProject:
         return other
 
     # -- configuration ------------------------------------------------------------------------
-    def seeds(self, **tables: list[dict]) -> "BillingTestProject":
+    def seeds(self, **tables: list[dict]) -> BillingTestProject:
         for name, rows in tables.items():
             (self.dir / "seeds" / f"{name}.csv").write_text(seed_csv(name, rows))
         return self
 
-    def metrics(self, yaml_text: str) -> "BillingTestProject":
+    def metrics(self, yaml_text: str) -> BillingTestProject:
         (self.dir / "billable_metrics.yml").write_text(yaml_text)
         return self._compile()
 
-    def alerts(self, yaml_text: str) -> "BillingTestProject":
+    def alerts(self, yaml_text: str) -> BillingTestProject:
         (self.dir / "alerts.yml").write_text(yaml_text)
         return self._compile()
 
-    def _compile(self) -> "BillingTestProject":
+    def _compile(self) -> BillingTestProject:
         if not (self.dir / "billable_metrics.yml").exists():
             (self.dir / "billable_metrics.yml").write_text("billable_metrics: []\n")
         compiled, _, _ = compile_project(self.dir)
@@ -152,25 +161,34 @@ class BillingTestProject:
         try:
             cursor = con.execute(sql, params or [])
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             con.close()
 
     def invoices(self, contract_id: str | None = None) -> list[dict]:
         where = "where contract_id = ?" if contract_id else ""
-        return self.query(f"select * from main.fct_invoices {where} "
-                          "order by contract_id, issued_at, invoice_type", [contract_id] if contract_id else [])
+        return self.query(
+            f"select * from main.fct_invoices {where} order by contract_id, issued_at, invoice_type",
+            [contract_id] if contract_id else [],
+        )
 
     def lines(self, contract_id: str | None = None) -> list[dict]:
         where = "where contract_id = ?" if contract_id else ""
-        return self.query(f"select * from main.fct_invoice_line_items {where} "
-                          "order by contract_id, starting_at, product_id, line_type", [contract_id] if contract_id else [])
+        return self.query(
+            f"select * from main.fct_invoice_line_items {where} "
+            "order by contract_id, starting_at, product_id, line_type",
+            [contract_id] if contract_id else [],
+        )
 
     def outcomes(self) -> dict[str, tuple[str, str | None]]:
         """transaction_id -> (outcome, reason); only rows with a transaction_id."""
-        return {r["transaction_id"]: (r["outcome"], r["reason"]) for r in self.query(
-            "select transaction_id, outcome, reason from main.fct_event_outcomes where transaction_id is not null "
-            "and outcome <> 'duplicate'")}
+        return {
+            r["transaction_id"]: (r["outcome"], r["reason"])
+            for r in self.query(
+                "select transaction_id, outcome, reason from main.fct_event_outcomes where transaction_id is not null "
+                "and outcome <> 'duplicate'"
+            )
+        }
 
 
 @pytest.fixture

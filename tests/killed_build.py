@@ -47,6 +47,12 @@ def build_killed(project_dir: Path, db_path: Path, when: str, node: str, as_of: 
     env = {**os.environ, "BILLING_DB": str(Path(db_path).resolve())}
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, str(project_dir), when, node, json.dumps({"billing_as_of": as_of})],
-        env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == (0 if node == "none" else -9), f"the build was not killed at {when} of {node}: exit {proc.returncode}\n" \
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == (0 if node == "none" else -9), (
+        f"the build was not killed at {when} of {node}: exit {proc.returncode}\n"
         f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    )

@@ -36,8 +36,15 @@ class Balance:
     def drawdown_key(self):
         """Postpaid last; priority (empty last); credits and complimentary commits before paid ones;
         earliest access end (empty last); id."""
-        return (self.kind == "POSTPAID", self.priority is None, self.priority or 0, self.is_paid,
-                self.ending_before is None, self.ending_before or datetime.max, self.balance_id)
+        return (
+            self.kind == "POSTPAID",
+            self.priority is None,
+            self.priority or 0,
+            self.is_paid,
+            self.ending_before is None,
+            self.ending_before or datetime.max,
+            self.balance_id,
+        )
 
     def applies_to(self, product_id: str, tags: list[str]) -> bool:
         if self.product_ids is None and self.product_tags is None:
@@ -48,8 +55,14 @@ class Balance:
         return start >= self.starting_at and (self.ending_before is None or end <= self.ending_before)
 
 
-def apply_balances(balances: list[Balance], periods: list[tuple[datetime, datetime]], invoice_lines: dict,
-                   product_tags: dict, contract_ending_before: datetime | None, as_of: datetime) -> dict:
+def apply_balances(
+    balances: list[Balance],
+    periods: list[tuple[datetime, datetime]],
+    invoice_lines: dict,
+    product_tags: dict,
+    contract_ending_before: datetime | None,
+    as_of: datetime,
+) -> dict:
     """Returns {"applied": {(period_start, balance_id): amount}, "true_ups": {(period_start, balance_id): amount},
     "balances": {balance_id: (consumed, expired, trued_up, remaining)}, "purchases": {issued_at: amount}}."""
     order = sorted(balances, key=Balance.drawdown_key)
@@ -57,8 +70,11 @@ def apply_balances(balances: list[Balance], periods: list[tuple[datetime, dateti
     applied: dict = {}
     for period_start, _ in sorted(periods):
         # each charge line with what is left of it, in line order (start, product, end)
-        lines = [[product_id, start, end, amount]
-                 for product_id, start, end, amount in invoice_lines.get(period_start, []) if amount > 0]
+        lines = [
+            [product_id, start, end, amount]
+            for product_id, start, end, amount in invoice_lines.get(period_start, [])
+            if amount > 0
+        ]
         lines.sort(key=lambda line: (line[1], line[0], line[2]))
         for b in order:
             for line in lines:

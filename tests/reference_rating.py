@@ -149,8 +149,9 @@ def aggregate(metric: Metric, events: list[Event]) -> Decimal:
 def convert_and_round(product: Product, quantity: Decimal) -> Decimal:
     if product.conversion:
         operation, factor = product.conversion
-        quantity = quantity * factor if operation == "MULTIPLY" else \
-            (quantity / factor).quantize(TEN_PLACES, ROUND_HALF_UP)
+        quantity = (
+            quantity * factor if operation == "MULTIPLY" else (quantity / factor).quantize(TEN_PLACES, ROUND_HALF_UP)
+        )
     if product.rounding:
         places, method = product.rounding
         mode = {"ROUND_UP": ROUND_CEILING, "ROUND_DOWN": ROUND_FLOOR, "ROUND_HALF_UP": ROUND_HALF_UP}[method]
@@ -221,8 +222,9 @@ def subscription_fees(contract: Contract, sp: SubscriptionProduct, as_of: dateti
                     fraction = Decimal(1)
                     if sub.prorated:
                         fraction = (Decimal((e - s).days) / Decimal((nominal_end - nominal).days)).quantize(
-                            TEN_PLACES, ROUND_HALF_UP)
-                    fee = ((sub.quantity * rate.price).quantize(TEN_PLACES, ROUND_HALF_UP) * fraction)
+                            TEN_PLACES, ROUND_HALF_UP
+                        )
+                    fee = (sub.quantity * rate.price).quantize(TEN_PLACES, ROUND_HALF_UP) * fraction
                     fees.append((s, e, sub.schedule, sub.quantity, fee.quantize(CENT, ROUND_HALF_UP)))
             nominal = nominal_end
     return fees
@@ -275,13 +277,17 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                     if point is not None and period_start < point < period_end:
                         points.add(point)
             bounds = sorted(points)
-            for seg_start, seg_end in zip(bounds, bounds[1:]):
+            for seg_start, seg_end in zip(bounds, bounds[1:], strict=False):
                 in_effect = {r.group: r for r in product.rates if _in(seg_start, r.starting_at, r.ending_before)}
                 active = [o for o in product.overrides if _in(seg_start, o.starting_at, o.ending_before)]
                 metric = product.metric
-                matched = [e for e in attributed
-                           if _in(e.at, seg_start, seg_end) and e.event_type == metric.event_type
-                           and (metric.property is None or e.properties.get(metric.property) is not None)]
+                matched = [
+                    e
+                    for e in attributed
+                    if _in(e.at, seg_start, seg_end)
+                    and e.event_type == metric.event_type
+                    and (metric.property is None or e.properties.get(metric.property) is not None)
+                ]
                 # pricing groups: an event's group value with a rate of its own, else the default rate
                 buckets: dict = {}
                 for e in matched:
@@ -303,15 +309,18 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                     if point is not None and period_start < point < period_end:
                         points.add(point)
             bounds = sorted(points)
-            for seg_start, seg_end in zip(bounds, bounds[1:]):
+            for seg_start, seg_end in zip(bounds, bounds[1:], strict=False):
                 rate = next((r for r in composite.rates if _in(seg_start, r.starting_at, r.ending_before)), None)
                 if rate is None:
                     continue
                 active = [o for o in composite.overrides if _in(seg_start, o.starting_at, o.ending_before)]
                 if not _entitlement(rate, active):
                     continue
-                parts = [amount for pid, s, amount in period_lines
-                         if pid in composite.components and seg_start <= s < seg_end]
+                parts = [
+                    amount
+                    for pid, s, amount in period_lines
+                    if pid in composite.components and seg_start <= s < seg_end
+                ]
                 if not parts:
                     continue
                 overwrite = _ranked_overwrite(active)
@@ -320,12 +329,18 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                 else:
                     multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
                     fraction = (rate.price * (min(multipliers) if multipliers else Decimal(1))).quantize(
-                        TEN_PLACES, ROUND_HALF_UP)
+                        TEN_PLACES, ROUND_HALF_UP
+                    )
                 base = sum(parts, Decimal(0))
                 amount = (base * fraction).quantize(CENT, ROUND_HALF_UP)
                 lines.setdefault((composite.product_id, seg_start), []).append((base, amount))
                 invoice_lines.setdefault(period_start, []).append((composite.product_id, seg_start, seg_end, amount))
                 total += amount
         invoices[period_start] = total
-    return {"lines": lines, "invoices": invoices, "scheduled": scheduled, "periods": periods,
-            "invoice_lines": invoice_lines}
+    return {
+        "lines": lines,
+        "invoices": invoices,
+        "scheduled": scheduled,
+        "periods": periods,
+        "invoice_lines": invoice_lines,
+    }

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 
 from billing_cli.alerts import load_alerts, render_alerts_model
 from billing_cli.cli import main
 from billing_cli.errors import BillingError
-from conftest import REPO
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXPECTED = GOLDEN / "expected_alerts" / "int_alert_definitions.sql"
@@ -37,28 +37,49 @@ def test_no_alerts_file_means_an_empty_typed_model(tmp_path):
     assert "where 1 = 0" in text and "union all" not in text
 
 
-@pytest.mark.parametrize("body, fragments", [
-    ("alerts:\n  - {id: a, type: spend_reached, threshold: 1}", ["alert 'a'", "type 'spend_reached' is not one of"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached}", ["alert 'a'", "'threshold' (a number) is required"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: lots}", ["alert 'a'", "is not a number"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: -1}", ["alert 'a'", "must be a number >= 0"]),
-    ("alerts:\n  - {id: a, type: usage_threshold_reached, threshold: 1}", ["alert 'a'", "needs 'billable_metric'"]),
-    ("alerts:\n  - {id: a, type: usage_threshold_reached, threshold: 1, billable_metric: nope}",
-     ["alert 'a'", "billable_metric 'nope' is not defined in billable_metrics.yml"]),
-    ("alerts:\n  - {id: a, type: usage_threshold_reached, threshold: 1, billable_metric: active_users}",
-     ["alert 'a'", "is a SQL metric"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, billable_metric: tokens}",
-     ["alert 'a'", "applies only to usage_threshold_reached"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, customer_ids: []}",
-     ["alert 'a'", "customer_ids must be a non-empty list"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, customer_ids: [\"o'brien\"]}",
-     ["alert 'a'", "customer_ids"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, colour: red}", ["alert 'a'", "unknown key(s) colour"]),
-    ("alerts:\n  - {type: spend_threshold_reached, threshold: 1}", ["alerts[0]", "'id' is required"]),
-    ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1}\n  - {id: a, type: invoice_total_reached, threshold: 2}",
-     ["alert 'a' is defined twice"]),
-    ("alert:\n  - {id: a}", ["expected only a top-level 'alerts:' list"]),
-])
+@pytest.mark.parametrize(
+    "body, fragments",
+    [
+        (
+            "alerts:\n  - {id: a, type: spend_reached, threshold: 1}",
+            ["alert 'a'", "type 'spend_reached' is not one of"],
+        ),
+        ("alerts:\n  - {id: a, type: spend_threshold_reached}", ["alert 'a'", "'threshold' (a number) is required"]),
+        ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: lots}", ["alert 'a'", "is not a number"]),
+        ("alerts:\n  - {id: a, type: spend_threshold_reached, threshold: -1}", ["alert 'a'", "must be a number >= 0"]),
+        ("alerts:\n  - {id: a, type: usage_threshold_reached, threshold: 1}", ["alert 'a'", "needs 'billable_metric'"]),
+        (
+            "alerts:\n  - {id: a, type: usage_threshold_reached, threshold: 1, billable_metric: nope}",
+            ["alert 'a'", "billable_metric 'nope' is not defined in billable_metrics.yml"],
+        ),
+        (
+            "alerts:\n  - {id: a, type: usage_threshold_reached, threshold: 1, billable_metric: active_users}",
+            ["alert 'a'", "is a SQL metric"],
+        ),
+        (
+            "alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, billable_metric: tokens}",
+            ["alert 'a'", "applies only to usage_threshold_reached"],
+        ),
+        (
+            "alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, customer_ids: []}",
+            ["alert 'a'", "customer_ids must be a non-empty list"],
+        ),
+        (
+            'alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, customer_ids: ["o\'brien"]}',
+            ["alert 'a'", "customer_ids"],
+        ),
+        (
+            "alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1, colour: red}",
+            ["alert 'a'", "unknown key(s) colour"],
+        ),
+        ("alerts:\n  - {type: spend_threshold_reached, threshold: 1}", ["alerts[0]", "'id' is required"]),
+        (
+            "alerts:\n  - {id: a, type: spend_threshold_reached, threshold: 1}\n  - {id: a, type: invoice_total_reached, threshold: 2}",
+            ["alert 'a' is defined twice"],
+        ),
+        ("alert:\n  - {id: a}", ["expected only a top-level 'alerts:' list"]),
+    ],
+)
 def test_invalid_alerts_name_the_file_and_alert(tmp_path, body, fragments):
     path = tmp_path / "alerts.yml"
     path.write_text(body)
@@ -77,9 +98,12 @@ def test_compile_writes_and_checks_the_alerts_model(tmp_path):
     run = lambda *args: CliRunner().invoke(main, ["--project-dir", str(project), *args])  # noqa: E731
     result = run("compile")
     assert result.exit_code == 0, result.output
-    assert "5 alert(s) compiled" in result.stdout and "models/alerts/int_alert_definitions.sql (missing)" in result.stdout
-    assert (project / "models" / "alerts" / "int_alert_definitions.sql").read_text() == \
-        (REPO / "models" / "alerts" / "int_alert_definitions.sql").read_text()
+    assert (
+        "5 alert(s) compiled" in result.stdout and "models/alerts/int_alert_definitions.sql (missing)" in result.stdout
+    )
+    assert (project / "models" / "alerts" / "int_alert_definitions.sql").read_text() == (
+        REPO / "models" / "alerts" / "int_alert_definitions.sql"
+    ).read_text()
     (project / "alerts.yml").write_text("alerts:\n  - {id: x, type: invoice_total_reached, threshold: 1}\n")
     stale = run("compile", "--check")
     assert stale.exit_code == 1 and "models/alerts/int_alert_definitions.sql (out of date)" in stale.stderr

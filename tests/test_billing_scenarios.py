@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-
 from conftest import BillingTestProject, D
 
 AS_OF = "2025-03-01T12:00:00Z"
@@ -51,7 +50,13 @@ billable_metrics:
 
 PRODUCTS = [
     {"product_id": "p_calls", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
-    {"product_id": "p_tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens", "tags": ["ai", "premium"]},
+    {
+        "product_id": "p_tokens",
+        "name": "Tokens",
+        "type": "USAGE",
+        "billable_metric": "tokens",
+        "tags": ["ai", "premium"],
+    },
     {"product_id": "p_seats", "name": "Seats", "type": "USAGE", "billable_metric": "peak_seats"},
     {"product_id": "p_users", "name": "Active users", "type": "USAGE", "billable_metric": "users"},
     {"product_id": "p_storage", "name": "Storage", "type": "USAGE", "billable_metric": "storage"},
@@ -60,8 +65,15 @@ PRODUCTS = [
 
 
 def rate(product_id, price, starting_at="2024-01-01T00:00:00Z", ending_before=None):
-    return {"rate_card_id": "rc1", "product_id": product_id, "starting_at": starting_at,
-            "ending_before": ending_before, "entitled": True, "rate_type": "FLAT", "price": price}
+    return {
+        "rate_card_id": "rc1",
+        "product_id": product_id,
+        "starting_at": starting_at,
+        "ending_before": ending_before,
+        "entitled": True,
+        "rate_type": "FLAT",
+        "price": price,
+    }
 
 
 RATES = [
@@ -75,8 +87,15 @@ RATES = [
 
 
 def contract(contract_id, customer_id, starting_at, ending_before=None, **kw):
-    return {"contract_id": contract_id, "customer_id": customer_id, "rate_card_id": "rc1", "name": contract_id,
-            "starting_at": starting_at, "ending_before": ending_before, **kw}
+    return {
+        "contract_id": contract_id,
+        "customer_id": customer_id,
+        "rate_card_id": "rc1",
+        "name": contract_id,
+        "starting_at": starting_at,
+        "ending_before": ending_before,
+        **kw,
+    }
 
 
 CONTRACTS = [
@@ -91,22 +110,57 @@ CONTRACTS = [
 ]
 
 OVERRIDES = [
-    {"override_id": "ovr_c_premium", "contract_id": "con_c", "starting_at": "2025-01-01T00:00:00Z",
-     "product_tags": ["premium"], "entitled": False},
-    {"override_id": "ovr_c_users", "contract_id": "con_c", "starting_at": "2025-01-15T00:00:00Z",
-     "product_id": "p_users", "entitled": False},
+    {
+        "override_id": "ovr_c_premium",
+        "contract_id": "con_c",
+        "starting_at": "2025-01-01T00:00:00Z",
+        "product_tags": ["premium"],
+        "entitled": False,
+    },
+    {
+        "override_id": "ovr_c_users",
+        "contract_id": "con_c",
+        "starting_at": "2025-01-15T00:00:00Z",
+        "product_id": "p_users",
+        "entitled": False,
+    },
     # p_tokens is tagged [ai, premium]: it lacks "enterprise", so this override does not apply
-    {"override_id": "ovr_b_partial", "contract_id": "con_b", "starting_at": "2025-01-01T00:00:00Z",
-     "product_tags": ["ai", "enterprise"], "entitled": False},
+    {
+        "override_id": "ovr_b_partial",
+        "contract_id": "con_b",
+        "starting_at": "2025-01-01T00:00:00Z",
+        "product_tags": ["ai", "enterprise"],
+        "entitled": False,
+    },
 ]
 
 SCHEDULED = [
-    {"scheduled_charge_id": "sch_a_platform", "contract_id": "con_a", "product_id": "p_platform",
-     "name": "Platform fee", "timestamp": "2025-01-01T00:00:00Z", "amount": "10", "frequency": "MONTHLY"},
-    {"scheduled_charge_id": "sch_d_monthly", "contract_id": "con_d", "product_id": "p_platform",
-     "name": "Monthly platform", "timestamp": "2025-01-15T00:00:00Z", "amount": "25", "frequency": "MONTHLY"},
-    {"scheduled_charge_id": "sch_d_setup", "contract_id": "con_d", "product_id": "p_platform",
-     "name": "Setup", "timestamp": "2025-01-15T00:00:00Z", "amount": "100.01"},
+    {
+        "scheduled_charge_id": "sch_a_platform",
+        "contract_id": "con_a",
+        "product_id": "p_platform",
+        "name": "Platform fee",
+        "timestamp": "2025-01-01T00:00:00Z",
+        "amount": "10",
+        "frequency": "MONTHLY",
+    },
+    {
+        "scheduled_charge_id": "sch_d_monthly",
+        "contract_id": "con_d",
+        "product_id": "p_platform",
+        "name": "Monthly platform",
+        "timestamp": "2025-01-15T00:00:00Z",
+        "amount": "25",
+        "frequency": "MONTHLY",
+    },
+    {
+        "scheduled_charge_id": "sch_d_setup",
+        "contract_id": "con_d",
+        "product_id": "p_platform",
+        "name": "Setup",
+        "timestamp": "2025-01-15T00:00:00Z",
+        "amount": "100.01",
+    },
 ]
 
 
@@ -151,8 +205,8 @@ LOAD_1_EVENTS = [
     call("b_tz_1", "cus_b", "2025-01-31T23:30:00-05:00"),
     call("b_tz_2", "cus_b", "2025-02-01T01:30:00+02:00"),
     ev("b_tok_1", "cus_b", "completion", "2025-01-15T00:00:00Z", tokens=500000),
-    call("b_soon", "cus_b", "2025-03-01T11:00:00Z"),         # 1 h after loaded_at: accepted
-    call("b_future", "cus_b", "2025-03-02T10:00:01Z"),       # 24 h 1 s after loaded_at: rejected
+    call("b_soon", "cus_b", "2025-03-01T11:00:00Z"),  # 1 h after loaded_at: accepted
+    call("b_future", "cus_b", "2025-03-02T10:00:01Z"),  # 24 h 1 s after loaded_at: rejected
     # C: calls billed; tokens not entitled (premium); users entitled only before Jan 15
     call("c_call_1", "cus_c", "2025-01-03T00:00:00Z"),
     ev("c_tok_1", "cus_c", "completion", "2025-01-03T00:00:00Z", tokens=1000),
@@ -176,8 +230,13 @@ LOAD_1_EVENTS = [
     ev("r_missing_customer", None, "api_call", "2025-01-05T00:00:00Z", env="prod"),
     ev("r_missing_type", "cus_a", None, "2025-01-05T00:00:00Z"),
     call("r_bad_ts", "cus_a", "2025-02-30T00:00:00Z"),
-    {"transaction_id": "r_bad_props", "customer_id": "cus_a", "event_type": "api_call",
-     "timestamp": "2025-01-05T00:00:00Z", "properties": "[1, 2]"},
+    {
+        "transaction_id": "r_bad_props",
+        "customer_id": "cus_a",
+        "event_type": "api_call",
+        "timestamp": "2025-01-05T00:00:00Z",
+        "properties": "[1, 2]",
+    },
     call("r_unknown", "nobody", "2025-01-05T00:00:00Z"),
     ev("r_non_numeric", "cus_a", "completion", "2025-01-12T00:00:00Z", tokens="many"),
 ]
@@ -195,8 +254,10 @@ def prepare(p: BillingTestProject) -> str:
     """The scenarios' catalog, metrics and two loads of events; returns the as-of instant to build at.
     (tests/test_spark_parity.py builds them on Spark too.)"""
     p.seeds(
-        customers=[{"customer_id": c, "name": c.upper(), "ingest_aliases": ["a@example.com"] if c == "cus_a" else None}
-                   for c in ("cus_a", "cus_b", "cus_c", "cus_d", "cus_e", "cus_f", "cus_g")],
+        customers=[
+            {"customer_id": c, "name": c.upper(), "ingest_aliases": ["a@example.com"] if c == "cus_a" else None}
+            for c in ("cus_a", "cus_b", "cus_c", "cus_d", "cus_e", "cus_f", "cus_g")
+        ],
         products=PRODUCTS,
         rate_cards=[{"rate_card_id": "rc1", "name": "List", "currency": "USD"}],
         rate_card_rates=RATES,
@@ -219,14 +280,20 @@ def project(tmp_path_factory) -> BillingTestProject:
 
 def usage_invoices(project, contract_id):
     """{period start date: (status, total)} of a contract's USAGE invoices."""
-    return {r["period_starting_at"].date(): (r["status"], r["total"])
-            for r in project.invoices(contract_id) if r["invoice_type"] == "USAGE"}
+    return {
+        r["period_starting_at"].date(): (r["status"], r["total"])
+        for r in project.invoices(contract_id)
+        if r["invoice_type"] == "USAGE"
+    }
 
 
 def usage_lines(project, contract_id):
     """{(product, segment start date): (quantity, unit_price, amount)}."""
-    return {(r["product_id"], r["starting_at"].date()): (r["quantity"], r["unit_price"], r["amount"])
-            for r in project.lines(contract_id) if r["line_type"] == "usage"}
+    return {
+        (r["product_id"], r["starting_at"].date()): (r["quantity"], r["unit_price"], r["amount"])
+        for r in project.lines(contract_id)
+        if r["line_type"] == "usage"
+    }
 
 
 def test_every_aggregation_and_the_alias(project):
@@ -303,8 +370,11 @@ def test_entitlement_overrides_by_tag_and_by_product(project):
 
 def test_contract_ending_mid_month_and_scheduled_invoice(project):
     invoices = project.invoices("con_d")
-    usage = [(r["period_starting_at"], r["period_ending_before"], r["status"], r["total"])
-             for r in invoices if r["invoice_type"] == "USAGE"]
+    usage = [
+        (r["period_starting_at"], r["period_ending_before"], r["status"], r["total"])
+        for r in invoices
+        if r["invoice_type"] == "USAGE"
+    ]
     # periods clipped to the contract [Jan 15, Feb 10); Feb 10 + 24 h <= as_of, so both are final
     assert usage == [
         (datetime(2025, 1, 15), datetime(2025, 2, 1), "FINALIZED", D("0.01")),
@@ -314,9 +384,11 @@ def test_contract_ending_mid_month_and_scheduled_invoice(project):
     # one SCHEDULED invoice at Jan 15: monthly 25.00 (Feb 15 is after the contract end) + setup
     # 100.01 = 125.01 (an amount with sub-cent parts is a catalog problem, D54)
     assert [(r["issued_at"], r["total"], r["line_count"]) for r in scheduled] == [
-        (datetime(2025, 1, 15), D("125.01"), 2)]
-    amounts = sorted((r["name"], r["amount"], r["unit_price"]) for r in project.lines("con_d")
-                     if r["line_type"] == "scheduled")
+        (datetime(2025, 1, 15), D("125.01"), 2)
+    ]
+    amounts = sorted(
+        (r["name"], r["amount"], r["unit_price"]) for r in project.lines("con_d") if r["line_type"] == "scheduled"
+    )
     assert amounts == [("Monthly platform", D("25.00"), D("25")), ("Setup", D("100.01"), D("100.01"))]
     assert project.outcomes()["d_call_late"] == ("rejected", "no_active_contract")
 
@@ -357,22 +429,27 @@ def test_every_rejection_reason_and_outcome(project):
     assert outcomes["b_soon"] == ("metered", None)
     assert outcomes["a_call_staging"] == ("unmetered", None)
     assert outcomes["a_call_noenv"] == ("unmetered", None)  # a missing property fails `in`
-    by_reason = {(r["outcome"], r["reason"]): r["n"] for r in project.query(
-        "select outcome, reason, count(*) as n from main.fct_event_outcomes group by all")}
+    by_reason = {
+        (r["outcome"], r["reason"]): r["n"]
+        for r in project.query("select outcome, reason, count(*) as n from main.fct_event_outcomes group by all")
+    }
     assert by_reason[("rejected", "missing_transaction_id")] == 1
     assert by_reason[("rejected", "invalid_timestamp")] == 1  # r_bad_ts's first copy
     # r_bad_props and the unreadable line
     assert by_reason[("rejected", "invalid_properties")] == 2
-    detail = project.query("select reason_detail, source_line from main.fct_event_outcomes "
-                           "where reason_detail is not null")
+    detail = project.query(
+        "select reason_detail, source_line from main.fct_event_outcomes where reason_detail is not null"
+    )
     assert detail == [{"reason_detail": "line is not valid JSON", "source_line": len(LOAD_1_EVENTS) + 1}]
 
 
 def test_duplicates_and_nothing_lost(project):
-    rows = project.query("select transaction_id, loaded_at, outcome, reason from main.fct_event_outcomes "
-                         "where transaction_id in ('a_call_1', 'a_tok_1', 'r_bad_ts') order by 1, 2, 3")
+    rows = project.query(
+        "select transaction_id, loaded_at, outcome, reason from main.fct_event_outcomes "
+        "where transaction_id in ('a_call_1', 'a_tok_1', 'r_bad_ts') order by 1, 2, 3"
+    )
     assert [(r["transaction_id"], r["loaded_at"].isoformat(), r["outcome"], r["reason"]) for r in rows] == [
-        ("a_call_1", "2025-03-01T10:00:00", "duplicate", None),   # later line of the same load
+        ("a_call_1", "2025-03-01T10:00:00", "duplicate", None),  # later line of the same load
         ("a_call_1", "2025-03-01T10:00:00", "metered", None),
         ("a_tok_1", "2025-03-01T10:00:00", "metered", None),
         ("a_tok_1", "2025-03-01T11:00:00", "duplicate", None),
@@ -387,8 +464,10 @@ def test_duplicates_and_nothing_lost(project):
 
 
 def test_usage_daily(project):
-    rows = {(r["usage_date"], r["billable_metric"]): (r["quantity"], r["event_count"]) for r in project.query(
-        "select * from main.fct_usage_daily where contract_id = 'con_a'")}
+    rows = {
+        (r["usage_date"], r["billable_metric"]): (r["quantity"], r["event_count"])
+        for r in project.query("select * from main.fct_usage_daily where contract_id = 'con_a'")
+    }
     # Jan 3: logins u1 and u2 -> 2 distinct, 2 events; Jan 5: only the winning copy of a_call_1
     assert rows[(date(2025, 1, 3), "users")] == (D(2), 2)
     assert rows[(date(2025, 1, 5), "calls")] == (D(1), 1)

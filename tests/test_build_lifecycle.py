@@ -6,15 +6,23 @@ from datetime import datetime
 
 from conftest import D
 
-CATALOG = dict(
-    customers=[{"customer_id": "c1", "name": "One"}],
-    products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
-    rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-    rate_card_rates=[{"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT",
-                      "price": "0.5"}],
-    contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
-                "starting_at": "2025-01-01T00:00:00Z"}],
-)
+CATALOG = {
+    "customers": [{"customer_id": "c1", "name": "One"}],
+    "products": [{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
+    "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
+    "rate_card_rates": [
+        {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"}
+    ],
+    "contracts": [
+        {
+            "contract_id": "k1",
+            "customer_id": "c1",
+            "rate_card_id": "rc",
+            "name": "K",
+            "starting_at": "2025-01-01T00:00:00Z",
+        }
+    ],
+}
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
 
 
@@ -25,8 +33,18 @@ def statuses(project):
 def test_status_follows_as_of_and_grace_period(make_project):
     def project():
         p = make_project().seeds(**CATALOG).metrics(METRICS)
-        p.ingest([{"transaction_id": "t1", "customer_id": "c1", "event_type": "call",
-                   "timestamp": "2025-01-15T00:00:00Z", "properties": {}}], loaded_at="2025-01-16T00:00:00Z")
+        p.ingest(
+            [
+                {
+                    "transaction_id": "t1",
+                    "customer_id": "c1",
+                    "event_type": "call",
+                    "timestamp": "2025-01-15T00:00:00Z",
+                    "properties": {},
+                }
+            ],
+            loaded_at="2025-01-16T00:00:00Z",
+        )
         return p
 
     jan, feb = datetime(2025, 1, 1), datetime(2025, 2, 1)
@@ -55,16 +73,47 @@ def test_status_follows_as_of_and_grace_period(make_project):
 
 
 def test_builds_are_idempotent(make_project):
-    p = make_project().seeds(**CATALOG, contract_credits=[
-        {"credit_id": "cr", "contract_id": "k1", "amount": "5", "access_starting_at": "2025-01-01"}]).metrics(METRICS)
-    p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call",
-               "timestamp": f"2025-01-{i:02d}T00:00:00Z", "properties": {}} for i in range(1, 20)])
+    p = (
+        make_project()
+        .seeds(
+            **CATALOG,
+            contract_credits=[
+                {"credit_id": "cr", "contract_id": "k1", "amount": "5", "access_starting_at": "2025-01-01"}
+            ],
+        )
+        .metrics(METRICS)
+    )
+    p.ingest(
+        [
+            {
+                "transaction_id": f"t{i}",
+                "customer_id": "c1",
+                "event_type": "call",
+                "timestamp": f"2025-01-{i:02d}T00:00:00Z",
+                "properties": {},
+            }
+            for i in range(1, 20)
+        ]
+    )
 
     def snapshot():
-        return {table: p.query(f"select md5(string_agg(t::varchar, '|' order by t::varchar)) as h from main.{table} t")[0]["h"]
-                for table in ("fct_invoices", "fct_invoice_line_items", "fct_usage_daily", "fct_event_outcomes",
-                              "fct_event_load_summary", "fct_balance_ledger", "fct_balances",
-                              "finalized_invoices", "finalized_invoice_line_items", "finalized_balance_drawdowns")}
+        return {
+            table: p.query(f"select md5(string_agg(t::varchar, '|' order by t::varchar)) as h from main.{table} t")[0][
+                "h"
+            ]
+            for table in (
+                "fct_invoices",
+                "fct_invoice_line_items",
+                "fct_usage_daily",
+                "fct_event_outcomes",
+                "fct_event_load_summary",
+                "fct_balance_ledger",
+                "fct_balances",
+                "finalized_invoices",
+                "finalized_invoice_line_items",
+                "finalized_balance_drawdowns",
+            )
+        }
 
     p.build(as_of="2025-03-01T00:00:00Z")
     first = snapshot()
@@ -75,36 +124,78 @@ def test_builds_are_idempotent(make_project):
 
 
 def test_empty_project_builds(make_project):
-    """No events ingested, no metrics, header-only seeds: the build creates raw.usage_events and succeeds."""
+    """No events ingested, no metrics, header-only seeds: the build creates raw.usage_events and succeeds,
+    and so does the next, incremental, build (a project's first days: int_metric_events with no metric
+    still deletes its batch by changed keys, so it must depend on int_event_batch_key_changes)."""
     p = make_project()
     p.build()
     assert p.query("select count(*) as n from main.fct_invoices")[0]["n"] == 0
     assert p.query("select count(*) as n from raw.usage_events")[0]["n"] == 0
+    p.ingest(
+        [
+            {
+                "transaction_id": "t1",
+                "customer_id": "nobody",
+                "event_type": "call",
+                "timestamp": "2025-01-02T00:00:00Z",
+                "properties": {},
+            }
+        ],
+        loaded_at="2025-01-02T01:00:00Z",
+    )
+    p.build()
+    assert p.outcomes()["t1"][0] == "rejected"
 
 
 def test_bad_configuration_names_seed_row_and_problem(make_project):
-    p = make_project().seeds(
-        customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["shared"]},
-                   {"customer_id": "c2", "name": "Two", "ingest_aliases": ["shared"]},
-                   {"customer_id": "c3", "name": "Three", "ingest_aliases": "not-a-list"}],
-        products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
-                  {"product_id": "p2", "name": "Ghost", "type": "USAGE", "billable_metric": "nope"},
-                  {"product_id": "p3", "name": "Odd", "type": "WEIRD"}],
-        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[
-            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "-1"},
-            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-15", "rate_type": "FLAT", "price": "1"},
-            {"rate_card_id": "rc", "product_id": "p9", "starting_at": "someday", "rate_type": "FLAT", "price": "1"},
-        ],
-        contracts=[
-            {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
-            {"contract_id": "k2", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-03-01"},
-            {"contract_id": "k3", "customer_id": "c9", "rate_card_id": "rc", "starting_at": "2025-01-01",
-             "usage_statement_frequency": "WEEKLY"},
-        ],
-        contract_scheduled_charges=[{"scheduled_charge_id": "s_early", "contract_id": "k1", "timestamp": "2024-12-01",
-                                     "amount": "1"}],
-    ).metrics(METRICS)
+    p = (
+        make_project()
+        .seeds(
+            customers=[
+                {"customer_id": "c1", "name": "One", "ingest_aliases": ["shared"]},
+                {"customer_id": "c2", "name": "Two", "ingest_aliases": ["shared"]},
+                {"customer_id": "c3", "name": "Three", "ingest_aliases": "not-a-list"},
+            ],
+            products=[
+                {"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+                {"product_id": "p2", "name": "Ghost", "type": "USAGE", "billable_metric": "nope"},
+                {"product_id": "p3", "name": "Odd", "type": "WEIRD"},
+            ],
+            rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+            rate_card_rates=[
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p1",
+                    "starting_at": "2025-01-01",
+                    "rate_type": "FLAT",
+                    "price": "-1",
+                },
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p1",
+                    "starting_at": "2025-01-15",
+                    "rate_type": "FLAT",
+                    "price": "1",
+                },
+                {"rate_card_id": "rc", "product_id": "p9", "starting_at": "someday", "rate_type": "FLAT", "price": "1"},
+            ],
+            contracts=[
+                {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+                {"contract_id": "k2", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-03-01"},
+                {
+                    "contract_id": "k3",
+                    "customer_id": "c9",
+                    "rate_card_id": "rc",
+                    "starting_at": "2025-01-01",
+                    "usage_statement_frequency": "WEEKLY",
+                },
+            ],
+            contract_scheduled_charges=[
+                {"scheduled_charge_id": "s_early", "contract_id": "k1", "timestamp": "2024-12-01", "amount": "1"}
+            ],
+        )
+        .metrics(METRICS)
+    )
     result = p.build(as_of="2025-03-01T00:00:00Z", expect_success=False)
     assert not result.success
     text = "\n".join(result.problems)
@@ -133,47 +224,133 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
 def test_review_regressions(make_project):
     """Sub-second timestamps keep ids apart; an alias may equal its own customer id; an empty
     product_tags list means none; a bad billing_as_of fails the build instead of billing nothing."""
-    p = make_project().seeds(
-        customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["c1", "one@example.com"]}],
-        products=[{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
-                  {"product_id": "fee", "name": "Fee", "type": "FIXED"}],
-        rate_cards=CATALOG["rate_cards"],
-        rate_card_rates=[
-            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "ending_before": "2025-01-15T10:00:00.900Z",
-             "rate_type": "FLAT", "price": "0.5"},
-            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-15T10:00:00.900Z", "rate_type": "FLAT",
-             "price": "1"}],
-        contracts=CATALOG["contracts"],
-        contract_overrides=[
-            {"override_id": "o_mult", "contract_id": "k1", "starting_at": "2025-01-15T10:00:00.100Z",
-             "product_id": "p1", "type": "MULTIPLIER", "multiplier": "2"},
-            {"override_id": "o_off", "contract_id": "k1", "starting_at": "2025-01-20T00:00:00Z",
-             "product_id": "p1", "product_tags": [], "entitled": False}],
-        contract_scheduled_charges=[
-            {"scheduled_charge_id": "s1", "contract_id": "k1", "product_id": "fee", "timestamp": "2025-01-10T10:00:00.2Z", "amount": "5"},
-            {"scheduled_charge_id": "s2", "contract_id": "k1", "product_id": "fee", "timestamp": "2025-01-10T10:00:00.7Z", "amount": "7"}],
-    ).metrics(METRICS)
-    p.ingest([{"transaction_id": f"t{d}", "customer_id": "one@example.com" if d == 2 else "c1", "event_type": "call",
-               "timestamp": f"2025-01-{d:02d}T12:00:00Z", "properties": {}} for d in (2, 16, 21)])
+    p = (
+        make_project()
+        .seeds(
+            customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["c1", "one@example.com"]}],
+            products=[
+                {"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+                {"product_id": "fee", "name": "Fee", "type": "FIXED"},
+            ],
+            rate_cards=CATALOG["rate_cards"],
+            rate_card_rates=[
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p1",
+                    "starting_at": "2025-01-01",
+                    "ending_before": "2025-01-15T10:00:00.900Z",
+                    "rate_type": "FLAT",
+                    "price": "0.5",
+                },
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p1",
+                    "starting_at": "2025-01-15T10:00:00.900Z",
+                    "rate_type": "FLAT",
+                    "price": "1",
+                },
+            ],
+            contracts=CATALOG["contracts"],
+            contract_overrides=[
+                {
+                    "override_id": "o_mult",
+                    "contract_id": "k1",
+                    "starting_at": "2025-01-15T10:00:00.100Z",
+                    "product_id": "p1",
+                    "type": "MULTIPLIER",
+                    "multiplier": "2",
+                },
+                {
+                    "override_id": "o_off",
+                    "contract_id": "k1",
+                    "starting_at": "2025-01-20T00:00:00Z",
+                    "product_id": "p1",
+                    "product_tags": [],
+                    "entitled": False,
+                },
+            ],
+            contract_scheduled_charges=[
+                {
+                    "scheduled_charge_id": "s1",
+                    "contract_id": "k1",
+                    "product_id": "fee",
+                    "timestamp": "2025-01-10T10:00:00.2Z",
+                    "amount": "5",
+                },
+                {
+                    "scheduled_charge_id": "s2",
+                    "contract_id": "k1",
+                    "product_id": "fee",
+                    "timestamp": "2025-01-10T10:00:00.7Z",
+                    "amount": "7",
+                },
+            ],
+        )
+        .metrics(METRICS)
+    )
+    p.ingest(
+        [
+            {
+                "transaction_id": f"t{d}",
+                "customer_id": "one@example.com" if d == 2 else "c1",
+                "event_type": "call",
+                "timestamp": f"2025-01-{d:02d}T12:00:00Z",
+                "properties": {},
+            }
+            for d in (2, 16, 21)
+        ]
+    )
     p.build(as_of="2025-03-01T00:00:00Z")
     scheduled = sorted(r["total"] for r in p.invoices() if r["invoice_type"] == "SCHEDULED")
     assert scheduled == [D("5.00"), D("7.00")]
     usage = {r["starting_at"]: (r["unit_price"], r["amount"]) for r in p.lines() if r["line_type"] == "usage"}
     # Jan 2 at 0.50; Jan 16 in [10:00:00.9, ...) at 1 x 2 (multiplier from 10:00:00.1); Jan 21 not entitled
-    assert usage == {datetime(2025, 1, 1): (D("0.5"), D("0.50")),
-                     datetime(2025, 1, 15, 10, 0, 0, 900000): (D("2"), D("2.00"))}
+    assert usage == {
+        datetime(2025, 1, 1): (D("0.5"), D("0.50")),
+        datetime(2025, 1, 15, 10, 0, 0, 900000): (D("2"), D("2.00")),
+    }
     failed = p.build(as_of="2025-13-01T00:00:00Z", expect_success=False)
-    assert not failed.success and "billing_as_of 2025-13-01T00:00:00Z is not an RFC 3339 timestamp" in "\n".join(failed.problems)
+    assert not failed.success and "billing_as_of 2025-13-01T00:00:00Z is not an RFC 3339 timestamp" in "\n".join(
+        failed.problems
+    )
 
 
 def test_annual_billing_periods_from_the_contract_start(make_project):
-    p = make_project().seeds(**{**CATALOG, "rate_card_rates": [
-        {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2024-01-01", "rate_type": "FLAT", "price": "0.5"}],
-        "contracts": [
-        {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K", "starting_at": "2024-03-15",
-         "usage_statement_frequency": "ANNUAL", "usage_statement_day": "CONTRACT_START"}]}).metrics(METRICS)
-    p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call", "timestamp": ts, "properties": {}}
-              for i, ts in enumerate(["2024-03-15T00:00:00Z", "2025-03-14T23:59:59Z", "2025-03-15T00:00:00Z"])])
+    p = (
+        make_project()
+        .seeds(
+            **{
+                **CATALOG,
+                "rate_card_rates": [
+                    {
+                        "rate_card_id": "rc",
+                        "product_id": "p1",
+                        "starting_at": "2024-01-01",
+                        "rate_type": "FLAT",
+                        "price": "0.5",
+                    }
+                ],
+                "contracts": [
+                    {
+                        "contract_id": "k1",
+                        "customer_id": "c1",
+                        "rate_card_id": "rc",
+                        "name": "K",
+                        "starting_at": "2024-03-15",
+                        "usage_statement_frequency": "ANNUAL",
+                        "usage_statement_day": "CONTRACT_START",
+                    }
+                ],
+            }
+        )
+        .metrics(METRICS)
+    )
+    p.ingest(
+        [
+            {"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call", "timestamp": ts, "properties": {}}
+            for i, ts in enumerate(["2024-03-15T00:00:00Z", "2025-03-14T23:59:59Z", "2025-03-15T00:00:00Z"])
+        ]
+    )
     p.build(as_of="2025-03-20T00:00:00Z")
     # [2024-03-15, 2025-03-15): 2 calls x 0.50 = 1.00, final after Mar 16; [2025-03-15, 2026-03-15): 1 call, draft
     assert [(r["period_starting_at"], r["period_ending_before"], r["status"], r["total"]) for r in p.invoices()] == [
@@ -187,8 +364,10 @@ def test_seed_missing_a_column_names_file_and_column(make_project):
     header_and_rows = (p.dir / "seeds" / "contracts.csv").read_text().splitlines()
     # drop the usage_statement_day and net_payment_terms_days columns (the last two)
     (p.dir / "seeds" / "contracts.csv").write_text(
-        "\n".join(",".join(line.split(",")[:-2]) for line in header_and_rows) + "\n")
+        "\n".join(",".join(line.split(",")[:-2]) for line in header_and_rows) + "\n"
+    )
     result = p.build(expect_success=False)
     assert not result.success
-    assert ("seed=contracts.csv, problem=missing column(s) usage_statement_day, net_payment_terms_days"
-            in "\n".join(result.problems)), result.problems
+    assert "seed=contracts.csv, problem=missing column(s) usage_statement_day, net_payment_terms_days" in "\n".join(
+        result.problems
+    ), result.problems

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import REPO, BillingTestProject
 
 from billing_cli.cli import main
-from conftest import REPO, BillingTestProject
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +31,7 @@ def project(tmp_path) -> Path:
 
 
 def billing(project: Path, *args: str):
-    return CliRunner().invoke(main, ["--project-dir", str(project), "--db", str(project.parent / "test.duckdb"),
-                                     *args])
+    return CliRunner().invoke(main, ["--project-dir", str(project), "--db", str(project.parent / "test.duckdb"), *args])
 
 
 def metric_definitions(project: Path) -> list[dict]:
@@ -56,6 +55,7 @@ def assert_clean_error(result, *fragments: str) -> None:
 
 
 # -- compile ------------------------------------------------------------------------------------
+
 
 def test_compile_then_check_passes(project):
     count = len(metric_definitions(project))
@@ -137,8 +137,9 @@ def test_hand_written_files_in_the_metrics_folder_are_left_alone(project):
 
 
 def test_invalid_metric_is_a_one_line_error_naming_it(project):
-    write_metrics(project, [{"name": "tokens", "event_type": "completion", "aggregation": "average",
-                             "property": "tokens"}])
+    write_metrics(
+        project, [{"name": "tokens", "event_type": "completion", "aggregation": "average", "property": "tokens"}]
+    )
 
     result = billing(project, "compile")
 
@@ -159,6 +160,7 @@ def test_metrics_file_option(project, tmp_path):
 
 # -- ingest and export errors ---------------------------------------------------------------------
 
+
 def test_ingest_of_a_missing_file_is_a_clean_error(project, tmp_path):
     missing = tmp_path / "nope.jsonl"
 
@@ -170,8 +172,9 @@ def test_ingest_of_a_missing_file_is_a_clean_error(project, tmp_path):
 
 def test_ingest_reports_the_load(project, tmp_path):
     path = tmp_path / "events.jsonl"
-    path.write_text('{"transaction_id": "t1", "customer_id": "c", "event_type": "e", "timestamp": "2025-01-01"}\n'
-                    "oops\n\n")
+    path.write_text(
+        '{"transaction_id": "t1", "customer_id": "c", "event_type": "e", "timestamp": "2025-01-01"}\noops\n\n'
+    )
 
     result = billing(project, "ingest", "--quiet", str(path))
 
@@ -197,6 +200,7 @@ def test_export_before_any_build_is_a_clean_error(project, tmp_path):
 
 # -- build and export end to end ----------------------------------------------------------------
 
+
 def test_build_then_export_through_the_cli(tmp_path):
     # 3 calls x FLAT 0.40 = 1.20 for January 2025
     project = BillingTestProject(tmp_path / "tiny")
@@ -204,16 +208,42 @@ def test_build_then_export_through_the_cli(tmp_path):
         customers=[{"customer_id": "cus_1", "name": "Tiny Co"}],
         products=[{"product_id": "prod_calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
         rate_cards=[{"rate_card_id": "rc", "name": "List", "currency": "USD"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": "prod_calls", "starting_at": "2025-01-01",
-                          "entitled": True, "rate_type": "FLAT", "price": "0.40"}],
-        contracts=[{"contract_id": "con_1", "customer_id": "cus_1", "rate_card_id": "rc", "name": "Main",
-                    "starting_at": "2025-01-01", "usage_statement_frequency": "MONTHLY",
-                    "usage_statement_day": "FIRST_OF_MONTH", "net_payment_terms_days": "15"}],
+        rate_card_rates=[
+            {
+                "rate_card_id": "rc",
+                "product_id": "prod_calls",
+                "starting_at": "2025-01-01",
+                "entitled": True,
+                "rate_type": "FLAT",
+                "price": "0.40",
+            }
+        ],
+        contracts=[
+            {
+                "contract_id": "con_1",
+                "customer_id": "cus_1",
+                "rate_card_id": "rc",
+                "name": "Main",
+                "starting_at": "2025-01-01",
+                "usage_statement_frequency": "MONTHLY",
+                "usage_statement_day": "FIRST_OF_MONTH",
+                "net_payment_terms_days": "15",
+            }
+        ],
     )
     project.metrics("billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n")
-    project.ingest([{"transaction_id": f"t{i}", "customer_id": "cus_1", "event_type": "call",
-                     "timestamp": f"2025-01-0{i}T12:00:00Z"} for i in (1, 2, 3)],
-                   loaded_at="2025-01-10T00:00:00Z")
+    project.ingest(
+        [
+            {
+                "transaction_id": f"t{i}",
+                "customer_id": "cus_1",
+                "event_type": "call",
+                "timestamp": f"2025-01-0{i}T12:00:00Z",
+            }
+            for i in (1, 2, 3)
+        ],
+        loaded_at="2025-01-10T00:00:00Z",
+    )
     runner = CliRunner()
     common = ["--project-dir", str(project.dir), "--db", str(project.db_path)]
 
@@ -232,9 +262,15 @@ def test_build_then_export_through_the_cli(tmp_path):
     assert exported.stdout.strip() == f"Wrote 1 invoice(s) with 1 line item(s) to {path}"
     with open(path, newline="") as fh:
         [row] = list(csv.DictReader(fh))
-    assert (row["customer_name"], row["status"], row["product_id"], row["quantity"].split(".")[0],
-            row["amount"], row["total"], row["due_at"]) == (
-        "Tiny Co", "FINALIZED", "prod_calls", "3", "1.20", "1.20", "2025-02-16T00:00:00Z")
+    assert (
+        row["customer_name"],
+        row["status"],
+        row["product_id"],
+        row["quantity"].split(".")[0],
+        row["amount"],
+        row["total"],
+        row["due_at"],
+    ) == ("Tiny Co", "FINALIZED", "prod_calls", "3", "1.20", "1.20", "2025-02-16T00:00:00Z")
 
     # dbt recorded the build (DECISIONLOG D45): what `invoices void` regenerates at by default
     [log] = project.query("select billing_as_of, is_preview, invoices_stored from main.build_log")
@@ -253,13 +289,32 @@ def test_a_database_locked_by_another_process_is_a_one_line_error(tmp_path):
 
     db = tmp_path / "locked.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('ready', flush=True); time.sleep(60)", str(db)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        result = CliRunner().invoke(main, ["--project-dir", str(REPO), "--db", str(db),
-                                           "export", "invoices", "--period", "2025-03", "--out", str(tmp_path)])
+        result = CliRunner().invoke(
+            main,
+            [
+                "--project-dir",
+                str(REPO),
+                "--db",
+                str(db),
+                "export",
+                "invoices",
+                "--period",
+                "2025-03",
+                "--out",
+                str(tmp_path),
+            ],
+        )
         assert result.exit_code != 0
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert len(lines) == 1 and "is locked by another process" in lines[0], result.output
@@ -271,13 +326,15 @@ def test_a_database_locked_by_another_process_is_a_one_line_error(tmp_path):
 
 # -- demo ---------------------------------------------------------------------------------------
 
+
 def test_demo_never_overwrites_the_database_given_with_db(project, tmp_path):
     """`billing --db FILE demo` builds into FILE, so FILE must be new: an existing database (a user's)
     is refused in one line and left as it was."""
     db = tmp_path / "mine.duckdb"
     db.write_bytes(b"not yours to replace")
-    result = CliRunner().invoke(main, ["--project-dir", str(project), "--db", str(db), "demo",
-                                       "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["--project-dir", str(project), "--db", str(db), "demo", "--out", str(tmp_path / "out")]
+    )
     assert_clean_error(result, str(db), "already exists")
     assert db.read_bytes() == b"not yours to replace"
     assert not (tmp_path / "out").exists()

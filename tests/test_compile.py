@@ -20,8 +20,13 @@ import yaml
 from sqlglot import exp
 
 from billing_cli.errors import BillingError
-from billing_cli.metrics import (compile_metrics, jinja_string, load_metrics, render_metric_model,
-                                 render_sql_metric_models)
+from billing_cli.metrics import (
+    compile_metrics,
+    jinja_string,
+    load_metrics,
+    render_metric_model,
+    render_sql_metric_models,
+)
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXPECTED = GOLDEN / "expected"
@@ -35,6 +40,7 @@ def compile_yaml(tmp_path: Path, text: str) -> dict[str, str]:
 
 
 # -- golden files ---------------------------------------------------------------------------------
+
 
 def golden_files() -> dict[str, str]:
     files = {rel.name: text for rel, text in compile_metrics(load_metrics(GOLDEN / "metrics.yml")).files.items()}
@@ -110,14 +116,16 @@ def test_filters_become_one_condition_each():
     assert sql[1] == "json_get('properties', 'environment') in ('production', 'staging')"
     # a missing property passes `not_in`; the `or` stays inside its conjunct (6 conjuncts above)
     assert isinstance(conditions[2], exp.Or)
-    assert sql[2] == ("json_get('properties', 'is_test') is null "
-                      "or not json_get('properties', 'is_test') in ('true', '1')")
+    assert sql[2] == (
+        "json_get('properties', 'is_test') is null or not json_get('properties', 'is_test') in ('true', '1')"
+    )
     assert sql[3] == "not json_get('properties', 'region') is null"
     assert sql[4] == "json_get('properties', 'deleted_at') is null"
     assert sql[5] == "not json_get('properties', 'tokens') is null"
 
 
 # -- the generated SQL run on DuckDB --------------------------------------------------------------
+
 
 class _Macros:
     """The DuckDB implementations of the macros a metric model calls (see macros/*.sql)."""
@@ -146,8 +154,10 @@ class _Macros:
 
     @classmethod
     def metric_value_rejection(cls, expr):
-        return (f"case when {cls.to_metric_number(expr)} is not null then null "
-                f"when {cls.try_to_decimal(expr)} is not null then 'value_out_of_range' else 'non_numeric_value' end")
+        return (
+            f"case when {cls.to_metric_number(expr)} is not null then null "
+            f"when {cls.try_to_decimal(expr)} is not null then 'value_out_of_range' else 'non_numeric_value' end"
+        )
 
     @staticmethod
     def type_string():
@@ -160,8 +170,11 @@ class _Macros:
 
 def run_model(model: str, events: list[dict]) -> dict[str, dict]:
     """Run a generated metric model on DuckDB over `events` (the attributed events); rows by transaction_id."""
-    sql = jinja2.Environment().from_string(model).render(
-        ref=lambda name: "int_events_attributed", billing=_Macros, dbt=_Macros, config=lambda **_: "")
+    sql = (
+        jinja2.Environment()
+        .from_string(model)
+        .render(ref=lambda name: "int_events_attributed", billing=_Macros, dbt=_Macros, config=lambda **_: "")
+    )
     con = duckdb.connect()
     try:
         con.execute("""
@@ -171,12 +184,14 @@ def run_model(model: str, events: list[dict]) -> dict[str, dict]:
                 event_at timestamp, loaded_at timestamp, properties varchar, attribution_rejection_reason varchar)
         """)
         for i, e in enumerate(events):
-            con.execute("insert into int_events_attributed values (?, 'cus_1', 'cus_1', 'con_1', ?, "
-                        "timestamp '2025-01-05' + to_minutes(?::bigint), timestamp '2025-01-10', ?, ?)",
-                        [e["id"], e["type"], i, json.dumps(e.get("props", {})), e.get("rejected")])
+            con.execute(
+                "insert into int_events_attributed values (?, 'cus_1', 'cus_1', 'con_1', ?, "
+                "timestamp '2025-01-05' + to_minutes(?::bigint), timestamp '2025-01-10', ?, ?)",
+                [e["id"], e["type"], i, json.dumps(e.get("props", {})), e.get("rejected")],
+            )
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
-        return {r[0]: dict(zip(names, r)) for r in cursor.fetchall()}
+        return {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
     finally:
         con.close()
 
@@ -185,13 +200,17 @@ def test_filter_semantics_follow_the_contract():
     base = {"environment": "production", "region": "eu", "tokens": 10}
     events = [
         {"id": "match", "type": "completion", "props": base},
-        {"id": "staging_not_test", "type": "completion", "props": {**base, "environment": "staging", "is_test": "false"}},
-        {"id": "no_environment", "type": "completion", "props": {"region": "eu", "tokens": 1}},   # fails `in`
-        {"id": "test_text", "type": "completion", "props": {**base, "is_test": "true"}},        # fails `not_in`
-        {"id": "test_number", "type": "completion", "props": {**base, "is_test": 1}},           # a number as its text
+        {
+            "id": "staging_not_test",
+            "type": "completion",
+            "props": {**base, "environment": "staging", "is_test": "false"},
+        },
+        {"id": "no_environment", "type": "completion", "props": {"region": "eu", "tokens": 1}},  # fails `in`
+        {"id": "test_text", "type": "completion", "props": {**base, "is_test": "true"}},  # fails `not_in`
+        {"id": "test_number", "type": "completion", "props": {**base, "is_test": 1}},  # a number as its text
         {"id": "no_region", "type": "completion", "props": {"environment": "production", "tokens": 1}},  # exists: true
         {"id": "deleted", "type": "completion", "props": {**base, "deleted_at": "2025-01-01"}},  # exists: false
-        {"id": "deleted_null", "type": "completion", "props": {**base, "deleted_at": None}},    # null = absent
+        {"id": "deleted_null", "type": "completion", "props": {**base, "deleted_at": None}},  # null = absent
         {"id": "no_tokens", "type": "completion", "props": {"environment": "production", "region": "eu"}},
         {"id": "text_tokens", "type": "completion", "props": {**base, "tokens": "lots"}},
         {"id": "string_tokens", "type": "completion", "props": {**base, "tokens": " 2.5 "}},
@@ -218,9 +237,11 @@ def test_event_type_in_count_and_group_values():
     assert {r["metric_value"] for r in rows.values()} == {1}
     assert {r["group_values"] for r in rows.values()} == {None}
 
-    logins = [{"id": "a", "type": "login", "props": {"user_id": "u1", "region": "eu", "model-name": "m1"}},
-              {"id": "b", "type": "login", "props": {"user_id": 7}},
-              {"id": "c", "type": "login", "props": {"region": "eu"}}]  # no user_id: not counted
+    logins = [
+        {"id": "a", "type": "login", "props": {"user_id": "u1", "region": "eu", "model-name": "m1"}},
+        {"id": "b", "type": "login", "props": {"user_id": 7}},
+        {"id": "c", "type": "login", "props": {"region": "eu"}},
+    ]  # no user_id: not counted
     rows = run_model(GOLDEN_FILES["int_metric_events__active_users.sql"], logins)
     assert sorted(rows) == ["a", "b"]
     assert json.loads(rows["a"]["group_values"]) == {"region": "eu", "model-name": "m1"}
@@ -231,9 +252,12 @@ def test_event_type_in_count_and_group_values():
 
 # -- escaping -------------------------------------------------------------------------------------
 
+
 def test_quotes_in_values_are_escaped_string_literals(tmp_path):
     injection = "x') or ('1'='1"
-    files = compile_yaml(tmp_path, f"""
+    files = compile_yaml(
+        tmp_path,
+        f"""
 billable_metrics:
   - name: irish_calls
     event_type: "o'clock"
@@ -241,30 +265,46 @@ billable_metrics:
     filters:
       - property: caller
         in: ["o'brien", "{injection}"]
-""")
+""",
+    )
     model = files["int_metric_events__irish_calls.sql"]
 
     # the engine escapes (DECISIONLOG D49): the compiler quotes nothing itself
     assert "event_type = {{ billing.string_literal('o\\'clock') }}" in model
-    assert "in ({{ billing.string_literal('o\\'brien') }}, {{ billing.string_literal('x\\') or (\\'1\\'=\\'1') }})" in model
+    assert (
+        "in ({{ billing.string_literal('o\\'brien') }}, {{ billing.string_literal('x\\') or (\\'1\\'=\\'1') }})"
+        in model
+    )
     assert "'o''clock'" not in model
     event_type, caller_in = matched_predicates(model)  # exactly two conditions: nothing injected
     assert event_type.expression.this == "o'clock"
     assert [v.this for v in caller_in.expressions] == ["o'brien", injection]
 
-    rows = run_model(model, [
-        {"id": "yes", "type": "o'clock", "props": {"caller": "o'brien"}},
-        {"id": "literal", "type": "o'clock", "props": {"caller": injection}},
-        {"id": "no", "type": "o'clock", "props": {"caller": "x"}},
-        {"id": "missing", "type": "o'clock"},
-    ])
+    rows = run_model(
+        model,
+        [
+            {"id": "yes", "type": "o'clock", "props": {"caller": "o'brien"}},
+            {"id": "literal", "type": "o'clock", "props": {"caller": injection}},
+            {"id": "no", "type": "o'clock", "props": {"caller": "x"}},
+            {"id": "missing", "type": "o'clock"},
+        ],
+    )
     assert sorted(rows) == ["literal", "yes"]
 
 
 # The issue #16 values: on Spark a backslash escapes the quote that follows it, and 'O''Reilly' reads as OReilly.
 SPARK_INJECTION = "\\' ) or 1=1 or p in ('') --"
-AWKWARD_TEXTS = ["O'Reilly", SPARK_INJECTION, "C:\\temp\\", "a}} b {{ c", "#} {# %}", "tab\tnew\nline",
-                 "caf\u00e9 \u2603 \U0001F600", "\\\\'\\", ""]
+AWKWARD_TEXTS = [
+    "O'Reilly",
+    SPARK_INJECTION,
+    "C:\\temp\\",
+    "a}} b {{ c",
+    "#} {# %}",
+    "tab\tnew\nline",
+    "caf\u00e9 \u2603 \U0001f600",
+    "\\\\'\\",
+    "",
+]
 
 
 @pytest.mark.parametrize("text", AWKWARD_TEXTS)
@@ -294,38 +334,58 @@ def test_string_literal_macro_escapes_for_each_engine(text):
 
 
 def test_spark_injection_value_stays_one_literal(tmp_path):
-    files = compile_yaml(tmp_path, yaml.safe_dump({"billable_metrics": [
-        {"name": "books", "event_type": "sale", "aggregation": "count",
-         "filters": [{"property": "publisher", "in": ["O'Reilly", SPARK_INJECTION]}]}]}))
+    files = compile_yaml(
+        tmp_path,
+        yaml.safe_dump(
+            {
+                "billable_metrics": [
+                    {
+                        "name": "books",
+                        "event_type": "sale",
+                        "aggregation": "count",
+                        "filters": [{"property": "publisher", "in": ["O'Reilly", SPARK_INJECTION]}],
+                    }
+                ]
+            }
+        ),
+    )
     model = files["int_metric_events__books.sql"]
     calls = STRING_LITERAL.findall(model)
     texts = [jinja2.Environment().from_string("{{ " + c + " }}").render() for c in calls]
     assert texts == ["sale", "O'Reilly", SPARK_INJECTION, "books"]
     # outside the macro calls, the model quotes no text of the metric
     assert "Reilly" not in STRING_LITERAL.sub("", model) and "1=1" not in STRING_LITERAL.sub("", model)
-    rows = run_model(model, [
-        {"id": "oreilly", "type": "sale", "props": {"publisher": "O'Reilly"}},
-        {"id": "oreilly_doubled", "type": "sale", "props": {"publisher": "OReilly"}},
-        {"id": "other", "type": "sale", "props": {"publisher": "Manning"}},
-    ])
+    rows = run_model(
+        model,
+        [
+            {"id": "oreilly", "type": "sale", "props": {"publisher": "O'Reilly"}},
+            {"id": "oreilly_doubled", "type": "sale", "props": {"publisher": "OReilly"}},
+            {"id": "other", "type": "sale", "props": {"publisher": "Manning"}},
+        ],
+    )
     assert sorted(rows) == ["oreilly"]
 
 
 def test_description_text_does_not_break_the_schema_file(tmp_path):
-    files = compile_yaml(tmp_path, """
+    files = compile_yaml(
+        tmp_path,
+        """
 billable_metrics:
   - name: calls
     description: "Calls: all of them, incl. 'quoted' ones"
     event_type: call
     aggregation: count
-""")
+""",
+    )
     schema = yaml.safe_load(files["_metrics__models.yml"])
     [model] = [m for m in schema["models"] if m["name"] == "int_metric_events__calls"]
     assert model["description"].endswith("Calls: all of them, incl. 'quoted' ones")
 
 
 def test_multi_line_description_keeps_the_schema_file_valid(tmp_path):
-    files = compile_yaml(tmp_path, """
+    files = compile_yaml(
+        tmp_path,
+        """
 billable_metrics:
   - name: calls
     description: |
@@ -333,13 +393,15 @@ billable_metrics:
       key: value
     event_type: call
     aggregation: count
-""")
+""",
+    )
     schema = yaml.safe_load(files["_metrics__models.yml"])
     [model] = [m for m in schema["models"] if m["name"] == "int_metric_events__calls"]
     assert "First line." in model["description"] and "key: value" in model["description"]
 
 
 # -- validation -----------------------------------------------------------------------------------
+
 
 def metric_yaml(body: str) -> str:
     return "billable_metrics:\n" + body
@@ -348,85 +410,106 @@ def metric_yaml(body: str) -> str:
 INVALID = {
     "unknown aggregation": (
         "- {name: m1, event_type: e, aggregation: avg, property: x}",
-        ["metric 'm1'", "unknown aggregation 'avg'"]),
-    "missing aggregation": (
-        "- {name: m1, event_type: e}",
-        ["metric 'm1'", "unknown aggregation None"]),
+        ["metric 'm1'", "unknown aggregation 'avg'"],
+    ),
+    "missing aggregation": ("- {name: m1, event_type: e}", ["metric 'm1'", "unknown aggregation None"]),
     "sum without property": (
         "- {name: m1, event_type: e, aggregation: sum}",
-        ["metric 'm1'", "aggregation sum needs a property"]),
+        ["metric 'm1'", "aggregation sum needs a property"],
+    ),
     "count with property": (
         "- {name: m1, event_type: e, aggregation: count, property: x}",
-        ["metric 'm1'", "aggregation count takes no property"]),
+        ["metric 'm1'", "aggregation count takes no property"],
+    ),
     "both event types": (
         "- {name: m1, event_type: e, event_type_in: [f], aggregation: count}",
-        ["metric 'm1'", "exactly one of event_type or event_type_in"]),
+        ["metric 'm1'", "exactly one of event_type or event_type_in"],
+    ),
     "no event type": (
         "- {name: m1, aggregation: count}",
-        ["metric 'm1'", "exactly one of event_type or event_type_in"]),
+        ["metric 'm1'", "exactly one of event_type or event_type_in"],
+    ),
     "empty event_type_in": (
         "- {name: m1, event_type_in: [], aggregation: count}",
-        ["metric 'm1'", "event_type_in must be a non-empty list"]),
+        ["metric 'm1'", "event_type_in must be a non-empty list"],
+    ),
     "bad metric name": (
         "- {name: 'Tokens; drop table x', event_type: e, aggregation: count}",
-        ["billable_metrics[0]", "'Tokens; drop table x' is not a valid identifier"]),
+        ["billable_metrics[0]", "'Tokens; drop table x' is not a valid identifier"],
+    ),
     "missing name": (
         "- {event_type: e, aggregation: count}",
-        ["billable_metrics[0]", "name None is not a valid identifier"]),
+        ["billable_metrics[0]", "name None is not a valid identifier"],
+    ),
     "quote in property": (
-        "- {name: m1, event_type: e, aggregation: sum, property: \"a'b\"}",
-        ["metric 'm1'", "property name \"a'b\" is not valid"]),
+        '- {name: m1, event_type: e, aggregation: sum, property: "a\'b"}',
+        ["metric 'm1'", 'property name "a\'b" is not valid'],
+    ),
     "JSON path characters in property": (  # a JSON path ($."name" on DuckDB, $.name on Spark) is not escaped
         "- {name: m1, event_type: e, aggregation: sum, property: 'a]b'}",
-        ["metric 'm1'", "property name 'a]b' is not valid"]),
+        ["metric 'm1'", "property name 'a]b' is not valid"],
+    ),
     "dot in group key": (
         "- {name: m1, event_type: e, aggregation: count, group_keys: ['a.b']}",
-        ["metric 'm1': group_keys", "property name 'a.b' is not valid"]),
+        ["metric 'm1': group_keys", "property name 'a.b' is not valid"],
+    ),
     "sql in filter property": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: 'x) or (1=1', in: [a]}]}",
-        ["metric 'm1': filters[0]", "property name 'x) or (1=1' is not valid"]),
+        ["metric 'm1': filters[0]", "property name 'x) or (1=1' is not valid"],
+    ),
     "sql in group key": (
         "- {name: m1, event_type: e, aggregation: count, group_keys: ['a, b']}",
-        ["metric 'm1': group_keys", "property name 'a, b' is not valid"]),
+        ["metric 'm1': group_keys", "property name 'a, b' is not valid"],
+    ),
     "filter without test": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: region}]}",
-        ["metric 'm1': filters[0]", "needs one of in, not_in or exists"]),
+        ["metric 'm1': filters[0]", "needs one of in, not_in or exists"],
+    ),
     "filter with empty in": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: region, in: []}]}",
-        ["metric 'm1': filters[0]: in", "must be a non-empty list"]),
+        ["metric 'm1': filters[0]: in", "must be a non-empty list"],
+    ),
     "filter exists not boolean": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: region, exists: 'yes'}]}",
-        ["metric 'm1': filters[0]", "exists must be true or false"]),
+        ["metric 'm1': filters[0]", "exists must be true or false"],
+    ),
     "filter unknown key": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: region, equals: eu}]}",
-        ["metric 'm1': filters[0]", "unknown key(s) equals"]),
+        ["metric 'm1': filters[0]", "unknown key(s) equals"],
+    ),
     "filter value not scalar": (
         "- {name: m1, event_type: e, aggregation: count, filters: [{property: region, in: [[eu]]}]}",
-        ["metric 'm1': filters[0]: in", "values must be strings, numbers or booleans"]),
+        ["metric 'm1': filters[0]: in", "values must be strings, numbers or booleans"],
+    ),
     "filters not a list": (
         "- {name: m1, event_type: e, aggregation: count, filters: {property: region, in: [eu]}}",
-        ["metric 'm1'", "filters must be a list"]),
+        ["metric 'm1'", "filters must be a list"],
+    ),
     "unknown key": (
         "- {name: m1, event_type: e, aggregation: count, aggregate: sum}",
-        ["metric 'm1'", "unknown key(s) aggregate"]),
+        ["metric 'm1'", "unknown key(s) aggregate"],
+    ),
     "sql with structured keys": (
         "- {name: m1, sql: 'select count(*) as value from events', aggregation: count}",
-        ["metric 'm1'", "sql excludes the structured keys (aggregation)"]),
+        ["metric 'm1'", "sql excludes the structured keys (aggregation)"],
+    ),
     "sql not a select": (
         "- {name: m1, sql: 'delete from events'}",
-        ["metric 'm1'", "SQL must be a SELECT, got DELETE"]),
+        ["metric 'm1'", "SQL must be a SELECT, got DELETE"],
+    ),
     "group_keys not a list": (
         "- {name: m1, event_type: e, aggregation: unique, property: u, group_keys: region}",
-        ["metric 'm1'", "group_keys must be a list"]),
+        ["metric 'm1'", "group_keys must be a list"],
+    ),
     "group_keys repeated": (
         "- {name: m1, event_type: e, aggregation: unique, property: u, group_keys: [region, region]}",
-        ["metric 'm1'", "group_keys repeat a property"]),
+        ["metric 'm1'", "group_keys repeat a property"],
+    ),
     "duplicate names": (
         "- {name: m1, event_type: e, aggregation: count}\n- {name: m1, event_type: f, aggregation: count}",
-        ["metric 'm1' is defined twice"]),
-    "metric not a mapping": (
-        "- just_a_name",
-        ["billable_metrics[0] must be a mapping"]),
+        ["metric 'm1' is defined twice"],
+    ),
+    "metric not a mapping": ("- just_a_name", ["billable_metrics[0] must be a mapping"]),
 }
 
 
@@ -444,11 +527,14 @@ def test_invalid_definitions_name_the_metric_and_the_problem(tmp_path, body, fra
         assert fragment in message
 
 
-@pytest.mark.parametrize("text,problem", [
-    ("billable_metrics: [\n  - {name: m1\n", "not valid YAML"),
-    ("billable_metrics: {name: m1}\n", "expected a top-level 'billable_metrics:' list"),
-    ("- {name: m1}\n", "expected a top-level 'billable_metrics:' list"),
-])
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("billable_metrics: [\n  - {name: m1\n", "not valid YAML"),
+        ("billable_metrics: {name: m1}\n", "expected a top-level 'billable_metrics:' list"),
+        ("- {name: m1}\n", "expected a top-level 'billable_metrics:' list"),
+    ],
+)
 def test_malformed_files_are_refused(tmp_path, text, problem):
     path = tmp_path / "billable_metrics.yml"
     path.write_text(text)
@@ -487,7 +573,9 @@ def test_each_metric_renders_on_its_own():
 
 
 def test_yaml_12_booleans_keep_country_codes_as_strings(tmp_path):
-    files = compile_yaml(tmp_path, """
+    files = compile_yaml(
+        tmp_path,
+        """
 billable_metrics:
   - name: calls
     event_type: call
@@ -495,7 +583,8 @@ billable_metrics:
     filters:
       - {property: country, in: [NO, SE, yes, on]}
       - {property: is_test, not_in: [true]}
-""")
+""",
+    )
     sql = plain_sql(files["int_metric_events__calls.sql"])
     assert "in ('NO', 'SE', 'yes', 'on')" in sql
     assert "not_in" not in sql and "in ('true')" in sql
@@ -504,8 +593,20 @@ billable_metrics:
 @pytest.mark.parametrize("value", ["Hello {{ name }}", "{% if x %}", "{# note"])
 def test_jinja_markers_in_values_are_refused(tmp_path, value):
     path = tmp_path / "billable_metrics.yml"
-    path.write_text(yaml.safe_dump({"billable_metrics": [
-        {"name": "calls", "event_type": "call", "aggregation": "count", "filters": [{"property": "p", "in": [value]}]}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "billable_metrics": [
+                    {
+                        "name": "calls",
+                        "event_type": "call",
+                        "aggregation": "count",
+                        "filters": [{"property": "p", "in": [value]}],
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(BillingError, match="metric 'calls'.*may not contain"):
         load_metrics(path)
 

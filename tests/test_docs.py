@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, BillingTestProject
 
 MARTS = sorted(p.stem for p in (REPO / "models" / "marts").glob("*.sql"))
@@ -40,9 +38,14 @@ def test_every_mart_column_is_described(built):
             missing.append(f"{mart} (model)")
             continue
         described = {c["name"] for c in model.get("columns", []) if (c.get("description") or "").strip()}
-        columns = [r["column_name"] for r in built.query(
-            "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
-            "order by ordinal_position", [mart])]
+        columns = [
+            r["column_name"]
+            for r in built.query(
+                "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
+                "order by ordinal_position",
+                [mart],
+            )
+        ]
         assert columns, f"{mart} was not built"
         missing += [f"{mart}.{c}" for c in columns if c not in described]
     assert not missing, "undocumented: " + ", ".join(missing)

@@ -21,10 +21,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import BillingTestProject
 
 from billing_cli.errors import BillingError
 from billing_cli.export import INVOICE_COLUMNS, LINE_COLUMNS, export_invoices, neutralise
-from conftest import BillingTestProject
 
 CUSTOMER_NAME = '=HYPERLINK("http://x")'
 METRICS = """
@@ -37,22 +37,50 @@ billable_metrics:
 
 
 def usage(tid: str, at: str, units) -> dict:
-    return {"transaction_id": tid, "customer_id": "cus_x", "event_type": "api_call",
-            "timestamp": at, "properties": {"units": units}}
+    return {
+        "transaction_id": tid,
+        "customer_id": "cus_x",
+        "event_type": "api_call",
+        "timestamp": at,
+        "properties": {"units": units},
+    }
 
 
 def seeds(price: str = "0.125") -> dict:
-    return dict(
-        customers=[{"customer_id": "cus_x", "name": CUSTOMER_NAME, "billing_provider": "stripe",
-                    "billing_provider_customer_id": "-42"}],
-        products=[{"product_id": "prod_cmd", "name": "+cmd", "type": "USAGE", "billable_metric": "api_units"}],
-        rate_cards=[{"rate_card_id": "rc_x", "name": "List", "currency": "USD"}],
-        rate_card_rates=[{"rate_card_id": "rc_x", "product_id": "prod_cmd", "starting_at": "2024-01-01T00:00:00Z",
-                          "entitled": True, "rate_type": "FLAT", "price": price}],
-        contracts=[{"contract_id": "con_x", "customer_id": "cus_x", "rate_card_id": "rc_x", "name": "Main",
-                    "starting_at": "2025-01-01T00:00:00Z", "usage_statement_frequency": "MONTHLY",
-                    "usage_statement_day": "FIRST_OF_MONTH", "net_payment_terms_days": "30"}],
-    )
+    return {
+        "customers": [
+            {
+                "customer_id": "cus_x",
+                "name": CUSTOMER_NAME,
+                "billing_provider": "stripe",
+                "billing_provider_customer_id": "-42",
+            }
+        ],
+        "products": [{"product_id": "prod_cmd", "name": "+cmd", "type": "USAGE", "billable_metric": "api_units"}],
+        "rate_cards": [{"rate_card_id": "rc_x", "name": "List", "currency": "USD"}],
+        "rate_card_rates": [
+            {
+                "rate_card_id": "rc_x",
+                "product_id": "prod_cmd",
+                "starting_at": "2024-01-01T00:00:00Z",
+                "entitled": True,
+                "rate_type": "FLAT",
+                "price": price,
+            }
+        ],
+        "contracts": [
+            {
+                "contract_id": "con_x",
+                "customer_id": "cus_x",
+                "rate_card_id": "rc_x",
+                "name": "Main",
+                "starting_at": "2025-01-01T00:00:00Z",
+                "usage_statement_frequency": "MONTHLY",
+                "usage_statement_day": "FIRST_OF_MONTH",
+                "net_payment_terms_days": "30",
+            }
+        ],
+    }
 
 
 def built_project(root: Path) -> BillingTestProject:
@@ -60,13 +88,16 @@ def built_project(root: Path) -> BillingTestProject:
     project = BillingTestProject(root)
     project.seeds(**seeds())
     project.metrics(METRICS)
-    project.ingest([
-        usage("e1", "2025-01-05T10:00:00Z", 5),
-        usage("e2", "2025-01-20T10:00:00Z", "7"),
-        usage("e3", "2025-02-10T10:00:00Z", 9),
-        usage("e4", "2025-02-11T10:00:00Z", -13),
-        usage("e5", "2025-03-15T10:00:00Z", 9),
-    ], loaded_at="2025-03-20T00:00:00Z")
+    project.ingest(
+        [
+            usage("e1", "2025-01-05T10:00:00Z", 5),
+            usage("e2", "2025-01-20T10:00:00Z", "7"),
+            usage("e3", "2025-02-10T10:00:00Z", 9),
+            usage("e4", "2025-02-11T10:00:00Z", -13),
+            usage("e5", "2025-03-15T10:00:00Z", 9),
+        ],
+        loaded_at="2025-03-20T00:00:00Z",
+    )
     project.build(as_of="2025-04-02T12:00:00Z")
     return project
 
@@ -80,10 +111,11 @@ def read_csv(path: Path) -> tuple[list[str], list[dict]]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader)
-        return header, [dict(zip(header, row)) for row in reader]
+        return header, [dict(zip(header, row, strict=True)) for row in reader]
 
 
 # -- formats ----------------------------------------------------------------------------------
+
 
 def test_csv_has_the_period_invoice_and_line_with_exact_money(db, tmp_path):
     path, invoices, lines = export_invoices(db, "2025-01", "csv", tmp_path / "jan.csv")
@@ -93,14 +125,36 @@ def test_csv_has_the_period_invoice_and_line_with_exact_money(db, tmp_path):
     assert header == list(INVOICE_COLUMNS + LINE_COLUMNS)
     assert len(rows) == 1
     row = rows[0]
-    assert {k: row[k] for k in ("contract_id", "customer_id", "invoice_type", "status", "currency",
-                                "period_starting_at", "period_ending_before", "issued_at", "due_at")} == {
-        "contract_id": "con_x", "customer_id": "cus_x", "invoice_type": "USAGE", "status": "FINALIZED",
-        "currency": "USD", "period_starting_at": "2025-01-01T00:00:00Z",
-        "period_ending_before": "2025-02-01T00:00:00Z", "issued_at": "2025-02-01T00:00:00Z",
-        "due_at": "2025-03-03T00:00:00Z"}
+    assert {
+        k: row[k]
+        for k in (
+            "contract_id",
+            "customer_id",
+            "invoice_type",
+            "status",
+            "currency",
+            "period_starting_at",
+            "period_ending_before",
+            "issued_at",
+            "due_at",
+        )
+    } == {
+        "contract_id": "con_x",
+        "customer_id": "cus_x",
+        "invoice_type": "USAGE",
+        "status": "FINALIZED",
+        "currency": "USD",
+        "period_starting_at": "2025-01-01T00:00:00Z",
+        "period_ending_before": "2025-02-01T00:00:00Z",
+        "issued_at": "2025-02-01T00:00:00Z",
+        "due_at": "2025-03-03T00:00:00Z",
+    }
     assert (row["subtotal"], row["credits_applied"], row["commits_applied"], row["total"]) == (
-        "1.50", "0.00", "0.00", "1.50")
+        "1.50",
+        "0.00",
+        "0.00",
+        "1.50",
+    )
     assert (row["line_type"], row["product_id"], row["amount"]) == ("usage", "prod_cmd", "1.50")
     assert Decimal(row["quantity"]) == 12
     assert Decimal(row["unit_price"]) == Decimal("0.125")
@@ -144,7 +198,10 @@ def test_json_nests_lines_and_writes_money_as_decimal_strings(db, tmp_path):
     assert list(invoice) == [*INVOICE_COLUMNS, "line_items"]
     assert invoice["customer_name"] == CUSTOMER_NAME  # JSON is data, not a spreadsheet: verbatim
     assert (invoice["status"], invoice["period_starting_at"], invoice["due_at"]) == (
-        "FINALIZED", "2025-03-01T00:00:00Z", "2025-05-01T00:00:00Z")
+        "FINALIZED",
+        "2025-03-01T00:00:00Z",
+        "2025-05-01T00:00:00Z",
+    )
     assert (invoice["subtotal"], invoice["credits_applied"], invoice["total"]) == ("1.13", "0.00", "1.13")
     [line] = invoice["line_items"]
     assert list(line) == list(LINE_COLUMNS)
@@ -176,6 +233,7 @@ def test_parquet_keeps_decimal_types_and_raw_text(db, tmp_path):
 
 
 # -- arguments ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("period", ["2025-13", "abc", "2025-1", "2025-00", "", "2025-01-01"])
 def test_bad_period_is_refused(db, tmp_path, period):
@@ -229,13 +287,27 @@ def test_out_of_range_period_is_a_clean_error(db, tmp_path, period):
 
 # -- Stripe: a regenerated invoice is a new Stripe invoice (DECISIONLOG D35, D45) ----------------
 
+
 def stripe_files(project: BillingTestProject, period: str, out: Path) -> dict[str, str]:
     from click.testing import CliRunner
 
     from billing_cli.cli import main
 
-    result = CliRunner().invoke(main, ["--project-dir", str(project.dir), "--db", str(project.db_path),
-                                       "export", "stripe", "--period", period, "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--project-dir",
+            str(project.dir),
+            "--db",
+            str(project.db_path),
+            "export",
+            "stripe",
+            "--period",
+            period,
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return {f.name: f.read_text() for f in sorted(out.iterdir())}
 
@@ -249,22 +321,38 @@ def test_stripe_export_of_a_regenerated_invoice_voids_the_old_one_with_new_keys(
     [before] = stripe_files(project, "2025-01", tmp_path / "before").values()
     before = json.loads(before)
     assert before["invoice_version"] == 1
-    assert [r["path"] for r in before["requests"]] == ["/v1/invoices", "/v1/invoiceitems",
-                                                       "/v1/invoices/{invoice}/finalize"]
+    assert [r["path"] for r in before["requests"]] == [
+        "/v1/invoices",
+        "/v1/invoiceitems",
+        "/v1/invoices/{invoice}/finalize",
+    ]
 
     # January repriced: 12 units x 0.25 = 3.00; voided and regenerated as of the last build
     project.seeds(**seeds(price="0.25"))
     invoice_id = before["invoice_id"]
-    result = CliRunner().invoke(main, ["--project-dir", str(project.dir), "--db", str(project.db_path),
-                                       "invoices", "void", invoice_id, "--reason", "repriced"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--project-dir",
+            str(project.dir),
+            "--db",
+            str(project.db_path),
+            "invoices",
+            "void",
+            invoice_id,
+            "--reason",
+            "repriced",
+        ],
+    )
     assert result.exit_code == 0, result.output
     after_files = stripe_files(project, "2025-01", tmp_path / "after")
     after = json.loads(after_files[f"{invoice_id}.json"])
     assert (after["invoice_version"], after["total"]) == (2, 300)
     search, void, create, *items, finalize = after["requests"]
     assert (search["method"], search["path"], search["result"]) == ("GET", "/v1/invoices/search", "voided_v1")
-    assert search["params"]["query"] == (f"metadata['billing_invoice_id']:'{invoice_id}' "
-                                         "AND metadata['billing_invoice_version']:'1'")
+    assert search["params"]["query"] == (
+        f"metadata['billing_invoice_id']:'{invoice_id}' AND metadata['billing_invoice_version']:'1'"
+    )
     assert (void["method"], void["path"]) == ("POST", "/v1/invoices/{voided_v1}/void")
     assert (create["path"], create["result"]) == ("/v1/invoices", "invoice")
     assert create["params"]["metadata"]["billing_invoice_version"] == "2"

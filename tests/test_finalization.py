@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from conftest import BillingTestProject, D
 
 JAN, FEB, MAR = datetime(2025, 1, 1), datetime(2025, 2, 1), datetime(2025, 3, 1)
@@ -19,23 +18,52 @@ TIERS = [{"size": "10", "price": "1.00"}, {"price": "0.50"}]
 
 
 def catalog(tiers=TIERS, credits=(), contract_end=None, setup_fee="100"):
-    return dict(
-        contract_scheduled_charges=[{"scheduled_charge_id": "setup", "contract_id": "k1", "name": "Setup",
-                                     "timestamp": "2025-01-15", "amount": setup_fee}],
-        customers=[{"customer_id": "c1", "name": "One"}],
-        products=[{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}],
-        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": "api", "starting_at": "2024-01-01",
-                          "rate_type": "TIERED", "tiers": tiers}],
-        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01",
-                    "ending_before": contract_end}],
-        contract_credits=list(credits),
-    )
+    return {
+        "contract_scheduled_charges": [
+            {
+                "scheduled_charge_id": "setup",
+                "contract_id": "k1",
+                "name": "Setup",
+                "timestamp": "2025-01-15",
+                "amount": setup_fee,
+            }
+        ],
+        "customers": [{"customer_id": "c1", "name": "One"}],
+        "products": [{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}],
+        "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
+        "rate_card_rates": [
+            {
+                "rate_card_id": "rc",
+                "product_id": "api",
+                "starting_at": "2024-01-01",
+                "rate_type": "TIERED",
+                "tiers": tiers,
+            }
+        ],
+        "contracts": [
+            {
+                "contract_id": "k1",
+                "customer_id": "c1",
+                "rate_card_id": "rc",
+                "starting_at": "2025-01-01",
+                "ending_before": contract_end,
+            }
+        ],
+        "contract_credits": list(credits),
+    }
 
 
 def calls(prefix: str, n: int, day: str) -> list[dict]:
-    return [{"transaction_id": f"{prefix}{i}", "customer_id": "c1", "event_type": "call",
-             "timestamp": f"{day}T12:00:00Z", "properties": {}} for i in range(n)]
+    return [
+        {
+            "transaction_id": f"{prefix}{i}",
+            "customer_id": "c1",
+            "event_type": "call",
+            "timestamp": f"{day}T12:00:00Z",
+            "properties": {},
+        }
+        for i in range(n)
+    ]
 
 
 def invoice_rows(p, period):
@@ -44,8 +72,9 @@ def invoice_rows(p, period):
 
 def content(p, invoice_id) -> tuple:
     invoice = p.query("select * from main.fct_invoices where invoice_id = ?", [invoice_id])
-    lines = p.query("select * from main.fct_invoice_line_items where invoice_id = ? order by line_item_id",
-                    [invoice_id])
+    lines = p.query(
+        "select * from main.fct_invoice_line_items where invoice_id = ? order by line_item_id", [invoice_id]
+    )
     return invoice, lines
 
 
@@ -96,8 +125,10 @@ def test_late_usage_is_billed_on_the_next_open_invoice_with_tiers(january_final)
     [feb] = invoice_rows(p, FEB)
     assert (feb["status"], feb["total"]) == ("DRAFT", D("6.00"))
     late = [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
-    assert [(r["invoice_id"], r["adjusted_invoice_id"], r["product_id"], r["starting_at"], r["quantity"],
-             r["amount"]) for r in late] == [(feb["invoice_id"], jan["invoice_id"], "api", JAN, D(4), D("3.00"))]
+    assert [
+        (r["invoice_id"], r["adjusted_invoice_id"], r["product_id"], r["starting_at"], r["quantity"], r["amount"])
+        for r in late
+    ] == [(feb["invoice_id"], jan["invoice_id"], "api", JAN, D(4), D("3.00"))]
     # February is stored with its adjustment on Mar 2; a rebuild bills nothing twice
     p.build(as_of="2025-03-02T00:00:00Z")
     p.build(as_of="2025-03-03T00:00:00Z")
@@ -114,8 +145,13 @@ def test_late_usage_is_billed_on_the_next_open_invoice_with_tiers(january_final)
 
 def test_late_usage_is_drawn_by_balances_in_its_window(make_project):
     # a $10 credit for [Jan 1, Apr 1): January's 8.00 is covered (total 0, 2.00 left).
-    credit = {"credit_id": "cr", "contract_id": "k1", "amount": "10", "access_starting_at": "2025-01-01",
-              "access_ending_before": "2025-04-01"}
+    credit = {
+        "credit_id": "cr",
+        "contract_id": "k1",
+        "amount": "10",
+        "access_starting_at": "2025-01-01",
+        "access_ending_before": "2025-04-01",
+    }
     p = make_project().seeds(**catalog(credits=[credit])).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
     p.build(as_of="2025-02-02T00:00:00Z")
@@ -178,8 +214,10 @@ def test_void_and_regenerate_keeps_both_versions(january_final):
     p.seeds(**catalog(tiers=[{"size": "10", "price": "0.90"}, {"price": "0.50"}]))
     runner = CliRunner()
     args = ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void", jan["invoice_id"]]
-    result = runner.invoke(main, [*args, "--reason", "tier 1 mispriced", "--actor", "finance@example.com",
-                                  "--as-of", "2025-03-03T00:00:00Z"])
+    result = runner.invoke(
+        main,
+        [*args, "--reason", "tier 1 mispriced", "--actor", "finance@example.com", "--as-of", "2025-03-03T00:00:00Z"],
+    )
     assert result.exit_code == 0, result.output
     assert "Regenerating as of 2025-03-03T00:00:00Z (given with --as-of)" in result.output
     assert "Regenerated invoice" in result.output and "as version 2: total 7.00 (was 8.00)" in result.output
@@ -193,7 +231,8 @@ def test_void_and_regenerate_keeps_both_versions(january_final):
     log = p.query("select * from billing_audit.invoice_audit_log order by acted_at, action desc")
     assert [(r["action"], r["reason"], r["actor"]) for r in log] == [
         ("VOIDED", "tier 1 mispriced", "finance@example.com"),
-        ("REGENERATED", "tier 1 mispriced", "finance@example.com")]
+        ("REGENERATED", "tier 1 mispriced", "finance@example.com"),
+    ]
     # the two rows link the versions: version 1 voided, version 2 replacing it
     assert [(r["version_number"], r["replaces_version"]) for r in log] == [(1, None), (2, 1)]
     old, new = (json.loads(r["invoice_version"]) for r in log)
@@ -215,8 +254,21 @@ def void_cli(p, invoice_id: str, *options: str):
 
     from billing_cli.cli import main
 
-    return CliRunner().invoke(main, ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void",
-                                     invoice_id, "--reason", "repriced", *options])
+    return CliRunner().invoke(
+        main,
+        [
+            "--project-dir",
+            str(p.dir),
+            "--db",
+            str(p.db_path),
+            "invoices",
+            "void",
+            invoice_id,
+            "--reason",
+            "repriced",
+            *options,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +276,10 @@ def first_quarter_db(tmp_path_factory):
     """Calls in January (8), February (3) and March (2), built as of 2025-04-02: January to March and
     the setup fee are final, April is a draft. Built once per module."""
     p = BillingTestProject(tmp_path_factory.mktemp("first_quarter") / "p").seeds(**catalog()).metrics(METRICS)
-    p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 3, "2025-02-10") + calls("mar", 2, "2025-03-10"),
-             loaded_at="2025-03-20T00:00:00Z")
+    p.ingest(
+        calls("jan", 8, "2025-01-20") + calls("feb", 3, "2025-02-10") + calls("mar", 2, "2025-03-10"),
+        loaded_at="2025-03-20T00:00:00Z",
+    )
     p.build(as_of="2025-04-02T00:00:00Z")
     return p
 
@@ -241,9 +295,13 @@ def status_counts(p) -> dict[str, int]:
 
 
 def store_rows(p) -> list[tuple]:
-    return [tuple(r.values()) for r in p.query(
-        "select record_type, invoice_id, invoice_version, line_item_id, balance_id from main.invoice_store "
-        "order by all")]
+    return [
+        tuple(r.values())
+        for r in p.query(
+            "select record_type, invoice_id, invoice_version, line_item_id, balance_id from main.invoice_store "
+            "order by all"
+        )
+    ]
 
 
 def test_void_without_as_of_regenerates_as_of_the_last_build(first_quarter_built):
@@ -259,8 +317,11 @@ def test_void_without_as_of_regenerates_as_of_the_last_build(first_quarter_built
     assert status_counts(p) == before
     # only January changed in the store: a void row for version 1, version 2 with its line
     new_rows = set(store_rows(p)) - set(stored)
-    assert {r[:3] for r in new_rows} == {("void", jan["invoice_id"], 1), ("invoice", jan["invoice_id"], 2),
-                                         ("line", jan["invoice_id"], 2)}
+    assert {r[:3] for r in new_rows} == {
+        ("void", jan["invoice_id"], 1),
+        ("invoice", jan["invoice_id"], 2),
+        ("line", jan["invoice_id"], 2),
+    }
     assert len(new_rows) == 3
     assert invoice_rows(p, JAN)[0]["total"] == D("7.20")  # 8 x 0.90
 
@@ -319,9 +380,16 @@ def test_a_catalog_edit_splitting_a_late_period_nets_to_one_adjustment(january_f
     p.build(as_of="2025-03-02T00:00:00Z")
     split = catalog()
     split["rate_card_rates"] = [
-        {"rate_card_id": "rc", "product_id": "api", "starting_at": "2024-01-01", "ending_before": "2025-01-25",
-         "rate_type": "TIERED", "tiers": TIERS},
-        {"rate_card_id": "rc", "product_id": "api", "starting_at": "2025-01-25", "rate_type": "TIERED", "tiers": TIERS}]
+        {
+            "rate_card_id": "rc",
+            "product_id": "api",
+            "starting_at": "2024-01-01",
+            "ending_before": "2025-01-25",
+            "rate_type": "TIERED",
+            "tiers": TIERS,
+        },
+        {"rate_card_id": "rc", "product_id": "api", "starting_at": "2025-01-25", "rate_type": "TIERED", "tiers": TIERS},
+    ]
     p.seeds(**split)
     p.build(as_of="2025-03-03T00:00:00Z")
     [mar] = invoice_rows(p, MAR)
@@ -353,8 +421,13 @@ def test_a_take_back_line_reduces_what_balances_draw(make_project):
     # -3.00 take-back; the credit draws the net 7.00 (not 10.00), January totals 0.00.
     from billing_cli.invoices import void_invoice
 
-    credit = {"credit_id": "cr", "contract_id": "k1", "amount": "20", "access_starting_at": "2025-01-01",
-              "access_ending_before": "2025-06-01"}
+    credit = {
+        "credit_id": "cr",
+        "contract_id": "k1",
+        "amount": "20",
+        "access_starting_at": "2025-01-01",
+        "access_ending_before": "2025-06-01",
+    }
     p = make_project().seeds(**catalog(credits=[credit])).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
     p.build(as_of="2025-02-02T00:00:00Z")
@@ -375,9 +448,23 @@ def test_late_usage_billed_after_a_window_closed_is_not_drawn(make_project):
     # invoice, final on Mar 2. 4 late January calls (+3.00) land on March's invoice, after the
     # window closed: the commitment was settled, so the adjustment is billed at its re-rated price
     # and the balance still adds up (ledger 30 - 8 - 22 = 0; the build's reconciliation tests pass).
-    p = make_project().seeds(**catalog(), contract_commits=[
-        {"commit_id": "pp", "contract_id": "k1", "type": "POSTPAID", "amount": "30",
-         "access_starting_at": "2025-01-01", "access_ending_before": "2025-03-01"}]).metrics(METRICS)
+    p = (
+        make_project()
+        .seeds(
+            **catalog(),
+            contract_commits=[
+                {
+                    "commit_id": "pp",
+                    "contract_id": "k1",
+                    "type": "POSTPAID",
+                    "amount": "30",
+                    "access_starting_at": "2025-01-01",
+                    "access_ending_before": "2025-03-01",
+                }
+            ],
+        )
+        .metrics(METRICS)
+    )
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
     p.build(as_of="2025-03-05T00:00:00Z")
     assert [r["total"] for r in invoice_rows(p, FEB)] == [D("22.00")]

@@ -12,17 +12,25 @@ import json
 import random
 
 import pytest
+from conftest import BillingTestProject
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from conftest import BillingTestProject
 
 EVENTS_PER_BUILD = 2500
 MAX_BUILDS = 2
 OUTCOMES = {"metered", "unmetered", "duplicate", "rejected"}
-REASONS = {"missing_transaction_id", "missing_customer_id", "missing_event_type", "invalid_timestamp",
-           "future_timestamp", "invalid_properties", "unknown_customer", "no_active_contract",
-           "non_numeric_value", "value_out_of_range"}
+REASONS = {
+    "missing_transaction_id",
+    "missing_customer_id",
+    "missing_event_type",
+    "invalid_timestamp",
+    "future_timestamp",
+    "invalid_properties",
+    "unknown_customer",
+    "no_active_contract",
+    "non_numeric_value",
+    "value_out_of_range",
+}
 METRICS = """billable_metrics:
   - {name: calls, event_type: call, aggregation: count}
   - {name: gigabytes, event_type: store, aggregation: sum, property: gb, group_keys: [region]}
@@ -32,17 +40,55 @@ METRICS = """billable_metrics:
      filters: [{property: region, in: [us, "é"]}]}
 """
 UNICODE = ["é", "日本語", "🙂", "\u0000", "\u202e", "a\nb", "'; drop table x; --", "=1+1", "\\", '"']
-NUMBERS = [0, -5, 3, 2.5, 1e308, -1e308, 1e-300, 12345678901234567890123, "123.45", "-7", "1e400",
-           "NaN", "Infinity", "0x10", "", " 42 ", True, None, [], {}, "abc"]
+NUMBERS = [
+    0,
+    -5,
+    3,
+    2.5,
+    1e308,
+    -1e308,
+    1e-300,
+    12345678901234567890123,
+    "123.45",
+    "-7",
+    "1e400",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "",
+    " 42 ",
+    True,
+    None,
+    [],
+    {},
+    "abc",
+]
 
 
 def timestamp(rng: random.Random):
-    return rng.choice([
-        "2025-01-15T10:00:00Z", "2025-02-03T23:59:59.999999Z", "2025-01-31T23:30:00-05:00",
-        "2025-02-01T01:30:00+02:00", "2025-01-10 08:00:00", "2025-02-14", "2025-02-30T00:00:00Z",
-        "0001-01-01T00:00:00Z", "1900-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2025-02-16T12:00:00+14:00",
-        "2025-13-01T00:00:00Z", "yesterday", "", None, 1736935200, "2025-01-15T10:00:00", "2025-01-15T25:00:00Z",
-        rng.choice(UNICODE)])
+    return rng.choice(
+        [
+            "2025-01-15T10:00:00Z",
+            "2025-02-03T23:59:59.999999Z",
+            "2025-01-31T23:30:00-05:00",
+            "2025-02-01T01:30:00+02:00",
+            "2025-01-10 08:00:00",
+            "2025-02-14",
+            "2025-02-30T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "1900-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2025-02-16T12:00:00+14:00",
+            "2025-13-01T00:00:00Z",
+            "yesterday",
+            "",
+            None,
+            1736935200,
+            "2025-01-15T10:00:00",
+            "2025-01-15T25:00:00Z",
+            rng.choice(UNICODE),
+        ]
+    )
 
 
 def properties(rng: random.Random):
@@ -61,15 +107,15 @@ def event(rng: random.Random, ids: list[str]) -> dict:
     if ids and rng.random() < 0.15:
         transaction_id = rng.choice(ids)  # a duplicate, usually with a different payload
     else:
-        transaction_id = rng.choice([f"t{rng.randrange(10**9)}", f"t{rng.randrange(10**9)}", "", None, 17,
-                                     "x" * 300, rng.choice(UNICODE)])
+        transaction_id = rng.choice(
+            [f"t{rng.randrange(10**9)}", f"t{rng.randrange(10**9)}", "", None, 17, "x" * 300, rng.choice(UNICODE)]
+        )
         if isinstance(transaction_id, str) and transaction_id:
             ids.append(transaction_id)
     row = {
         "transaction_id": transaction_id,
         "customer_id": rng.choice(["c1", "c1", "alias-1", "ghost", "", None, 5, rng.choice(UNICODE)]),
-        "event_type": rng.choice(["call", "store", "store", "login", "other", "", None, ["call"],
-                                  rng.choice(UNICODE)]),
+        "event_type": rng.choice(["call", "store", "store", "login", "other", "", None, ["call"], rng.choice(UNICODE)]),
         "timestamp": timestamp(rng),
         "properties": properties(rng),
     }
@@ -80,8 +126,19 @@ def event(rng: random.Random, ids: list[str]) -> dict:
 
 
 def raw_line(rng: random.Random) -> str:
-    return rng.choice(['{"transaction_id": "cut', "[1, 2, 3]", "42", "null", '"text"', "{}", "{,}",
-                       '{"transaction_id": "' + "é" * 10 + '", "customer_id": "c1"', "\ufeff{}"])
+    return rng.choice(
+        [
+            '{"transaction_id": "cut',
+            "[1, 2, 3]",
+            "42",
+            "null",
+            '"text"',
+            "{}",
+            "{,}",
+            '{"transaction_id": "' + "é" * 10 + '", "customer_id": "c1"',
+            "\ufeff{}",
+        ]
+    )
 
 
 AS_OF = "2025-03-01T00:00:00Z"
@@ -94,12 +151,19 @@ def land(project: BillingTestProject, seed: int) -> str:
     events = [event(rng, ids) for _ in range(EVENTS_PER_BUILD)]
     # a quantity beyond the supported range (10^15 per event, D56) is rejected, not a crash
     huge = f"huge-{seed}"
-    events.append({"transaction_id": huge, "customer_id": "c1", "event_type": "store",
-                   "timestamp": "2025-01-20T00:00:00Z", "properties": {"gb": "123456789012345678901234"}})
+    events.append(
+        {
+            "transaction_id": huge,
+            "customer_id": "c1",
+            "event_type": "store",
+            "timestamp": "2025-01-20T00:00:00Z",
+            "properties": {"gb": "123456789012345678901234"},
+        }
+    )
     lines = [raw_line(rng) for _ in range(EVENTS_PER_BUILD // 50)]
     # half the rows in one load, the rest (with re-sent ids) in a second one
     project.ingest(events[: len(events) // 2], loaded_at="2025-02-15T00:00:00Z", raw_lines=lines)
-    project.ingest(events[len(events) // 2:], loaded_at="2025-02-16T00:00:00Z")
+    project.ingest(events[len(events) // 2 :], loaded_at="2025-02-16T00:00:00Z")
     return huge
 
 
@@ -115,13 +179,22 @@ def setup_catalog(p: BillingTestProject) -> None:
     p.metrics(METRICS)
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One", "ingest_aliases": ["alias-1"]}],
-        products=[{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"},
-                  {"product_id": "disk", "name": "Disk", "type": "USAGE", "billable_metric": "gigabytes",
-                   "pricing_group_key": ["region"]},
-                  {"product_id": "peak", "name": "Peak", "type": "USAGE", "billable_metric": "peak"}],
+        products=[
+            {"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"},
+            {
+                "product_id": "disk",
+                "name": "Disk",
+                "type": "USAGE",
+                "billable_metric": "gigabytes",
+                "pricing_group_key": ["region"],
+            },
+            {"product_id": "peak", "name": "Peak", "type": "USAGE", "billable_metric": "peak"},
+        ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": pid, "starting_at": "2024-01-01", "rate_type": "FLAT",
-                          "price": "0.01"} for pid in ("api", "disk", "peak")],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": pid, "starting_at": "2024-01-01", "rate_type": "FLAT", "price": "0.01"}
+            for pid in ("api", "disk", "peak")
+        ],
         contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
         contract_credits=[{"credit_id": "cr", "contract_id": "k1", "amount": "5", "access_starting_at": "2025-01-01"}],
     )
@@ -134,8 +207,13 @@ def project(tmp_path_factory) -> BillingTestProject:
     return p
 
 
-@settings(max_examples=MAX_BUILDS, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=MAX_BUILDS,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_random_and_malformed_events_build_and_add_up(project, seed):
     huge = land(project, seed)
@@ -150,8 +228,9 @@ def test_random_and_malformed_events_build_and_add_up(project, seed):
     assert all(r["reason"] is None for r in outcomes if r["outcome"] != "rejected")
     summary = project.query("select sum(event_count) as n from main.fct_event_load_summary")[0]["n"]
     assert summary == raw
-    assert project.query("select outcome, reason from main.fct_event_outcomes where transaction_id = ?",
-                         [huge]) == [{"outcome": "rejected", "reason": "value_out_of_range"}]
+    assert project.query("select outcome, reason from main.fct_event_outcomes where transaction_id = ?", [huge]) == [
+        {"outcome": "rejected", "reason": "value_out_of_range"}
+    ]
     by_outcome = {r["outcome"] for r in outcomes}
     assert {"metered", "duplicate", "rejected"} <= by_outcome, outcomes
     # the invoices are computed and reconcile (dbt tests ran in the build); totals are exact decimals

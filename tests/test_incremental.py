@@ -16,8 +16,6 @@ import os
 import random
 from pathlib import Path
 
-from conftest import REPO
-
 METRICS = """billable_metrics:
   - {name: calls, event_type: call, aggregation: count}
   - {name: tokens, event_type: completion, aggregation: sum, property: tokens, group_keys: [model]}
@@ -32,34 +30,54 @@ METRICS_CHANGED = """billable_metrics:
   - {name: users, event_type_in: [call, completion], aggregation: unique, property: user}
 """
 
-CUSTOMERS = [{"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]},
-             {"customer_id": "B", "name": "Beta"}]
-CUSTOMERS_LATER = [{"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]},
-                   {"customer_id": "B", "name": "Beta", "ingest_aliases": ["legacy-b"]},
-                   {"customer_id": "c", "name": "Gamma"}]
-CONTRACTS = [{"contract_id": "kA", "customer_id": "A", "rate_card_id": "rc", "name": "A",
-              "starting_at": "2025-01-01T00:00:00Z"},
-             {"contract_id": "kB", "customer_id": "B", "rate_card_id": "rc", "name": "B",
-              "starting_at": "2025-02-01T00:00:00Z"}]
-CONTRACTS_LATER = [CONTRACTS[0],
-                   {**CONTRACTS[1], "starting_at": "2025-01-10T00:00:00Z"},
-                   {"contract_id": "kC", "customer_id": "c", "rate_card_id": "rc", "name": "C",
-                    "starting_at": "2025-01-01T00:00:00Z"}]
-CATALOG = dict(
-    products=[{"product_id": "calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
-              {"product_id": "tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens"},
-              {"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "users"}],
-    rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-    rate_card_rates=[
+CUSTOMERS = [{"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]}, {"customer_id": "B", "name": "Beta"}]
+CUSTOMERS_LATER = [
+    {"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]},
+    {"customer_id": "B", "name": "Beta", "ingest_aliases": ["legacy-b"]},
+    {"customer_id": "c", "name": "Gamma"},
+]
+CONTRACTS = [
+    {"contract_id": "kA", "customer_id": "A", "rate_card_id": "rc", "name": "A", "starting_at": "2025-01-01T00:00:00Z"},
+    {"contract_id": "kB", "customer_id": "B", "rate_card_id": "rc", "name": "B", "starting_at": "2025-02-01T00:00:00Z"},
+]
+CONTRACTS_LATER = [
+    CONTRACTS[0],
+    {**CONTRACTS[1], "starting_at": "2025-01-10T00:00:00Z"},
+    {"contract_id": "kC", "customer_id": "c", "rate_card_id": "rc", "name": "C", "starting_at": "2025-01-01T00:00:00Z"},
+]
+CATALOG = {
+    "products": [
+        {"product_id": "calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+        {"product_id": "tokens", "name": "Tokens", "type": "USAGE", "billable_metric": "tokens"},
+        {"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "users"},
+    ],
+    "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
+    "rate_card_rates": [
         {"rate_card_id": "rc", "product_id": "calls", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"},
-        {"rate_card_id": "rc", "product_id": "tokens", "starting_at": "2025-01-01", "rate_type": "TIERED",
-         "tiers": [{"size": 100, "price": "0.01"}, {"price": "0.005"}]},
-        {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "2"}],
-    contract_credits=[{"credit_id": "cr", "contract_id": "kA", "amount": "3", "access_starting_at": "2025-01-01"}],
+        {
+            "rate_card_id": "rc",
+            "product_id": "tokens",
+            "starting_at": "2025-01-01",
+            "rate_type": "TIERED",
+            "tiers": [{"size": 100, "price": "0.01"}, {"price": "0.005"}],
+        },
+        {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "2"},
+    ],
+    "contract_credits": [{"credit_id": "cr", "contract_id": "kA", "amount": "3", "access_starting_at": "2025-01-01"}],
+}
+COMPARED = (
+    "fct_invoices",
+    "fct_invoice_line_items",
+    "fct_usage_daily",
+    "fct_event_outcomes",
+    "fct_event_load_summary",
+    "fct_balance_ledger",
+    "fct_balances",
+    "finalized_invoices",
+    "finalized_invoice_line_items",
+    "finalized_balance_drawdowns",
+    "int_events_deduplicated",
 )
-COMPARED = ("fct_invoices", "fct_invoice_line_items", "fct_usage_daily", "fct_event_outcomes", "fct_event_load_summary",
-            "fct_balance_ledger", "fct_balances", "finalized_invoices", "finalized_invoice_line_items",
-            "finalized_balance_drawdowns", "int_events_deduplicated")
 
 
 def events(rng: random.Random, prefix: str, n: int, month: int, reused_ids: list[str]) -> list[dict]:
@@ -70,25 +88,36 @@ def events(rng: random.Random, prefix: str, n: int, month: int, reused_ids: list
         props = {"user": rng.choice(["u1", "u2", "u3", "u4"]), "model": rng.choice(["m1", "m2"])}
         if kind == "completion":
             props["tokens"] = rng.choice([1, 7, 40, "12", "abc"]) if rng.random() < 0.95 else "abc"
-        out.append({"transaction_id": tid, "customer_id": rng.choice(["A", "a-alias", "B", "c", "legacy-b", "zzz"]),
-                    "event_type": kind, "timestamp": f"2025-{month:02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
-                    "properties": props})
+        out.append(
+            {
+                "transaction_id": tid,
+                "customer_id": rng.choice(["A", "a-alias", "B", "c", "legacy-b", "zzz"]),
+                "event_type": kind,
+                "timestamp": f"2025-{month:02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
+                "properties": props,
+            }
+        )
     return out
 
 
 def table_rows(project, table: str) -> list[str]:
     """The table's rows as sorted text; the project's own folder (in source_file), and the dbt
     invocation that stored a final invoice and the real time it did (D43), left out."""
-    return sorted(repr(tuple(v for k, v in r.items() if k not in ("stored_by_invocation_id", "stored_at")))
-                  .replace(str(project.root), "")
-                  for r in project.query(f"select * from main.{table}"))
+    return sorted(
+        repr(tuple(v for k, v in r.items() if k not in ("stored_by_invocation_id", "stored_at"))).replace(
+            str(project.root), ""
+        )
+        for r in project.query(f"select * from main.{table}")
+    )
 
 
 def assert_same(inc, full, step: str):
     for table in COMPARED:
         a, b = table_rows(inc, table), table_rows(full, table)
-        assert a == b, f"after {step}: {table} differs (incremental {len(a)} rows, from scratch {len(b)} rows)\n" + \
-            "\n".join(sorted(set(a) ^ set(b))[:10])
+        assert a == b, (
+            f"after {step}: {table} differs (incremental {len(a)} rows, from scratch {len(b)} rows)\n"
+            + "\n".join(sorted(set(a) ^ set(b))[:10])
+        )
 
 
 def test_incremental_builds_equal_from_scratch_builds(make_project):
@@ -108,8 +137,11 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
         assert_same(inc, full, step)
 
     # 1. a first load: January events, unknown and not-yet-contracted customers, malformed lines
-    load(events(rng, "a", 120, 1, []), "2025-01-12T00:00:00Z",
-         raw_lines=['{"transaction_id": "bad", "customer_id": "A"}', "not json"])
+    load(
+        events(rng, "a", 120, 1, []),
+        "2025-01-12T00:00:00Z",
+        raw_lines=['{"transaction_id": "bad", "customer_id": "A"}', "not json"],
+    )
     build("first load", "2025-01-20T00:00:00Z")
     # 2. a second load with duplicates of the first (other payloads win nothing)
     load(events(rng, "b", 120, 1, seen), "2025-01-25T00:00:00Z")
@@ -133,29 +165,61 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
     build("metric definition change", "2025-02-08T00:00:00Z")
     # 7. rows without a loaded_at (not landed by `billing ingest`), then another load
     for p in (inc, full):
-        p.query("insert into raw.usage_events (transaction_id, customer_id, event_type, timestamp, properties) values "
-                "('n1', 'A', 'call', '2025-02-07T00:00:00Z', '{\"user\": \"u9\"}'), "
-                "('d1', 'B', 'call', '2025-02-07T00:00:00Z', '{}')")
+        p.query(
+            "insert into raw.usage_events (transaction_id, customer_id, event_type, timestamp, properties) values "
+            "('n1', 'A', 'call', '2025-02-07T00:00:00Z', '{\"user\": \"u9\"}'), "
+            "('d1', 'B', 'call', '2025-02-07T00:00:00Z', '{}')"
+        )
     build("rows without loaded_at", "2025-02-09T00:00:00Z")
     # ... and a load that takes n1's id: the loaded row wins, the row without loaded_at is a duplicate
-    load(events(rng, "g", 40, 2, seen) + [{"transaction_id": "n1", "customer_id": "A", "event_type": "call",
-                                           "timestamp": "2025-02-09T00:00:00Z", "properties": {"user": "u8"}}],
-         "2025-02-10T00:00:00Z")
+    load(
+        events(rng, "g", 40, 2, seen)
+        + [
+            {
+                "transaction_id": "n1",
+                "customer_id": "A",
+                "event_type": "call",
+                "timestamp": "2025-02-09T00:00:00Z",
+                "properties": {"user": "u8"},
+            }
+        ],
+        "2025-02-10T00:00:00Z",
+    )
     build("last load", "2025-02-11T00:00:00Z")
 
     # the story exercised what it claims to
-    outcomes = {(r["outcome"], r["reason"]) for r in inc.query("select distinct outcome, reason from main.fct_event_outcomes")}
-    assert {("metered", None), ("unmetered", None), ("duplicate", None), ("rejected", "unknown_customer"),
-            ("rejected", "non_numeric_value"), ("rejected", "invalid_properties")} <= outcomes, outcomes
-    assert inc.query("select count(*) as n from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'")[0]["n"] > 0
-    assert inc.query("select count(*) as n from main.fct_event_outcomes where customer_id = 'c' and outcome = 'metered'")[0]["n"] > 0
+    outcomes = {
+        (r["outcome"], r["reason"]) for r in inc.query("select distinct outcome, reason from main.fct_event_outcomes")
+    }
+    assert {
+        ("metered", None),
+        ("unmetered", None),
+        ("duplicate", None),
+        ("rejected", "unknown_customer"),
+        ("rejected", "non_numeric_value"),
+        ("rejected", "invalid_properties"),
+    } <= outcomes, outcomes
+    assert (
+        inc.query("select count(*) as n from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'")[0][
+            "n"
+        ]
+        > 0
+    )
+    assert (
+        inc.query("select count(*) as n from main.fct_event_outcomes where customer_id = 'c' and outcome = 'metered'")[
+            0
+        ]["n"]
+        > 0
+    )
 
 
 def _marker_rows(p):
     return {
         "dedup": p.query("select count(*) as n from main.int_events_deduplicated where source_file = 'kept'")[0]["n"],
         "outcomes": p.query("select count(*) as n from main.fct_event_outcomes where reason_detail = 'kept'")[0]["n"],
-        "metric_events": p.query("select count(*) as n from main.int_metric_events where unique_value = 'kept'")[0]["n"],
+        "metric_events": p.query("select count(*) as n from main.int_metric_events where unique_value = 'kept'")[0][
+            "n"
+        ],
         "daily": p.query("select count(*) as n from main.fct_usage_daily where group_values = 'kept'")[0]["n"],
     }
 
@@ -164,8 +228,16 @@ def test_nightly_build_recomputes_only_its_batch(make_project):
     """Rows outside the batch are not rewritten: we mark some rows by hand (the marks are wrong values
     a recomputation would overwrite) and watch which marks survive each build."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
-    call = lambda tid, cust, day: {"transaction_id": tid, "customer_id": cust, "event_type": "call",  # noqa: E731
-                                   "timestamp": f"2025-01-{day:02d}T00:00:00Z", "properties": {"user": "u1"}}
+
+    def call(tid, cust, day):
+        return {
+            "transaction_id": tid,
+            "customer_id": cust,
+            "event_type": "call",
+            "timestamp": f"2025-01-{day:02d}T00:00:00Z",
+            "properties": {"user": "u1"},
+        }
+
     p.ingest([call("a1", "A", 3), call("b1", "B", 3), call("z1", "legacy-b", 3)], loaded_at="2025-01-05T00:00:00Z")
     p.build(as_of="2025-01-06T00:00:00Z")
     # (columns nothing downstream reads: unique_value of a count metric is unused)
@@ -183,14 +255,19 @@ def test_nightly_build_recomputes_only_its_batch(make_project):
     p.ingest([call("a3", "A", 3)], loaded_at="2025-01-07T00:00:00Z")
     p.build(as_of="2025-01-08T00:00:00Z")
     assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 0}
-    day3 = p.query("select quantity from main.fct_usage_daily where contract_id = 'kA' and usage_date = '2025-01-03' "
-                   "and billable_metric = 'calls'")
+    day3 = p.query(
+        "select quantity from main.fct_usage_daily where contract_id = 'kA' and usage_date = '2025-01-03' "
+        "and billable_metric = 'calls'"
+    )
     assert [r["quantity"] for r in day3] == [2]
 
     # legacy-b becomes B's alias and kB starts Jan 1: the events of keys B and legacy-b are
     # recomputed (b1, z1 in outcomes); A's rows are kept; dedup is not about customers at all
-    p.seeds(customers=CUSTOMERS_LATER, contracts=[CONTRACTS[0], {**CONTRACTS[1], "starting_at": "2025-01-01T00:00:00Z"}],
-            **CATALOG)
+    p.seeds(
+        customers=CUSTOMERS_LATER,
+        contracts=[CONTRACTS[0], {**CONTRACTS[1], "starting_at": "2025-01-01T00:00:00Z"}],
+        **CATALOG,
+    )
     p.build(as_of="2025-01-08T00:00:00Z")
     assert _marker_rows(p) == {"dedup": 3, "outcomes": 1, "metric_events": 1, "daily": 0}
     assert p.outcomes()["z1"] == ("metered", None)
@@ -211,8 +288,10 @@ EVENT_MODELS = ("int_events_deduplicated", "int_metric_events", "fct_event_outco
 
 def _plans(p) -> dict[str, tuple[str, str]]:
     """model -> (decision, reason) of the newest build's plan (billing_build_plans, DECISIONLOG D44)."""
-    rows = p.query("select model_name, decision, reason from main.billing_build_plans where planned_at = "
-                   "(select max(planned_at) from main.billing_build_plans)")
+    rows = p.query(
+        "select model_name, decision, reason from main.billing_build_plans where planned_at = "
+        "(select max(planned_at) from main.billing_build_plans)"
+    )
     return {r["model_name"]: (r["decision"], r["reason"]) for r in rows}
 
 
@@ -224,31 +303,61 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     import sys
 
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
-    p.ingest([{"transaction_id": "a1", "customer_id": "A", "event_type": "call", "timestamp": "2025-01-03T00:00:00Z",
-               "properties": {"user": "u1"}}], loaded_at="2025-01-05T00:00:00Z")
+    p.ingest(
+        [
+            {
+                "transaction_id": "a1",
+                "customer_id": "A",
+                "event_type": "call",
+                "timestamp": "2025-01-03T00:00:00Z",
+                "properties": {"user": "u1"},
+            }
+        ],
+        loaded_at="2025-01-05T00:00:00Z",
+    )
 
     def plain_dbt_build():
         dbt = Path(sys.executable).with_name("dbt")
-        proc = subprocess.run([str(dbt), "build", "--project-dir", str(p.dir), "--profiles-dir", str(p.dir / "profiles"),
-                               "--vars", '{billing_as_of: "2025-01-06T00:00:00Z"}'],
-                              env={**os.environ, "BILLING_DB": str(p.db_path)}, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                str(dbt),
+                "build",
+                "--project-dir",
+                str(p.dir),
+                "--profiles-dir",
+                str(p.dir / "profiles"),
+                "--vars",
+                '{billing_as_of: "2025-01-06T00:00:00Z"}',
+            ],
+            env={**os.environ, "BILLING_DB": str(p.db_path)},
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stdout[-3000:]
         return _plans(p)
 
     assert set(plain_dbt_build().values()) == {("full", "first build")}
-    assert plain_dbt_build() == {m: ("incremental", "rows loaded after 2025-01-05 00:00:00") for m in EVENT_MODELS}
+    assert plain_dbt_build() == dict.fromkeys(EVENT_MODELS, ("incremental", "rows loaded after 2025-01-05 00:00:00"))
     assert p.query("select count(distinct invocation_id) as n from main.billing_build_plans")[0]["n"] == 2
 
     json_macros = p.dir / "macros" / "json.sql"
     original = json_macros.read_text()
-    json_macros.write_text(original.replace("{% macro duckdb__json_get", "{#- a tidy-up -#}\n{% macro duckdb__json_get")
-                           .replace("    ", "        "))
+    json_macros.write_text(
+        original.replace("{% macro duckdb__json_get", "{#- a tidy-up -#}\n{% macro duckdb__json_get").replace(
+            "    ", "        "
+        )
+    )
     assert set(plain_dbt_build().values()) == {("incremental", "rows loaded after 2025-01-05 00:00:00")}
-    json_macros.write_text(original.replace("""json_extract_string({{ json_expr }}, '$."{{ key }}"')""",
-                                            """json_extract_string(({{ json_expr }}), '$."{{ key }}"')"""))
+    json_macros.write_text(
+        original.replace(
+            """json_extract_string({{ json_expr }}, '$."{{ key }}"')""",
+            """json_extract_string(({{ json_expr }}), '$."{{ key }}"')""",
+        )
+    )
     plans = plain_dbt_build()
-    assert {m: plans[m] for m in EVENT_MODELS if m != "int_events_deduplicated"} == {
-        m: ("full", "the model, a model it depends on or a macro they use changed") for m in EVENT_MODELS[1:]}
+    assert {m: plans[m] for m in EVENT_MODELS if m != "int_events_deduplicated"} == dict.fromkeys(
+        EVENT_MODELS[1:], ("full", "the model, a model it depends on or a macro they use changed")
+    )
 
 
 def test_batch_consistency_test_catches_a_second_winner(make_project):
@@ -256,8 +365,13 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
     earlier copies anywhere: a second winning row for an old id fails it, and so does a metric match
     in the batch that does not come from a winning row of the batch."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
-    call = {"transaction_id": "t1", "customer_id": "A", "event_type": "call", "timestamp": "2025-01-03T00:00:00Z",
-            "properties": {"user": "u1"}}
+    call = {
+        "transaction_id": "t1",
+        "customer_id": "A",
+        "event_type": "call",
+        "timestamp": "2025-01-03T00:00:00Z",
+        "properties": {"user": "u1"},
+    }
     p.ingest([call], loaded_at="2025-01-05T00:00:00Z")
     p.build(as_of="2025-01-06T00:00:00Z")
     p.ingest([{**call, "transaction_id": "t2"}], loaded_at="2025-01-06T00:00:00Z")
@@ -265,17 +379,23 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
     assert p.build(select="assert_event_batch_is_consistent").success
     # a metric match for t1 among the last batch's rows, where t1 has no winning row: t1 now matches
     # the metric twice (once per batch), which the batch-local check must see
-    p.query("insert into main.int_metric_events by name "
-            "select * replace (cast('2025-01-06 00:00:00' as timestamp) as loaded_at) "
-            "from main.int_metric_events where transaction_id = 't1'")
+    p.query(
+        "insert into main.int_metric_events by name "
+        "select * replace (cast('2025-01-06 00:00:00' as timestamp) as loaded_at) "
+        "from main.int_metric_events where transaction_id = 't1'"
+    )
     result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
     assert not result.success and "assert_event_batch_is_consistent" in result.describe()
-    p.query("delete from main.int_metric_events where transaction_id = 't1' "
-            "and loaded_at = cast('2025-01-06 00:00:00' as timestamp)")
+    p.query(
+        "delete from main.int_metric_events where transaction_id = 't1' "
+        "and loaded_at = cast('2025-01-06 00:00:00' as timestamp)"
+    )
     assert p.build(select="assert_event_batch_is_consistent").success
     # a winner for t1 among the rows of the last batch: t1 now has two winners
-    p.query("insert into main.int_events_deduplicated by name "
-            "select * replace (cast('2025-01-06 12:00:00' as timestamp) as loaded_at) "
-            "from main.int_events_deduplicated where transaction_id = 't1'")
+    p.query(
+        "insert into main.int_events_deduplicated by name "
+        "select * replace (cast('2025-01-06 12:00:00' as timestamp) as loaded_at) "
+        "from main.int_events_deduplicated where transaction_id = 't1'"
+    )
     result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
     assert not result.success and "assert_event_batch_is_consistent" in result.describe()

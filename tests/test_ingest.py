@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import BillingTestProject
 
 from billing_cli.db import connect
 from billing_cli.errors import BillingError
 from billing_cli.ingest import describe, ingest
-from conftest import BillingTestProject
 
 LOADED_AT = datetime(2025, 3, 1, 12, 0, 0)
 CSV_HEADER = "transaction_id,customer_id,event_type,timestamp,properties\n"
 
 
 def event(tid: str, **extra) -> dict:
-    return {"transaction_id": tid, "customer_id": "cus_1", "event_type": "api_call",
-            "timestamp": "2025-01-05T10:00:00Z", **extra}
+    return {
+        "transaction_id": tid,
+        "customer_id": "cus_1",
+        "event_type": "api_call",
+        "timestamp": "2025-01-05T10:00:00Z",
+        **extra,
+    }
 
 
 def write_jsonl(path: Path, lines: list) -> Path:
@@ -36,7 +41,7 @@ def rows(db: Path, where: str = "true") -> dict[str, dict]:
     try:
         cursor = con.execute(f"select * from raw.usage_events where {where} order by source_file, source_line")
         names = [d[0] for d in cursor.description]
-        result = [dict(zip(names, r)) for r in cursor.fetchall()]
+        result = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     finally:
         con.close()
     return {r["transaction_id"] or f"{Path(r['source_file']).name}:{r['source_line']}": r for r in result}
@@ -49,16 +54,20 @@ def db(tmp_path) -> Path:
 
 # -- JSONL ------------------------------------------------------------------------------------
 
+
 def test_jsonl_lands_events_unreadable_lines_and_counts_blank_lines(tmp_path, db):
-    path = write_jsonl(tmp_path / "events.jsonl", [
-        event("t1", properties={"units": 5, "region": "eu"}),   # line 1
-        event("t2", properties='{"units": 3}'),                 # line 2: a string holding an object
-        "",                                                     # line 3: blank
-        '{"transaction_id": "t9",',                             # line 4: invalid JSON
-        "[1, 2]",                                               # line 5: JSON, not an object
-        "   ",                                                  # line 6: blank (whitespace)
-        event("t3"),                                            # line 7: no properties
-    ])
+    path = write_jsonl(
+        tmp_path / "events.jsonl",
+        [
+            event("t1", properties={"units": 5, "region": "eu"}),  # line 1
+            event("t2", properties='{"units": 3}'),  # line 2: a string holding an object
+            "",  # line 3: blank
+            '{"transaction_id": "t9",',  # line 4: invalid JSON
+            "[1, 2]",  # line 5: JSON, not an object
+            "   ",  # line 6: blank (whitespace)
+            event("t3"),  # line 7: no properties
+        ],
+    )
 
     summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
 
@@ -87,7 +96,12 @@ def test_jsonl_lands_events_unreadable_lines_and_counts_blank_lines(tmp_path, db
     assert {r["ingest_error"] for k, r in landed.items() if k.startswith("t")} == {None}
 
     assert {k: r["source_line"] for k, r in landed.items()} == {
-        "t1": 1, "t2": 2, "events.jsonl:4": 4, "events.jsonl:5": 5, "t3": 7}
+        "t1": 1,
+        "t2": 2,
+        "events.jsonl:4": 4,
+        "events.jsonl:5": 5,
+        "t3": 7,
+    }
     assert {r["source_file"] for r in landed.values()} == {str(path)}
     assert {r["loaded_at"] for r in landed.values()} == {LOADED_AT}
 
@@ -105,11 +119,12 @@ def test_invalid_utf8_line_is_landed_with_an_error(tmp_path, db):
 
 # -- CSV --------------------------------------------------------------------------------------
 
+
 def test_csv_lands_rows_with_header_offset_line_numbers(tmp_path, db):
     path = tmp_path / "events.csv"
-    path.write_text(CSV_HEADER
-                    + 't1,cus_1,api_call,2025-01-05T10:00:00Z,"{""units"": 2}"\n'
-                    + "007,cus_2,api_call,2025-01-06,\n")
+    path.write_text(
+        CSV_HEADER + 't1,cus_1,api_call,2025-01-05T10:00:00Z,"{""units"": 2}"\n' + "007,cus_2,api_call,2025-01-06,\n"
+    )
 
     summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
 
@@ -158,17 +173,24 @@ def test_a_failing_file_lands_nothing_from_the_same_call(tmp_path, db):
 
 # -- Parquet ----------------------------------------------------------------------------------
 
+
 def test_parquet_timestamptz_and_struct_properties(tmp_path, db):
     eastern = timezone(timedelta(hours=-5))
-    table = pa.table({
-        "transaction_id": ["p1", "p2"],
-        "customer_id": ["cus_1", "cus_1"],
-        "event_type": ["api_call", "api_call"],
-        "timestamp": pa.array([datetime(2025, 1, 31, 23, 30, tzinfo=eastern),
-                               datetime(2025, 2, 1, 1, 2, 3, 456000, tzinfo=timezone.utc)],
-                              type=pa.timestamp("us", tz="UTC")),
-        "properties": pa.array([{"units": 5, "region": "eu"}, {"units": None, "region": "us"}]),
-    })
+    table = pa.table(
+        {
+            "transaction_id": ["p1", "p2"],
+            "customer_id": ["cus_1", "cus_1"],
+            "event_type": ["api_call", "api_call"],
+            "timestamp": pa.array(
+                [
+                    datetime(2025, 1, 31, 23, 30, tzinfo=eastern),
+                    datetime(2025, 2, 1, 1, 2, 3, 456000, tzinfo=UTC),
+                ],
+                type=pa.timestamp("us", tz="UTC"),
+            ),
+            "properties": pa.array([{"units": 5, "region": "eu"}, {"units": None, "region": "us"}]),
+        }
+    )
     path = tmp_path / "events.parquet"
     pq.write_table(table, path)
 
@@ -187,12 +209,17 @@ def test_parquet_timestamptz_and_struct_properties(tmp_path, db):
 
 def test_parquet_without_properties_column_and_non_text_ids(tmp_path, db):
     path = tmp_path / "events.pq"
-    pq.write_table(pa.table({
-        "transaction_id": pa.array([42], type=pa.int64()),
-        "customer_id": ["cus_1"],
-        "event_type": ["api_call"],
-        "timestamp": ["2025-01-05 10:00:00"],
-    }), path)
+    pq.write_table(
+        pa.table(
+            {
+                "transaction_id": pa.array([42], type=pa.int64()),
+                "customer_id": ["cus_1"],
+                "event_type": ["api_call"],
+                "timestamp": ["2025-01-05 10:00:00"],
+            }
+        ),
+        path,
+    )
 
     ingest(db, [str(path)], loaded_at=LOADED_AT)
 
@@ -203,6 +230,7 @@ def test_parquet_without_properties_column_and_non_text_ids(tmp_path, db):
 
 
 # -- paths, globs and loads -------------------------------------------------------------------
+
 
 def test_glob_lands_every_matching_file_in_one_load(tmp_path, db):
     folder = tmp_path / "incoming"
@@ -220,7 +248,7 @@ def test_glob_lands_every_matching_file_in_one_load(tmp_path, db):
     assert set(landed) == {"a1", "a2", "b1", "c1", "d1"}
     # loaded_at defaults to now (UTC, naive) and is shared by every row of the call
     assert {r["loaded_at"] for r in landed.values()} == {summary.loaded_at}
-    assert abs(summary.loaded_at - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=5)
+    assert abs(summary.loaded_at - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)
 
 
 def test_each_call_is_its_own_load(tmp_path, db):
@@ -231,7 +259,10 @@ def test_each_call_is_its_own_load(tmp_path, db):
     ingest(db, [str(second)], loaded_at=LOADED_AT + timedelta(hours=1))
 
     assert {k: r["loaded_at"] for k, r in rows(db).items()} == {
-        "t1": LOADED_AT, "t2": LOADED_AT, "t3": LOADED_AT + timedelta(hours=1)}
+        "t1": LOADED_AT,
+        "t2": LOADED_AT,
+        "t3": LOADED_AT + timedelta(hours=1),
+    }
 
 
 def test_glob_matching_nothing_is_an_error_naming_the_pattern(tmp_path, db):
@@ -281,9 +312,18 @@ def test_null_properties_land_as_none_like_absent_ones(tmp_path, db):
 
 def test_parquet_rows_are_numbered_by_file_order(tmp_path, db):
     path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({"transaction_id": [f"t{i}" for i in range(1, 6)], "customer_id": ["c"] * 5,
-                             "event_type": ["x"] * 5, "timestamp": ["2025-01-01T00:00:00Z"] * 5,
-                             "properties": ["{}"] * 5}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "transaction_id": [f"t{i}" for i in range(1, 6)],
+                "customer_id": ["c"] * 5,
+                "event_type": ["x"] * 5,
+                "timestamp": ["2025-01-01T00:00:00Z"] * 5,
+                "properties": ["{}"] * 5,
+            }
+        ),
+        path,
+    )
     ingest(db, [str(path)], loaded_at=LOADED_AT)
     assert {tid: r["source_line"] for tid, r in rows(db).items()} == {f"t{i}": i for i in range(1, 6)}
 
@@ -299,13 +339,15 @@ def test_byte_order_mark_does_not_cost_the_first_event(tmp_path, db):
 def test_csv_ragged_rows_are_landed_with_an_error_and_the_good_rows_kept(tmp_path, db):
     # one row with 2 fields and one with 7 used to refuse the whole file ("missing column(s) transaction_id")
     path = tmp_path / "ragged.csv"
-    path.write_text(CSV_HEADER
-                    + "t1,cus_1,api_call,2025-01-05T10:00:00Z,\n"
-                    + "t2,cus_1\n"
-                    + 't3,cus_1,api_call,2025-01-05,"{""note"": ""two\nlines""}"\n'
-                    + "t4,cus_1,api_call,2025-01-05,{},extra,more\n"
-                    + "\n"
-                    + "t5,cus_1,api_call,2025-01-06,\n")
+    path.write_text(
+        CSV_HEADER
+        + "t1,cus_1,api_call,2025-01-05T10:00:00Z,\n"
+        + "t2,cus_1\n"
+        + 't3,cus_1,api_call,2025-01-05,"{""note"": ""two\nlines""}"\n'
+        + "t4,cus_1,api_call,2025-01-05,{},extra,more\n"
+        + "\n"
+        + "t5,cus_1,api_call,2025-01-06,\n"
+    )
 
     summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
 
@@ -338,7 +380,9 @@ def test_the_loader_and_dbt_create_the_same_raw_table(tmp_path):
     ours.execute(CREATE_RAW)
     project = BillingTestProject(tmp_path / "dbt")
     project.build()  # empty catalog: on-run-start creates the raw table in the build's own file
-    describe = "select column_name, data_type from information_schema.columns " \
-               "where table_schema = 'raw' and table_name = 'usage_events' order by ordinal_position"
+    describe = (
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'usage_events' order by ordinal_position"
+    )
     assert ours.execute(describe).fetchall() == [tuple(r.values()) for r in project.query(describe)]
     assert len(ours.execute(describe).fetchall()) == 9

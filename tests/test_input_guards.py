@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-
 from conftest import BillingTestProject, D
 
-AS_OF = "2025-07-02T12:00:00Z"     # June is final (Jul 1 + 24 h grace)
+AS_OF = "2025-07-02T12:00:00Z"  # June is final (Jul 1 + 24 h grace)
 LOADED_AT = "2025-07-02T00:00:00Z"
 
 METRICS = """
@@ -26,10 +25,24 @@ CATALOG = {
     "products": [{"product_id": "p_calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
     "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
     # seed timestamps follow the same rules: +23:59 (beyond Spark's +-18:00) is Dec 31 00:01 UTC
-    "rate_card_rates": [{"rate_card_id": "rc", "product_id": "p_calls", "starting_at": "2025-01-01T00:00:00+23:59",
-                         "rate_type": "FLAT", "price": "1"}],
-    "contracts": [{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
-                   "starting_at": "2025-01-01T00:00:00Z"}],
+    "rate_card_rates": [
+        {
+            "rate_card_id": "rc",
+            "product_id": "p_calls",
+            "starting_at": "2025-01-01T00:00:00+23:59",
+            "rate_type": "FLAT",
+            "price": "1",
+        }
+    ],
+    "contracts": [
+        {
+            "contract_id": "k1",
+            "customer_id": "c1",
+            "rate_card_id": "rc",
+            "name": "K",
+            "starting_at": "2025-01-01T00:00:00Z",
+        }
+    ],
 }
 
 # transaction_id -> (timestamp as sent, UTC instant it means or None when invalid_timestamp)
@@ -62,8 +75,10 @@ TIMESTAMPS = {
 
 
 def events() -> list[dict]:
-    return [{"transaction_id": tid, "customer_id": "c1", "event_type": "call", "timestamp": ts, "properties": {}}
-            for tid, (ts, _) in TIMESTAMPS.items()]
+    return [
+        {"transaction_id": tid, "customer_id": "c1", "event_type": "call", "timestamp": ts, "properties": {}}
+        for tid, (ts, _) in TIMESTAMPS.items()
+    ]
 
 
 def prepare(p: BillingTestProject) -> str:
@@ -84,12 +99,14 @@ def project(tmp_path_factory) -> BillingTestProject:
 def test_offsets_beyond_23_59_and_false_leap_seconds_are_invalid(project):
     outcomes = project.outcomes()
     invalid = sorted(tid for tid, (_, at) in TIMESTAMPS.items() if at is None)
-    assert {tid: outcomes[tid] for tid in invalid} == {tid: ("rejected", "invalid_timestamp") for tid in invalid}
+    assert {tid: outcomes[tid] for tid in invalid} == dict.fromkeys(invalid, ("rejected", "invalid_timestamp"))
 
 
 def test_valid_offsets_and_leap_seconds_mean_their_utc_instant(project):
-    parsed = {r["transaction_id"]: r["event_at"] for r in project.query(
-        "select transaction_id, event_at from main.stg_usage_events")}
+    parsed = {
+        r["transaction_id"]: r["event_at"]
+        for r in project.query("select transaction_id, event_at from main.stg_usage_events")
+    }
     valid = {tid: at for tid, (_, at) in TIMESTAMPS.items() if at is not None}
     assert {tid: parsed[tid] for tid in valid} == valid
     assert all(project.outcomes()[tid] == ("metered", None) for tid in valid)
@@ -97,16 +114,21 @@ def test_valid_offsets_and_leap_seconds_mean_their_utc_instant(project):
 
 def test_seed_offsets_up_to_23_59_mean_their_utc_instant(project):
     assert project.query("select starting_at from main.stg_rate_card_rates") == [
-        {"starting_at": datetime(2024, 12, 31, 0, 1)}]
+        {"starting_at": datetime(2024, 12, 31, 0, 1)}
+    ]
 
 
 def test_leap_seconds_are_billed_in_their_period(project):
-    usage = {r["starting_at"].date(): (r["quantity"], r["amount"]) for r in project.lines("k1")
-             if r["line_type"] == "usage"}
+    usage = {
+        r["starting_at"].date(): (r["quantity"], r["amount"]) for r in project.lines("k1") if r["line_type"] == "usage"
+    }
     # January: tz_plus_2359 only (tz_plus_25 was wrongly there); February: -19:30, +0530, -05, -00:00;
     # June: the five leap seconds, none in July
-    assert usage == {date(2025, 1, 1): (D(1), D("1.00")), date(2025, 2, 1): (D(4), D("4.00")),
-                     date(2025, 6, 1): (D(5), D("5.00"))}
+    assert usage == {
+        date(2025, 1, 1): (D(1), D("1.00")),
+        date(2025, 2, 1): (D(4), D("4.00")),
+        date(2025, 6, 1): (D(5), D("5.00")),
+    }
 
 
 def test_seed_timestamps_out_of_range_fail_the_build_naming_row_and_column(make_project):
@@ -115,27 +137,82 @@ def test_seed_timestamps_out_of_range_fail_the_build_naming_row_and_column(make_
         customers=[{"customer_id": c, "name": c} for c in ("c1", "c2", "c3")],
         products=CATALOG["products"],
         rate_cards=CATALOG["rate_cards"],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": "p_calls", "starting_at": "2025-01-01",
-                          "ending_before": "2025-06-30T12:00:60Z", "rate_type": "FLAT", "price": "1"}],
+        rate_card_rates=[
+            {
+                "rate_card_id": "rc",
+                "product_id": "p_calls",
+                "starting_at": "2025-01-01",
+                "ending_before": "2025-06-30T12:00:60Z",
+                "rate_type": "FLAT",
+                "price": "1",
+            }
+        ],
         contracts=[
             # a leap second at the end of 2025 (01:59:60 at +02:00) is 2025-12-31 23:59:59.999999 UTC
-            {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01",
-             "ending_before": "2026-01-01T01:59:60+02:00"},
-            {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-01T00:00:00+25:00"},
+            {
+                "contract_id": "k1",
+                "customer_id": "c1",
+                "rate_card_id": "rc",
+                "starting_at": "2025-01-01",
+                "ending_before": "2026-01-01T01:59:60+02:00",
+            },
+            {
+                "contract_id": "k2",
+                "customer_id": "c2",
+                "rate_card_id": "rc",
+                "starting_at": "2025-01-01T00:00:00+25:00",
+            },
             # the leap second is the last instant of June 30: half a second earlier is before it
-            {"contract_id": "k3", "customer_id": "c3", "rate_card_id": "rc", "starting_at": "2025-06-30T23:59:60Z",
-             "ending_before": "2025-06-30T23:59:59.5Z"},
+            {
+                "contract_id": "k3",
+                "customer_id": "c3",
+                "rate_card_id": "rc",
+                "starting_at": "2025-06-30T23:59:60Z",
+                "ending_before": "2025-06-30T23:59:59.5Z",
+            },
         ],
-        contract_overrides=[{"override_id": "o1", "contract_id": "k1", "product_id": "p_calls", "price": "2",
-                             "type": "OVERWRITE", "starting_at": "2025-02-01", "ending_before": "2025-04-01T00:00:00+2400"}],
-        contract_subscriptions=[{"subscription_id": "s1", "contract_id": "k1", "product_id": "p_calls", "quantity": "1",
-                                 "starting_at": "2025-01-01T00:00:60Z"}],
-        contract_scheduled_charges=[{"scheduled_charge_id": "sc1", "contract_id": "k1", "timestamp": "2025-02-01T00:00:00+05:75",
-                                     "amount": "1"}],
-        contract_credits=[{"credit_id": "cr1", "contract_id": "k1", "amount": "1", "access_starting_at": "2025-01-01",
-                           "access_ending_before": "2025-03-01T24:00:00Z"}],
-        contract_commits=[{"commit_id": "cm1", "contract_id": "k1", "type": "PREPAID", "amount": "1",
-                           "access_starting_at": "2025-01-01T00:00:00-23:59", "invoice_at": "2025-02-01T00:00:00-24:00"}],
+        contract_overrides=[
+            {
+                "override_id": "o1",
+                "contract_id": "k1",
+                "product_id": "p_calls",
+                "price": "2",
+                "type": "OVERWRITE",
+                "starting_at": "2025-02-01",
+                "ending_before": "2025-04-01T00:00:00+2400",
+            }
+        ],
+        contract_subscriptions=[
+            {
+                "subscription_id": "s1",
+                "contract_id": "k1",
+                "product_id": "p_calls",
+                "quantity": "1",
+                "starting_at": "2025-01-01T00:00:60Z",
+            }
+        ],
+        contract_scheduled_charges=[
+            {"scheduled_charge_id": "sc1", "contract_id": "k1", "timestamp": "2025-02-01T00:00:00+05:75", "amount": "1"}
+        ],
+        contract_credits=[
+            {
+                "credit_id": "cr1",
+                "contract_id": "k1",
+                "amount": "1",
+                "access_starting_at": "2025-01-01",
+                "access_ending_before": "2025-03-01T24:00:00Z",
+            }
+        ],
+        contract_commits=[
+            {
+                "commit_id": "cm1",
+                "contract_id": "k1",
+                "type": "PREPAID",
+                "amount": "1",
+                "access_starting_at": "2025-01-01T00:00:00-23:59",
+                "invoice_at": "2025-02-01T00:00:00-24:00",
+            }
+        ],
     )
     result = p.build(as_of=AS_OF, expect_success=False)
     text = "\n".join(result.problems)
@@ -154,8 +231,15 @@ def test_seed_timestamps_out_of_range_fail_the_build_naming_row_and_column(make_
     # -23:59 and the leap seconds of k1 and k3 are valid: no other timestamp problem
     assert text.count("timestamp") == sum(e.count("timestamp") for e in expected), text
     assert p.query("select contract_id, starting_at, ending_before from main.stg_contracts order by contract_id") == [
-        {"contract_id": "k1", "starting_at": datetime(2025, 1, 1), "ending_before": datetime(2025, 12, 31, 23, 59, 59, 999999)},
+        {
+            "contract_id": "k1",
+            "starting_at": datetime(2025, 1, 1),
+            "ending_before": datetime(2025, 12, 31, 23, 59, 59, 999999),
+        },
         {"contract_id": "k2", "starting_at": None, "ending_before": None},
-        {"contract_id": "k3", "starting_at": datetime(2025, 6, 30, 23, 59, 59, 999999),
-         "ending_before": datetime(2025, 6, 30, 23, 59, 59, 500000)},
+        {
+            "contract_id": "k3",
+            "starting_at": datetime(2025, 6, 30, 23, 59, 59, 999999),
+            "ending_before": datetime(2025, 6, 30, 23, 59, 59, 500000),
+        },
     ]

@@ -21,24 +21,53 @@ from billing_cli.names import CREATE_RAW
 
 CATALOG = {
     "customers": [{"customer_id": "c1", "name": "One"}],
-    "products": [{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
-                 {"product_id": "credits", "name": "Credits", "type": "FIXED"}],
+    "products": [
+        {"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+        {"product_id": "credits", "name": "Credits", "type": "FIXED"},
+    ],
     "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
-    "rate_card_rates": [{"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT",
-                         "price": "0.5"}],
-    "contracts": [{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
-                   "starting_at": "2025-01-01T00:00:00Z"}],
+    "rate_card_rates": [
+        {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"}
+    ],
+    "contracts": [
+        {
+            "contract_id": "k1",
+            "customer_id": "c1",
+            "rate_card_id": "rc",
+            "name": "K",
+            "starting_at": "2025-01-01T00:00:00Z",
+        }
+    ],
 }
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
 # a prepaid commit of $100 of usage, bought for $80 on Jan 25
-COMMITS = [{"commit_id": "pc", "contract_id": "k1", "type": "PREPAID", "product_id": "credits", "name": "Prepaid",
-            "amount": "100", "invoice_amount": "80", "access_starting_at": "2025-01-01",
-            "access_ending_before": "2026-01-01", "invoice_at": "2025-01-25"}]
+COMMITS = [
+    {
+        "commit_id": "pc",
+        "contract_id": "k1",
+        "type": "PREPAID",
+        "product_id": "credits",
+        "name": "Prepaid",
+        "amount": "100",
+        "invoice_amount": "80",
+        "access_starting_at": "2025-01-01",
+        "access_ending_before": "2026-01-01",
+        "invoice_at": "2025-01-25",
+    }
+]
 
 
 def calls(n: int, day: str = "2025-01-15") -> list[dict]:
-    return [{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": "call",
-             "timestamp": f"{day}T00:00:00Z", "properties": {}} for i in range(n)]
+    return [
+        {
+            "transaction_id": f"t{i}",
+            "customer_id": "c1",
+            "event_type": "call",
+            "timestamp": f"{day}T00:00:00Z",
+            "properties": {},
+        }
+        for i in range(n)
+    ]
 
 
 def totals(project) -> list[tuple]:
@@ -61,6 +90,7 @@ def rewrite_csv(path: Path, rename: dict[str, str] = (), order: list[str] | None
 
 # -- 1. seeds load by header name ---------------------------------------------------------------
 
+
 def test_seed_columns_load_by_header_name_on_an_existing_database(make_project):
     p = make_project().seeds(**CATALOG, contract_commits=COMMITS).metrics(METRICS)
     p.ingest(calls(220), loaded_at="2025-01-16T00:00:00Z")
@@ -76,10 +106,13 @@ def test_seed_columns_load_by_header_name_on_an_existing_database(make_project):
     assert path.read_text().splitlines()[0].split(",")[a] == "invoice_amount"
     # (the draft is recomputed, the purchase is invoiced now: $80, not $100)
     p.build(as_of="2025-01-26T00:00:00Z")
-    assert sorted(totals(p)) == [("SCHEDULED", datetime(2025, 1, 25), D("80.00")),
-                                 ("USAGE", datetime(2025, 1, 1), D("10.00"))]
+    assert sorted(totals(p)) == [
+        ("SCHEDULED", datetime(2025, 1, 25), D("80.00")),
+        ("USAGE", datetime(2025, 1, 1), D("10.00")),
+    ]
     assert p.query("select amount, invoice_amount from main.stg_contract_commits") == [
-        {"amount": D("100"), "invoice_amount": D("80")}]
+        {"amount": D("100"), "invoice_amount": D("80")}
+    ]
 
 
 @pytest.mark.parametrize("fresh", [True, False], ids=["fresh", "existing"])
@@ -92,19 +125,25 @@ def test_seed_with_a_misspelled_or_extra_column_fails_naming_file_and_column(mak
     rewrite_csv(path, rename={"amount": "ammount"})
     result = p.build(as_of="2025-01-20T00:00:00Z", expect_success=False)
     problems = "\n".join(result.problems)
-    assert "seed=contract_commits.csv, problem=missing column(s) amount; unknown column(s) ammount" in problems, \
+    assert "seed=contract_commits.csv, problem=missing column(s) amount; unknown column(s) ammount" in problems, (
         problems
+    )
     # nothing was rated: everything downstream of the seed is skipped
     assert result.counts.get("skipped", 0) > 0, result.describe()
     if fresh:
-        assert p.query("select table_name from information_schema.tables where table_name in "
-                       "('stg_contract_commits', 'int_usage_line_items', 'fct_invoices')") == []
+        assert (
+            p.query(
+                "select table_name from information_schema.tables where table_name in "
+                "('stg_contract_commits', 'int_usage_line_items', 'fct_invoices')"
+            )
+            == []
+        )
     # an extra column
-    path.write_text("\n".join(line + (",notes" if i == 0 else ",x") for i, line in
-                              enumerate(original.splitlines())) + "\n")
+    path.write_text(
+        "\n".join(line + (",notes" if i == 0 else ",x") for i, line in enumerate(original.splitlines())) + "\n"
+    )
     result = p.build(as_of="2025-01-20T00:00:00Z", expect_success=False)
-    assert "seed=contract_commits.csv, problem=unknown column(s) notes" in "\n".join(result.problems), \
-        result.problems
+    assert "seed=contract_commits.csv, problem=unknown column(s) notes" in "\n".join(result.problems), result.problems
     path.write_text(original)
     p.build(as_of="2025-01-20T00:00:00Z")
     p.build(as_of="2025-01-26T00:00:00Z")
@@ -145,8 +184,10 @@ def test_a_raw_table_with_only_the_contracts_six_columns_builds(make_project, ki
     p.build(as_of="2025-02-05T00:00:00Z")
     # Jan: t1 and t2 at $0.50; Feb: t3
     assert totals(p) == [("USAGE", datetime(2025, 1, 1), D("1.00")), ("USAGE", datetime(2025, 2, 1), D("0.50"))]
-    outcomes = p.query("select transaction_id, loaded_at, outcome, reason, source_file, source_line "
-                       "from main.fct_event_outcomes order by transaction_id, loaded_at")
+    outcomes = p.query(
+        "select transaction_id, loaded_at, outcome, reason, source_file, source_line "
+        "from main.fct_event_outcomes order by transaction_id, loaded_at"
+    )
     assert [(r["transaction_id"], r["loaded_at"], r["outcome"], r["reason"]) for r in outcomes] == [
         ("t1", datetime(2025, 1, 16), "metered", None),
         ("t1", datetime(2025, 2, 1), "duplicate", None),
@@ -156,14 +197,19 @@ def test_a_raw_table_with_only_the_contracts_six_columns_builds(make_project, ki
         ("t5", datetime(2025, 2, 1), "unmetered", None),
     ]
     assert {(r["source_file"], r["source_line"]) for r in outcomes} == {(None, None)}
-    assert [(r["loaded_at"], r["event_count"]) for r in p.query(
-        "select loaded_at, sum(event_count) as event_count from main.fct_event_load_summary "
-        "group by loaded_at order by loaded_at")] == [(datetime(2025, 1, 16), 1), (datetime(2025, 2, 1), 5)]
+    assert [
+        (r["loaded_at"], r["event_count"])
+        for r in p.query(
+            "select loaded_at, sum(event_count) as event_count from main.fct_event_load_summary "
+            "group by loaded_at order by loaded_at"
+        )
+    ] == [(datetime(2025, 1, 16), 1), (datetime(2025, 2, 1), 5)]
     # a second load by the same loader, and the next build
     con = duckdb.connect(str(p.db_path))
     con.execute("set TimeZone = 'UTC'")
-    con.execute("insert into raw.usage_events values ('t6', 'c1', 'call', '2025-02-02 00:00:00', '{}', "
-                "'2025-02-03 00:00:00')")
+    con.execute(
+        "insert into raw.usage_events values ('t6', 'c1', 'call', '2025-02-02 00:00:00', '{}', '2025-02-03 00:00:00')"
+    )
     con.close()
     p.build(as_of="2025-02-05T00:00:00Z")
     assert totals(p) == [("USAGE", datetime(2025, 1, 1), D("1.00")), ("USAGE", datetime(2025, 2, 1), D("1.00"))]
@@ -173,8 +219,10 @@ def test_billing_ingest_refuses_a_raw_table_without_its_columns(make_project, tm
     p = make_project()
     con = duckdb.connect(str(p.db_path))
     con.execute("create schema raw")
-    con.execute("create table raw.usage_events (transaction_id varchar, customer_id varchar, event_type varchar, "
-                "timestamp varchar, properties varchar, loaded_at timestamp)")
+    con.execute(
+        "create table raw.usage_events (transaction_id varchar, customer_id varchar, event_type varchar, "
+        "timestamp varchar, properties varchar, loaded_at timestamp)"
+    )
     con.close()
     path = tmp_path / "events.jsonl"
     path.write_text(json.dumps(calls(1)[0]) + "\n")
@@ -236,8 +284,10 @@ def nested_loops_over_events(plan) -> set[str]:
         one row, so a nested loop against it is a linear scan (D44 reads its plan values this way)."""
         while op.get("name") in ("PROJECTION", "FILTER") and len(op.get("children", [])) == 1:
             op = op["children"][0]
-        materialized_scalar = op.get("name") in ("CTE_SCAN", "COLUMN_DATA_SCAN") \
+        materialized_scalar = (
+            op.get("name") in ("CTE_SCAN", "COLUMN_DATA_SCAN")
             and op.get("extra_info", {}).get("Estimated Cardinality") == "1"
+        )
         return op.get("name") == "UNGROUPED_AGGREGATE" or materialized_scalar
 
     def walk(op) -> None:
@@ -282,16 +332,20 @@ def test_a_streaming_loader_is_planned_without_nested_loop_joins(make_project):
     # the next streaming load and an incremental build (its batch queries are planned too)
     con = connect(p.db_path)
     con.execute(CREATE_RAW)
-    con.execute("insert into raw.usage_events select 'n' || i, 'c1', 'call', '2025-02-04T00:00:00Z', '{}', "
-                "timestamp '2025-02-04 12:00:00' + to_seconds(i), null, null, null from range(500) as r(i)")
+    con.execute(
+        "insert into raw.usage_events select 'n' || i, 'c1', 'call', '2025-02-04T00:00:00Z', '{}', "
+        "timestamp '2025-02-04 12:00:00' + to_seconds(i), null, null, null from range(500) as r(i)"
+    )
     con.close()
     p.build(as_of="2025-02-05T00:00:00Z")
     offenders.update(explain_event_path(p))
     assert not offenders, f"nested-loop joins over event data (quadratic with a streaming loader): {offenders}"
     # the two reconciliation tests still see a lost outcome and a miscounted load
     p.query("delete from main.fct_event_outcomes where transaction_id in ('t5', 'late')")
-    p.query("update main.fct_event_load_summary set event_count = event_count + 1 "
-            "where loaded_at = (select max(loaded_at) from main.fct_event_load_summary)")
+    p.query(
+        "update main.fct_event_load_summary set event_count = event_count + 1 "
+        "where loaded_at = (select max(loaded_at) from main.fct_event_load_summary)"
+    )
     for test in ("assert_every_raw_event_has_one_outcome", "assert_load_summary_adds_up"):
         result = p.build(select=test, expect_success=False)
         assert result.counts.get("fail") == 1, result.describe()
@@ -302,8 +356,14 @@ def explain_event_path(p) -> dict[str, list[str]]:
     test downstream of raw.usage_events, as last compiled (EXPLAIN against the built database)."""
     nodes = event_path_nodes(p.dir)
     names = {node["name"] for node in nodes.values()}
-    assert {"stg_usage_events", "int_events_deduplicated", "fct_event_outcomes", "fct_event_load_summary",
-            "assert_every_raw_event_has_one_outcome", "assert_event_batch_is_consistent"} <= names, names
+    assert {
+        "stg_usage_events",
+        "int_events_deduplicated",
+        "fct_event_outcomes",
+        "fct_event_load_summary",
+        "assert_every_raw_event_has_one_outcome",
+        "assert_event_batch_is_consistent",
+    } <= names, names
     offenders = {}
     con = connect(p.db_path, read_only=True)
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from conftest import BillingTestProject, D
 
 AS_OF = "2025-02-05T00:00:00Z"
@@ -22,10 +21,14 @@ PRODUCTS = {
     "volume": ({"rate_type": "VOLUME", "tiers": TIERS}, {}),
     "package": ({"rate_type": "PACKAGE", "price": "5", "package_size": "100"}, {}),
     "big": ({"rate_type": "FLAT", "price": "1000000"}, {}),
-    "conv": ({"rate_type": "FLAT", "price": "0.000001"},
-             {"quantity_conversion_operation": "MULTIPLY", "quantity_conversion_factor": "1000000000"}),
-    "egress": ({"rate_type": "FLAT", "price": "0.05"},
-               {"quantity_conversion_operation": "DIVIDE", "quantity_conversion_factor": "1000000000"}),
+    "conv": (
+        {"rate_type": "FLAT", "price": "0.000001"},
+        {"quantity_conversion_operation": "MULTIPLY", "quantity_conversion_factor": "1000000000"},
+    ),
+    "egress": (
+        {"rate_type": "FLAT", "price": "0.05"},
+        {"quantity_conversion_operation": "DIVIDE", "quantity_conversion_factor": "1000000000"},
+    ),
     "fine": ({"rate_type": "FLAT", "price": "1"}, {}),
 }
 CUSTOMERS = ["c_ok", "c_neg", "c_tier", "c_big", "c_conv", "c_egress"]
@@ -33,7 +36,8 @@ CUSTOMERS = ["c_ok", "c_neg", "c_tier", "c_big", "c_conv", "c_egress"]
 # (id, customer, product, value)
 USAGE = [
     # an ordinary customer: a correction that nets positive (120 - 20), tiers, 11 decimals
-    ("ok_1", "c_ok", "flat", 120), ("ok_2", "c_ok", "flat", -20),
+    ("ok_1", "c_ok", "flat", 120),
+    ("ok_2", "c_ok", "flat", -20),
     ("ok_3", "c_ok", "tiered", 1500),
     ("ok_4", "c_ok", "fine", "2.00000000005"),
     # negative period quantities, one per price model
@@ -41,11 +45,14 @@ USAGE = [
     ("neg_package", "c_neg", "package", -250),
     ("neg_volume", "c_neg", "volume", -50),
     # 300.00 of TIERED usage, then one bogus negative event
-    ("tier_1", "c_tier", "tiered", 300), ("tier_2", "c_tier", "tiered", 200),
+    ("tier_1", "c_tier", "tiered", 300),
+    ("tier_2", "c_tier", "tiered", 200),
     ("tier_bogus", "c_tier", "tiered", -999999999999),
     # quantity x price beyond 10^17 (2e12 x 1,000,000); quantity x factor beyond it (2e12 x 1e9)
-    ("big_1", "c_big", "big", 999999999999), ("big_2", "c_big", "big", 999999999999),
-    ("conv_1", "c_conv", "conv", 999999999999), ("conv_2", "c_conv", "conv", 999999999999),
+    ("big_1", "c_big", "big", 999999999999),
+    ("big_2", "c_big", "big", 999999999999),
+    ("conv_1", "c_conv", "conv", 999999999999),
+    ("conv_2", "c_conv", "conv", 999999999999),
     # 2 TB of egress priced per GB; the per-event bound is 10^15
     ("egress_1", "c_egress", "egress", 2000000000000),
     ("egress_below_bound", "c_egress", "egress", "999999999999999"),
@@ -59,19 +66,37 @@ USAGE = [
 def prepare(p: BillingTestProject) -> str:
     p.seeds(
         customers=[{"customer_id": c, "name": c} for c in CUSTOMERS],
-        products=[{"product_id": pid, "name": pid, "type": "USAGE", "billable_metric": f"m_{pid}", **product}
-                  for pid, (_, product) in PRODUCTS.items()],
+        products=[
+            {"product_id": pid, "name": pid, "type": "USAGE", "billable_metric": f"m_{pid}", **product}
+            for pid, (_, product) in PRODUCTS.items()
+        ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": pid, "starting_at": "2025-01-01T00:00:00Z", **rate}
-                         for pid, (rate, _) in PRODUCTS.items()],
-        contracts=[{"contract_id": f"k_{c[2:]}", "customer_id": c, "rate_card_id": "rc",
-                    "starting_at": "2025-01-01T00:00:00Z"} for c in CUSTOMERS],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": pid, "starting_at": "2025-01-01T00:00:00Z", **rate}
+            for pid, (rate, _) in PRODUCTS.items()
+        ],
+        contracts=[
+            {"contract_id": f"k_{c[2:]}", "customer_id": c, "rate_card_id": "rc", "starting_at": "2025-01-01T00:00:00Z"}
+            for c in CUSTOMERS
+        ],
     )
-    p.metrics("billable_metrics:\n" + "".join(
-        f"  - {{name: m_{pid}, event_type: use_{pid}, aggregation: sum, property: n}}\n" for pid in PRODUCTS))
-    p.ingest([{"transaction_id": tid, "customer_id": customer, "event_type": f"use_{pid}",
-               "timestamp": f"2025-01-{10 + i % 15:02d}T12:00:00Z", "properties": {"n": value}}
-              for i, (tid, customer, pid, value) in enumerate(USAGE)], loaded_at="2025-01-31T00:00:00Z")
+    p.metrics(
+        "billable_metrics:\n"
+        + "".join(f"  - {{name: m_{pid}, event_type: use_{pid}, aggregation: sum, property: n}}\n" for pid in PRODUCTS)
+    )
+    p.ingest(
+        [
+            {
+                "transaction_id": tid,
+                "customer_id": customer,
+                "event_type": f"use_{pid}",
+                "timestamp": f"2025-01-{10 + i % 15:02d}T12:00:00Z",
+                "properties": {"n": value},
+            }
+            for i, (tid, customer, pid, value) in enumerate(USAGE)
+        ],
+        loaded_at="2025-01-31T00:00:00Z",
+    )
     return AS_OF
 
 
@@ -92,8 +117,10 @@ def jan_lines(project, contract_id):
 
 
 def problems(project):
-    return {(r["customer_id"], r["contract_id"], r["product_id"]): r
-            for r in project.query("select * from main.int_usage_problems")}
+    return {
+        (r["customer_id"], r["contract_id"], r["product_id"]): r
+        for r in project.query("select * from main.int_usage_problems")
+    }
 
 
 def test_other_customers_bill_right_and_finalize(project):
@@ -130,7 +157,10 @@ def test_values_beyond_the_bound_are_out_of_range_not_non_numeric(project):
 def test_a_negative_period_quantity_is_priced_zero_visible_and_held(project):
     lines = jan_lines(project, "k_neg")
     assert {pid: (r["quantity"], r["amount"]) for pid, r in lines.items()} == {
-        "flat": (D(-1000), D("0.00")), "package": (D(-250), D("0.00")), "volume": (D(-50), D("0.00"))}
+        "flat": (D(-1000), D("0.00")),
+        "package": (D(-250), D("0.00")),
+        "volume": (D(-50), D("0.00")),
+    }
     invoice = jan_invoice(project, "k_neg")
     assert (invoice["status"], invoice["total"]) == ("DRAFT", D("0.00"))  # was FINALIZED at -90.00
     found = problems(project)
@@ -163,12 +193,21 @@ def test_late_usage_on_a_final_period_with_a_problem_waits(make_project):
     """A late negative event that makes a final period negative: no adjustment erases what was
     billed; the problem names the final period until corrected."""
     p = make_project()
-    p.seeds(customers=[{"customer_id": "c1", "name": "One"}],
-            products=[{"product_id": "flat", "name": "Flat", "type": "USAGE", "billable_metric": "m"}],
-            rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-            rate_card_rates=[{"rate_card_id": "rc", "product_id": "flat", "starting_at": "2025-01-01",
-                              "rate_type": "FLAT", "price": "0.09"}],
-            contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}])
+    p.seeds(
+        customers=[{"customer_id": "c1", "name": "One"}],
+        products=[{"product_id": "flat", "name": "Flat", "type": "USAGE", "billable_metric": "m"}],
+        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+        rate_card_rates=[
+            {
+                "rate_card_id": "rc",
+                "product_id": "flat",
+                "starting_at": "2025-01-01",
+                "rate_type": "FLAT",
+                "price": "0.09",
+            }
+        ],
+        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
+    )
     p.metrics("billable_metrics:\n  - {name: m, event_type: e, aggregation: sum, property: n}\n")
     event = {"customer_id": "c1", "event_type": "e", "timestamp": "2025-01-10T00:00:00Z"}
     p.ingest([{**event, "transaction_id": "t1", "properties": {"n": 1000}}], loaded_at="2025-01-20T00:00:00Z")
@@ -178,7 +217,8 @@ def test_late_usage_on_a_final_period_with_a_problem_waits(make_project):
     p.build(as_of="2025-02-07T00:00:00Z")
     assert not [r for r in p.lines("k1") if r["line_type"] == "late_usage_adjustment"]
     assert [(r["contract_id"], r["problem"]) for r in p.query("select * from main.int_usage_problems")] == [
-        ("k1", "negative_quantity")]
+        ("k1", "negative_quantity")
+    ]
     # corrected: the period is positive again and the late adjustment is billed
     p.ingest([{**event, "transaction_id": "t3", "properties": {"n": 4500}}], loaded_at="2025-02-08T00:00:00Z")
     p.build(as_of="2025-02-09T00:00:00Z")

@@ -9,7 +9,6 @@ each, built as of Feb 20 (January final, February a draft); a spend alert fires 
 
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import socket
@@ -22,10 +21,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from billing_cli.cli import main
 from conftest import BillingTestProject
 from killed_build import build_killed
+
+from billing_cli.cli import main
 
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
 ALERTS = "alerts:\n  - {id: spend-1, type: spend_threshold_reached, threshold: 1}\n"
@@ -34,30 +33,57 @@ CUSTOMERS = ("c1", "c2", "c3", "c4")
 
 
 def calls(customer: str, day: str, n: int, tag: str) -> list[dict]:
-    return [{"transaction_id": f"{customer}-{tag}-{i}", "customer_id": customer, "event_type": "call",
-             "timestamp": f"{day}T12:00:00Z", "properties": {}} for i in range(n)]
+    return [
+        {
+            "transaction_id": f"{customer}-{tag}-{i}",
+            "customer_id": customer,
+            "event_type": "call",
+            "timestamp": f"{day}T12:00:00Z",
+            "properties": {},
+        }
+        for i in range(n)
+    ]
 
 
 def seeded(root: Path) -> BillingTestProject:
     p = BillingTestProject(root)
     p.metrics(METRICS).alerts(ALERTS)
     p.seeds(
-        customers=[{"customer_id": c, "name": f"Customer {c}", "billing_provider": "stripe",
-                    "billing_provider_customer_id": f"cus_{c}"} for c in CUSTOMERS],
+        customers=[
+            {
+                "customer_id": c,
+                "name": f"Customer {c}",
+                "billing_provider": "stripe",
+                "billing_provider_customer_id": f"cus_{c}",
+            }
+            for c in CUSTOMERS
+        ],
         products=[{"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"}],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": "api", "starting_at": "2024-01-01",
-                          "rate_type": "FLAT", "price": "0.10"}],
-        contracts=[{"contract_id": f"k{c}", "customer_id": c, "rate_card_id": "rc", "starting_at": "2025-01-01"}
-                   for c in CUSTOMERS])
+        rate_card_rates=[
+            {
+                "rate_card_id": "rc",
+                "product_id": "api",
+                "starting_at": "2024-01-01",
+                "rate_type": "FLAT",
+                "price": "0.10",
+            }
+        ],
+        contracts=[
+            {"contract_id": f"k{c}", "customer_id": c, "rate_card_id": "rc", "starting_at": "2025-01-01"}
+            for c in CUSTOMERS
+        ],
+    )
     return p
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     p = seeded(tmp_path_factory.mktemp("guards"))
-    p.ingest([e for c in CUSTOMERS for e in calls(c, "2025-01-15", 30, "jan") + calls(c, "2025-02-05", 20, "feb")],
-             loaded_at="2025-02-06T00:00:00Z")
+    p.ingest(
+        [e for c in CUSTOMERS for e in calls(c, "2025-01-15", 30, "jan") + calls(c, "2025-02-05", 20, "feb")],
+        loaded_at="2025-02-06T00:00:00Z",
+    )
     build_killed(p.dir, p.db_path, "finish", "none", as_of="2025-02-20T00:00:00Z")
     return p
 
@@ -73,9 +99,13 @@ def one_line(result) -> str:
 
 
 def run_cli_process(p: BillingTestProject, args: list[str], preexec=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "billing_cli.cli", "--project-dir", str(p.dir),
-                           "--db", str(p.db_path), *args], capture_output=True, text=True, timeout=120,
-                          preexec_fn=preexec)
+    return subprocess.run(
+        [sys.executable, "-m", "billing_cli.cli", "--project-dir", str(p.dir), "--db", str(p.db_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=preexec,
+    )
 
 
 # -- 1. atomic files ------------------------------------------------------------------------------
@@ -134,8 +164,12 @@ export.export_invoices(Path(sys.argv[1]), "2025-02", "csv", sys.argv[2])
 def test_a_killed_csv_export_leaves_the_previous_file(built, tmp_path):
     target = tmp_path / "feb.csv"
     target.write_text("previous\n")
-    child = subprocess.run([sys.executable, "-c", KILL_MIDWAY, str(built.db_path), str(target)],
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", KILL_MIDWAY, str(built.db_path), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == -9, child.stderr
     assert target.read_text() == "previous\n"
     ok = cli(built, "export", "invoices", "--period", "2025-02", "--out", str(target))
@@ -143,6 +177,7 @@ def test_a_killed_csv_export_leaves_the_previous_file(built, tmp_path):
 
 
 # -- 2. one consistent snapshot -------------------------------------------------------------------
+
 
 def test_an_export_after_a_build_killed_between_the_invoice_marts_refuses(tmp_path):
     # Built as of Feb 20; then 10 more February calls for c1 land and the next build is killed right
@@ -154,10 +189,12 @@ def test_an_export_after_a_build_killed_between_the_invoice_marts_refuses(tmp_pa
     build_killed(p.dir, p.db_path, "finish", "none", as_of="2025-02-20T00:00:00Z")
     p.ingest(calls("c1", "2025-02-21", 10, "late"), loaded_at="2025-02-21T13:00:00Z")
     build_killed(p.dir, p.db_path, "finish", "fct_invoices", as_of="2025-02-22T00:00:00Z")
-    [feb] = p.query("select invoice_id, total from main.fct_invoices where customer_id = 'c1' "
-                    "and period_starting_at = '2025-02-01'")
-    [lines] = p.query("select sum(amount) as total from main.fct_invoice_line_items where invoice_id = ?",
-                      [feb["invoice_id"]])
+    [feb] = p.query(
+        "select invoice_id, total from main.fct_invoices where customer_id = 'c1' and period_starting_at = '2025-02-01'"
+    )
+    [lines] = p.query(
+        "select sum(amount) as total from main.fct_invoice_line_items where invoice_id = ?", [feb["invoice_id"]]
+    )
     assert (str(feb["total"]), str(lines["total"])) == ("3.00", "2.00")  # the state the kill left
     out = tmp_path / "feb.csv"
     for fmt in ("csv", "json", "parquet"):
@@ -173,6 +210,7 @@ def test_an_export_after_a_build_killed_between_the_invoice_marts_refuses(tmp_pa
 
 
 # -- 3. symlinks and paths that cannot be written -------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", list(OUTPUTS))
 def test_out_never_writes_through_a_symlink(built, tmp_path, kind):
@@ -219,8 +257,10 @@ def test_unwritable_out_is_one_line(built, tmp_path, case):
 
 # -- 4. webhooks ----------------------------------------------------------------------------------
 
+
 class Redirecting(BaseHTTPRequestHandler):
     """Answers every POST to /hooks with a redirect; anything that reaches /elsewhere gets a 200."""
+
     code = 302
     elsewhere: list[str] = []
 
@@ -263,16 +303,25 @@ def http_server():
 
 
 def delivered_to(p: BillingTestProject, url: str) -> int:
-    return p.query("select count(*) as n from billing_audit.alert_deliveries where destination = ?",
-                   [url])[0]["n"]
+    return p.query("select count(*) as n from billing_audit.alert_deliveries where destination = ?", [url])[0]["n"]
 
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307])
 def test_a_redirect_is_not_a_delivery(built, http_server, code):
     Redirecting.code, Redirecting.elsewhere = code, []
     url = http_server(Redirecting) + f"/hooks/{code}"
-    result = cli(built, "alerts", "deliver", "--to", url, "--backoff", "0", "--max-attempts", "2",
-                 env={"BILLING_WEBHOOK_SECRET": SECRET})
+    result = cli(
+        built,
+        "alerts",
+        "deliver",
+        "--to",
+        url,
+        "--backoff",
+        "0",
+        "--max-attempts",
+        "2",
+        env={"BILLING_WEBHOOK_SECRET": SECRET},
+    )
     assert result.exit_code == 1 and "4 notification(s) not delivered" in result.output, result.output
     assert f"HTTP {code}" in result.output
     assert Redirecting.elsewhere == [] and delivered_to(built, url) == 0
@@ -316,8 +365,18 @@ def test_a_response_cut_off_before_its_body_is_not_a_delivery(built):
 
     url, stop = raw_server(respond)
     try:
-        result = cli(built, "alerts", "deliver", "--to", url + "/cut", "--backoff", "0", "--max-attempts", "1",
-                     env={"BILLING_WEBHOOK_SECRET": SECRET})
+        result = cli(
+            built,
+            "alerts",
+            "deliver",
+            "--to",
+            url + "/cut",
+            "--backoff",
+            "0",
+            "--max-attempts",
+            "1",
+            env={"BILLING_WEBHOOK_SECRET": SECRET},
+        )
     finally:
         stop.set()
     assert result.exit_code == 1 and "4 notification(s) not delivered" in result.output, result.output
@@ -339,8 +398,20 @@ def test_timeout_bounds_a_whole_attempt_against_a_trickling_receiver(built):
     url, stop = raw_server(respond)
     started = time.monotonic()
     try:
-        result = cli(built, "alerts", "deliver", "--to", url + "/slow", "--backoff", "0", "--max-attempts", "1",
-                     "--timeout", "0.5", env={"BILLING_WEBHOOK_SECRET": SECRET})
+        result = cli(
+            built,
+            "alerts",
+            "deliver",
+            "--to",
+            url + "/slow",
+            "--backoff",
+            "0",
+            "--max-attempts",
+            "1",
+            "--timeout",
+            "0.5",
+            env={"BILLING_WEBHOOK_SECRET": SECRET},
+        )
     finally:
         stop.set()
     elapsed = time.monotonic() - started
@@ -363,14 +434,29 @@ def test_no_database_lock_is_held_while_sending(built):
 
     url, stop = raw_server(respond)
     outcome = {}
-    sender = threading.Thread(target=lambda: outcome.setdefault("result", cli(
-        built, "alerts", "deliver", "--to", url + "/lock", "--max-attempts", "1", "--timeout", "5",
-        env={"BILLING_WEBHOOK_SECRET": SECRET})))
+    sender = threading.Thread(
+        target=lambda: outcome.setdefault(
+            "result",
+            cli(
+                built,
+                "alerts",
+                "deliver",
+                "--to",
+                url + "/lock",
+                "--max-attempts",
+                "1",
+                "--timeout",
+                "5",
+                env={"BILLING_WEBHOOK_SECRET": SECRET},
+            ),
+        )
+    )
     sender.start()
     try:
         assert received.wait(30)
-        probe = subprocess.run([sys.executable, "-c", PROBE, str(built.db_path)], capture_output=True, text=True,
-                               timeout=60)
+        probe = subprocess.run(
+            [sys.executable, "-c", PROBE, str(built.db_path)], capture_output=True, text=True, timeout=60
+        )
     finally:
         release.set()
         sender.join(60)
@@ -395,11 +481,18 @@ def test_verify_is_false_for_a_non_ascii_header_and_refuses_an_empty_secret():
 
 # -- 5. messages ----------------------------------------------------------------------------------
 
+
 def test_a_build_on_a_locked_database_is_one_line(built):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('ready', flush=True); time.sleep(60)", str(built.db_path)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(built.db_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         result = cli(built, "build", "--as-of", "2025-02-20T00:00:00Z")
@@ -427,8 +520,7 @@ def test_a_dbt_run_interrupted_by_ctrl_c_is_an_interrupt_not_a_failure():
     from billing_cli.build import DbtProject
 
     with pytest.raises(KeyboardInterrupt):
-        DbtProject(Path("."), Path("x.duckdb"))._summarise(SimpleNamespace(exception=KeyboardInterrupt(),
-                                                                           result=None))
+        DbtProject(Path("."), Path("x.duckdb"))._summarise(SimpleNamespace(exception=KeyboardInterrupt(), result=None))
 
 
 BAD_OPTIONS = {

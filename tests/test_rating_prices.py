@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from conftest import BillingTestProject, D
 
 AS_OF = "2025-03-05T00:00:00Z"
@@ -18,15 +17,33 @@ PRODUCTS = {
     "tiered": ({"rate_type": "TIERED", "tiers": TIERS}, {}),
     "volume": ({"rate_type": "VOLUME", "tiers": TIERS}, {}),
     "package": ({"rate_type": "PACKAGE", "price": "5", "package_size": "100"}, {}),
-    "divide_up": ({"rate_type": "FLAT", "price": "0.01"},
-                  {"quantity_conversion_operation": "DIVIDE", "quantity_conversion_factor": "1024",
-                   "quantity_rounding_decimal_places": "0", "quantity_rounding_method": "ROUND_UP"}),
-    "multiply_down": ({"rate_type": "FLAT", "price": "1"},
-                      {"quantity_conversion_operation": "MULTIPLY", "quantity_conversion_factor": "0.001",
-                       "quantity_rounding_decimal_places": "2", "quantity_rounding_method": "ROUND_DOWN"}),
-    "divide_half_up": ({"rate_type": "FLAT", "price": "1"},
-                       {"quantity_conversion_operation": "DIVIDE", "quantity_conversion_factor": "3",
-                        "quantity_rounding_decimal_places": "1", "quantity_rounding_method": "ROUND_HALF_UP"}),
+    "divide_up": (
+        {"rate_type": "FLAT", "price": "0.01"},
+        {
+            "quantity_conversion_operation": "DIVIDE",
+            "quantity_conversion_factor": "1024",
+            "quantity_rounding_decimal_places": "0",
+            "quantity_rounding_method": "ROUND_UP",
+        },
+    ),
+    "multiply_down": (
+        {"rate_type": "FLAT", "price": "1"},
+        {
+            "quantity_conversion_operation": "MULTIPLY",
+            "quantity_conversion_factor": "0.001",
+            "quantity_rounding_decimal_places": "2",
+            "quantity_rounding_method": "ROUND_DOWN",
+        },
+    ),
+    "divide_half_up": (
+        {"rate_type": "FLAT", "price": "1"},
+        {
+            "quantity_conversion_operation": "DIVIDE",
+            "quantity_conversion_factor": "3",
+            "quantity_rounding_decimal_places": "1",
+            "quantity_rounding_method": "ROUND_HALF_UP",
+        },
+    ),
     "overwrite": ({"rate_type": "FLAT", "price": "1.00"}, {}),
     "overwrite_tiered": ({"rate_type": "FLAT", "price": "1.00"}, {}),
     "mult_from_15th": ({"rate_type": "FLAT", "price": "1.00"}, {}),
@@ -37,30 +54,57 @@ OVERRIDES = [
     {"override_id": "o_m09", "product_id": "flat_mult", "type": "MULTIPLIER", "multiplier": "0.9"},
     {"override_id": "o_m08", "product_id": "flat_mult", "type": "MULTIPLIER", "multiplier": "0.8"},
     # the OVERWRITE with the lowest priority number wins, and beats the multiplier
-    {"override_id": "o_ow_tiers", "product_id": "overwrite", "type": "OVERWRITE", "rate_type": "TIERED",
-     "tiers": [{"size": 10, "price": 1}, {"price": "0.5"}], "priority": "2"},
-    {"override_id": "o_ow_flat", "product_id": "overwrite", "type": "OVERWRITE", "rate_type": "FLAT",
-     "price": "0.30", "priority": "1"},
+    {
+        "override_id": "o_ow_tiers",
+        "product_id": "overwrite",
+        "type": "OVERWRITE",
+        "rate_type": "TIERED",
+        "tiers": [{"size": 10, "price": 1}, {"price": "0.5"}],
+        "priority": "2",
+    },
+    {
+        "override_id": "o_ow_flat",
+        "product_id": "overwrite",
+        "type": "OVERWRITE",
+        "rate_type": "FLAT",
+        "price": "0.30",
+        "priority": "1",
+    },
     {"override_id": "o_ow_mult", "product_id": "overwrite", "type": "MULTIPLIER", "multiplier": "0.5"},
-    {"override_id": "o_ow_t", "product_id": "overwrite_tiered", "type": "OVERWRITE", "rate_type": "TIERED",
-     "tiers": [{"size": 10, "price": 1}, {"price": "0.5"}]},
+    {
+        "override_id": "o_ow_t",
+        "product_id": "overwrite_tiered",
+        "type": "OVERWRITE",
+        "rate_type": "TIERED",
+        "tiers": [{"size": 10, "price": 1}, {"price": "0.5"}],
+    },
     # a dated multiplier starting mid-period splits the period into two lines
-    {"override_id": "o_m15", "product_id": "mult_from_15th", "type": "MULTIPLIER", "multiplier": "0.5",
-     "starting_at": "2025-01-15T00:00:00Z"},
+    {
+        "override_id": "o_m15",
+        "product_id": "mult_from_15th",
+        "type": "MULTIPLIER",
+        "multiplier": "0.5",
+        "starting_at": "2025-01-15T00:00:00Z",
+    },
 ]
 
 # (product, day, units)
 USAGE = [
     ("flat_mult", "2025-01-10", 10),
-    ("tiered", "2025-01-10", 1000), ("tiered", "2025-01-20", 500), ("tiered", "2025-02-10", 50),
-    ("volume", "2025-01-10", 1500), ("volume", "2025-02-10", 100),
-    ("package", "2025-01-10", 250), ("package", "2025-02-10", 300),
+    ("tiered", "2025-01-10", 1000),
+    ("tiered", "2025-01-20", 500),
+    ("tiered", "2025-02-10", 50),
+    ("volume", "2025-01-10", 1500),
+    ("volume", "2025-02-10", 100),
+    ("package", "2025-01-10", 250),
+    ("package", "2025-02-10", 300),
     ("divide_up", "2025-01-10", 5000),
     ("multiply_down", "2025-01-10", "1234.5"),
     ("divide_half_up", "2025-01-10", 10),
     ("overwrite", "2025-01-10", 10),
     ("overwrite_tiered", "2025-01-10", 15),
-    ("mult_from_15th", "2025-01-10", 10), ("mult_from_15th", "2025-01-20", 10),
+    ("mult_from_15th", "2025-01-10", 10),
+    ("mult_from_15th", "2025-01-20", 10),
 ]
 
 
@@ -69,20 +113,44 @@ def prepare(p: BillingTestProject) -> str:
     (tests/test_spark_parity.py builds them on Spark too.)"""
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}],
-        products=[{"product_id": pid, "name": pid, "type": "USAGE", "billable_metric": f"m_{pid}", **product}
-                  for pid, (_, product) in PRODUCTS.items()],
+        products=[
+            {"product_id": pid, "name": pid, "type": "USAGE", "billable_metric": f"m_{pid}", **product}
+            for pid, (_, product) in PRODUCTS.items()
+        ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": pid, "starting_at": "2025-01-01T00:00:00Z", **rate}
-                         for pid, (rate, _) in PRODUCTS.items()],
-        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "name": "K",
-                    "starting_at": "2025-01-01T00:00:00Z"}],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": pid, "starting_at": "2025-01-01T00:00:00Z", **rate}
+            for pid, (rate, _) in PRODUCTS.items()
+        ],
+        contracts=[
+            {
+                "contract_id": "k1",
+                "customer_id": "c1",
+                "rate_card_id": "rc",
+                "name": "K",
+                "starting_at": "2025-01-01T00:00:00Z",
+            }
+        ],
         contract_overrides=[{"contract_id": "k1", "starting_at": "2025-01-01T00:00:00Z", **o} for o in OVERRIDES],
     )
-    p.metrics("billable_metrics:\n" + "".join(
-        f"  - {{name: m_{pid}, event_type: use_{pid}, aggregation: sum, property: units}}\n" for pid in PRODUCTS))
-    p.ingest([{"transaction_id": f"t{i}", "customer_id": "c1", "event_type": f"use_{pid}",
-               "timestamp": f"{day}T12:00:00Z", "properties": {"units": units}}
-              for i, (pid, day, units) in enumerate(USAGE)])
+    p.metrics(
+        "billable_metrics:\n"
+        + "".join(
+            f"  - {{name: m_{pid}, event_type: use_{pid}, aggregation: sum, property: units}}\n" for pid in PRODUCTS
+        )
+    )
+    p.ingest(
+        [
+            {
+                "transaction_id": f"t{i}",
+                "customer_id": "c1",
+                "event_type": f"use_{pid}",
+                "timestamp": f"{day}T12:00:00Z",
+                "properties": {"units": units},
+            }
+            for i, (pid, day, units) in enumerate(USAGE)
+        ]
+    )
     return AS_OF
 
 
@@ -96,8 +164,10 @@ def project(tmp_path_factory) -> BillingTestProject:
 @pytest.fixture(scope="module")
 def lines(project):
     """{(product, segment start date): (quantity, unit_price, amount)}."""
-    return {(r["product_id"], r["starting_at"].date()): (r["quantity"], r["unit_price"], r["amount"])
-            for r in project.lines()}
+    return {
+        (r["product_id"], r["starting_at"].date()): (r["quantity"], r["unit_price"], r["amount"])
+        for r in project.lines()
+    }
 
 
 JAN, FEB = date(2025, 1, 1), date(2025, 2, 1)
@@ -116,7 +186,7 @@ def test_tiered_is_graduated_and_restarts_each_period(lines):
 
 def test_volume_prices_every_unit_at_the_tier_reached(lines):
     assert lines[("volume", JAN)] == (D(1500), D("0.01"), D("15.00"))  # 1500 reaches tier 3
-    assert lines[("volume", FEB)] == (D(100), D("0.10"), D("10.00"))   # exactly 100 is still tier 1
+    assert lines[("volume", FEB)] == (D(100), D("0.10"), D("10.00"))  # exactly 100 is still tier 1
 
 
 def test_package_rounds_packages_up(lines):
@@ -153,21 +223,51 @@ def test_invoice_totals(project):
 
 
 def test_malformed_prices_fail_the_build(make_project):
-    p = make_project().seeds(
-        customers=[{"customer_id": "c1", "name": "One"}],
-        products=[{"product_id": "p1", "name": "P", "type": "USAGE", "billable_metric": "m"},
-                  {"product_id": "p2", "name": "P2", "type": "USAGE", "billable_metric": "m",
-                   "quantity_conversion_operation": "DIVIDE", "quantity_conversion_factor": "0"}],
-        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[
-            {"rate_card_id": "rc", "product_id": "p1", "starting_at": "2025-01-01", "rate_type": "TIERED",
-             "tiers": [{"size": 10, "price": 1}, {"size": 5, "price": 1}]},
-            {"rate_card_id": "rc", "product_id": "p2", "starting_at": "2025-01-01", "rate_type": "PACKAGE", "price": "1"},
-        ],
-        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
-        contract_overrides=[{"override_id": "o1", "contract_id": "k1", "starting_at": "2025-01-01",
-                             "product_id": "p1", "type": "MULTIPLIER"}],
-    ).metrics("billable_metrics:\n  - {name: m, event_type: e, aggregation: count}\n")
+    p = (
+        make_project()
+        .seeds(
+            customers=[{"customer_id": "c1", "name": "One"}],
+            products=[
+                {"product_id": "p1", "name": "P", "type": "USAGE", "billable_metric": "m"},
+                {
+                    "product_id": "p2",
+                    "name": "P2",
+                    "type": "USAGE",
+                    "billable_metric": "m",
+                    "quantity_conversion_operation": "DIVIDE",
+                    "quantity_conversion_factor": "0",
+                },
+            ],
+            rate_cards=[{"rate_card_id": "rc", "name": "List"}],
+            rate_card_rates=[
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p1",
+                    "starting_at": "2025-01-01",
+                    "rate_type": "TIERED",
+                    "tiers": [{"size": 10, "price": 1}, {"size": 5, "price": 1}],
+                },
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p2",
+                    "starting_at": "2025-01-01",
+                    "rate_type": "PACKAGE",
+                    "price": "1",
+                },
+            ],
+            contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
+            contract_overrides=[
+                {
+                    "override_id": "o1",
+                    "contract_id": "k1",
+                    "starting_at": "2025-01-01",
+                    "product_id": "p1",
+                    "type": "MULTIPLIER",
+                }
+            ],
+        )
+        .metrics("billable_metrics:\n  - {name: m, event_type: e, aggregation: count}\n")
+    )
     result = p.build(as_of=AS_OF, expect_success=False)
     text = "\n".join(result.problems)
     for expected in [

@@ -6,16 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from conftest import BillingTestProject, D
 
 AS_OF = "2025-03-10T00:00:00Z"
 
 
 def sub(subscription_id, contract_id, product_id, quantity, starting_at, schedule, prorated, ending_before=None):
-    return {"subscription_id": subscription_id, "contract_id": contract_id, "product_id": product_id,
-            "quantity": quantity, "starting_at": starting_at, "ending_before": ending_before,
-            "collection_schedule": schedule, "is_prorated": prorated}
+    return {
+        "subscription_id": subscription_id,
+        "contract_id": contract_id,
+        "product_id": product_id,
+        "quantity": quantity,
+        "starting_at": starting_at,
+        "ending_before": ending_before,
+        "collection_schedule": schedule,
+        "is_prorated": prorated,
+    }
 
 
 def prepare(p: BillingTestProject) -> str:
@@ -23,18 +29,39 @@ def prepare(p: BillingTestProject) -> str:
     (tests/test_spark_parity.py builds it on Spark too.)"""
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
-        products=[{"product_id": "seats", "name": "Seats", "type": "SUBSCRIPTION"},
-                  {"product_id": "platform", "name": "Platform", "type": "SUBSCRIPTION"}],
+        products=[
+            {"product_id": "seats", "name": "Seats", "type": "SUBSCRIPTION"},
+            {"product_id": "platform", "name": "Platform", "type": "SUBSCRIPTION"},
+        ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
         rate_card_rates=[
-            {"rate_card_id": "rc", "product_id": "seats", "starting_at": "2024-01-01", "rate_type": "SUBSCRIPTION",
-             "price": "10", "billing_frequency": "MONTHLY"},
-            {"rate_card_id": "rc", "product_id": "platform", "starting_at": "2024-01-01", "rate_type": "SUBSCRIPTION",
-             "price": "300", "billing_frequency": "QUARTERLY"}],
+            {
+                "rate_card_id": "rc",
+                "product_id": "seats",
+                "starting_at": "2024-01-01",
+                "rate_type": "SUBSCRIPTION",
+                "price": "10",
+                "billing_frequency": "MONTHLY",
+            },
+            {
+                "rate_card_id": "rc",
+                "product_id": "platform",
+                "starting_at": "2024-01-01",
+                "rate_type": "SUBSCRIPTION",
+                "price": "300",
+                "billing_frequency": "QUARTERLY",
+            },
+        ],
         contracts=[
             {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
-            {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-15",
-             "usage_statement_day": "CONTRACT_START"}],
+            {
+                "contract_id": "k2",
+                "customer_id": "c2",
+                "rate_card_id": "rc",
+                "starting_at": "2025-01-15",
+                "usage_statement_day": "CONTRACT_START",
+            },
+        ],
         contract_subscriptions=[
             sub("s_arrears", "k1", "seats", "5", "2025-01-16", "ARREARS", True),
             sub("s_advance", "k1", "seats", "2", "2025-01-10", "ADVANCE", False),
@@ -53,18 +80,27 @@ def project(tmp_path_factory) -> BillingTestProject:
 
 
 def totals(project, contract_id, invoice_type):
-    return {(r["period_starting_at"] or r["issued_at"]): r["total"]
-            for r in project.invoices(contract_id) if r["invoice_type"] == invoice_type}
+    return {
+        (r["period_starting_at"] or r["issued_at"]): r["total"]
+        for r in project.invoices(contract_id)
+        if r["invoice_type"] == invoice_type
+    }
 
 
 def test_arrears_prorated_on_usage_invoices(project):
     # Jan: service [Jan 16, Feb 1) = 16 of 31 days: 5 x 10 x 0.5161290323 = 25.806... -> 25.81
     # Feb and Mar: full months, 5 x 10 = 50.00 (March's period has started, so its draft shows it)
     assert totals(project, "k1", "USAGE") == {
-        datetime(2025, 1, 1): D("25.81"), datetime(2025, 2, 1): D("50.00"), datetime(2025, 3, 1): D("50.00")}
-    jan = [r for r in project.lines("k1") if r["line_type"] == "subscription" and r["starting_at"] == datetime(2025, 1, 16)]
+        datetime(2025, 1, 1): D("25.81"),
+        datetime(2025, 2, 1): D("50.00"),
+        datetime(2025, 3, 1): D("50.00"),
+    }
+    jan = [
+        r for r in project.lines("k1") if r["line_type"] == "subscription" and r["starting_at"] == datetime(2025, 1, 16)
+    ]
     assert [(r["quantity"], r["unit_price"], r["amount"], r["ending_before"]) for r in jan] == [
-        (D(5), D(10), D("25.81"), datetime(2025, 2, 1))]
+        (D(5), D(10), D("25.81"), datetime(2025, 2, 1))
+    ]
 
 
 def test_advance_fees_on_scheduled_invoices(project):
@@ -72,7 +108,10 @@ def test_advance_fees_on_scheduled_invoices(project):
     # platform quarterly ADVANCE prorated from Feb 1: [Feb 1, Apr 1) is 59 of 90 days of Q1:
     # 300 x 0.6555555556 = 196.67, on the same Feb 1 SCHEDULED invoice: 20.00 + 196.67 = 216.67
     assert totals(project, "k1", "SCHEDULED") == {
-        datetime(2025, 1, 10): D("20.00"), datetime(2025, 2, 1): D("216.67"), datetime(2025, 3, 1): D("20.00")}
+        datetime(2025, 1, 10): D("20.00"),
+        datetime(2025, 2, 1): D("216.67"),
+        datetime(2025, 3, 1): D("20.00"),
+    }
     assert all(r["status"] == "FINALIZED" for r in project.invoices("k1") if r["invoice_type"] == "SCHEDULED")
 
 

@@ -12,11 +12,10 @@ each engine with the scenario's billing_as_of.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
 import test_balances
 import test_billing_scenarios
 import test_fuzz_events
@@ -26,20 +25,21 @@ import test_rating_groups
 import test_rating_prices
 import test_rating_subscriptions
 import test_sql_metrics
-from billing_cli.build import DbtProject
 from conftest import BillingTestProject
+
+from billing_cli.build import DbtProject
 
 # name -> module with prepare(project) -> as_of (the catalog, metrics and events of its scenarios)
 SCENARIOS = {
-    "billing_scenarios": test_billing_scenarios,   # aggregations, aliases, offsets, overrides, periods, rejections
-    "balances": test_balances,                     # credits, prepaid and postpaid commits, drawdown passes
-    "rating_prices": test_rating_prices,           # tiered, volume, package, conversion, rounding, overrides
+    "billing_scenarios": test_billing_scenarios,  # aggregations, aliases, offsets, overrides, periods, rejections
+    "balances": test_balances,  # credits, prepaid and postpaid commits, drawdown passes
+    "rating_prices": test_rating_prices,  # tiered, volume, package, conversion, rounding, overrides
     "rating_subscriptions": test_rating_subscriptions,  # advance and arrears fees, proration
-    "rating_groups": test_rating_groups,           # pricing and presentation groups (canonical JSON text)
-    "rating_composite": test_rating_composite,     # PERCENTAGE of component amounts
-    "sql_metrics": test_sql_metrics,               # SQL billable metrics
-    "fuzz_events": test_fuzz_events,               # random and malformed events: the same outcomes
-    "input_guards": test_input_guards,             # offsets up to 23:59, leap seconds, out-of-range fields
+    "rating_groups": test_rating_groups,  # pricing and presentation groups (canonical JSON text)
+    "rating_composite": test_rating_composite,  # PERCENTAGE of component amounts
+    "sql_metrics": test_sql_metrics,  # SQL billable metrics
+    "fuzz_events": test_fuzz_events,  # random and malformed events: the same outcomes
+    "input_guards": test_input_guards,  # offsets up to 23:59, leap seconds, out-of-range fields
 }
 # The dbt data tests run on Spark in the first scenario (their SQL is the same for every scenario);
 # the others build models and seeds only, to keep the module within a few minutes.
@@ -53,6 +53,7 @@ COMPARED = {
     "fct_usage_daily": ["contract_id", "usage_date", "billable_metric", "group_values"],
     "fct_balance_ledger": ["balance_id", "effective_at", "entry_type", "invoice_id"],
 }
+
 
 @pytest.fixture(scope="module")
 def spark_dir(tmp_path_factory):
@@ -86,9 +87,18 @@ def _stable(columns: list[str], rows: list[tuple]) -> tuple[list[str], list[tupl
 
 def duckdb_rows(project: BillingTestProject, table: str) -> tuple[list[str], list[tuple]]:
     rows = project.query(f"select * from main.{table}")
-    columns = list(rows[0]) if rows else [r["column_name"] for r in project.query(
-        "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
-        "order by ordinal_position", [table])]
+    columns = (
+        list(rows[0])
+        if rows
+        else [
+            r["column_name"]
+            for r in project.query(
+                "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
+                "order by ordinal_position",
+                [table],
+            )
+        ]
+    )
     return _stable(columns, [tuple(_normalise(r[c]) for c in columns) for r in rows])
 
 
@@ -98,8 +108,14 @@ def spark_rows(spark, table: str) -> tuple[list[str], list[tuple]]:
 
     frame = spark.table(f"main.{table}")
     # timestamps formatted by Spark itself (session time zone UTC), not by Python's local time zone
-    frame = frame.select([F.date_format(F.col(f.name), "yyyy-MM-dd HH:mm:ss.SSSSSS").alias(f.name)
-                          if isinstance(f.dataType, TimestampType) else F.col(f.name) for f in frame.schema.fields])
+    frame = frame.select(
+        [
+            F.date_format(F.col(f.name), "yyyy-MM-dd HH:mm:ss.SSSSSS").alias(f.name)
+            if isinstance(f.dataType, TimestampType)
+            else F.col(f.name)
+            for f in frame.schema.fields
+        ]
+    )
     return _stable(frame.columns, [tuple(_normalise(v) for v in row) for row in frame.collect()])
 
 
@@ -111,11 +127,12 @@ def land_raw_events_in_spark(spark, project: BillingTestProject) -> int:
 
     def value(v):
         # an aware datetime converts to Spark's instant without Python's local time zone
-        return v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) else v
+        return v.replace(tzinfo=UTC) if isinstance(v, datetime) else v
 
     if rows:
-        spark.createDataFrame([tuple(value(r[c]) for c in columns) for r in rows], target.schema) \
-            .write.insertInto("raw.usage_events")
+        spark.createDataFrame([tuple(value(r[c]) for c in columns) for r in rows], target.schema).write.insertInto(
+            "raw.usage_events"
+        )
     return len(rows)
 
 
@@ -149,6 +166,9 @@ def test_duckdb_and_spark_bill_the_same(scenario, spark_dir, tmp_path):
         missing = [row for row in duck if row not in on_spark]
         extra = [row for row in on_spark if row not in duck]
         assert not missing and not extra, (
-            f"{table}: rows only on DuckDB:\n" + "\n".join(map(str, missing[:20]))
-            + "\nrows only on Spark:\n" + "\n".join(map(str, extra[:20])))
+            f"{table}: rows only on DuckDB:\n"
+            + "\n".join(map(str, missing[:20]))
+            + "\nrows only on Spark:\n"
+            + "\n".join(map(str, extra[:20]))
+        )
         assert on_spark == duck, f"{table}: same rows, different multiplicities"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from conftest import D
+from yaml import safe_dump as yaml_dump
 
 from billing_cli.errors import BillingError
-from yaml import safe_dump as yaml_dump
 from billing_cli.metrics import compile_metrics, load_metrics
-from conftest import D
 
 METRICS = """
 billable_metrics:
@@ -48,40 +48,101 @@ def prepare(p) -> str:
     (tests/test_spark_parity.py builds it on Spark too.)"""
     p.seeds(
         customers=[{"customer_id": "c1", "name": "One"}, {"customer_id": "c2", "name": "Two"}],
-        products=[{"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "active_users"},
-                  {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gb_hours"},
-                  *[{"product_id": m, "name": m, "type": "USAGE", "billable_metric": m}
-                    for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")]],
+        products=[
+            {"product_id": "users", "name": "Users", "type": "USAGE", "billable_metric": "active_users"},
+            {"product_id": "storage", "name": "Storage", "type": "USAGE", "billable_metric": "gb_hours"},
+            *[
+                {"product_id": m, "name": m, "type": "USAGE", "billable_metric": m}
+                for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")
+            ],
+        ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
         rate_card_rates=[
-            {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-01", "ending_before": "2025-01-15",
-             "rate_type": "FLAT", "price": "2"},
-            {"rate_card_id": "rc", "product_id": "users", "starting_at": "2025-01-15", "rate_type": "FLAT", "price": "3"},
-            {"rate_card_id": "rc", "product_id": "storage", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "0.5"},
-            *[{"rate_card_id": "rc", "product_id": m, "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "1"}
-              for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")]],
-        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
-                   {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
+            {
+                "rate_card_id": "rc",
+                "product_id": "users",
+                "starting_at": "2025-01-01",
+                "ending_before": "2025-01-15",
+                "rate_type": "FLAT",
+                "price": "2",
+            },
+            {
+                "rate_card_id": "rc",
+                "product_id": "users",
+                "starting_at": "2025-01-15",
+                "rate_type": "FLAT",
+                "price": "3",
+            },
+            {
+                "rate_card_id": "rc",
+                "product_id": "storage",
+                "starting_at": "2025-01-01",
+                "rate_type": "FLAT",
+                "price": "0.5",
+            },
+            *[
+                {"rate_card_id": "rc", "product_id": m, "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "1"}
+                for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")
+            ],
+        ],
+        contracts=[
+            {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+            {"contract_id": "k2", "customer_id": "c2", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+        ],
     ).metrics(METRICS)
 
     def login(tid, customer, day, user, env="prod"):
-        return {"transaction_id": tid, "customer_id": customer, "event_type": "login",
-                "timestamp": f"2025-01-{day:02d}T10:00:00Z", "properties": {"user_id": user, "env": env}}
+        return {
+            "transaction_id": tid,
+            "customer_id": customer,
+            "event_type": "login",
+            "timestamp": f"2025-01-{day:02d}T10:00:00Z",
+            "properties": {"user_id": user, "env": env},
+        }
 
-    p.ingest([
-        login("a", "c1", 2, "u1"), login("b", "c1", 3, "u1"), login("c", "c1", 4, "u2"),   # segment 1: 2 users
-        login("d", "c1", 20, "u1"),                                                         # segment 2: 1 user
-        login("e", "c1", 21, "u9", env="test"),                                             # filtered out
-        login("f", "c2", 2, "u1"), login("g", "c2", 3, "u3"), login("h", "c2", 4, "u4"),   # c2: 3 users
-        {"transaction_id": "s1", "customer_id": "c1", "event_type": "storage", "timestamp": "2025-01-05T00:00:00Z",
-         "properties": {"gb": "1.25"}},
-        {"transaction_id": "s2", "customer_id": "c1", "event_type": "storage", "timestamp": "2025-01-06T00:00:00Z",
-         "properties": {"gb": "lots"}},   # try_cast: not a number, counts as nothing
-        *[{"transaction_id": tid, "customer_id": "c1", "event_type": "publisher's sale",
-           "timestamp": f"2025-01-{day:02d}T12:00:00Z", "properties": {"publisher": publisher}}
-          for tid, day, publisher in [("o1", 7, "O'Reilly"), ("o2", 8, "O'Reilly"), ("o3", 9, "OReilly"),
-                                      ("o4", 10, "O\\'Reilly"), ("o5", 11, "C:\\temp\\"), ("o6", 12, "Manning")]],
-    ])
+    p.ingest(
+        [
+            login("a", "c1", 2, "u1"),
+            login("b", "c1", 3, "u1"),
+            login("c", "c1", 4, "u2"),  # segment 1: 2 users
+            login("d", "c1", 20, "u1"),  # segment 2: 1 user
+            login("e", "c1", 21, "u9", env="test"),  # filtered out
+            login("f", "c2", 2, "u1"),
+            login("g", "c2", 3, "u3"),
+            login("h", "c2", 4, "u4"),  # c2: 3 users
+            {
+                "transaction_id": "s1",
+                "customer_id": "c1",
+                "event_type": "storage",
+                "timestamp": "2025-01-05T00:00:00Z",
+                "properties": {"gb": "1.25"},
+            },
+            {
+                "transaction_id": "s2",
+                "customer_id": "c1",
+                "event_type": "storage",
+                "timestamp": "2025-01-06T00:00:00Z",
+                "properties": {"gb": "lots"},
+            },  # try_cast: not a number, counts as nothing
+            *[
+                {
+                    "transaction_id": tid,
+                    "customer_id": "c1",
+                    "event_type": "publisher's sale",
+                    "timestamp": f"2025-01-{day:02d}T12:00:00Z",
+                    "properties": {"publisher": publisher},
+                }
+                for tid, day, publisher in [
+                    ("o1", 7, "O'Reilly"),
+                    ("o2", 8, "O'Reilly"),
+                    ("o3", 9, "OReilly"),
+                    ("o4", 10, "O\\'Reilly"),
+                    ("o5", 11, "C:\\temp\\"),
+                    ("o6", 12, "Manning"),
+                ]
+            ],
+        ]
+    )
     return AS_OF
 
 
@@ -102,38 +163,52 @@ def test_sql_metric_scoped_per_customer_and_segment(make_project):
     }
     outcomes = p.outcomes()
     assert outcomes["a"] == ("metered", None) and outcomes["e"] == ("unmetered", None)
-    matches = {(r["billable_metric"], r["transaction_id"]) for r in p.query(
-        "select billable_metric, transaction_id from main.int_metric_events where transaction_id like 'o%'")}
-    assert matches == {("oreilly_sales", "o1"), ("oreilly_sales", "o2"),
-                       ("oreilly_sql_sales", "o1"), ("oreilly_sql_sales", "o2"), ("oreilly_sql_sales", "o5")}
+    matches = {
+        (r["billable_metric"], r["transaction_id"])
+        for r in p.query(
+            "select billable_metric, transaction_id from main.int_metric_events where transaction_id like 'o%'"
+        )
+    }
+    assert matches == {
+        ("oreilly_sales", "o1"),
+        ("oreilly_sales", "o2"),
+        ("oreilly_sql_sales", "o1"),
+        ("oreilly_sql_sales", "o2"),
+        ("oreilly_sql_sales", "o5"),
+    }
     assert [outcomes[t][0] for t in ("o3", "o4", "o6")] == ["unmetered"] * 3  # OReilly, O\'Reilly, Manning
-    daily = {(r["contract_id"], r["usage_date"], r["billable_metric"]): (r["quantity"], r["event_count"])
-             for r in p.query("select * from main.fct_usage_daily")}
+    daily = {
+        (r["contract_id"], r["usage_date"], r["billable_metric"]): (r["quantity"], r["event_count"])
+        for r in p.query("select * from main.fct_usage_daily")
+    }
     assert daily[("k1", date(2025, 1, 3), "active_users")] == (D(1), 1)
     assert daily[("k2", date(2025, 1, 4), "active_users")] == (D(1), 1)
 
 
-@pytest.mark.parametrize("sql, problem", [
-    ("drop table events", "must be a SELECT, got DROP"),
-    ("delete from events", "must be a SELECT"),
-    ("insert into events select * from events", "must be a SELECT"),
-    ("copy (select 1) to '/tmp/x.csv'", "must be a SELECT"),
-    ("select count(*) as value from events; select 1 as value from events", "exactly one statement"),
-    ("select count(*) as value from customers", "may read only the table events"),
-    ("select count(*) as value from main.events", "may read only the table events"),
-    ("select count(*) as value from read_csv('/etc/passwd')", "may read only the table events"),
-    ("select count(*) as value from events where event_type in (select name from secrets)", "may not"),
-    ("select count(*) as value from events join users on true", "may not use JOIN"),
-    ("with x as (select 1) select count(*) as value from events", "may not use WITH"),
-    ("select read_text('/etc/passwd') as value from events", "may not use"),
-    ("select getenv('HOME') as value from events", "may not use"),
-    ("select count(*) as total from events", "must return a column named value"),
-    ("select count(*) as value, properties.m as m from events", "group key m must be in GROUP BY"),
-    ("select count(*) as value from events where user_id = 1", "is not event_type, timestamp or properties"),
-    ("select row_number() over () as value from events", "may not"),
-    ("select count(*) as value from events where properties.\"a'b\" = 1", "property name"),
-    ("select count(*) as value from events where event_type = '{{ x }}'", "may not contain"),
-])
+@pytest.mark.parametrize(
+    "sql, problem",
+    [
+        ("drop table events", "must be a SELECT, got DROP"),
+        ("delete from events", "must be a SELECT"),
+        ("insert into events select * from events", "must be a SELECT"),
+        ("copy (select 1) to '/tmp/x.csv'", "must be a SELECT"),
+        ("select count(*) as value from events; select 1 as value from events", "exactly one statement"),
+        ("select count(*) as value from customers", "may read only the table events"),
+        ("select count(*) as value from main.events", "may read only the table events"),
+        ("select count(*) as value from read_csv('/etc/passwd')", "may read only the table events"),
+        ("select count(*) as value from events where event_type in (select name from secrets)", "may not"),
+        ("select count(*) as value from events join users on true", "may not use JOIN"),
+        ("with x as (select 1) select count(*) as value from events", "may not use WITH"),
+        ("select read_text('/etc/passwd') as value from events", "may not use"),
+        ("select getenv('HOME') as value from events", "may not use"),
+        ("select count(*) as total from events", "must return a column named value"),
+        ("select count(*) as value, properties.m as m from events", "group key m must be in GROUP BY"),
+        ("select count(*) as value from events where user_id = 1", "is not event_type, timestamp or properties"),
+        ("select row_number() over () as value from events", "may not"),
+        ('select count(*) as value from events where properties."a\'b" = 1', "property name"),
+        ("select count(*) as value from events where event_type = '{{ x }}'", "may not contain"),
+    ],
+)
 def test_sql_metric_cannot_reach_outside_events(tmp_path, sql, problem):
     path = tmp_path / "billable_metrics.yml"
     path.write_text("billable_metrics:\n  - name: bad\n    sql: " + repr(sql).replace("\\'", "''") + "\n")
@@ -149,16 +224,30 @@ def test_generated_sql_reads_only_the_events_model(tmp_path):
     for rel, content in files.items():
         if "active_users" in rel.name:
             refs = set(__import__("re").findall(r"ref\('([a-z_]+)'\)", content))
-            assert refs <= {"int_events_attributed", "int_usage_rate_segments", "stg_products", "int_periods_to_rate"}, (rel, refs)
+            assert refs <= {
+                "int_events_attributed",
+                "int_usage_rate_segments",
+                "stg_products",
+                "int_periods_to_rate",
+            }, (rel, refs)
 
 
-@pytest.mark.parametrize("sql, problem", [
-    # a quoted unknown type is written back verbatim by the generator: refused before that
-    ('select sum(cast(properties.x as "integral)) * 0 + (select length(content) from read_text(\'/etc/passwd\')) '
-     '+ count((1")) as value from events', "may not cast to"),
-    ("select sum(cast(properties.x as decimal(20, x))) as value from events", "type parameters must be whole numbers"),
-    ("select properties.x as value from events", "value must aggregate the events"),
-])
+@pytest.mark.parametrize(
+    "sql, problem",
+    [
+        # a quoted unknown type is written back verbatim by the generator: refused before that
+        (
+            "select sum(cast(properties.x as \"integral)) * 0 + (select length(content) from read_text('/etc/passwd')) "
+            '+ count((1")) as value from events',
+            "may not cast to",
+        ),
+        (
+            "select sum(cast(properties.x as decimal(20, x))) as value from events",
+            "type parameters must be whole numbers",
+        ),
+        ("select properties.x as value from events", "value must aggregate the events"),
+    ],
+)
 def test_review_findings_are_refused(tmp_path, sql, problem):
     path = tmp_path / "billable_metrics.yml"
     path.write_text(yaml_dump({"billable_metrics": [{"name": "bad", "sql": sql}]}))
@@ -173,9 +262,11 @@ def test_literals_are_the_engines_string_literal_macro(tmp_path):
     path.write_text(METRICS)
     files = {rel.name: content for rel, content in compile_metrics(load_metrics(path)).files.items()}
     sql_metric = files["int_metric_values__oreilly_sql_sales.sql"]
-    assert ("where event_type = {{ billing.string_literal('publisher\\'s sale') }} and "
-            "{{ billing.json_get('properties', 'publisher') }} in ({{ billing.string_literal('O\\'Reilly') }}, "
-            "{{ billing.string_literal('C:\\\\temp\\\\') }})") in sql_metric
+    assert (
+        "where event_type = {{ billing.string_literal('publisher\\'s sale') }} and "
+        "{{ billing.json_get('properties', 'publisher') }} in ({{ billing.string_literal('O\\'Reilly') }}, "
+        "{{ billing.string_literal('C:\\\\temp\\\\') }})"
+    ) in sql_metric
     assert "products.billable_metric = {{ billing.string_literal('oreilly_sql_sales') }}" in sql_metric
     injected = files["int_metric_events__injected_sales.sql"]
     assert "{{ billing.string_literal('" + INJECTION.replace("\\", "\\\\").replace("'", "\\'") + "') }}" in injected

@@ -8,21 +8,33 @@ a $100 setup fee on Jan 15 (a SCHEDULED invoice).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import D
 from killed_build import build_killed
-from test_finalization import JAN, FEB, MAR, METRICS, TIERS, calls, catalog, invoice_rows
+from test_finalization import FEB, JAN, MAR, METRICS, calls, catalog, invoice_rows
 
-CREDIT = [{"credit_id": "cr", "contract_id": "k1", "name": "Welcome", "amount": "5",
-           "access_starting_at": "2025-01-01", "access_ending_before": "2025-04-01"}]
+CREDIT = [
+    {
+        "credit_id": "cr",
+        "contract_id": "k1",
+        "name": "Welcome",
+        "amount": "5",
+        "access_starting_at": "2025-01-01",
+        "access_ending_before": "2025-04-01",
+    }
+]
 
 
 def store_snapshot(p) -> list[tuple]:
     """Every stored row, as text: a stored invoice must stay byte-identical."""
-    return [tuple(map(str, r.values())) for r in p.query(
-        "select * from main.invoice_store order by record_type, invoice_id, invoice_version, line_item_id, balance_id")]
+    return [
+        tuple(map(str, r.values()))
+        for r in p.query(
+            "select * from main.invoice_store order by record_type, invoice_id, invoice_version, line_item_id, balance_id"
+        )
+    ]
 
 
 def assert_store_reconciles(p):
@@ -63,7 +75,8 @@ def test_a_build_killed_at_a_store_step_leaves_final_invoices_whole(make_project
         # 16 calls = 10 + 6 x 0.50 = 13.00, less 11.00 billed = +2.00 on March's open invoice.
         assert (feb["status"], feb["total"]) == ("FINALIZED", D("11.00"))
         assert [(r["invoice_id"], r["adjusted_invoice_id"], r["amount"]) for r in late] == [
-            (mar["invoice_id"], feb["invoice_id"], D("2.00"))]
+            (mar["invoice_id"], feb["invoice_id"], D("2.00"))
+        ]
         assert mar["total"] == D("2.00")
     else:
         # nothing was stored by the killed build: February is stored by the next one, with all 16 calls
@@ -81,7 +94,7 @@ def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
     # after it is late, and only its period is adjusted.
     p = make_project().seeds(**catalog()).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 12, "2025-02-10") + calls("mar", 3, "2025-03-03"))
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     p.build(as_of="2025-04-02T00:00:00Z")
     before = store_snapshot(p)
 
@@ -94,7 +107,7 @@ def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
     # the store's time stamps: the build's real start, and the as-of it evaluated statuses at
     stored = p.query("select distinct stored_at, stored_as_of from main.invoice_store")
     assert len(stored) == 1 and stored[0]["stored_as_of"] == datetime(2025, 4, 2)
-    assert started - timedelta(seconds=1) <= stored[0]["stored_at"] <= datetime.now(timezone.utc).replace(tzinfo=None)
+    assert started - timedelta(seconds=1) <= stored[0]["stored_at"] <= datetime.now(UTC).replace(tzinfo=None)
 
     # one late March call, landed after the storing build: March re-rated at today's catalog
     # (4 calls x 2.00 = 8.00) less 3.00 billed = +5.00 on April; January and February untouched
@@ -112,18 +125,23 @@ def test_a_database_with_the_pre_d43_store_tables_is_migrated(make_project):
     p = make_project().seeds(**catalog(credits=CREDIT)).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
     p.build(as_of="2025-02-02T00:00:00Z")
-    invoices = [{k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")}
-                for r in p.invoices()]
+    invoices = [
+        {k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")} for r in p.invoices()
+    ]
     for name in ("finalized_invoices", "finalized_invoice_line_items", "finalized_balance_drawdowns"):
-        p.query(f"create table main.old_{name} as select * exclude (record_type, invoice_version, stored_as_of, "
-                f"events_loaded_through) from main.{name}")
+        p.query(
+            f"create table main.old_{name} as select * exclude (record_type, invoice_version, stored_as_of, "
+            f"events_loaded_through) from main.{name}"
+        )
         p.query(f"drop view main.{name}")
         p.query(f"alter table main.old_{name} rename to {name}")
     p.query("drop table main.invoice_store")
     p.build(as_of="2025-02-03T00:00:00Z")
-    assert [{k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")}
-            for r in p.invoices()] == invoices
-    assert {(r["record_type"], r["stored_by_invocation_id"]) for r in p.query(
-        "select distinct record_type, stored_by_invocation_id from main.invoice_store")} == {
-        ("invoice", "migrated"), ("line", "migrated"), ("drawdown", "migrated")}
+    assert [
+        {k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")} for r in p.invoices()
+    ] == invoices
+    assert {
+        (r["record_type"], r["stored_by_invocation_id"])
+        for r in p.query("select distinct record_type, stored_by_invocation_id from main.invoice_store")
+    } == {("invoice", "migrated"), ("line", "migrated"), ("drawdown", "migrated")}
     assert [r["line_type"] for r in p.lines()].count("late_usage_adjustment") == 0

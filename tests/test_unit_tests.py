@@ -12,7 +12,6 @@ import json
 import os
 
 import yaml
-
 from conftest import REPO
 
 UNIT_TEST_VARS = {"billing_unit_tests": True}
@@ -35,16 +34,27 @@ def test_dbt_unit_tests_pass_and_builds_do_not_run_them(make_project):
 
     p._dbt.release()
     os.environ["BILLING_DB"] = str(p.db_path)
-    result = dbtRunner().invoke([
-        "--log-level", "warn", "test", "--select", "test_type:unit",
-        "--project-dir", str(p.dir), "--profiles-dir", str(p.dir / "profiles"),
-        "--vars", json.dumps(UNIT_TEST_VARS)])
+    result = dbtRunner().invoke(
+        [
+            "--log-level",
+            "warn",
+            "test",
+            "--select",
+            "test_type:unit",
+            "--project-dir",
+            str(p.dir),
+            "--profiles-dir",
+            str(p.dir / "profiles"),
+            "--vars",
+            json.dumps(UNIT_TEST_VARS),
+        ]
+    )
     assert result.result is not None, result.exception
-    statuses = {r.node.name: str(r.status).lower() for r in result.result.results
-                if r.node.resource_type == "unit_test"}
+    statuses = {
+        r.node.name: str(r.status).lower() for r in result.result.results if r.node.resource_type == "unit_test"
+    }
     expected = defined_unit_tests()
     assert len(expected) >= 8
     assert set(statuses) == expected
     failed = {name: status for name, status in statuses.items() if status != "pass"}
-    assert not failed, "\n".join(
-        f"{r.node.name}: {r.message}" for r in result.result.results if r.node.name in failed)
+    assert not failed, "\n".join(f"{r.node.name}: {r.message}" for r in result.result.results if r.node.name in failed)

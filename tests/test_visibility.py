@@ -26,15 +26,13 @@ import re
 import shutil
 import subprocess
 import threading
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO, BillingTestProject, D
 
 from billing_cli.cli import main
-from conftest import REPO, BillingTestProject, D
 
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
 ALERTS = """alerts:
@@ -48,8 +46,16 @@ SECRET = "whsec_test_secret"
 
 
 def calls(customer: str, day: str, n: int, tag: str) -> list[dict]:
-    return [{"transaction_id": f"{customer}-{tag}-{i}", "customer_id": customer, "event_type": "call",
-             "timestamp": f"{day}T12:00:00Z", "properties": {}} for i in range(n)]
+    return [
+        {
+            "transaction_id": f"{customer}-{tag}-{i}",
+            "customer_id": customer,
+            "event_type": "call",
+            "timestamp": f"{day}T12:00:00Z",
+            "properties": {},
+        }
+        for i in range(n)
+    ]
 
 
 def alerts_by_key(p: BillingTestProject) -> dict:
@@ -61,29 +67,75 @@ def story(tmp_path_factory):
     p = BillingTestProject(tmp_path_factory.mktemp("visibility"))
     p.metrics(METRICS).alerts(ALERTS)
     p.seeds(
-        customers=[{"customer_id": "c1", "name": "Customer One", "billing_provider": "stripe",
-                    "billing_provider_customer_id": "cus_S1"},
-                   {"customer_id": "c2", "name": "Customer Two"}],
-        products=[{"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
-                  {"product_id": "setup", "name": "Onboarding", "type": "FIXED"}],
+        customers=[
+            {
+                "customer_id": "c1",
+                "name": "Customer One",
+                "billing_provider": "stripe",
+                "billing_provider_customer_id": "cus_S1",
+            },
+            {"customer_id": "c2", "name": "Customer Two"},
+        ],
+        products=[
+            {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
+            {"product_id": "setup", "name": "Onboarding", "type": "FIXED"},
+        ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[{"rate_card_id": "rc", "product_id": "api", "starting_at": "2024-01-01",
-                          "rate_type": "FLAT", "price": "0.10"}],
-        contracts=[{"contract_id": f"k{n}", "customer_id": f"c{n}", "rate_card_id": "rc", "name": f"Contract {n}",
-                    "starting_at": "2025-01-01", "net_payment_terms_days": "30"} for n in (1, 2)],
-        contract_scheduled_charges=[{"scheduled_charge_id": "sc1", "contract_id": "k1", "product_id": "setup",
-                                     "name": "Onboarding", "timestamp": "2025-02-10", "amount": "5"}],
-        contract_credits=[{"credit_id": "cr1", "contract_id": "k1", "name": "Welcome credit", "amount": "20",
-                           "access_starting_at": "2025-01-01"}],
+        rate_card_rates=[
+            {
+                "rate_card_id": "rc",
+                "product_id": "api",
+                "starting_at": "2024-01-01",
+                "rate_type": "FLAT",
+                "price": "0.10",
+            }
+        ],
+        contracts=[
+            {
+                "contract_id": f"k{n}",
+                "customer_id": f"c{n}",
+                "rate_card_id": "rc",
+                "name": f"Contract {n}",
+                "starting_at": "2025-01-01",
+                "net_payment_terms_days": "30",
+            }
+            for n in (1, 2)
+        ],
+        contract_scheduled_charges=[
+            {
+                "scheduled_charge_id": "sc1",
+                "contract_id": "k1",
+                "product_id": "setup",
+                "name": "Onboarding",
+                "timestamp": "2025-02-10",
+                "amount": "5",
+            }
+        ],
+        contract_credits=[
+            {
+                "credit_id": "cr1",
+                "contract_id": "k1",
+                "name": "Welcome credit",
+                "amount": "20",
+                "access_starting_at": "2025-01-01",
+            }
+        ],
     )
     snapshots = {}
-    p.ingest(calls("c1", "2025-01-15", 100, "jan") + calls("c1", "2025-02-05", 50, "feb5")
-             + calls("c2", "2025-02-05", 30, "feb5"), loaded_at="2025-02-11T00:00:00Z")
+    p.ingest(
+        calls("c1", "2025-01-15", 100, "jan")
+        + calls("c1", "2025-02-05", 50, "feb5")
+        + calls("c2", "2025-02-05", 30, "feb5"),
+        loaded_at="2025-02-11T00:00:00Z",
+    )
     p.build(as_of="2025-02-11T00:00:00Z")
-    snapshots["A"] = {"spend": p.query("select * from main.fct_customer_spend order by customer_id, product_id"),
-                      "alerts": alerts_by_key(p)}
-    snapshots["status_c1_A"] = CliRunner().invoke(main, ["--project-dir", str(p.dir), "--db", str(p.db_path),
-                                                         "status", "c1"])
+    snapshots["A"] = {
+        "spend": p.query("select * from main.fct_customer_spend order by customer_id, product_id"),
+        "alerts": alerts_by_key(p),
+    }
+    snapshots["status_c1_A"] = CliRunner().invoke(
+        main, ["--project-dir", str(p.dir), "--db", str(p.db_path), "status", "c1"]
+    )
     p.ingest(calls("c1", "2025-02-18", 20, "feb18"), loaded_at="2025-02-20T00:00:00Z")
     p.build(as_of="2025-02-20T00:00:00Z")
     snapshots["B"] = {"alerts": alerts_by_key(p)}
@@ -101,14 +153,23 @@ def cli(p: BillingTestProject, *args: str, env: dict | None = None):
 
 # -- live spend ---------------------------------------------------------------------------------
 
+
 def test_customer_spend_has_spend_forecast_and_balances(story):
     _, snapshots = story
     rows = {(r["customer_id"], r["product_id"]): r for r in snapshots["A"]["spend"]}
     api = rows[("c1", "api")]
     assert (api["days_elapsed"], api["days_in_period"]) == (D(10), D(28))
-    assert (api["spend_to_date"], api["daily_run_rate"], api["forecast_period_spend"]) == (D("5.00"), D("0.50"), D("14.00"))
+    assert (api["spend_to_date"], api["daily_run_rate"], api["forecast_period_spend"]) == (
+        D("5.00"),
+        D("0.50"),
+        D("14.00"),
+    )
     setup = rows[("c1", "setup")]
-    assert (setup["spend_to_date"], setup["daily_run_rate"], setup["forecast_period_spend"]) == (D("5.00"), D(0), D("5.00"))
+    assert (setup["spend_to_date"], setup["daily_run_rate"], setup["forecast_period_spend"]) == (
+        D("5.00"),
+        D(0),
+        D("5.00"),
+    )
     assert api["contract_credit_balance_remaining"] == D("5.00") and api["contract_commit_balance_remaining"] == D(0)
     c2 = rows[("c2", "api")]
     assert (c2["spend_to_date"], c2["daily_run_rate"], c2["forecast_period_spend"]) == (D("3.00"), D("0.30"), D("8.40"))
@@ -137,6 +198,7 @@ def test_status_of_an_unknown_customer_is_a_clean_error(story):
 
 # -- alerts -------------------------------------------------------------------------------------
 
+
 def state(snapshot, alert_id, customer_id):
     row = snapshot["alerts"][(alert_id, customer_id)]
     return row["state"], row["current_value"], row["times_fired"], row["fired_at"] and str(row["fired_at"])
@@ -152,9 +214,9 @@ def test_alert_states_follow_the_story(story):
     assert state(a, "invoice-2", "c2") == ("in_alarm", D("3.00"), 1, "2025-02-11 00:00:00")
     assert state(a, "invoice-2", "c1")[:2] == ("ok", D("0.00"))
     assert state(a, "low-credit-5", "c1") == ("in_alarm", D("5.00"), 1, "2025-02-11 00:00:00")
-    assert state(a, "low-credit-5", "c2") == ("ok", None, 0, None)      # no credit to watch
+    assert state(a, "low-credit-5", "c2") == ("ok", None, 0, None)  # no credit to watch
     assert state(a, "low-commit-1", "c1") == ("ok", None, 0, None)
-    assert ("low-commit-1", "c2") not in a["alerts"]                    # scoped to c1
+    assert ("low-commit-1", "c2") not in a["alerts"]  # scoped to c1
     # B: 70 calls fire calls-60; spend (12.00) and credit (3.00) stay in alarm without firing again
     assert state(b, "calls-60", "c1") == ("in_alarm", D(70), 1, "2025-02-20 00:00:00")
     assert state(b, "spend-10", "c1") == ("in_alarm", D("12.00"), 1, "2025-02-11 00:00:00")
@@ -181,8 +243,10 @@ def test_alert_store_survives_full_refresh(story, tmp_path):
 
 # -- webhooks -----------------------------------------------------------------------------------
 
+
 class Receiver(BaseHTTPRequestHandler):
     """A webhook endpoint on loopback: checks the signature itself and fails the first requests."""
+
     fail_first = 0
     received: list[dict] = []
 
@@ -192,8 +256,14 @@ class Receiver(BaseHTTPRequestHandler):
         parts = dict(item.split("=", 1) for item in signature.split(","))
         expected = hmac.new(SECRET.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
         payload = json.loads(body)
-        type(self).received.append({"id": payload["id"], "valid": hmac.compare_digest(expected, parts["v1"]),
-                                    "header_id": self.headers.get("Billing-Webhook-Id"), "payload": payload})
+        type(self).received.append(
+            {
+                "id": payload["id"],
+                "valid": hmac.compare_digest(expected, parts["v1"]),
+                "header_id": self.headers.get("Billing-Webhook-Id"),
+                "payload": payload,
+            }
+        )
         if type(self).fail_first > 0:
             type(self).fail_first -= 1
             self.send_response(500)
@@ -218,8 +288,9 @@ def receiver():
 def test_webhooks_are_signed_retried_and_delivered_once(story, receiver):
     p, _ = story
     handler, url = receiver
-    firings = {r["state_change_id"]: r for r in p.query(
-        "select * from main.alert_state_changes where state = 'in_alarm'")}
+    firings = {
+        r["state_change_id"]: r for r in p.query("select * from main.alert_state_changes where state = 'in_alarm'")
+    }
     assert len(firings) == 7
     handler.fail_first = 2  # the first notification needs three attempts
     env = {"BILLING_WEBHOOK_SECRET": SECRET}
@@ -274,6 +345,7 @@ def test_webhooks_to_a_folder_and_signature_verification(story, tmp_path):
 
 # -- Stripe -------------------------------------------------------------------------------------
 
+
 def test_stripe_export_writes_requests_per_final_invoice(story, tmp_path):
     p, _ = story
     result = cli(p, "export", "stripe", "--period", "2025-02", "--out", str(tmp_path / "stripe"))
@@ -297,14 +369,16 @@ def test_stripe_export_writes_requests_per_final_invoice(story, tmp_path):
     assert len(keys) == len(set(keys))
     again = cli(p, "export", "stripe", "--period", "2025-02", "--out", str(tmp_path / "again"))
     assert again.exit_code == 0
-    assert sorted(f.read_text() for f in (tmp_path / "again").iterdir()) == \
-        sorted(f.read_text() for f in (tmp_path / "stripe").iterdir())  # same keys: resending is safe
+    assert sorted(f.read_text() for f in (tmp_path / "again").iterdir()) == sorted(
+        f.read_text() for f in (tmp_path / "stripe").iterdir()
+    )  # same keys: resending is safe
     # March is still a draft: nothing to hand off
     march = cli(p, "export", "stripe", "--period", "2025-03", "--out", str(tmp_path / "march"))
     assert "Wrote 0 Stripe invoice request file(s)" in march.stdout and "still DRAFT" in march.stdout
 
 
 # -- usage statement ----------------------------------------------------------------------------
+
 
 def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -314,8 +388,16 @@ def chromium() -> str:
 
 
 def run_chromium(*args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     return subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=120)
 
 
@@ -329,25 +411,36 @@ def test_statement_renders_charts_in_headless_chromium(story, tmp_path):
     assert not re.search(r"(src|href)=|https?://(?!www\.w3\.org/2000/svg)", text)
     dom = run_chromium(f"--user-data-dir={tmp_path / 'profile1'}", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    charts = {m[0]: m[1:] for m in re.findall(
-        r'<div id="([a-z-]+)" class="chart" data-rendered="(\w+)" data-marks="(\d+)" data-series="(\d+)"', dom.stdout)}
+    charts = {
+        m[0]: m[1:]
+        for m in re.findall(
+            r'<div id="([a-z-]+)" class="chart" data-rendered="(\w+)" data-marks="(\d+)" data-series="(\d+)"',
+            dom.stdout,
+        )
+    }
     # usage: one metric (calls) on two days of February (Feb 5 and Feb 18)
     assert charts["usage-chart"] == ("true", "2", "1")
     assert dom.stdout.count('class="series"') == 2  # one polyline per chart
-    ledger_points = p.query("select count(*) as n from main.fct_balance_ledger where balance_id in "
-                            "(select balance_id from main.fct_balances where customer_id = 'c1') "
-                            "and effective_at < '2025-03-01'")[0]["n"]
+    ledger_points = p.query(
+        "select count(*) as n from main.fct_balance_ledger where balance_id in "
+        "(select balance_id from main.fct_balances where customer_id = 'c1') "
+        "and effective_at < '2025-03-01'"
+    )[0]["n"]
     # the credit: its start (20.00) and January's drawdown (issued Feb 1); February's is issued Mar 1
     assert charts["balance-chart"] == ("true", str(ledger_points), "1") and ledger_points == 2
     # the line items are on the page: 70 calls at 0.1 = 7.00 and the credit drawn
-    assert re.search(r'<td>API calls</td><td>usage</td><td class="num">70</td><td class="num">0\.1</td>'
-                     r'<td class="num">7\.00</td>', dom.stdout)
+    assert re.search(
+        r'<td>API calls</td><td>usage</td><td class="num">70</td><td class="num">0\.1</td>'
+        r'<td class="num">7\.00</td>',
+        dom.stdout,
+    )
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shot = artifacts / "statement.png"
     shot.unlink(missing_ok=True)
-    taken = run_chromium(f"--user-data-dir={tmp_path / 'profile2'}", "--window-size=1200,1600",
-                         f"--screenshot={shot}", page.as_uri())
+    taken = run_chromium(
+        f"--user-data-dir={tmp_path / 'profile2'}", "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()
+    )
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 

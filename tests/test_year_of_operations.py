@@ -48,61 +48,148 @@ CUSTOMERS = {"A": "kA", "B": "kB"}
 
 
 def catalog(price_edit=False, multiplier=False, september_fix=False) -> dict:
-    api = [{"rate_card_id": "rc", "product_id": "api", "starting_at": "2025-01-01", "rate_type": "TIERED",
-            "tiers": TIERS_H1, "ending_before": "2025-07-01" if price_edit else None}]
+    api = [
+        {
+            "rate_card_id": "rc",
+            "product_id": "api",
+            "starting_at": "2025-01-01",
+            "rate_type": "TIERED",
+            "tiers": TIERS_H1,
+            "ending_before": "2025-07-01" if price_edit else None,
+        }
+    ]
     if price_edit:
-        api.append({"rate_card_id": "rc", "product_id": "api", "starting_at": "2025-07-01", "rate_type": "TIERED",
-                    "tiers": TIERS_H2})
+        api.append(
+            {
+                "rate_card_id": "rc",
+                "product_id": "api",
+                "starting_at": "2025-07-01",
+                "rate_type": "TIERED",
+                "tiers": TIERS_H2,
+            }
+        )
     overrides = []
     if multiplier:
-        overrides.append({"override_id": "o-half", "contract_id": "kB", "starting_at": "2025-08-01", "product_id": "gb",
-                          "type": "MULTIPLIER", "multiplier": "0.5"})
+        overrides.append(
+            {
+                "override_id": "o-half",
+                "contract_id": "kB",
+                "starting_at": "2025-08-01",
+                "product_id": "gb",
+                "type": "MULTIPLIER",
+                "multiplier": "0.5",
+            }
+        )
     if september_fix:
-        overrides.append({"override_id": "o-sep", "contract_id": "kA", "starting_at": "2025-09-01",
-                          "ending_before": "2025-10-01", "product_id": "gb", "type": "OVERWRITE", "rate_type": "FLAT",
-                          "price": "0.015"})
-    return dict(
-        customers=[{"customer_id": "A", "name": "Alpha", "billing_provider": "stripe",
-                    "billing_provider_customer_id": "cus_A"},
-                   {"customer_id": "B", "name": "Beta"}],
-        products=[{"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
-                  {"product_id": "gb", "name": "Storage", "type": "USAGE", "billable_metric": "bytes",
-                   "quantity_conversion_factor": "1000000000", "quantity_conversion_operation": "DIVIDE"}],
-        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=api + [{"rate_card_id": "rc", "product_id": "gb", "starting_at": "2025-01-01",
-                                "rate_type": "FLAT", "price": "0.02"}],
-        contracts=[{"contract_id": k, "customer_id": c, "rate_card_id": "rc", "name": c, "starting_at": "2025-01-01"}
-                   for c, k in CUSTOMERS.items()],
-        contract_overrides=overrides,
-        contract_credits=[{"credit_id": "cr-A", "contract_id": "kA", "name": "Welcome", "amount": "20",
-                           "access_starting_at": "2025-01-01", "access_ending_before": "2026-01-01"}],
-    )
+        overrides.append(
+            {
+                "override_id": "o-sep",
+                "contract_id": "kA",
+                "starting_at": "2025-09-01",
+                "ending_before": "2025-10-01",
+                "product_id": "gb",
+                "type": "OVERWRITE",
+                "rate_type": "FLAT",
+                "price": "0.015",
+            }
+        )
+    return {
+        "customers": [
+            {
+                "customer_id": "A",
+                "name": "Alpha",
+                "billing_provider": "stripe",
+                "billing_provider_customer_id": "cus_A",
+            },
+            {"customer_id": "B", "name": "Beta"},
+        ],
+        "products": [
+            {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls"},
+            {
+                "product_id": "gb",
+                "name": "Storage",
+                "type": "USAGE",
+                "billable_metric": "bytes",
+                "quantity_conversion_factor": "1000000000",
+                "quantity_conversion_operation": "DIVIDE",
+            },
+        ],
+        "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
+        "rate_card_rates": api
+        + [
+            {
+                "rate_card_id": "rc",
+                "product_id": "gb",
+                "starting_at": "2025-01-01",
+                "rate_type": "FLAT",
+                "price": "0.02",
+            }
+        ],
+        "contracts": [
+            {"contract_id": k, "customer_id": c, "rate_card_id": "rc", "name": c, "starting_at": "2025-01-01"}
+            for c, k in CUSTOMERS.items()
+        ],
+        "contract_overrides": overrides,
+        "contract_credits": [
+            {
+                "credit_id": "cr-A",
+                "contract_id": "kA",
+                "name": "Welcome",
+                "amount": "20",
+                "access_starting_at": "2025-01-01",
+                "access_ending_before": "2026-01-01",
+            }
+        ],
+    }
 
 
 def reference_contract(customer: str, cat: dict) -> ref.Contract:
     """The same catalog, for one contract, in the reference's terms."""
+
     def when(text):
         return None if not text else datetime.fromisoformat(text)
 
     def rate(row):
         tiers = [(Decimal(t["size"]) if "size" in t else None, Decimal(t["price"])) for t in row.get("tiers") or []]
-        return ref.Rate(when(row["starting_at"]), when(row.get("ending_before")), row["rate_type"],
-                        price=Decimal(row["price"]) if row.get("price") else None, tiers=tiers)
+        return ref.Rate(
+            when(row["starting_at"]),
+            when(row.get("ending_before")),
+            row["rate_type"],
+            price=Decimal(row["price"]) if row.get("price") else None,
+            tiers=tiers,
+        )
 
     def overrides(product_id):
         out = []
         for o in cat["contract_overrides"]:
             if o["contract_id"] == CUSTOMERS[customer] and o["product_id"] == product_id:
-                out.append(ref.Override(o["override_id"], when(o["starting_at"]), when(o.get("ending_before")), o["type"],
-                                        multiplier=Decimal(o["multiplier"]) if o.get("multiplier") else None,
-                                        price=Decimal(o["price"]) if o.get("price") else None))
+                out.append(
+                    ref.Override(
+                        o["override_id"],
+                        when(o["starting_at"]),
+                        when(o.get("ending_before")),
+                        o["type"],
+                        multiplier=Decimal(o["multiplier"]) if o.get("multiplier") else None,
+                        price=Decimal(o["price"]) if o.get("price") else None,
+                    )
+                )
         return out
 
     rates = {p: [rate(r) for r in cat["rate_card_rates"] if r["product_id"] == p] for p in ("api", "gb")}
-    return ref.Contract(datetime(2025, 1, 1), None, [
-        ref.Product("api", ref.Metric("calls", "call", "count", None), rates["api"], overrides("api")),
-        ref.Product("gb", ref.Metric("bytes", "storage", "sum", "bytes"), rates["gb"], overrides("gb"),
-                    conversion=("DIVIDE", Decimal(1000000000)))])
+    return ref.Contract(
+        datetime(2025, 1, 1),
+        None,
+        [
+            ref.Product("api", ref.Metric("calls", "call", "count", None), rates["api"], overrides("api")),
+            ref.Product(
+                "gb",
+                ref.Metric("bytes", "storage", "sum", "bytes"),
+                rates["gb"],
+                overrides("gb"),
+                conversion=("DIVIDE", Decimal(1000000000)),
+            ),
+        ],
+    )
 
 
 class Story:
@@ -121,14 +208,29 @@ class Story:
         for customer in CUSTOMERS:
             for _ in range(self.rng.randint(4, 16)):
                 self.serial += 1
-                at = datetime(year, month, self.rng.randint(first_day, last_day), self.rng.randint(0, 23),
-                              self.rng.randint(0, 59))
+                at = datetime(
+                    year, month, self.rng.randint(first_day, last_day), self.rng.randint(0, 23), self.rng.randint(0, 59)
+                )
                 if self.rng.random() < 0.7:
-                    events.append(dict(transaction_id=f"t{self.serial}", customer_id=customer, event_type="call",
-                                       at=at, properties={}))
+                    events.append(
+                        {
+                            "transaction_id": f"t{self.serial}",
+                            "customer_id": customer,
+                            "event_type": "call",
+                            "at": at,
+                            "properties": {},
+                        }
+                    )
                 else:
-                    events.append(dict(transaction_id=f"t{self.serial}", customer_id=customer, event_type="storage",
-                                       at=at, properties={"bytes": self.rng.choice([5 * 10**8, 2 * 10**9, 123456789])}))
+                    events.append(
+                        {
+                            "transaction_id": f"t{self.serial}",
+                            "customer_id": customer,
+                            "event_type": "storage",
+                            "at": at,
+                            "properties": {"bytes": self.rng.choice([5 * 10**8, 2 * 10**9, 123456789])},
+                        }
+                    )
         return events
 
     def land(self, events: list[dict], loaded_from: datetime, retry_share: float = 0.0):
@@ -139,14 +241,27 @@ class Story:
         for e in events:
             rows.append({**e, "loaded_at": max(e["at"], loaded_from) + timedelta(seconds=self.rng.randint(1, 900))})
         for e in [e for e in events if self.rng.random() < retry_share]:
-            rows.append({**e, "properties": {**e["properties"], "retried": True},
-                         "loaded_at": max(e["at"], loaded_from) + timedelta(seconds=3600)})
+            rows.append(
+                {
+                    **e,
+                    "properties": {**e["properties"], "retried": True},
+                    "loaded_at": max(e["at"], loaded_from) + timedelta(seconds=3600),
+                }
+            )
         self.p.query("create schema if not exists raw")
         for r in rows:
-            self.p.query("insert into raw.usage_events (transaction_id, customer_id, event_type, timestamp, properties, "
-                         "loaded_at) values (?, ?, ?, ?, ?, ?)",
-                         [r["transaction_id"], r["customer_id"], r["event_type"], r["at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-                          json.dumps(r["properties"]), r["loaded_at"]])
+            self.p.query(
+                "insert into raw.usage_events (transaction_id, customer_id, event_type, timestamp, properties, "
+                "loaded_at) values (?, ?, ?, ?, ?, ?)",
+                [
+                    r["transaction_id"],
+                    r["customer_id"],
+                    r["event_type"],
+                    r["at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    json.dumps(r["properties"]),
+                    r["loaded_at"],
+                ],
+            )
         self.loaded.extend(rows)
 
     # -- builds ------------------------------------------------------------------------------------
@@ -171,14 +286,19 @@ class Story:
             if r["transaction_id"] not in winners or r["loaded_at"] < winners[r["transaction_id"]]["loaded_at"]:
                 winners[r["transaction_id"]] = r
         billed = {}
-        for line in self.p.query("select contract_id, product_id, starting_at, amount from main.fct_invoice_line_items "
-                                 "where line_type in ('usage', 'late_usage_adjustment')"):
+        for line in self.p.query(
+            "select contract_id, product_id, starting_at, amount from main.fct_invoice_line_items "
+            "where line_type in ('usage', 'late_usage_adjustment')"
+        ):
             key = (line["contract_id"], line["product_id"], line["starting_at"])
             billed[key] = billed.get(key, Decimal(0)) + line["amount"]
         expected = {}
         for customer, contract_id in CUSTOMERS.items():
-            events = [ref.Event(e["transaction_id"], e["event_type"], e["at"], e["properties"])
-                      for e in winners.values() if e["customer_id"] == customer]
+            events = [
+                ref.Event(e["transaction_id"], e["event_type"], e["at"], e["properties"])
+                for e in winners.values()
+                if e["customer_id"] == customer
+            ]
             rated = ref.rate_contract(reference_contract(customer, self.cat), events, as_of)
             for (product_id, start), amounts in rated["lines"].items():
                 expected[(contract_id, product_id, start)] = sum((a for _, a in amounts), Decimal(0))
@@ -196,11 +316,16 @@ def test_a_year_of_operations_keeps_every_cent(make_project, tmp_path):
     story.p.build(as_of="2025-01-01T00:00:00Z")  # an empty start: the landing table, the store
 
     # January to March arrive as one backfill on Apr 10; a build with a past as-of (Apr 2) bills them
-    story.land(story.month_events(2025, 1) + story.month_events(2025, 2) + story.month_events(2025, 3),
-               datetime(2025, 4, 10), retry_share=0.05)
+    story.land(
+        story.month_events(2025, 1) + story.month_events(2025, 2) + story.month_events(2025, 3),
+        datetime(2025, 4, 10),
+        retry_share=0.05,
+    )
     story.build("2025-04-02T00:00:00Z")
-    final = {r["period_starting_at"] for r in p.query("select period_starting_at from main.finalized_invoices "
-                                                      "where invoice_type = 'USAGE'")}
+    final = {
+        r["period_starting_at"]
+        for r in p.query("select period_starting_at from main.finalized_invoices where invoice_type = 'USAGE'")
+    }
     assert final == {datetime(2025, m, 1) for m in (1, 2, 3)}
 
     kills = {5: ("start", "store"), 6: ("finish", "store"), 9: ("start", "fct_invoices")}
@@ -229,32 +354,52 @@ def test_a_year_of_operations_keeps_every_cent(make_project, tmp_path):
             before = tmp_path / "stripe-before"
             runner = CliRunner()
             args = ["--project-dir", str(p.dir), "--db", str(p.db_path)]
-            assert runner.invoke(main, [*args, "export", "stripe", "--period", "2025-09", "--out", str(before)]).exit_code == 0
+            assert (
+                runner.invoke(main, [*args, "export", "stripe", "--period", "2025-09", "--out", str(before)]).exit_code
+                == 0
+            )
         if month == 10:
             # A's September storage was mispriced: fix the catalog, void and regenerate September
             story.edit_catalog(price_edit=True, multiplier=True, september_fix=True)
-            [sep] = p.query("select invoice_id, total from main.fct_invoices where contract_id = 'kA' "
-                            "and invoice_type = 'USAGE' and period_starting_at = '2025-09-01'")
-            result = runner.invoke(main, [*args, "invoices", "void", sep["invoice_id"], "--reason", "storage mispriced",
-                                          "--as-of", story.as_of])
+            [sep] = p.query(
+                "select invoice_id, total from main.fct_invoices where contract_id = 'kA' "
+                "and invoice_type = 'USAGE' and period_starting_at = '2025-09-01'"
+            )
+            result = runner.invoke(
+                main,
+                [*args, "invoices", "void", sep["invoice_id"], "--reason", "storage mispriced", "--as-of", story.as_of],
+            )
             assert result.exit_code == 0, result.output
             story.check()
-            [regenerated] = p.query("select invoice_version, total from main.fct_invoices where invoice_id = ?",
-                                    [sep["invoice_id"]])
+            [regenerated] = p.query(
+                "select invoice_version, total from main.fct_invoices where invoice_id = ?", [sep["invoice_id"]]
+            )
             assert regenerated["invoice_version"] == 2 and regenerated["total"] < sep["total"]
             after = tmp_path / "stripe-after"
-            assert runner.invoke(main, [*args, "export", "stripe", "--period", "2025-09", "--out", str(after)]).exit_code == 0
+            assert (
+                runner.invoke(main, [*args, "export", "stripe", "--period", "2025-09", "--out", str(after)]).exit_code
+                == 0
+            )
             keys = {}
             for folder in (before, after):
-                keys[folder] = {r.get("idempotency_key") for f in folder.glob("*.json")
-                                for r in json.loads(f.read_text()).get("requests", [])}
+                keys[folder] = {
+                    r.get("idempotency_key")
+                    for f in folder.glob("*.json")
+                    for r in json.loads(f.read_text()).get("requests", [])
+                }
             assert keys[before] and keys[after] and not (keys[before] & keys[after])
 
     # the year: twelve final USAGE invoices per contract, December's late events on January's draft
-    rows = p.query("select contract_id, status, count(*) as n from main.fct_invoices where invoice_type = 'USAGE' "
-                   "group by contract_id, status order by contract_id, status")
+    rows = p.query(
+        "select contract_id, status, count(*) as n from main.fct_invoices where invoice_type = 'USAGE' "
+        "group by contract_id, status order by contract_id, status"
+    )
     assert [(r["contract_id"], r["status"], r["n"]) for r in rows] == [
-        ("kA", "DRAFT", 1), ("kA", "FINALIZED", 12), ("kB", "DRAFT", 1), ("kB", "FINALIZED", 12)]
+        ("kA", "DRAFT", 1),
+        ("kA", "FINALIZED", 12),
+        ("kB", "DRAFT", 1),
+        ("kB", "FINALIZED", 12),
+    ]
     late = p.query("select count(*) as n from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'")
     assert late[0]["n"] >= 16
     assert D(p.query("select sum(drawn_amount) as s from main.finalized_balance_drawdowns")[0]["s"]) == D("20.00")

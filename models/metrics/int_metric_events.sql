@@ -12,6 +12,7 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
+-- depends_on: {{ ref('int_event_batch_key_changes') }}
 with matches as (
 
     select
