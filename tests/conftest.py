@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 from datetime import datetime
 from decimal import Decimal
