@@ -24,10 +24,12 @@ class BuildResult:
     success: bool
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # warn-severity tests that returned rows, with their rows
 
     def describe(self) -> str:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
-        return summary + ("" if self.success else "\n" + "\n".join(self.problems))
+        details = self.warnings + ([] if self.success else self.problems)
+        return "\n".join([summary, *details])
 
 
 class DbtProject:
@@ -116,12 +118,15 @@ class DbtProject:
             return BuildResult(success=False, problems=[f"dbt failed: {first}"])
         counts: dict[str, int] = {}
         problems: list[str] = []
+        warnings: list[str] = []
         for node_result in result.result.results:
             status = str(node_result.status).lower()
             counts[status] = counts.get(status, 0) + 1
             if status in FAILED_STATUSES:
                 problems.append(self._describe_failure(node_result))
-        return BuildResult(success=bool(result.success), counts=counts, problems=problems)
+            elif status == "warn":
+                warnings.append(self._describe_failure(node_result))
+        return BuildResult(success=bool(result.success), counts=counts, problems=problems, warnings=warnings)
 
     def _describe_failure(self, node_result) -> str:
         node = node_result.node

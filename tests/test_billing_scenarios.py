@@ -250,12 +250,16 @@ LOAD_2_EVENTS = [
 ]
 
 
+# cus_b also lists cus_c's id as an alias: the id wins (semantics 1), so cus_c's events stay cus_c's
+ALIASES = {"cus_a": ["a@example.com"], "cus_b": ["cus_c"]}
+
+
 def prepare(p: BillingTestProject) -> str:
     """The scenarios' catalog, metrics and two loads of events; returns the as-of instant to build at.
     (tests/test_spark_parity.py builds them on Spark too.)"""
     p.seeds(
         customers=[
-            {"customer_id": c, "name": c.upper(), "ingest_aliases": ["a@example.com"] if c == "cus_a" else None}
+            {"customer_id": c, "name": c.upper(), "ingest_aliases": ALIASES.get(c)}
             for c in ("cus_a", "cus_b", "cus_c", "cus_d", "cus_e", "cus_f", "cus_g")
         ],
         products=PRODUCTS,
@@ -274,7 +278,7 @@ def prepare(p: BillingTestProject) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> BillingTestProject:
     p = BillingTestProject(tmp_path_factory.mktemp("scenarios"))
-    p.build(as_of=prepare(p))
+    p.result = p.build(as_of=prepare(p))
     return p
 
 
@@ -479,3 +483,15 @@ def test_usage_daily(project):
 def test_no_invoice_for_periods_not_started(project):
     latest = project.query("select max(period_starting_at) as m from main.fct_invoices where invoice_type = 'USAGE'")
     assert latest[0]["m"] <= datetime(2025, 3, 1, 12)
+
+
+def test_an_alias_equal_to_another_customers_id_is_shadowed(project):
+    # cus_b lists "cus_c" as an alias; c_call_1 carries customer_id "cus_c": the id wins, so the call
+    # stays on con_c's January invoice (1 x 0.01 in test_entitlement_overrides_by_tag_and_by_product)
+    # and con_b's January invoice stays 1.01 (test_utc_offsets_near_the_period_boundary).
+    attributed = project.query("select customer_id from main.int_events_attributed where transaction_id = 'c_call_1'")
+    assert attributed == [{"customer_id": "cus_c"}]
+    # the catalog is accepted (the build succeeded) and a warning names the shadowed alias
+    shadowed = [w for w in project.result.warnings if "warn_aliases_shadowed_by_customer_ids" in w]
+    assert len(shadowed) == 1, project.result.warnings
+    assert "alias_owner=cus_b, ingest_alias=cus_c, shadowing_customer_id=cus_c" in shadowed[0]
