@@ -31,7 +31,7 @@ from conftest import REPO, BillingTestProject, D
 
 from billing_cli.cli import main
 from billing_cli.currency import format_money, minor_units, round_money
-from billing_cli.documents import list_invoices, load_issuer
+from billing_cli.documents import CHROMIUM_FLAGS, chromium, list_invoices, load_issuer
 from billing_cli.errors import BillingError
 
 ARTIFACTS = REPO / "artifacts"  # screenshots and the PDF, for a person to look at (gitignored)
@@ -402,25 +402,11 @@ LAYOUT_CHECK = """<script>
 </script>"""
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    pytest.fail("Chromium is needed for the document tests: `make test` installs Debian's chromium package")
-
-
 def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
-    done = subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=180)
+    """Headless Chromium as the PDF printer runs it (billing_cli/documents.py), with its own profile."""
+    done = subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 
