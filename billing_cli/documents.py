@@ -8,9 +8,10 @@ then the credits and commits drawn against them, each named with its product and
 presentation group values.
 
 Numbers are derived, never stored (D63): the stored invoice versions of the append-only invoice
-store (D43), in the order they were stored (the storing build's real start, then invoice id and
-version), are numbered 1, 2, 3, ... after the issuer's prefix. The store only grows and a build
-stores after every earlier one, so a number never changes once given. A draft has no number; a
+store (D43), in the order they were stored (the storing build's real start; within one build by
+date of issue, then invoice id and version), are numbered 1, 2, 3, ... after the issuer's prefix.
+The store only grows and a build stores after every earlier one, so a number never changes once
+given. A draft has no number; a
 voided version keeps its number and its regenerated version gets the next free one.
 
 The HTML page is self-contained (inline CSS, no script, no network); the PDF is that page printed
@@ -124,7 +125,7 @@ def _terms(path: Path, terms) -> int:
 STORED_VERSIONS = """
 select
     s.invoice_id, s.invoice_version, s.stored_at,
-    row_number() over (order by s.stored_at, s.invoice_id, s.invoice_version) as sequence,
+    row_number() over (order by s.stored_at, s.issued_at, s.invoice_id, s.invoice_version) as sequence,
     v.invoice_id is not null as is_void
 from main.invoice_store as s
 left join (select distinct invoice_id, invoice_version from main.invoice_store where record_type = 'void') as v

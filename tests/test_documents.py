@@ -253,7 +253,7 @@ def test_numbers_are_sequential_and_never_change(story):
     # numbers follow the order invoices were stored in
     stored = p.query(
         "select invoice_id, invoice_version from main.invoice_store where record_type = 'invoice' "
-        "order by stored_at, invoice_id, invoice_version"
+        "order by stored_at, issued_at, invoice_id, invoice_version"
     )
     assert [numbered_b[(r["invoice_id"], r["invoice_version"])] for r in stored] == sorted(numbered_b.values())
     # drafts have no number
@@ -274,7 +274,7 @@ def test_invoices_list_and_show(story):
     shown = cli(p, "invoices", "show", jan)  # an invoice id: its current version, the regenerated one
     assert shown.exit_code == 0, shown.output
     text = shown.stdout
-    assert text.startswith("Invoice ACME-0006 (Issued), Usage invoice")
+    assert text.startswith("Invoice ACME-0005 (Issued), Usage invoice")
     assert "Date of issue  February 1, 2025" in text and "Date due       February 16, 2025" in text
     for expected in (
         "Input tokens (per 1M) (model: gpt-4, region: eu)",
@@ -315,7 +315,7 @@ def test_due_date_is_the_contracts_else_the_issuers_net_terms(story):
     try:
         assert "Date due       February 11, 2025" in cli(p, "invoices", "show", "ACME-0002").stdout
         # k1 sets 15 days: the issuer's terms do not apply
-        assert "Date due       February 16, 2025" in cli(p, "invoices", "show", "ACME-0006").stdout
+        assert "Date due       February 16, 2025" in cli(p, "invoices", "show", "ACME-0005").stdout
     finally:
         (p.dir / "issuer.yml").write_text(ISSUER)
 
@@ -430,12 +430,12 @@ def look(page: Path, root: str, tmp_path: Path, shot_name: str, width: int = 110
 def test_invoice_document_in_chromium(story, tmp_path):
     p, _, jan = story
     page = tmp_path / "invoice.html"
-    result = cli(p, "invoices", "render", "ACME-0006", "--format", "html", "--out", str(page))
+    result = cli(p, "invoices", "render", "ACME-0005", "--format", "html", "--out", str(page))
     assert result.exit_code == 0, result.output
-    assert "Wrote invoice ACME-0006" in result.stdout
+    assert "Wrote invoice ACME-0005" in result.stdout
     text = page.read_text()
     assert not re.search(r"(src|href)=|https?://|<script", text)  # self-contained: nothing fetched, no script
-    report = look(page, "#invoice", tmp_path, "invoice-ACME-0006.png")
+    report = look(page, "#invoice", tmp_path, "invoice-ACME-0005.png")
     assert report["problems"] == []
     stored = p.query(
         "select line_item_id from main.invoice_store where record_type = 'line' and invoice_id = ? "
@@ -449,7 +449,7 @@ def test_invoice_document_in_chromium(story, tmp_path):
     assert requests["cells"][1:] == ["304,293", "", "$202.15"]
     for expected in (
         "Invoice number",
-        "ACME-0006",
+        "ACME-0005",
         "Date of issue",
         "February 1, 2025",
         "Date due",
