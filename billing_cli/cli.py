@@ -279,7 +279,38 @@ def alerts_deliver_cmd(
 
 @main.group()
 def invoices() -> None:
-    """Void and regenerate final invoices."""
+    """List, show and render invoices; void and regenerate final ones."""
+
+
+invoice_argument = click.argument("invoice", metavar="INVOICE")
+
+
+@command(invoices, "list")
+@click.option("--customer", "customer_id", default=None, help="Only this customer's invoices.")
+def list_cmd(billing: BillingContext, customer_id: str | None) -> None:
+    """Every invoice: stored ones by number (issued or void), then drafts (DECISIONLOG D63)."""
+    from .documents import describe_list
+
+    click.echo(describe_list(billing.list_invoices(customer_id)))
+
+
+@command(invoices, "show")
+@invoice_argument
+def show_cmd(billing: BillingContext, invoice: str) -> None:
+    """Print INVOICE (a number such as INV-0001, or an invoice id) with its lines and totals."""
+    from .documents import describe_invoice
+
+    click.echo(describe_invoice(billing.invoice(invoice)))
+
+
+@command(invoices, "render")
+@invoice_argument
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@out_option("The file to write (.html or .pdf).")
+def render_cmd(billing: BillingContext, invoice: str, fmt: str, out: str) -> None:
+    """Write INVOICE as the document a customer receives: HTML, or PDF printed by headless Chromium."""
+    path, doc = billing.render_invoice(invoice, fmt, out)
+    click.echo(f"Wrote invoice {doc.title} ({doc.header['invoice_id']}) to {path}")
 
 
 @command(invoices, "void")

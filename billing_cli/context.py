@@ -110,7 +110,23 @@ class BillingContext:
     def statement(self, customer_id: str, period: str, out: str) -> Path:
         from .statement import write_statement
 
-        return write_statement(self.db, customer_id, period, out)
+        return write_statement(self.db, customer_id, period, out, self.project_dir)
+
+    def list_invoices(self, customer_id: str | None = None) -> list[dict]:
+        from .documents import list_invoices
+
+        return list_invoices(self.db, self.project_dir, customer_id)
+
+    def invoice(self, ref: str):
+        """The document of an invoice (a number such as ACME-0001, or an invoice id; DECISIONLOG D63)."""
+        from .documents import load_invoice
+
+        return load_invoice(self.db, self.project_dir, ref)
+
+    def render_invoice(self, ref: str, fmt: str, out: str):
+        from .documents import write_invoice
+
+        return write_invoice(self.db, self.project_dir, ref, fmt, out)
 
     def deliver_alerts(self, to: str, secret: str | None, **options):
         from .webhooks import deliver

@@ -412,28 +412,27 @@ def test_statement_renders_charts_in_headless_chromium(story, tmp_path):
     dom = run_chromium(f"--user-data-dir={tmp_path / 'profile1'}", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     charts = {
-        m[0]: m[1:]
+        (m[0] or m[1]): m[2:]
         for m in re.findall(
-            r'<div id="([a-z-]+)" class="chart" data-rendered="(\w+)" data-marks="(\d+)" data-series="(\d+)"',
+            r'<div (?:id="([a-z-]+)" class="chart"|class="chart" data-metric="([a-z-]+)") data-rendered="(\w+)" '
+            r'data-marks="(\d+)" data-series="(\d+)"',
             dom.stdout,
         )
     }
-    # usage: one metric (calls) on two days of February (Feb 5 and Feb 18)
-    assert charts["usage-chart"] == ("true", "2", "1")
+    # usage: one chart per metric; calls on two days of February (Feb 5 and Feb 18)
+    assert charts["calls"] == ("true", "2", "1")
     assert dom.stdout.count('class="series"') == 2  # one polyline per chart
-    ledger_points = p.query(
-        "select count(*) as n from main.fct_balance_ledger where balance_id in "
-        "(select balance_id from main.fct_balances where customer_id = 'c1') "
-        "and effective_at < '2025-03-01'"
-    )[0]["n"]
-    # the credit: its start (20.00) and January's drawdown (issued Feb 1); February's is issued Mar 1
-    assert charts["balance-chart"] == ("true", str(ledger_points), "1") and ledger_points == 2
-    # the line items are on the page: 70 calls at 0.1 = 7.00 and the credit drawn
+    # the credit: 10.00 left when February began (20.00 less January's drawdown, issued Feb 1), then
+    # February's invoice (issued at its end, Mar 1) draws 7.00: two points, 3.00 left
+    assert charts["balance-chart"] == ("true", "2", "1")
+    assert re.search(r'Welcome credit <span class="kind">Credit</span></div><div class="value">\$3\.00<', dom.stdout)
+    # the line items are on the page, in dollars with human line types: 70 calls at 0.10 = 7.00, the credit drawn
     assert re.search(
-        r'<td>API calls</td><td>usage</td><td class="num">70</td><td class="num">0\.1</td>'
-        r'<td class="num">7\.00</td>',
+        r'<td class="desc">API calls<div class="sub">February 1 – February 28, 2025</div></td><td>Usage</td>'
+        r'<td class="num">70</td><td class="num">\$0\.10</td><td class="num">\$7\.00</td>',
         dom.stdout,
     )
+    assert re.search(r'<td class="desc">Welcome credit</td><td>Credit applied</td>.*?-\$7\.00<', dom.stdout)
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shot = artifacts / "statement.png"
