@@ -87,6 +87,7 @@ class SubscriptionProduct:
     frequency_months: int
     subscriptions: list[Subscription]
     tags: list[str] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
 
 
 @dataclass
@@ -204,6 +205,17 @@ def _add_months(d: datetime, months: int) -> datetime:
     return d
 
 
+def _subscription_price(rate: Rate, active: list[Override]) -> Decimal:
+    """An OVERWRITE's price replaces the rate's; else the lowest MULTIPLIER scales it (10 places)."""
+    overwrite = _ranked_overwrite(active)
+    if overwrite is not None:
+        return overwrite.price
+    multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
+    if not multipliers:
+        return rate.price
+    return (rate.price * min(multipliers)).quantize(TEN_PLACES, ROUND_HALF_UP)
+
+
 def subscription_fees(contract: Contract, sp: SubscriptionProduct, as_of: datetime):
     """(service_start, service_end, schedule, quantity, amount) for each fee of the product."""
     fees = []
@@ -218,13 +230,16 @@ def subscription_fees(contract: Contract, sp: SubscriptionProduct, as_of: dateti
             s, e = max(nominal, start), (nominal_end if end is None else min(nominal_end, end))
             if s < e and s <= as_of:
                 rate = next((r for r in sp.rates if _in(s, r.starting_at, r.ending_before)), None)
-                if rate is not None:
+                # the overrides in effect at the service start, as the rate (semantics 7, D21)
+                active = [o for o in sp.overrides if _in(s, o.starting_at, o.ending_before)]
+                if rate is not None and _entitlement(rate, active):
+                    unit_price = _subscription_price(rate, active)
                     fraction = Decimal(1)
                     if sub.prorated:
                         fraction = (Decimal((e - s).days) / Decimal((nominal_end - nominal).days)).quantize(
                             TEN_PLACES, ROUND_HALF_UP
                         )
-                    fee = (sub.quantity * rate.price).quantize(TEN_PLACES, ROUND_HALF_UP) * fraction
+                    fee = (sub.quantity * unit_price).quantize(TEN_PLACES, ROUND_HALF_UP) * fraction
                     fees.append((s, e, sub.schedule, sub.quantity, fee.quantize(CENT, ROUND_HALF_UP)))
             nominal = nominal_end
     return fees

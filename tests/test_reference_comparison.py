@@ -91,6 +91,23 @@ def random_overrides(rng: random.Random, prices: list[Decimal] = PRICES) -> list
     return result
 
 
+def override_row(o: ref.Override, contract_id: str, product_id: str, rate_type: str | None = "FLAT") -> dict:
+    """The contract_overrides.csv row of a reference override (an OVERWRITE is FLAT at its price)."""
+    return {
+        "override_id": o.override_id,
+        "contract_id": contract_id,
+        "product_id": product_id,
+        "starting_at": iso(o.starting_at),
+        "ending_before": iso(o.ending_before),
+        "type": {"ENTITLEMENT": None}.get(o.kind, o.kind),
+        "entitled": o.entitled,
+        "multiplier": None if o.multiplier is None else str(o.multiplier),
+        "rate_type": rate_type if o.kind == "OVERWRITE" else None,
+        "price": None if o.price is None else str(o.price),
+        "priority": None if o.priority is None else str(o.priority),
+    }
+
+
 def random_product(rng: random.Random) -> ref.Product:
     conversion = maybe(
         rng, lambda: (rng.choice(["MULTIPLY", "DIVIDE"]), Decimal(rng.choice(["2", "0.5", "0.001", "3", "1024", "7"])))
@@ -128,7 +145,7 @@ def random_subscription_product(rng: random.Random, contract_start: datetime) ->
                 rng.random() < 0.5,
             )
         )
-    return ref.SubscriptionProduct("", rates, rng.choice([1, 3, 12]), subscriptions)
+    return ref.SubscriptionProduct("", rates, rng.choice([1, 3, 12]), subscriptions, overrides=random_overrides(rng))
 
 
 def random_composite(rng: random.Random, component_count: int) -> ref.CompositeProduct:
@@ -278,22 +295,7 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                         "pricing_group_values": {"g": r.group} if r.group is not None else None,
                     }
                 )
-            for o in product.overrides:
-                seeds["contract_overrides"].append(
-                    {
-                        "override_id": o.override_id,
-                        "contract_id": kid,
-                        "product_id": product.product_id,
-                        "starting_at": iso(o.starting_at),
-                        "ending_before": iso(o.ending_before),
-                        "type": {"ENTITLEMENT": None}.get(o.kind, o.kind),
-                        "entitled": o.entitled,
-                        "multiplier": None if o.multiplier is None else str(o.multiplier),
-                        "rate_type": "FLAT" if o.kind == "OVERWRITE" else None,
-                        "price": None if o.price is None else str(o.price),
-                        "priority": None if o.priority is None else str(o.priority),
-                    }
-                )
+            seeds["contract_overrides"] += [override_row(o, kid, product.product_id) for o in product.overrides]
         for j, sp in enumerate(contract.subscription_products):
             sp.product_id = f"s{k:03d}_{j}"
             seeds["products"].append(
@@ -312,6 +314,9 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                         "billing_frequency": frequency,
                     }
                 )
+            for o in sp.overrides:
+                o.override_id = f"o{k:03d}_s{j}_{o.override_id[-2:]}"
+            seeds["contract_overrides"] += [override_row(o, kid, sp.product_id) for o in sp.overrides]
             for i, sub in enumerate(sp.subscriptions):
                 seeds["contract_subscriptions"].append(
                     {
@@ -353,20 +358,9 @@ def write_cases(project: BillingTestProject, batch) -> dict:
                 )
             for o in composite.overrides:
                 o.override_id = f"o{k:03d}_x{j}_{o.override_id[-2:]}"
-                seeds["contract_overrides"].append(
-                    {
-                        "override_id": o.override_id,
-                        "contract_id": kid,
-                        "product_id": composite.product_id,
-                        "starting_at": iso(o.starting_at),
-                        "ending_before": iso(o.ending_before),
-                        "type": {"ENTITLEMENT": None}.get(o.kind, o.kind),
-                        "entitled": o.entitled,
-                        "multiplier": None if o.multiplier is None else str(o.multiplier),
-                        "price": None if o.price is None else str(o.price),
-                        "priority": None if o.priority is None else str(o.priority),
-                    }
-                )
+            seeds["contract_overrides"] += [
+                override_row(o, kid, composite.product_id, rate_type=None) for o in composite.overrides
+            ]
         for e in case_events:
             e.transaction_id = f"t{k:03d}_{e.transaction_id[-2:]}"
             events.append(

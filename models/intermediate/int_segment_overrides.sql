@@ -8,6 +8,7 @@
                              its rate_type, price and whether it has its own tiers,
     multiplier               the lowest applicable MULTIPLIER (null: none).
   int_usage_rate_segments applies them: an OVERWRITE replaces the rate, else the multiplier scales it.
+  The resolution itself is billing.resolve_overrides, shared with subscriptions.
 -#}
 with segment_rates as (
 
@@ -67,71 +68,11 @@ applicable_overrides as (
 
 ),
 
-overridden_segments as (
-
-    select distinct segment_id
-    from applicable_overrides
-
-),
-
-entitlement_overrides as (
-
-    select *
-    from (
-        select
-            segment_id,
-            is_entitled,
-            row_number() over (
-                partition by segment_id
-                order by priority nulls last, starting_at desc, override_id
-            ) as override_rank
-        from applicable_overrides
-        where is_entitled is not null
-    ) as ranked
-    where override_rank = 1
-
-),
-
-overwrites as (
-
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by segment_id order by priority nulls last, override_id) as override_rank
-        from applicable_overrides
-        where override_type = 'OVERWRITE'
-    ) as ranked
-    where override_rank = 1
-
-),
-
-multipliers as (
-
-    select segment_id, min(multiplier) as multiplier
-    from applicable_overrides
-    where override_type = 'MULTIPLIER'
-    group by segment_id
-
-),
+{{ billing.resolve_overrides('applicable_overrides', 'segment_id') }},
 
 final as (
 
-    select
-        overridden_segments.segment_id,
-        entitlement_overrides.is_entitled,
-        overwrites.override_id as overwrite_override_id,
-        overwrites.rate_type as overwrite_rate_type,
-        overwrites.price as overwrite_price,
-        overwrites.tiers is not null as has_overwrite_tiers,
-        multipliers.multiplier
-    from overridden_segments
-    left join entitlement_overrides
-        on overridden_segments.segment_id = entitlement_overrides.segment_id
-    left join overwrites
-        on overridden_segments.segment_id = overwrites.segment_id
-    left join multipliers
-        on overridden_segments.segment_id = multipliers.segment_id
+    select * from resolved
 
 )
 

@@ -42,6 +42,18 @@ inner join {{ ref('stg_products') }} as products
 where products.product_type = 'COMPOSITE'
     and overrides.price >= {{ billing.catalog_number_rule('fraction')[1] }}
 union all
+select distinct 'contract_overrides.csv' as seed, overrides.override_id as row_key,
+    'an OVERWRITE of SUBSCRIPTION product ' || products.product_id
+        || ' replaces its price: give a price, no tiers, and rate_type FLAT or empty' as problem
+from {{ ref('stg_contract_overrides') }} as overrides
+inner join {{ ref('int_override_products') }} as override_products
+    on overrides.override_id = override_products.override_id
+inner join {{ ref('stg_products') }} as products
+    on override_products.product_id = products.product_id
+where products.product_type = 'SUBSCRIPTION'
+    and overrides.override_type = 'OVERWRITE'
+    and (overrides.price is null or overrides.tiers is not null or coalesce(overrides.rate_type, 'FLAT') <> 'FLAT')
+union all
 {{ billing.config_problem('contract_overrides', 'override_id', "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null", 'priority is not a whole number') }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', "upper(trim(type)) = 'MULTIPLIER' and " ~ billing.missing('multiplier'), 'a MULTIPLIER override needs a multiplier') }}
