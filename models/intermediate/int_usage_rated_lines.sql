@@ -153,7 +153,7 @@ converted as (
         case
             when not is_convertible then null
             when quantity_conversion_operation = 'MULTIPLY'
-                then cast(metered_quantity * quantity_conversion_factor as {{ billing.type_decimal() }})
+                then cast({{ billing.multiply_exact('metered_quantity', 'quantity_conversion_factor') }} as {{ billing.type_decimal() }})
             when quantity_conversion_operation = 'DIVIDE'
                 then {{ billing.divide_exact('metered_quantity', 'quantity_conversion_factor') }}
             else metered_quantity
@@ -187,9 +187,9 @@ line_tiers as (
         tier_floor,
         tier_ceiling,
         is_price_carried,
-        case when is_price_carried then cast(tier_price * price_multiplier as {{ billing.type_decimal() }}) end as tier_unit_price,
+        case when is_price_carried then cast({{ billing.multiply_exact('tier_price', 'price_multiplier') }} as {{ billing.type_decimal() }}) end as tier_unit_price,
         case when quantity > tier_floor
-            then case when tier_ceiling is null or quantity < tier_ceiling then quantity else tier_ceiling end - tier_floor
+            then {{ billing.add_exact('case when tier_ceiling is null or quantity < tier_ceiling then quantity else tier_ceiling end', '-tier_floor') }}
             else 0
         end as tier_quantity
     from (
@@ -230,7 +230,7 @@ tier_prices as (
     select
         line_tiers.line_key,
         tier_checks.is_tiered_carried,
-        sum(case when tier_checks.is_tiered_carried then line_tiers.tier_quantity * line_tiers.tier_unit_price end)
+        sum(case when tier_checks.is_tiered_carried then {{ billing.multiply_exact('line_tiers.tier_quantity', 'line_tiers.tier_unit_price') }} end)
             as tiered_amount,
         max(case
             when (line_tiers.quantity > line_tiers.tier_floor or line_tiers.tier_index = 1)
@@ -285,8 +285,8 @@ priced as (
             when usage_problem = 'negative_quantity' then 0
             when usage_problem is not null then null
             {#- FLAT and VOLUME: one product, computed only for the lines that passed the check #}
-            when rate_type in ('FLAT', 'VOLUME') then quantity * line_unit_price
-            when rate_type = 'PACKAGE' then {{ billing.ceil_divide('quantity', 'package_size') }} * line_unit_price
+            when rate_type in ('FLAT', 'VOLUME') then {{ billing.multiply_exact('quantity', 'line_unit_price') }}
+            when rate_type = 'PACKAGE' then {{ billing.multiply_exact(billing.ceil_divide('quantity', 'package_size'), 'line_unit_price') }}
             when rate_type = 'TIERED' then tiered_amount
         end as unrounded_amount
     from checked_lines
