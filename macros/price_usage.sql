@@ -12,10 +12,10 @@
 -#}
 {% macro usage_amount(rate_type, quantity, unit_price, package_size, tiered_amount) -%}
 case {{ rate_type }}
-    when 'FLAT' then {{ quantity }} * {{ unit_price }}
-    when 'PACKAGE' then {{ billing.ceil_divide(quantity, package_size) }} * {{ unit_price }}
+    when 'FLAT' then {{ billing.multiply_exact(quantity, unit_price) }}
+    when 'PACKAGE' then {{ billing.multiply_exact(billing.ceil_divide(quantity, package_size), unit_price) }}
     when 'TIERED' then {{ tiered_amount }}
-    when 'VOLUME' then {{ quantity }} * {{ unit_price }}
+    when 'VOLUME' then {{ billing.multiply_exact(quantity, unit_price) }}
 end
 {%- endmacro %}
 

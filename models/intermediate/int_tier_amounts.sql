@@ -62,11 +62,13 @@ line_tiers as (
         tier_ceiling,
         is_price_carried,
         case when is_price_carried
-            then cast(tier_price * price_multiplier as {{ billing.type_decimal() }})
+            then cast({{ billing.multiply_exact('tier_price', 'price_multiplier') }} as {{ billing.type_decimal() }})
         end as tier_unit_price,
         case when quantity > tier_floor
-            then case when tier_ceiling is null or quantity < tier_ceiling then quantity else tier_ceiling end
-                - tier_floor
+            then {{ billing.add_exact(
+                'case when tier_ceiling is null or quantity < tier_ceiling then quantity else tier_ceiling end',
+                '-tier_floor'
+            ) }}
             else 0
         end as tier_quantity
     from line_tier_prices
@@ -91,7 +93,8 @@ final as (
     select
         line_tiers.line_key,
         tier_checks.is_tiered_carried,
-        sum(case when tier_checks.is_tiered_carried then line_tiers.tier_quantity * line_tiers.tier_unit_price end)
+        sum(case when tier_checks.is_tiered_carried
+            then {{ billing.multiply_exact('line_tiers.tier_quantity', 'line_tiers.tier_unit_price') }} end)
             as tiered_amount,
         max(case
             when (line_tiers.quantity > line_tiers.tier_floor or line_tiers.tier_index = 1)

@@ -62,7 +62,7 @@ converted as (
         case
             when not is_convertible then null
             when quantity_conversion_operation = 'MULTIPLY'
-                then cast(metered_quantity * quantity_conversion_factor as {{ billing.type_decimal() }})
+                then cast({{ billing.multiply_exact('metered_quantity', 'quantity_conversion_factor') }} as {{ billing.type_decimal() }})
             when quantity_conversion_operation = 'DIVIDE'
                 then {{ billing.divide_exact('metered_quantity', 'quantity_conversion_factor') }}
             else metered_quantity
