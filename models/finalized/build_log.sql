@@ -15,7 +15,8 @@ with stored as (
 
     select count(*) as invoices_stored
     from {{ ref('invoice_store') }}
-    where record_type = 'invoice'
+    where
+        record_type = 'invoice'
         and stored_by_invocation_id = '{{ invocation_id }}'
 
 ),

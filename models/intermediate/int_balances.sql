@@ -86,15 +86,15 @@ final as (
     select
         classified.*,
         row_number() over (
-            partition by contract_id
+            partition by classified.contract_id
             order by
-                case when is_postpaid then 1 else 0 end,
-                case when priority is null then 1 else 0 end,
-                priority,
-                case when is_paid then 1 else 0 end,
-                case when access_ending_before is null then 1 else 0 end,
-                access_ending_before,
-                balance_id
+                case when classified.is_postpaid then 1 else 0 end,
+                case when classified.priority is null then 1 else 0 end,
+                classified.priority,
+                case when classified.is_paid then 1 else 0 end,
+                case when classified.access_ending_before is null then 1 else 0 end,
+                classified.access_ending_before,
+                classified.balance_id
         ) as drawdown_rank
     from classified
 

@@ -5,7 +5,9 @@
 -#}
 with rates as (
 
-    select rate_id as price_source_id, tiers
+    select
+        rate_id as price_source_id,
+        tiers
     from {{ ref('stg_rate_card_rates') }}
     where tiers is not null
 
@@ -13,7 +15,9 @@ with rates as (
 
 overrides as (
 
-    select override_id as price_source_id, tiers
+    select
+        override_id as price_source_id,
+        tiers
     from {{ ref('stg_contract_overrides') }}
     where tiers is not null
 
@@ -57,10 +61,11 @@ final as (
         coalesce(sum(tier_size) over (
             partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
         ), 0) as tier_floor,
-        case when tier_size is not null then
-            coalesce(sum(tier_size) over (
-                partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
-            ), 0) + tier_size
+        case
+            when tier_size is not null then
+                coalesce(sum(tier_size) over (
+                    partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
+                ), 0) + tier_size
         end as tier_ceiling,
         tier_size_text,
         tier_price_text

@@ -36,8 +36,9 @@ override_products as (
     inner join overrides
         on applied.override_id = overrides.override_id
     left join catalog_group_values as override_groups
-        on applied.product_id = override_groups.product_id
-        and overrides.pricing_group_values = override_groups.source_values
+        on
+            applied.product_id = override_groups.product_id
+            and overrides.pricing_group_values = override_groups.source_values
 
 ),
 
@@ -56,13 +57,17 @@ applicable_overrides as (
         overrides.starting_at
     from segment_rates
     inner join override_products
-        on segment_rates.contract_id = override_products.contract_id
-        and segment_rates.product_id = override_products.product_id
-        and (override_products.pricing_group is null
-            or override_products.pricing_group = segment_rates.pricing_group)
+        on
+            segment_rates.contract_id = override_products.contract_id
+            and segment_rates.product_id = override_products.product_id
+            and (
+                override_products.pricing_group is null
+                or segment_rates.pricing_group = override_products.pricing_group
+            )
     inner join overrides
         on override_products.override_id = overrides.override_id
-    where overrides.starting_at <= segment_rates.segment_starting_at
+    where
+        overrides.starting_at <= segment_rates.segment_starting_at
         and (overrides.ending_before is null or segment_rates.segment_starting_at < overrides.ending_before)
 
 ),
@@ -83,7 +88,7 @@ entitlement_overrides as (
             is_entitled,
             row_number() over (
                 partition by segment_id
-                order by priority nulls last, starting_at desc, override_id
+                order by priority asc nulls last, starting_at desc, override_id asc
             ) as override_rank
         from applicable_overrides
         where is_entitled is not null
@@ -108,7 +113,9 @@ overwrites as (
 
 multipliers as (
 
-    select segment_id, min(multiplier) as multiplier
+    select
+        segment_id,
+        min(multiplier) as multiplier
     from applicable_overrides
     where override_type = 'MULTIPLIER'
     group by segment_id

@@ -77,7 +77,8 @@ outside_contract as (
     from balances
     inner join contracts
         on balances.contract_id = contracts.contract_id
-    where (contracts.ending_before is not null and balances.access_starting_at >= contracts.ending_before)
+    where
+        (contracts.ending_before is not null and balances.access_starting_at >= contracts.ending_before)
         or (balances.access_ending_before is not null and balances.access_ending_before <= contracts.starting_at)
 
 ),
@@ -91,7 +92,8 @@ purchase_outside_contract as (
     from balances
     inner join contracts
         on balances.contract_id = contracts.contract_id
-    where balances.invoice_at < contracts.starting_at
+    where
+        balances.invoice_at < contracts.starting_at
         or (contracts.ending_before is not null and balances.invoice_at >= contracts.ending_before)
 
 ),
@@ -113,15 +115,35 @@ unknown_products as (
 
 final as (
 
-    select seed, row_key, problem from column_problems
+    select
+        seed,
+        row_key,
+        problem
+    from column_problems
     union all
-    select seed, row_key, problem from shared_ids
+    select
+        seed,
+        row_key,
+        problem
+    from shared_ids
     union all
-    select seed, row_key, problem from outside_contract
+    select
+        seed,
+        row_key,
+        problem
+    from outside_contract
     union all
-    select seed, row_key, problem from purchase_outside_contract
+    select
+        seed,
+        row_key,
+        problem
+    from purchase_outside_contract
     union all
-    select seed, row_key, problem from unknown_products
+    select
+        seed,
+        row_key,
+        problem
+    from unknown_products
 
 )
 

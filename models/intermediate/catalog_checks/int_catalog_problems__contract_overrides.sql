@@ -31,15 +31,18 @@ union all
 union all
 {{ billing.number_problems('contract_overrides', 'override_id', 'price', 'unit_price') }}
 union all
-select distinct 'contract_overrides.csv' as seed, overrides.override_id as row_key,
+select distinct
+    'contract_overrides.csv' as seed,
+    overrides.override_id as row_key,
     'price of an override of COMPOSITE product ' || products.product_id
-        || ' (a fraction) {{ billing.number_problem('fraction', 'bound') }}' as problem
+    || ' (a fraction) {{ billing.number_problem('fraction', 'bound') }}' as problem
 from {{ ref('stg_contract_overrides') }} as overrides
 inner join {{ ref('int_override_products') }} as override_products
     on overrides.override_id = override_products.override_id
 inner join {{ ref('stg_products') }} as products
     on override_products.product_id = products.product_id
-where products.product_type = 'COMPOSITE'
+where
+    products.product_type = 'COMPOSITE'
     and overrides.price >= {{ billing.catalog_number_rule('fraction')[1] }}
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null", 'priority is not a whole number') }}
@@ -52,6 +55,9 @@ union all
 union all
 {{ billing.config_problem('contract_overrides', 'override_id', "tiers is not null and trim(tiers) <> '' and not " ~ billing.json_is_array('tiers'), 'tiers is not a JSON list of {size, price}') }}
 union all
-select 'contract_overrides.csv' as seed, price_source_id as row_key, problem
+select
+    'contract_overrides.csv' as seed,
+    price_source_id as row_key,
+    problem
 from {{ ref('int_catalog_tier_problems') }}
 where price_source_id in (select override_id from {{ ref('stg_contract_overrides') }})

@@ -30,5 +30,6 @@ select
 from {{ ref('stg_contract_scheduled_charges') }} as charges
 inner join {{ ref('stg_contracts') }} as contracts
     on charges.contract_id = contracts.contract_id
-where charges.scheduled_at < contracts.starting_at
+where
+    charges.scheduled_at < contracts.starting_at
     or (contracts.ending_before is not null and charges.scheduled_at >= contracts.ending_before)

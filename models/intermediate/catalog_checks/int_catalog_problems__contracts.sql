@@ -31,10 +31,11 @@ select
     'overlaps contract ' || b.contract_id || ' of the same customer' as problem
 from {{ ref('stg_contracts') }} as a
 inner join {{ ref('stg_contracts') }} as b
-    on a.customer_id = b.customer_id
-    and a.contract_id < b.contract_id
-    and a.starting_at < coalesce(b.ending_before, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
-    and b.starting_at < coalesce(a.ending_before, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
+    on
+        a.customer_id = b.customer_id
+        and a.contract_id < b.contract_id
+        and a.starting_at < coalesce(b.ending_before, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
+        and b.starting_at < coalesce(a.ending_before, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
 union all
 select
     'contracts.csv' as seed,

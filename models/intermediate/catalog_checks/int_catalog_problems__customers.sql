@@ -10,14 +10,20 @@ union all
 select distinct
     'customers.csv' as seed,
     cast(aliases.customer_id as {{ dbt.type_string() }}) as row_key,
-    'ingest alias ' || aliases.ingest_alias || ' belongs to another customer too, or is another customer''s id' as problem
+    'ingest alias '
+    || aliases.ingest_alias
+    || ' belongs to another customer too, or is another customer''s id' as problem
 from {{ ref('int_customer_aliases') }} as aliases
 left join (
-    select ingest_alias from {{ ref('int_customer_aliases') }} group by ingest_alias having count(*) > 1
+    select ingest_alias from {{ ref('int_customer_aliases') }}
+    group by ingest_alias
+    having count(*) > 1
 ) as shared_aliases
     on aliases.ingest_alias = shared_aliases.ingest_alias
 left join {{ ref('stg_customers') }} as other_customers
-    on aliases.ingest_alias = other_customers.customer_id
-    and aliases.customer_id <> other_customers.customer_id
-where shared_aliases.ingest_alias is not null
+    on
+        aliases.ingest_alias = other_customers.customer_id
+        and aliases.customer_id <> other_customers.customer_id
+where
+    shared_aliases.ingest_alias is not null
     or other_customers.customer_id is not null

@@ -35,19 +35,25 @@ union all
 select
     'rate_card_rates.csv' as seed,
     a.rate_card_id || '/' || a.product_id || '/' || {{ billing.timestamp_key('a.starting_at') }} as row_key,
-    'overlaps the rate starting ' || {{ billing.timestamp_key('b.starting_at') }} || ' for the same product and pricing group' as problem
+    'overlaps the rate starting '
+    || {{ billing.timestamp_key('b.starting_at') }}
+    || ' for the same product and pricing group' as problem
 from {{ ref('stg_rate_card_rates') }} as a
 inner join {{ ref('stg_rate_card_rates') }} as b
-    on a.rate_card_id = b.rate_card_id
-    and a.product_id = b.product_id
+    on
+        a.rate_card_id = b.rate_card_id
+        and a.product_id = b.product_id
 left join {{ ref('int_catalog_group_values') }} as a_group
-    on a.product_id = a_group.product_id
-    and a.pricing_group_values = a_group.source_values
+    on
+        a.product_id = a_group.product_id
+        and a.pricing_group_values = a_group.source_values
 left join {{ ref('int_catalog_group_values') }} as b_group
-    on b.product_id = b_group.product_id
-    and b.pricing_group_values = b_group.source_values
-where coalesce(a_group.pricing_group_values, a.pricing_group_values, '')
-        = coalesce(b_group.pricing_group_values, b.pricing_group_values, '')
+    on
+        b.product_id = b_group.product_id
+        and b.pricing_group_values = b_group.source_values
+where
+    coalesce(a_group.pricing_group_values, a.pricing_group_values, '')
+    = coalesce(b_group.pricing_group_values, b.pricing_group_values, '')
     and a.rate_id <> b.rate_id
     and a.starting_at <= b.starting_at
     and (a.ending_before is null or b.starting_at < a.ending_before)
@@ -75,5 +81,6 @@ select
 from {{ ref('stg_rate_card_rates') }} as rates
 inner join {{ ref('stg_products') }} as products
     on rates.product_id = products.product_id
-where (rates.rate_type = 'PERCENTAGE') <> (products.product_type = 'COMPOSITE')
+where
+    (rates.rate_type = 'PERCENTAGE') <> (products.product_type = 'COMPOSITE')
     or (rates.rate_type = 'SUBSCRIPTION') <> (products.product_type = 'SUBSCRIPTION')
