@@ -9,7 +9,8 @@
 -#}
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false, on_schema_change='fail') }}
 
-{%- set started_at = "cast('" ~ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
+{%- set started_at =
+    "cast('" ~ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
 
 with stored as (
 

@@ -82,8 +82,8 @@ period_events as (
         -- a literal lower bound (the earliest period being rated), so that engines can prune
         and metered_events.event_at >= {{ billing.rating_window_start() }}
         and metered_events.billable_metric in (
-            select billable_metric from definitions
-            where alert_type = 'usage_threshold_reached'
+            select definitions.billable_metric from definitions
+            where definitions.alert_type = 'usage_threshold_reached'
         )
 
 ),

@@ -72,9 +72,9 @@ classified as (
     select
         unioned.*,
         contracts.customer_id,
-        balance_type = 'POSTPAID_COMMIT' as is_postpaid,
-        balance_type = 'PREPAID_COMMIT' and invoice_at is not null as is_paid,
-        applicable_product_ids is null and applicable_product_tags is null as applies_to_all_products
+        unioned.balance_type = 'POSTPAID_COMMIT' as is_postpaid,
+        unioned.balance_type = 'PREPAID_COMMIT' and unioned.invoice_at is not null as is_paid,
+        unioned.applicable_product_ids is null and unioned.applicable_product_tags is null as applies_to_all_products
     from unioned
     inner join contracts
         on unioned.contract_id = contracts.contract_id

@@ -48,7 +48,8 @@ nominal_periods as (
     inner join period_numbers
         on
             period_numbers.generated_number - 1
-            <= {{ dbt.datediff('anchored.anchor_at', 'anchored.horizon_at', 'month') }} / anchored.period_months
+            <= {{ dbt.datediff('anchored.anchor_at', 'anchored.horizon_at', 'month') }}
+            / anchored.period_months
 
 ),
 

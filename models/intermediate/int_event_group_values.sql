@@ -1,4 +1,5 @@
-{#- Canonical pricing and presentation groups of metered events' group values, per product billed by their metric (events of the periods rated). -#}
+{#- Canonical pricing and presentation groups of metered events' group values, per product billed by their
+    metric (events of the periods rated). -#}
 -- depends_on: {{ ref('int_periods_to_rate') }}
 with products as (
 

@@ -42,7 +42,7 @@ late_invoices as (
     from {{ ref('int_periods_to_rate') }}
     where
         has_late_usage
-        and invoice_id not in (select invoice_id from {{ ref('int_usage_problems') }})
+        and invoice_id not in (select problems.invoice_id from {{ ref('int_usage_problems') }} as problems)
 
 ),
 
@@ -79,8 +79,8 @@ billed_and_rerated as (
         stored_lines.ending_before,
         stored_lines.pricing_group_values,
         stored_lines.presentation_group_values,
-        -stored_lines.quantity,
-        -stored_lines.amount
+        -stored_lines.quantity as quantity,
+        -stored_lines.amount as amount
     from stored_lines
     inner join late_invoices
         on stored_lines.invoice_id = late_invoices.invoice_id
@@ -99,8 +99,8 @@ billed_and_rerated as (
         stored_lines.ending_before,
         stored_lines.pricing_group_values,
         stored_lines.presentation_group_values,
-        -stored_lines.quantity,
-        -stored_lines.amount
+        -stored_lines.quantity as quantity,
+        -stored_lines.amount as amount
     from stored_lines
     inner join late_invoices
         on stored_lines.adjusted_invoice_id = late_invoices.invoice_id

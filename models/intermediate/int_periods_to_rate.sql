@@ -3,8 +3,8 @@
   not final when the build started) and every final period with late events (attributed events of
   the contract in the period that the build which stored the invoice, or its last adjustment, did
   not see: loaded after that build's events_loaded_through),
-  which is re-rated only to compute its late_usage_adjustment lines. Other final periods are not rated again, so the rating work
-  grows with open and late periods, not with history.
+  which is re-rated only to compute its late_usage_adjustment lines. Other final periods are not rated
+  again, so the rating work grows with open and late periods, not with history.
 -#}
 with periods as (
 
@@ -65,7 +65,7 @@ late_events as (
     from {{ ref('int_events_attributed') }}
     where
         attribution_rejection_reason is null
-        and loaded_at > (select min(events_loaded_through) from stored_invoices)
+        and loaded_at > (select min(stored_invoices.events_loaded_through) from stored_invoices)
 
 ),
 

@@ -50,7 +50,9 @@ occurrences as (
         occurrence_numbers.generated_number as occurrence_number,
         case
             when bounded.frequency is null then bounded.scheduled_at
-            else {{ billing.add_months('bounded.scheduled_at', '(occurrence_numbers.generated_number - 1) * bounded.repeat_months') }}
+            else {{ billing.add_months(
+                'bounded.scheduled_at', '(occurrence_numbers.generated_number - 1) * bounded.repeat_months'
+            ) }}
         end as charged_at
     from bounded
     inner join occurrence_numbers
@@ -59,7 +61,8 @@ occurrences as (
             or (
                 bounded.frequency is not null
                 and occurrence_numbers.generated_number - 1
-                <= {{ dbt.datediff('bounded.scheduled_at', 'bounded.horizon_at', 'month') }} / bounded.repeat_months
+                <= {{ dbt.datediff('bounded.scheduled_at', 'bounded.horizon_at', 'month') }}
+                / bounded.repeat_months
             )
 
 ),

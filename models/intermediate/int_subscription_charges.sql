@@ -87,7 +87,8 @@ nominal as (
     inner join service_numbers
         on
             service_numbers.generated_number - 1
-            <= {{ dbt.datediff('anchored.anchor_at', billing.as_of(), 'month') }} / anchored.service_months
+            <= {{ dbt.datediff('anchored.anchor_at', billing.as_of(), 'month') }}
+            / anchored.service_months
 
 ),
 
@@ -137,8 +138,9 @@ priced as (
 advance as (
 
     select
-        {{ dbt.hash(dbt.concat(["contract_id", "'|SCHEDULED|'", billing.timestamp_key('service_starting_at')])) }}
-            as invoice_id,
+        {{ dbt.hash(dbt.concat([
+            "priced.contract_id", "'|SCHEDULED|'", billing.timestamp_key('priced.service_starting_at')
+        ])) }} as invoice_id,
         'SCHEDULED' as invoice_type,
         priced.service_starting_at as issued_at,
         priced.*
@@ -175,7 +177,10 @@ charges as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["charges.invoice_id", "'|subscription|'", "charges.subscription_id", "'|'", billing.timestamp_key('charges.service_starting_at')])) }} as line_item_id,
+        {{ dbt.hash(dbt.concat([
+            "charges.invoice_id", "'|subscription|'", "charges.subscription_id", "'|'",
+            billing.timestamp_key('charges.service_starting_at')
+        ])) }} as line_item_id,
         charges.invoice_id,
         charges.invoice_type,
         charges.issued_at,
@@ -189,7 +194,9 @@ final as (
         charges.quantity,
         charges.price as unit_price,
         charges.service_fraction,
-        {{ billing.round_money('cast(charges.quantity * charges.price as ' ~ billing.type_decimal() ~ ') * charges.service_fraction') }} as amount
+        {{ billing.round_money(
+            'cast(charges.quantity * charges.price as ' ~ billing.type_decimal() ~ ') * charges.service_fraction'
+        ) }} as amount
     from charges
     inner join products
         on charges.product_id = products.product_id

@@ -154,7 +154,9 @@ entries as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["entries.balance_id", "'|'", "entries.entry_type", "'|'", "coalesce(entries.invoice_id, '')"])) }} as ledger_entry_id,
+        {{ dbt.hash(dbt.concat([
+            "entries.balance_id", "'|'", "entries.entry_type", "'|'", "coalesce(entries.invoice_id, '')"
+        ])) }} as ledger_entry_id,
         entries.balance_id,
         balances.balance_type,
         balances.contract_id,

@@ -35,7 +35,7 @@ repeated_winners as (
     where
         format_rejection_reason is null
         and not is_duplicate
-        and transaction_id in (select transaction_id from batch_ids)
+        and transaction_id in (select batch_ids.transaction_id from batch_ids)
     group by transaction_id
     having count(*) <> 1
 

@@ -1,11 +1,32 @@
 {#- Rows of seeds/customers.csv that break a catalog rule: (seed, row_key, problem). -#}
+with shared_aliases as (
+
+    select ingest_alias
+    from {{ ref('int_customer_aliases') }}
+    group by ingest_alias
+    having count(*) > 1
+
+)
+
 {{ billing.config_problem('customers', 'customer_id', billing.missing('customer_id'), 'customer_id is missing') }}
 union all
-{{ billing.config_problem('customers', 'customer_id', billing.duplicate_key('customers', 'customer_id'), 'customer_id is not unique') }}
+{{ billing.config_problem(
+    'customers', 'customer_id',
+    billing.duplicate_key('customers', 'customer_id'),
+    'customer_id is not unique'
+) }}
 union all
-{{ billing.config_problem('customers', 'customer_id', billing.bad_string_list('ingest_aliases'), 'ingest_aliases is not a JSON list of strings') }}
+{{ billing.config_problem(
+    'customers', 'customer_id',
+    billing.bad_string_list('ingest_aliases'),
+    'ingest_aliases is not a JSON list of strings'
+) }}
 union all
-{{ billing.config_problem('customers', 'customer_id', billing.bad_enum('billing_provider', ['STRIPE']), 'billing_provider must be stripe or empty') }}
+{{ billing.config_problem(
+    'customers', 'customer_id',
+    billing.bad_enum('billing_provider', ['STRIPE']),
+    'billing_provider must be stripe or empty'
+) }}
 union all
 select distinct
     'customers.csv' as seed,
@@ -14,11 +35,7 @@ select distinct
     || aliases.ingest_alias
     || ' belongs to another customer too, or is another customer''s id' as problem
 from {{ ref('int_customer_aliases') }} as aliases
-left join (
-    select ingest_alias from {{ ref('int_customer_aliases') }}
-    group by ingest_alias
-    having count(*) > 1
-) as shared_aliases
+left join shared_aliases
     on aliases.ingest_alias = shared_aliases.ingest_alias
 left join {{ ref('stg_customers') }} as other_customers
     on

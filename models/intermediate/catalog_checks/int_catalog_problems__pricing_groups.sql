@@ -119,8 +119,8 @@ ungrouped_products as (
         'pricing_group_values is set but product ' || group_values.product_id || ' has no pricing_group_key' as problem
     from group_values
     where group_values.product_id not in (
-        select product_id from product_keys
-        where key_role = 'pricing'
+        select product_keys.product_id from product_keys
+        where product_keys.key_role = 'pricing'
     )
 
 ),
