@@ -33,10 +33,14 @@ test: $(STAMP) browser lint
 	$(BIN)/billing compile --check
 	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
-# Python lint and format (ruff, configured in pyproject.toml); fails on any finding.
+# Lint; fails on any finding. Python: ruff (pyproject.toml). SQL: sqlfluff (.sqlfluff, .sqlfluffignore) over
+# models/ and tests/dbt/, on two processes; its dbt templater renders each model with dbt on a new, empty
+# DuckDB file (removed after) and leaves target/partial_parse.msgpack.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	lint_dir=$$(mktemp -d) && trap 'rm -rf "$$lint_dir"' EXIT && \
+	  BILLING_DB=$$lint_dir/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt --processes 2 --disable-progress-bar
 
 compile: $(STAMP)
 	$(BIN)/billing compile

@@ -29,7 +29,7 @@ entitlement_overrides as (
             is_entitled,
             row_number() over (
                 partition by {{ key }}
-                order by priority nulls last, starting_at desc, override_id
+                order by priority asc nulls last, starting_at desc, override_id asc
             ) as override_rank
         from {{ applicable }}
         where is_entitled is not null
@@ -44,7 +44,7 @@ overwrites as (
     from (
         select
             *,
-            row_number() over (partition by {{ key }} order by priority nulls last, override_id) as override_rank
+            row_number() over (partition by {{ key }} order by priority asc nulls last, override_id asc) as override_rank
         from {{ applicable }}
         where override_type = 'OVERWRITE'
     ) as ranked

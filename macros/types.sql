@@ -1,6 +1,8 @@
 {#- Portable types. Quantities and unit prices keep 10 decimal places; amounts are money(2). -#}
 {% macro type_decimal() %}{{ return(adapter.dispatch('type_decimal', 'billing')()) }}{% endmacro %}
 {% macro default__type_decimal() %}decimal(38, 10){% endmacro %}
+{#- An expression as a quantity or unit price: DECIMAL(38, 10). Example: cast_decimal('a * b') -> cast(a * b as decimal(38, 10)) -#}
+{% macro cast_decimal(expr) %}cast({{ expr }} as {{ billing.type_decimal() }}){% endmacro %}
 
 {% macro type_money() %}{{ return(adapter.dispatch('type_money', 'billing')()) }}{% endmacro %}
 {% macro default__type_money() %}decimal(38, 2){% endmacro %}

@@ -9,13 +9,15 @@
 -#}
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false, on_schema_change='fail') }}
 
-{%- set started_at = "cast('" ~ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
+{%- set started_at =
+    "cast('" ~ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
 
 with stored as (
 
     select count(*) as invoices_stored
     from {{ ref('invoice_store') }}
-    where record_type = 'invoice'
+    where
+        record_type = 'invoice'
         and stored_by_invocation_id = '{{ invocation_id }}'
 
 ),

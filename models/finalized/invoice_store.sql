@@ -16,7 +16,9 @@ with open_invoices as (
 
 stored_versions as (
 
-    select invoice_id, max(invoice_version) as invoice_version
+    select
+        invoice_id,
+        max(invoice_version) as invoice_version
     from {{ this }}
     where record_type = 'invoice'
     group by invoice_id
@@ -39,14 +41,17 @@ to_store as (
     from open_invoices
     left join stored_versions
         on open_invoices.invoice_id = stored_versions.invoice_id
-    where open_invoices.status = 'FINALIZED'
+    where
+        open_invoices.status = 'FINALIZED'
         and {{ billing.as_of() }} <= {{ billing._timestamp_literal(run_started_at.strftime("%Y-%m-%d %H:%M:%S")) }}
 
 ),
 
 lines as (
 
-    select line_items.*, to_store.invoice_version
+    select
+        line_items.*,
+        to_store.invoice_version
     from {{ ref('int_open_invoice_line_items') }} as line_items
     inner join to_store
         on line_items.invoice_id = to_store.invoice_id

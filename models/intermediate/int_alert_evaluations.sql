@@ -76,12 +76,14 @@ period_events as (
     from metered_events
     inner join current_periods
         on metered_events.contract_id = current_periods.contract_id
-    where metered_events.event_at >= current_periods.period_starting_at
+    where
+        metered_events.event_at >= current_periods.period_starting_at
         and metered_events.event_at < current_periods.period_ending_before
         -- a literal lower bound (the earliest period being rated), so that engines can prune
         and metered_events.event_at >= {{ billing.rating_window_start() }}
         and metered_events.billable_metric in (
-            select billable_metric from definitions where alert_type = 'usage_threshold_reached'
+            select definitions.billable_metric from definitions
+            where definitions.alert_type = 'usage_threshold_reached'
         )
 
 ),
@@ -98,7 +100,7 @@ draft_invoice_totals as (
         customer_id,
         invoice_id,
         total,
-        row_number() over (partition by customer_id order by total desc, invoice_id) as total_rank
+        row_number() over (partition by customer_id order by total desc, invoice_id asc) as total_rank
     from invoices
     where status = 'DRAFT'
 
@@ -113,8 +115,10 @@ balance_totals as (
     from (
         select
             balances.*,
-            case when balance_type = 'CREDIT' then 'low_credit_balance_reached'
-                 else 'low_remaining_commit_balance_reached' end as alert_type
+            case
+                when balances.balance_type = 'CREDIT' then 'low_credit_balance_reached'
+                else 'low_remaining_commit_balance_reached'
+            end as alert_type
         from balances
     ) as watched_balances
     group by customer_id, alert_type
@@ -141,8 +145,9 @@ valued as (
         covered.*,
         case covered.alert_type
             when 'spend_threshold_reached' then current_periods.spend_to_date
-            when 'usage_threshold_reached' then
-                case when current_periods.customer_id is not null then coalesce(period_usage.quantity, 0) end
+            when 'usage_threshold_reached'
+                then
+                    case when current_periods.customer_id is not null then coalesce(period_usage.quantity, 0) end
             when 'invoice_total_reached' then draft_invoice_totals.total
             else balance_totals.remaining_amount
         end as current_value,
@@ -157,14 +162,17 @@ valued as (
     left join current_periods
         on covered.customer_id = current_periods.customer_id
     left join period_usage
-        on covered.customer_id = period_usage.customer_id
-        and covered.billable_metric = period_usage.billable_metric
+        on
+            covered.customer_id = period_usage.customer_id
+            and covered.billable_metric = period_usage.billable_metric
     left join draft_invoice_totals
-        on covered.customer_id = draft_invoice_totals.customer_id
-        and draft_invoice_totals.total_rank = 1
+        on
+            covered.customer_id = draft_invoice_totals.customer_id
+            and draft_invoice_totals.total_rank = 1
     left join balance_totals
-        on covered.customer_id = balance_totals.customer_id
-        and covered.alert_type = balance_totals.alert_type
+        on
+            covered.customer_id = balance_totals.customer_id
+            and covered.alert_type = balance_totals.alert_type
 
 ),
 

@@ -35,7 +35,8 @@ drawn_per_invoice as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["drawn_per_invoice.invoice_id", "'|applied|'", "balances.balance_id"])) }} as line_item_id,
+        {{ dbt.hash(dbt.concat(["drawn_per_invoice.invoice_id", "'|applied|'", "balances.balance_id"])) }}
+            as line_item_id,
         drawn_per_invoice.invoice_id,
         balances.contract_id,
         balances.customer_id,

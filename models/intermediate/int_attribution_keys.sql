@@ -26,12 +26,16 @@ contracts as (
 
 keys as (
 
-    select customer_id as attribution_key, customer_id
+    select
+        customer_id as attribution_key,
+        customer_id
     from customers
 
     union all
 
-    select aliases.ingest_alias, aliases.customer_id
+    select
+        aliases.ingest_alias,
+        aliases.customer_id
     from aliases
     left join customers
         on aliases.ingest_alias = customers.customer_id
@@ -58,7 +62,8 @@ final as (
     select
         keys.attribution_key,
         keys.customer_id,
-        {{ dbt.hash(dbt.concat(['keys.customer_id', "'|'", "coalesce(contract_windows.windows, '')"])) }} as attribution_state
+        {{ dbt.hash(dbt.concat(['keys.customer_id', "'|'", "coalesce(contract_windows.windows, '')"])) }}
+            as attribution_state
     from keys
     left join contract_windows
         on keys.customer_id = contract_windows.customer_id

@@ -24,7 +24,8 @@
 -- depends_on: {{ ref('int_balances') }}
 {%- set eligible_relation = ref('int_balance_eligible_charges') %}
 {%- set pass_count = billing.balance_drawdown_pass_count(eligible_relation) %}
-{%- set line_columns = 'line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before, product_id, amount' %}
+{%- set line_columns =
+    'line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before, product_id, amount' %}
 with eligible as (
 
     select * from {{ eligible_relation }}

@@ -11,7 +11,13 @@ with passes as (
 
 final as (
 
-    select line_item_id, invoice_id, contract_id, period_starting_at, balance_id, drawn_amount
+    select
+        line_item_id,
+        invoice_id,
+        contract_id,
+        period_starting_at,
+        balance_id,
+        drawn_amount
     from passes
     where drawn_amount > 0
 

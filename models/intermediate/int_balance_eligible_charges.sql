@@ -23,12 +23,24 @@ open_charges as (
 
     select
         open_charges.*,
-        sum(amount) over (
-            partition by invoice_id, product_id, starting_at, ending_before, pricing_group_values, presentation_group_values
+        sum(open_charges.amount) over (
+            partition by
+                open_charges.invoice_id,
+                open_charges.product_id,
+                open_charges.starting_at,
+                open_charges.ending_before,
+                open_charges.pricing_group_values,
+                open_charges.presentation_group_values
         ) as net_amount,
         row_number() over (
-            partition by invoice_id, product_id, starting_at, ending_before, pricing_group_values, presentation_group_values
-            order by amount desc, line_item_id
+            partition by
+                open_charges.invoice_id,
+                open_charges.product_id,
+                open_charges.starting_at,
+                open_charges.ending_before,
+                open_charges.pricing_group_values,
+                open_charges.presentation_group_values
+            order by open_charges.amount desc, open_charges.line_item_id asc
         ) as line_rank
     from {{ ref('int_open_usage_invoice_charges') }} as open_charges
 
@@ -39,17 +51,26 @@ charges as (
     {#- lines of one invoice for the same product, service period and groups are netted first (a
         negative late adjustment reduces the charge it corrects), then only what is positive is drawn -#}
     select
-        line_item_id, invoice_id, contract_id, period_starting_at, starting_at, ending_before,
-        product_id, net_amount as amount
+        line_item_id,
+        invoice_id,
+        contract_id,
+        period_starting_at,
+        starting_at,
+        ending_before,
+        product_id,
+        net_amount as amount
     from open_charges
-    where line_rank = 1
+    where
+        line_rank = 1
         and net_amount > 0
 
 ),
 
 stored_drawdowns as (
 
-    select balance_id, sum(drawn_amount) as drawn_amount
+    select
+        balance_id,
+        sum(drawn_amount) as drawn_amount
     from {{ ref('int_stored_balance_drawdowns') }}
     group by balance_id
 
@@ -90,7 +111,9 @@ listed_tags as (
 
 tagged_products as (
 
-    select listed_tags.balance_id, product_tags.product_id
+    select
+        listed_tags.balance_id,
+        product_tags.product_id
     from listed_tags
     inner join product_tags
         on listed_tags.tag = product_tags.tag
@@ -99,11 +122,19 @@ tagged_products as (
 
 balance_products as (
 
-    select distinct balance_id, product_id
+    select distinct
+        balance_id,
+        product_id
     from (
-        select balance_id, product_id from listed_products
+        select
+            balance_id,
+            product_id
+        from listed_products
         union all
-        select balance_id, product_id from tagged_products
+        select
+            balance_id,
+            product_id
+        from tagged_products
     ) as applicable
 
 ),
@@ -125,12 +156,14 @@ within_window as (
         balances.applies_to_all_products
     from charges
     inner join available as balances
-        on charges.contract_id = balances.contract_id
-        and charges.starting_at >= balances.access_starting_at
-        and (balances.access_ending_before is null or (
-            charges.ending_before <= balances.access_ending_before
-            and charges.period_starting_at < balances.access_ending_before))
-        and balances.available_amount > 0
+        on
+            charges.contract_id = balances.contract_id
+            and charges.starting_at >= balances.access_starting_at
+            and (balances.access_ending_before is null or (
+                charges.ending_before <= balances.access_ending_before
+                and charges.period_starting_at < balances.access_ending_before
+            ))
+            and balances.available_amount > 0
 
 ),
 
@@ -150,9 +183,11 @@ final as (
         within_window.balance_amount
     from within_window
     left join balance_products
-        on within_window.balance_id = balance_products.balance_id
-        and within_window.product_id = balance_products.product_id
-    where within_window.applies_to_all_products
+        on
+            within_window.balance_id = balance_products.balance_id
+            and within_window.product_id = balance_products.product_id
+    where
+        within_window.applies_to_all_products
         or balance_products.balance_id is not null
 
 )

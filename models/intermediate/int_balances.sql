@@ -72,9 +72,9 @@ classified as (
     select
         unioned.*,
         contracts.customer_id,
-        balance_type = 'POSTPAID_COMMIT' as is_postpaid,
-        balance_type = 'PREPAID_COMMIT' and invoice_at is not null as is_paid,
-        applicable_product_ids is null and applicable_product_tags is null as applies_to_all_products
+        unioned.balance_type = 'POSTPAID_COMMIT' as is_postpaid,
+        unioned.balance_type = 'PREPAID_COMMIT' and unioned.invoice_at is not null as is_paid,
+        unioned.applicable_product_ids is null and unioned.applicable_product_tags is null as applies_to_all_products
     from unioned
     inner join contracts
         on unioned.contract_id = contracts.contract_id
@@ -86,15 +86,15 @@ final as (
     select
         classified.*,
         row_number() over (
-            partition by contract_id
+            partition by classified.contract_id
             order by
-                case when is_postpaid then 1 else 0 end,
-                case when priority is null then 1 else 0 end,
-                priority,
-                case when is_paid then 1 else 0 end,
-                case when access_ending_before is null then 1 else 0 end,
-                access_ending_before,
-                balance_id
+                case when classified.is_postpaid then 1 else 0 end,
+                case when classified.priority is null then 1 else 0 end,
+                classified.priority,
+                case when classified.is_paid then 1 else 0 end,
+                case when classified.access_ending_before is null then 1 else 0 end,
+                classified.access_ending_before,
+                classified.balance_id
         ) as drawdown_rank
     from classified
 

@@ -1,7 +1,9 @@
 {#- Canonical pricing groups of rates and overrides (see macro canonical_group_values). -#}
 with rate_sets as (
 
-    select distinct product_id, pricing_group_values as source_values
+    select distinct
+        product_id,
+        pricing_group_values as source_values
     from {{ ref('stg_rate_card_rates') }}
     where pricing_group_values is not null
 
@@ -9,7 +11,9 @@ with rate_sets as (
 
 override_sets as (
 
-    select distinct override_products.product_id, overrides.pricing_group_values as source_values
+    select distinct
+        override_products.product_id,
+        overrides.pricing_group_values as source_values
     from {{ ref('stg_contract_overrides') }} as overrides
     inner join {{ ref('int_override_products') }} as override_products
         on overrides.override_id = override_products.override_id

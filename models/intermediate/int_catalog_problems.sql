@@ -9,7 +9,11 @@
 with problems as (
 
     {% for check in checks %}
-    select seed, row_key, problem from {{ ref('int_catalog_problems__' ~ check) }}
+    select
+        seed,
+        row_key,
+        problem
+    from {{ ref('int_catalog_problems__' ~ check) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

@@ -24,7 +24,8 @@ final as (
         access_ending_before,
         invoice_amount
     from balances
-    where balance_type = 'PREPAID_COMMIT'
+    where
+        balance_type = 'PREPAID_COMMIT'
         and invoice_at is not null
         and invoice_at <= {{ billing.as_of() }}
 

@@ -55,11 +55,19 @@ stored_drawdowns as (
 
 consumed as (
 
-    select balance_id, sum(drawn_amount) as consumed_amount
+    select
+        balance_id,
+        sum(drawn_amount) as consumed_amount
     from (
-        select balance_id, drawn_amount from stored_drawdowns
+        select
+            balance_id,
+            drawn_amount
+        from stored_drawdowns
         union all
-        select balance_id, drawn_amount from drawdowns
+        select
+            balance_id,
+            drawn_amount
+        from drawdowns
     ) as drawn
     group by balance_id
 
@@ -67,7 +75,9 @@ consumed as (
 
 trued_up as (
 
-    select commit_id as balance_id, sum(amount) as trued_up_amount
+    select
+        commit_id as balance_id,
+        sum(amount) as trued_up_amount
     from stored_lines
     where line_type = 'commit_true_up'
     group by commit_id
@@ -100,15 +110,19 @@ due as (
     select
         commitments.*,
         periods.invoice_id as true_up_invoice_id,
-        case when commitments.amount > commitments.consumed_amount
-            then commitments.amount - commitments.consumed_amount else 0 end
-            - commitments.trued_up_amount as due_amount,
+        case
+            when commitments.amount > commitments.consumed_amount
+                then commitments.amount - commitments.consumed_amount
+            else 0
+        end
+        - commitments.trued_up_amount as due_amount,
         invoice_states.is_final as is_true_up_invoice_final
     from commitments
     inner join periods
-        on commitments.contract_id = periods.contract_id
-        and periods.period_starting_at < commitments.commitment_ends_at
-        and commitments.commitment_ends_at <= periods.period_ending_before
+        on
+            commitments.contract_id = periods.contract_id
+            and commitments.commitment_ends_at > periods.period_starting_at
+            and commitments.commitment_ends_at <= periods.period_ending_before
     inner join invoice_states
         on periods.invoice_id = invoice_states.invoice_id
 

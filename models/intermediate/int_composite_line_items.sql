@@ -38,7 +38,9 @@ composite_tags as (
 
 tagged_components as (
 
-    select composite_tags.product_id, product_tags.product_id as component_product_id
+    select
+        composite_tags.product_id,
+        product_tags.product_id as component_product_id
     from composite_tags
     inner join {{ ref('int_product_tags') }} as product_tags
         on composite_tags.tag = product_tags.tag
@@ -47,7 +49,9 @@ tagged_components as (
 
 components as (
 
-    select distinct candidates.product_id as composite_product_id, candidates.component_product_id
+    select distinct
+        candidates.product_id as composite_product_id,
+        candidates.component_product_id
     from (
         select * from listed_components
         union all
@@ -61,12 +65,20 @@ components as (
 
 component_lines as (
 
-    select invoice_id, product_id, starting_at, amount
+    select
+        invoice_id,
+        product_id,
+        starting_at,
+        amount
     from {{ ref('int_usage_line_items') }}
 
     union all
 
-    select invoice_id, product_id, service_starting_at as starting_at, amount
+    select
+        invoice_id,
+        product_id,
+        service_starting_at as starting_at,
+        amount
     from {{ ref('int_subscription_charges') }}
     where invoice_type = 'USAGE'
 
@@ -81,10 +93,11 @@ bases as (
     inner join components
         on segments.product_id = components.composite_product_id
     inner join component_lines
-        on segments.invoice_id = component_lines.invoice_id
-        and components.component_product_id = component_lines.product_id
-        and component_lines.starting_at >= segments.segment_starting_at
-        and component_lines.starting_at < segments.segment_ending_before
+        on
+            segments.invoice_id = component_lines.invoice_id
+            and components.component_product_id = component_lines.product_id
+            and segments.segment_starting_at <= component_lines.starting_at
+            and segments.segment_ending_before > component_lines.starting_at
     group by segments.segment_id
 
 ),
@@ -103,7 +116,9 @@ final as (
         segments.segment_ending_before as ending_before,
         cast(bases.base_amount as {{ billing.type_decimal() }}) as quantity,
         segments.unit_price,
-        {{ billing.round_money(billing.multiply_exact('bases.base_amount', 'segments.unit_price', a_places=2)) }} as amount
+        {{ billing.round_money(
+            billing.multiply_exact('bases.base_amount', 'segments.unit_price', a_places=2)
+        ) }} as amount
     from bases
     inner join segments
         on bases.segment_id = segments.segment_id

@@ -40,12 +40,16 @@ nominal_periods as (
     select
         anchored.*,
         period_numbers.generated_number as period_number,
-        {{ billing.add_months('anchor_at', '(period_numbers.generated_number - 1) * anchored.period_months') }} as nominal_starting_at,
-        {{ billing.add_months('anchor_at', 'period_numbers.generated_number * anchored.period_months') }} as nominal_ending_before
+        {{ billing.add_months('anchor_at', '(period_numbers.generated_number - 1) * anchored.period_months') }}
+            as nominal_starting_at,
+        {{ billing.add_months('anchor_at', 'period_numbers.generated_number * anchored.period_months') }}
+            as nominal_ending_before
     from anchored
     inner join period_numbers
-        on period_numbers.generated_number - 1
-            <= {{ dbt.datediff('anchored.anchor_at', 'anchored.horizon_at', 'month') }} / anchored.period_months
+        on
+            period_numbers.generated_number - 1
+            <= {{ dbt.datediff('anchored.anchor_at', 'anchored.horizon_at', 'month') }}
+            / anchored.period_months
 
 ),
 
@@ -57,10 +61,15 @@ clipped as (
         rate_card_id,
         net_payment_terms_days,
         period_number,
-        case when nominal_starting_at < contract_starting_at then contract_starting_at
-             else nominal_starting_at end as period_starting_at,
-        case when contract_ending_before is not null and contract_ending_before < nominal_ending_before
-             then contract_ending_before else nominal_ending_before end as period_ending_before
+        case
+            when nominal_starting_at < contract_starting_at then contract_starting_at
+            else nominal_starting_at
+        end as period_starting_at,
+        case
+            when contract_ending_before is not null and contract_ending_before < nominal_ending_before
+                then contract_ending_before
+            else nominal_ending_before
+        end as period_ending_before
     from nominal_periods
 
 ),
@@ -68,7 +77,8 @@ clipped as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["contract_id", "'|USAGE|'", billing.timestamp_key('period_starting_at')])) }} as invoice_id,
+        {{ dbt.hash(dbt.concat(["contract_id", "'|USAGE|'", billing.timestamp_key('period_starting_at')])) }}
+            as invoice_id,
         contract_id,
         customer_id,
         rate_card_id,
@@ -78,7 +88,8 @@ final as (
         net_payment_terms_days,
         {{ billing.add_hours('period_ending_before', var('invoice_grace_period_hours')) }} as finalizes_at
     from clipped
-    where period_starting_at < period_ending_before
+    where
+        period_starting_at < period_ending_before
         and period_starting_at <= {{ billing.as_of() }}
 
 )

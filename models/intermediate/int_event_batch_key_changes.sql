@@ -9,7 +9,8 @@ with plans as (
 
     select model_name
     from {{ source('billing_state', 'build_plans') }}
-    where invocation_id = '{{ invocation_id }}'
+    where
+        invocation_id = '{{ invocation_id }}'
         and decision = 'incremental'
         and model_name in ('int_metric_events', 'fct_event_outcomes', 'fct_usage_daily')
 
@@ -17,7 +18,10 @@ with plans as (
 
 current_keys as (
 
-    select plans.model_name, attribution_keys.attribution_key, attribution_keys.customer_id,
+    select
+        plans.model_name,
+        attribution_keys.attribution_key,
+        attribution_keys.customer_id,
         attribution_keys.attribution_state
     from plans
     cross join {{ ref('int_attribution_keys') }} as attribution_keys
@@ -26,7 +30,11 @@ current_keys as (
 
 applied_keys as (
 
-    select applied.model_name, applied.attribution_key, applied.customer_id, applied.attribution_state
+    select
+        applied.model_name,
+        applied.attribution_key,
+        applied.customer_id,
+        applied.attribution_state
     from {{ source('billing_state', 'event_batch_keys') }} as applied
     inner join plans
         on applied.model_name = plans.model_name
@@ -42,9 +50,11 @@ final as (
         applied_keys.customer_id as previous_customer_id
     from current_keys
     full outer join applied_keys
-        on current_keys.model_name = applied_keys.model_name
-        and current_keys.attribution_key = applied_keys.attribution_key
-    where current_keys.attribution_key is null
+        on
+            current_keys.model_name = applied_keys.model_name
+            and current_keys.attribution_key = applied_keys.attribution_key
+    where
+        current_keys.attribution_key is null
         or applied_keys.attribution_key is null
         or current_keys.attribution_state <> applied_keys.attribution_state
 

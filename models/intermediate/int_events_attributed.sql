@@ -49,9 +49,10 @@ with_contract as (
         contracts.contract_id
     from with_customer
     left join contracts
-        on with_customer.customer_id = contracts.customer_id
-        and with_customer.event_at >= contracts.starting_at
-        and (contracts.ending_before is null or with_customer.event_at < contracts.ending_before)
+        on
+            with_customer.customer_id = contracts.customer_id
+            and with_customer.event_at >= contracts.starting_at
+            and (contracts.ending_before is null or with_customer.event_at < contracts.ending_before)
 
 ),
 

@@ -25,12 +25,18 @@ stored_invoices as (
 
 invoices as (
 
-    select invoice_id, contract_id, 'USAGE' as invoice_type
+    select
+        invoice_id,
+        contract_id,
+        'USAGE' as invoice_type
     from periods
 
     union all
 
-    select invoice_id, contract_id, 'SCHEDULED' as invoice_type
+    select
+        invoice_id,
+        contract_id,
+        'SCHEDULED' as invoice_type
     from scheduled
 
 ),

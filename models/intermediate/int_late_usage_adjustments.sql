@@ -36,10 +36,13 @@ rated_charges as (
 late_invoices as (
 
     {#- a re-rated period with usage problems waits until they are gone (int_usage_problems, D57) -#}
-    select invoice_id, contract_id
+    select
+        invoice_id,
+        contract_id
     from {{ ref('int_periods_to_rate') }}
-    where has_late_usage
-        and invoice_id not in (select invoice_id from {{ ref('int_usage_problems') }})
+    where
+        has_late_usage
+        and invoice_id not in (select problems.invoice_id from {{ ref('int_usage_problems') }} as problems)
 
 ),
 
@@ -47,11 +50,18 @@ billed_and_rerated as (
 
     {#- + the re-rated lines, - the finalized lines, - the adjustments already billed for them -#}
     select
-        rated_charges.invoice_id as adjusted_invoice_id, rated_charges.contract_id, rated_charges.customer_id,
-        rated_charges.line_type as adjusted_line_type, rated_charges.product_id, rated_charges.name,
-        rated_charges.starting_at, rated_charges.ending_before,
-        rated_charges.pricing_group_values, rated_charges.presentation_group_values,
-        rated_charges.quantity, rated_charges.amount
+        rated_charges.invoice_id as adjusted_invoice_id,
+        rated_charges.contract_id,
+        rated_charges.customer_id,
+        rated_charges.line_type as adjusted_line_type,
+        rated_charges.product_id,
+        rated_charges.name,
+        rated_charges.starting_at,
+        rated_charges.ending_before,
+        rated_charges.pricing_group_values,
+        rated_charges.presentation_group_values,
+        rated_charges.quantity,
+        rated_charges.amount
     from rated_charges
     inner join late_invoices
         on rated_charges.invoice_id = late_invoices.invoice_id
@@ -59,11 +69,18 @@ billed_and_rerated as (
     union all
 
     select
-        stored_lines.invoice_id, stored_lines.contract_id, stored_lines.customer_id,
-        stored_lines.line_type, stored_lines.product_id, stored_lines.name,
-        stored_lines.starting_at, stored_lines.ending_before,
-        stored_lines.pricing_group_values, stored_lines.presentation_group_values,
-        -stored_lines.quantity, -stored_lines.amount
+        stored_lines.invoice_id,
+        stored_lines.contract_id,
+        stored_lines.customer_id,
+        stored_lines.line_type,
+        stored_lines.product_id,
+        stored_lines.name,
+        stored_lines.starting_at,
+        stored_lines.ending_before,
+        stored_lines.pricing_group_values,
+        stored_lines.presentation_group_values,
+        -stored_lines.quantity as quantity,
+        -stored_lines.amount as amount
     from stored_lines
     inner join late_invoices
         on stored_lines.invoice_id = late_invoices.invoice_id
@@ -72,11 +89,18 @@ billed_and_rerated as (
     union all
 
     select
-        stored_lines.adjusted_invoice_id, stored_lines.contract_id, stored_lines.customer_id,
-        stored_lines.adjusted_line_type, stored_lines.product_id, stored_lines.name,
-        stored_lines.starting_at, stored_lines.ending_before,
-        stored_lines.pricing_group_values, stored_lines.presentation_group_values,
-        -stored_lines.quantity, -stored_lines.amount
+        stored_lines.adjusted_invoice_id,
+        stored_lines.contract_id,
+        stored_lines.customer_id,
+        stored_lines.adjusted_line_type,
+        stored_lines.product_id,
+        stored_lines.name,
+        stored_lines.starting_at,
+        stored_lines.ending_before,
+        stored_lines.pricing_group_values,
+        stored_lines.presentation_group_values,
+        -stored_lines.quantity as quantity,
+        -stored_lines.amount as amount
     from stored_lines
     inner join late_invoices
         on stored_lines.adjusted_invoice_id = late_invoices.invoice_id
@@ -89,11 +113,16 @@ differences as (
     {#- per charge line: product, original line type, service start, groups (a line's end may move
         with a catalog edit, so it is not part of the key) -#}
     select
-        adjusted_invoice_id, contract_id, customer_id, adjusted_line_type, product_id,
+        adjusted_invoice_id,
+        contract_id,
+        customer_id,
+        adjusted_line_type,
+        product_id,
         max(name) as name,
         starting_at,
         max(ending_before) as ending_before,
-        pricing_group_values, presentation_group_values,
+        pricing_group_values,
+        presentation_group_values,
         sum(quantity) as quantity,
         sum(amount) as amount
     from billed_and_rerated
@@ -108,13 +137,16 @@ next_open_invoices as (
 
     {#- per adjusted invoice: the contract's earliest open USAGE invoice that starts at or after the
         adjusted period ends (after a void, never the regenerated earlier invoice) -#}
-    select adjusted.invoice_id as adjusted_invoice_id, min(open_periods.period_starting_at) as period_starting_at
+    select
+        adjusted.invoice_id as adjusted_invoice_id,
+        min(open_periods.period_starting_at) as period_starting_at
     from (select distinct adjusted_invoice_id from differences) as adjustments
     inner join periods as adjusted
         on adjustments.adjusted_invoice_id = adjusted.invoice_id
     inner join periods as open_periods
-        on adjusted.contract_id = open_periods.contract_id
-        and open_periods.period_starting_at >= adjusted.period_ending_before
+        on
+            adjusted.contract_id = open_periods.contract_id
+            and adjusted.period_ending_before <= open_periods.period_starting_at
     inner join {{ ref('int_invoice_states') }} as invoice_states
         on open_periods.invoice_id = invoice_states.invoice_id
     where not invoice_states.is_final
@@ -126,17 +158,23 @@ billed_elsewhere as (
 
     {#- adjustments billed for an invoice that is open again (voided, being regenerated) -#}
     select
-        stored_lines.adjusted_invoice_id as invoice_id, stored_lines.contract_id, stored_lines.customer_id,
-        stored_lines.adjusted_line_type, stored_lines.product_id,
+        stored_lines.adjusted_invoice_id as invoice_id,
+        stored_lines.contract_id,
+        stored_lines.customer_id,
+        stored_lines.adjusted_line_type,
+        stored_lines.product_id,
         max(stored_lines.name) as name,
-        stored_lines.starting_at, max(stored_lines.ending_before) as ending_before,
-        stored_lines.pricing_group_values, stored_lines.presentation_group_values,
+        stored_lines.starting_at,
+        max(stored_lines.ending_before) as ending_before,
+        stored_lines.pricing_group_values,
+        stored_lines.presentation_group_values,
         -sum(stored_lines.quantity) as quantity,
         -sum(stored_lines.amount) as amount
     from stored_lines
     left join {{ ref('int_invoice_states') }} as invoice_states
         on stored_lines.adjusted_invoice_id = invoice_states.invoice_id
-    where stored_lines.line_type = 'late_usage_adjustment'
+    where
+        stored_lines.line_type = 'late_usage_adjustment'
         and not coalesce(invoice_states.is_final, false)
     group by
         stored_lines.adjusted_invoice_id, stored_lines.contract_id, stored_lines.customer_id,
@@ -152,16 +190,24 @@ placed as (
         target_periods.invoice_id,
         next_open_invoices.period_starting_at,
         differences.adjusted_invoice_id,
-        differences.contract_id, differences.customer_id, differences.adjusted_line_type,
-        differences.product_id, differences.name, differences.starting_at, differences.ending_before,
-        differences.pricing_group_values, differences.presentation_group_values,
-        differences.quantity, differences.amount
+        differences.contract_id,
+        differences.customer_id,
+        differences.adjusted_line_type,
+        differences.product_id,
+        differences.name,
+        differences.starting_at,
+        differences.ending_before,
+        differences.pricing_group_values,
+        differences.presentation_group_values,
+        differences.quantity,
+        differences.amount
     from differences
     left join next_open_invoices
         on differences.adjusted_invoice_id = next_open_invoices.adjusted_invoice_id
     left join periods as target_periods
-        on differences.contract_id = target_periods.contract_id
-        and next_open_invoices.period_starting_at = target_periods.period_starting_at
+        on
+            differences.contract_id = target_periods.contract_id
+            and next_open_invoices.period_starting_at = target_periods.period_starting_at
 
     union all
 
@@ -169,10 +215,17 @@ placed as (
         billed_elsewhere.invoice_id,
         periods.period_starting_at,
         billed_elsewhere.invoice_id as adjusted_invoice_id,
-        billed_elsewhere.contract_id, billed_elsewhere.customer_id, billed_elsewhere.adjusted_line_type,
-        billed_elsewhere.product_id, billed_elsewhere.name, billed_elsewhere.starting_at,
-        billed_elsewhere.ending_before, billed_elsewhere.pricing_group_values,
-        billed_elsewhere.presentation_group_values, billed_elsewhere.quantity, billed_elsewhere.amount
+        billed_elsewhere.contract_id,
+        billed_elsewhere.customer_id,
+        billed_elsewhere.adjusted_line_type,
+        billed_elsewhere.product_id,
+        billed_elsewhere.name,
+        billed_elsewhere.starting_at,
+        billed_elsewhere.ending_before,
+        billed_elsewhere.pricing_group_values,
+        billed_elsewhere.presentation_group_values,
+        billed_elsewhere.quantity,
+        billed_elsewhere.amount
     from billed_elsewhere
     inner join periods
         on billed_elsewhere.invoice_id = periods.invoice_id

@@ -31,7 +31,10 @@ open_periods as (
 
 final as (
 
-    select contract_id, invoice_id, period_starting_at
+    select
+        contract_id,
+        invoice_id,
+        period_starting_at
     from open_periods
     where open_rank = 1
 

@@ -108,8 +108,11 @@ final as (
         invoices.contract_id,
         invoices.customer_id,
         invoices.invoice_type,
-        case when {{ billing.as_of() }} >= invoices.finalizes_at and held_invoices.invoice_id is null
-            then 'FINALIZED' else 'DRAFT' end as status,
+        case
+            when {{ billing.as_of() }} >= invoices.finalizes_at and held_invoices.invoice_id is null
+                then 'FINALIZED'
+            else 'DRAFT'
+        end as status,
         coalesce(rate_cards.currency, 'USD') as currency,
         invoices.period_starting_at,
         invoices.period_ending_before,

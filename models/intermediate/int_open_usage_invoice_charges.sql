@@ -38,17 +38,45 @@ open_charges as (
 final as (
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before, pricing_group_values, presentation_group_values,
-        quantity, unit_price, amount, period_starting_at, adjusted_invoice_id, adjusted_line_type
+        line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
+        line_type,
+        product_id,
+        name,
+        starting_at,
+        ending_before,
+        pricing_group_values,
+        presentation_group_values,
+        quantity,
+        unit_price,
+        amount,
+        period_starting_at,
+        adjusted_invoice_id,
+        adjusted_line_type
     from open_charges
 
     union all
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before, pricing_group_values, presentation_group_values,
-        quantity, unit_price, amount, period_starting_at, adjusted_invoice_id, adjusted_line_type
+        line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
+        line_type,
+        product_id,
+        name,
+        starting_at,
+        ending_before,
+        pricing_group_values,
+        presentation_group_values,
+        quantity,
+        unit_price,
+        amount,
+        period_starting_at,
+        adjusted_invoice_id,
+        adjusted_line_type
     from late_adjustments
 
 )

@@ -28,7 +28,9 @@ override_tags as (
 
 override_tag_counts as (
 
-    select override_id, count(distinct tag) as required_tags
+    select
+        override_id,
+        count(distinct tag) as required_tags
     from override_tags
     group by override_id
 
@@ -49,7 +51,9 @@ tag_matches as (
 
 products_by_tags as (
 
-    select tag_matches.override_id, tag_matches.product_id
+    select
+        tag_matches.override_id,
+        tag_matches.product_id
     from tag_matches
     inner join override_tag_counts
         on tag_matches.override_id = override_tag_counts.override_id
@@ -67,9 +71,11 @@ final as (
     inner join products
         on overrides.product_id is null or overrides.product_id = products.product_id
     left join products_by_tags
-        on overrides.override_id = products_by_tags.override_id
-        and products.product_id = products_by_tags.product_id
-    where (overrides.product_id is not null or overrides.product_tags is not null)
+        on
+            overrides.override_id = products_by_tags.override_id
+            and products.product_id = products_by_tags.product_id
+    where
+        (overrides.product_id is not null or overrides.product_tags is not null)
         and (overrides.product_tags is null or products_by_tags.product_id is not null)
 
 )

@@ -3,8 +3,8 @@
   not final when the build started) and every final period with late events (attributed events of
   the contract in the period that the build which stored the invoice, or its last adjustment, did
   not see: loaded after that build's events_loaded_through),
-  which is re-rated only to compute its late_usage_adjustment lines. Other final periods are not rated again, so the rating work
-  grows with open and late periods, not with history.
+  which is re-rated only to compute its late_usage_adjustment lines. Other final periods are not rated
+  again, so the rating work grows with open and late periods, not with history.
 -#}
 with periods as (
 
@@ -27,7 +27,9 @@ invoice_states as (
 last_adjusted as (
 
     {#- the events seen when late usage for a final invoice was last billed (its adjustment stored) -#}
-    select adjusted_invoice_id as invoice_id, max(events_loaded_through) as adjusted_through
+    select
+        adjusted_invoice_id as invoice_id,
+        max(events_loaded_through) as adjusted_through
     from {{ ref('int_stored_invoice_line_items') }}
     where line_type = 'late_usage_adjustment'
     group by adjusted_invoice_id
@@ -56,10 +58,14 @@ billed_through as (
 
 late_events as (
 
-    select contract_id, event_at, loaded_at
+    select
+        contract_id,
+        event_at,
+        loaded_at
     from {{ ref('int_events_attributed') }}
-    where attribution_rejection_reason is null
-        and loaded_at > (select min(events_loaded_through) from stored_invoices)
+    where
+        attribution_rejection_reason is null
+        and loaded_at > (select min(stored_invoices.events_loaded_through) from stored_invoices)
 
 ),
 
@@ -68,10 +74,11 @@ late_invoices as (
     select distinct billed_through.invoice_id
     from billed_through
     inner join late_events
-        on billed_through.contract_id = late_events.contract_id
-        and late_events.event_at >= billed_through.period_starting_at
-        and late_events.event_at < billed_through.period_ending_before
-        and late_events.loaded_at > billed_through.billed_through_at
+        on
+            billed_through.contract_id = late_events.contract_id
+            and billed_through.period_starting_at <= late_events.event_at
+            and billed_through.period_ending_before > late_events.event_at
+            and billed_through.billed_through_at < late_events.loaded_at
 
 ),
 
@@ -86,7 +93,8 @@ final as (
         on periods.invoice_id = invoice_states.invoice_id
     left join late_invoices
         on periods.invoice_id = late_invoices.invoice_id
-    where not invoice_states.is_final
+    where
+        not invoice_states.is_final
         or late_invoices.invoice_id is not null
 
 )

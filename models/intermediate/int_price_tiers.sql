@@ -5,7 +5,9 @@
 -#}
 with rates as (
 
-    select rate_id as price_source_id, tiers
+    select
+        rate_id as price_source_id,
+        tiers
     from {{ ref('stg_rate_card_rates') }}
     where tiers is not null
 
@@ -13,7 +15,9 @@ with rates as (
 
 overrides as (
 
-    select override_id as price_source_id, tiers
+    select
+        override_id as price_source_id,
+        tiers
     from {{ ref('stg_contract_overrides') }}
     where tiers is not null
 
@@ -58,10 +62,11 @@ final as (
             partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
         ), 0) as tier_floor,
         {#- a running sum, not floor + size: Spark adds two DECIMAL(38, 10) at 9 places (D59) #}
-        case when tier_size is not null then
-            sum(tier_size) over (
-                partition by price_source_id order by tier_index rows between unbounded preceding and current row
-            )
+        case
+            when tier_size is not null then
+                sum(tier_size) over (
+                    partition by price_source_id order by tier_index rows between unbounded preceding and current row
+                )
         end as tier_ceiling,
         tier_size_text,
         tier_price_text

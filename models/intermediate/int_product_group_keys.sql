@@ -19,9 +19,17 @@ presentation as (
 
 final as (
 
-    select distinct product_id, 'pricing' as key_role, group_key from pricing
+    select distinct
+        product_id,
+        'pricing' as key_role,
+        group_key
+    from pricing
     union all
-    select distinct product_id, 'presentation' as key_role, group_key from presentation
+    select distinct
+        product_id,
+        'presentation' as key_role,
+        group_key
+    from presentation
 
 )
 

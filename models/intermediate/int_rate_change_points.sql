@@ -39,7 +39,12 @@ override_products as (
 
 contract_rates as (
 
-    select contracts.contract_id, rates.rate_card_id, rates.product_id, rates.starting_at, rates.ending_before
+    select
+        contracts.contract_id,
+        rates.rate_card_id,
+        rates.product_id,
+        rates.starting_at,
+        rates.ending_before
     from contracts
     inner join rates
         on contracts.rate_card_id = rates.rate_card_id
@@ -50,7 +55,10 @@ contract_rates as (
 
 contract_products as (
 
-    select distinct contract_id, rate_card_id, product_id
+    select distinct
+        contract_id,
+        rate_card_id,
+        product_id
     from contract_rates
 
 ),
@@ -58,36 +66,56 @@ contract_products as (
 contract_overrides as (
 
     select
-        contract_products.contract_id, contract_products.rate_card_id, contract_products.product_id,
-        overrides.starting_at, overrides.ending_before
+        contract_products.contract_id,
+        contract_products.rate_card_id,
+        contract_products.product_id,
+        overrides.starting_at,
+        overrides.ending_before
     from override_products
     inner join overrides
         on override_products.override_id = overrides.override_id
     inner join contract_products
-        on override_products.contract_id = contract_products.contract_id
-        and override_products.product_id = contract_products.product_id
+        on
+            override_products.contract_id = contract_products.contract_id
+            and override_products.product_id = contract_products.product_id
 
 ),
 
 change_points as (
 
-    select contract_id, rate_card_id, product_id, starting_at as changes_at
+    select
+        contract_id,
+        rate_card_id,
+        product_id,
+        starting_at as changes_at
     from contract_rates
 
     union
 
-    select contract_id, rate_card_id, product_id, ending_before
+    select
+        contract_id,
+        rate_card_id,
+        product_id,
+        ending_before
     from contract_rates
     where ending_before is not null
 
     union
 
-    select contract_id, rate_card_id, product_id, starting_at
+    select
+        contract_id,
+        rate_card_id,
+        product_id,
+        starting_at
     from contract_overrides
 
     union
 
-    select contract_id, rate_card_id, product_id, ending_before
+    select
+        contract_id,
+        rate_card_id,
+        product_id,
+        ending_before
     from contract_overrides
     where ending_before is not null
 

@@ -31,7 +31,8 @@ bounded as (
         {{ billing.frequency_months('charges.frequency') }} as repeat_months,
         coalesce(charges.ending_before, contracts.ending_before) as repeat_until,
         case
-            when coalesce(charges.ending_before, contracts.ending_before) is null
+            when
+                coalesce(charges.ending_before, contracts.ending_before) is null
                 or coalesce(charges.ending_before, contracts.ending_before) > {{ billing.as_of() }}
                 then {{ billing.as_of() }}
             else coalesce(charges.ending_before, contracts.ending_before)
@@ -49,14 +50,20 @@ occurrences as (
         occurrence_numbers.generated_number as occurrence_number,
         case
             when bounded.frequency is null then bounded.scheduled_at
-            else {{ billing.add_months('bounded.scheduled_at', '(occurrence_numbers.generated_number - 1) * bounded.repeat_months') }}
+            else {{ billing.add_months(
+                'bounded.scheduled_at', '(occurrence_numbers.generated_number - 1) * bounded.repeat_months'
+            ) }}
         end as charged_at
     from bounded
     inner join occurrence_numbers
-        on (bounded.frequency is null and occurrence_numbers.generated_number = 1)
-        or (bounded.frequency is not null
-            and occurrence_numbers.generated_number - 1
-                <= {{ dbt.datediff('bounded.scheduled_at', 'bounded.horizon_at', 'month') }} / bounded.repeat_months)
+        on
+            (bounded.frequency is null and occurrence_numbers.generated_number = 1)
+            or (
+                bounded.frequency is not null
+                and occurrence_numbers.generated_number - 1
+                <= {{ dbt.datediff('bounded.scheduled_at', 'bounded.horizon_at', 'month') }}
+                / bounded.repeat_months
+            )
 
 ),
 
@@ -71,12 +78,14 @@ final as (
         name,
         occurrence_number,
         charged_at,
-        case when frequency is not null
-            then {{ billing.add_months('scheduled_at', 'occurrence_number * repeat_months') }}
+        case
+            when frequency is not null
+                then {{ billing.add_months('scheduled_at', 'occurrence_number * repeat_months') }}
         end as service_ending_before,
         amount
     from occurrences
-    where charged_at <= {{ billing.as_of() }}
+    where
+        charged_at <= {{ billing.as_of() }}
         and (frequency is null or repeat_until is null or charged_at < repeat_until)
 
 )

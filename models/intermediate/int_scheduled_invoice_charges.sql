@@ -17,7 +17,9 @@ products as (
 scheduled_lines as (
 
     select
-        {{ dbt.hash(dbt.concat(["scheduled_occurrences.invoice_id", "'|scheduled|'", "scheduled_occurrences.scheduled_charge_id"])) }} as line_item_id,
+        {{ dbt.hash(dbt.concat([
+            "scheduled_occurrences.invoice_id", "'|scheduled|'", "scheduled_occurrences.scheduled_charge_id"
+        ])) }} as line_item_id,
         scheduled_occurrences.invoice_id,
         scheduled_occurrences.contract_id,
         scheduled_occurrences.customer_id,

@@ -4,14 +4,22 @@
 -#}
 with scheduled_charges as (
 
-    select invoice_id, contract_id, customer_id, charged_at as issued_at
+    select
+        invoice_id,
+        contract_id,
+        customer_id,
+        charged_at as issued_at
     from {{ ref('int_scheduled_charge_occurrences') }}
 
 ),
 
 advance_fees as (
 
-    select invoice_id, contract_id, customer_id, issued_at
+    select
+        invoice_id,
+        contract_id,
+        customer_id,
+        issued_at
     from {{ ref('int_subscription_charges') }}
     where invoice_type = 'SCHEDULED'
 
@@ -19,7 +27,11 @@ advance_fees as (
 
 commit_purchases as (
 
-    select invoice_id, contract_id, customer_id, purchased_at as issued_at
+    select
+        invoice_id,
+        contract_id,
+        customer_id,
+        purchased_at as issued_at
     from {{ ref('int_commit_purchases') }}
 
 ),
@@ -36,7 +48,11 @@ unioned as (
 
 final as (
 
-    select distinct invoice_id, contract_id, customer_id, issued_at
+    select distinct
+        invoice_id,
+        contract_id,
+        customer_id,
+        issued_at
     from unioned
 
 )

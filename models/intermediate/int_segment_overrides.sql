@@ -37,8 +37,9 @@ override_products as (
     inner join overrides
         on applied.override_id = overrides.override_id
     left join catalog_group_values as override_groups
-        on applied.product_id = override_groups.product_id
-        and overrides.pricing_group_values = override_groups.source_values
+        on
+            applied.product_id = override_groups.product_id
+            and overrides.pricing_group_values = override_groups.source_values
 
 ),
 
@@ -57,13 +58,17 @@ applicable_overrides as (
         overrides.starting_at
     from segment_rates
     inner join override_products
-        on segment_rates.contract_id = override_products.contract_id
-        and segment_rates.product_id = override_products.product_id
-        and (override_products.pricing_group is null
-            or override_products.pricing_group = segment_rates.pricing_group)
+        on
+            segment_rates.contract_id = override_products.contract_id
+            and segment_rates.product_id = override_products.product_id
+            and (
+                override_products.pricing_group is null
+                or segment_rates.pricing_group = override_products.pricing_group
+            )
     inner join overrides
         on override_products.override_id = overrides.override_id
-    where overrides.starting_at <= segment_rates.segment_starting_at
+    where
+        overrides.starting_at <= segment_rates.segment_starting_at
         and (overrides.ending_before is null or segment_rates.segment_starting_at < overrides.ending_before)
 
 ),

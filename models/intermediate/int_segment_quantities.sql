@@ -53,23 +53,27 @@ segment_events as (
         metered_events.unique_value
     from metered_events
     inner join products
-        on metered_events.billable_metric = products.billable_metric
-        and metered_events.aggregation <> 'sql'
+        on
+            metered_events.billable_metric = products.billable_metric
+            and metered_events.aggregation <> 'sql'
     left join event_group_values as event_groups
-        on products.product_id = event_groups.product_id
-        and metered_events.group_values = event_groups.source_values
+        on
+            products.product_id = event_groups.product_id
+            and metered_events.group_values = event_groups.source_values
     left join segments as default_segments
-        on metered_events.contract_id = default_segments.contract_id
-        and products.product_id = default_segments.product_id
-        and default_segments.pricing_group_values is null
-        and metered_events.event_at >= default_segments.segment_starting_at
-        and metered_events.event_at < default_segments.segment_ending_before
+        on
+            metered_events.contract_id = default_segments.contract_id
+            and products.product_id = default_segments.product_id
+            and default_segments.pricing_group_values is null
+            and metered_events.event_at >= default_segments.segment_starting_at
+            and metered_events.event_at < default_segments.segment_ending_before
     left join segments as group_segments
-        on metered_events.contract_id = group_segments.contract_id
-        and products.product_id = group_segments.product_id
-        and group_segments.pricing_group_values = event_groups.pricing_group_values
-        and metered_events.event_at >= group_segments.segment_starting_at
-        and metered_events.event_at < group_segments.segment_ending_before
+        on
+            metered_events.contract_id = group_segments.contract_id
+            and products.product_id = group_segments.product_id
+            and event_groups.pricing_group_values = group_segments.pricing_group_values
+            and metered_events.event_at >= group_segments.segment_starting_at
+            and metered_events.event_at < group_segments.segment_ending_before
     where coalesce(group_segments.segment_id, default_segments.segment_id) is not null
 
 ),
@@ -93,9 +97,19 @@ sql_quantities as (
 
 quantities as (
 
-    select segment_id, presentation_group_values, quantity, event_count from structured_quantities
+    select
+        segment_id,
+        presentation_group_values,
+        quantity,
+        event_count
+    from structured_quantities
     union all
-    select segment_id, presentation_group_values, quantity, event_count from sql_quantities
+    select
+        segment_id,
+        presentation_group_values,
+        quantity,
+        event_count
+    from sql_quantities
 
 ),
 
@@ -112,7 +126,8 @@ final as (
     from quantities
     inner join segments
         on quantities.segment_id = segments.segment_id
-    where segments.is_entitled
+    where
+        segments.is_entitled
         and segments.rate_id is not null
 
 )

@@ -32,14 +32,18 @@ rates as (
         rate_groups.pricing_group_values as pricing_group
     from {{ ref('stg_rate_card_rates') }} as stg_rates
     left join catalog_group_values as rate_groups
-        on stg_rates.product_id = rate_groups.product_id
-        and stg_rates.pricing_group_values = rate_groups.source_values
+        on
+            stg_rates.product_id = rate_groups.product_id
+            and stg_rates.pricing_group_values = rate_groups.source_values
 
 ),
 
 contract_products as (
 
-    select distinct contract_id, rate_card_id, product_id
+    select distinct
+        contract_id,
+        rate_card_id,
+        product_id
     from change_points
 
 ),
@@ -62,18 +66,25 @@ period_products as (
 
 boundaries as (
 
-    select invoice_id, product_id, period_starting_at as boundary_at
+    select
+        invoice_id,
+        product_id,
+        period_starting_at as boundary_at
     from period_products
 
     union
 
-    select period_products.invoice_id, period_products.product_id, change_points.changes_at
+    select
+        period_products.invoice_id,
+        period_products.product_id,
+        change_points.changes_at
     from period_products
     inner join change_points
-        on period_products.contract_id = change_points.contract_id
-        and period_products.product_id = change_points.product_id
-        and change_points.changes_at > period_products.period_starting_at
-        and change_points.changes_at < period_products.period_ending_before
+        on
+            period_products.contract_id = change_points.contract_id
+            and period_products.product_id = change_points.product_id
+            and period_products.period_starting_at < change_points.changes_at
+            and period_products.period_ending_before > change_points.changes_at
 
 ),
 
@@ -90,8 +101,9 @@ segments as (
         ) as segment_ending_before
     from boundaries
     inner join period_products
-        on boundaries.invoice_id = period_products.invoice_id
-        and boundaries.product_id = period_products.product_id
+        on
+            boundaries.invoice_id = period_products.invoice_id
+            and boundaries.product_id = period_products.product_id
 
 ),
 
@@ -110,10 +122,11 @@ final as (
         rates.is_entitled as is_rate_entitled
     from segments
     left join rates
-        on segments.rate_card_id = rates.rate_card_id
-        and segments.product_id = rates.product_id
-        and rates.starting_at <= segments.segment_starting_at
-        and (rates.ending_before is null or segments.segment_starting_at < rates.ending_before)
+        on
+            segments.rate_card_id = rates.rate_card_id
+            and segments.product_id = rates.product_id
+            and segments.segment_starting_at >= rates.starting_at
+            and (rates.ending_before is null or segments.segment_starting_at < rates.ending_before)
 
 )
 

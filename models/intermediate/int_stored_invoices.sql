@@ -13,8 +13,14 @@ with stored as (
 final as (
 
     select
-        invoice_id, invoice_version, contract_id, invoice_type, period_starting_at, period_ending_before,
-        stored_at, events_loaded_through
+        invoice_id,
+        invoice_version,
+        contract_id,
+        invoice_type,
+        period_starting_at,
+        period_ending_before,
+        stored_at,
+        events_loaded_through
     from stored
 
 )

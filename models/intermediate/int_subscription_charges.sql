@@ -37,9 +37,12 @@ priced as (
     select
         service_periods.*,
         case
-            when subscription_overrides.overwrite_override_id is not null then subscription_overrides.overwrite_price
+            when subscription_overrides.overwrite_override_id is not null
+                then subscription_overrides.overwrite_price
             when subscription_overrides.multiplier is not null
-                then cast({{ billing.multiply_exact('service_periods.price', 'subscription_overrides.multiplier') }} as {{ billing.type_decimal() }})
+                then {{ billing.cast_decimal(
+                    billing.multiply_exact('service_periods.price', 'subscription_overrides.multiplier')
+                ) }}
             else service_periods.price
         end as unit_price,
         coalesce(subscription_overrides.is_entitled, service_periods.is_entitled) as is_billed
@@ -52,12 +55,14 @@ priced as (
 advance as (
 
     select
-        {{ dbt.hash(dbt.concat(["contract_id", "'|SCHEDULED|'", billing.timestamp_key('service_starting_at')])) }} as invoice_id,
+        {{ dbt.hash(dbt.concat([
+            "priced.contract_id", "'|SCHEDULED|'", billing.timestamp_key('priced.service_starting_at')
+        ])) }} as invoice_id,
         'SCHEDULED' as invoice_type,
-        service_starting_at as issued_at,
+        priced.service_starting_at as issued_at,
         priced.*
     from priced
-    where collection_schedule = 'ADVANCE'
+    where priced.collection_schedule = 'ADVANCE'
 
 ),
 
@@ -70,9 +75,10 @@ arrears as (
         priced.*
     from priced
     inner join periods
-        on priced.contract_id = periods.contract_id
-        and priced.service_ending_before > periods.period_starting_at
-        and priced.service_ending_before <= periods.period_ending_before
+        on
+            priced.contract_id = periods.contract_id
+            and priced.service_ending_before > periods.period_starting_at
+            and priced.service_ending_before <= periods.period_ending_before
     where priced.collection_schedule = 'ARREARS'
 
 ),
@@ -88,7 +94,10 @@ charges as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["charges.invoice_id", "'|subscription|'", "charges.subscription_id", "'|'", billing.timestamp_key('charges.service_starting_at')])) }} as line_item_id,
+        {{ dbt.hash(dbt.concat([
+            "charges.invoice_id", "'|subscription|'", "charges.subscription_id", "'|'",
+            billing.timestamp_key('charges.service_starting_at')
+        ])) }} as line_item_id,
         charges.invoice_id,
         charges.invoice_type,
         charges.issued_at,
@@ -103,8 +112,9 @@ final as (
         charges.unit_price,
         charges.service_fraction,
         {{ billing.round_money(billing.multiply_exact(
-            'cast(' ~ billing.multiply_exact('charges.quantity', 'charges.unit_price') ~ ' as ' ~ billing.type_decimal() ~ ')',
-            'charges.service_fraction')) }} as amount
+            billing.cast_decimal(billing.multiply_exact('charges.quantity', 'charges.unit_price')),
+            'charges.service_fraction'
+        )) }} as amount
     from charges
     inner join products
         on charges.product_id = products.product_id

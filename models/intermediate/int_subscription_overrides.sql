@@ -38,11 +38,13 @@ applicable_overrides as (
         overrides.starting_at
     from service_periods
     inner join override_products
-        on service_periods.contract_id = override_products.contract_id
-        and service_periods.product_id = override_products.product_id
+        on
+            service_periods.contract_id = override_products.contract_id
+            and service_periods.product_id = override_products.product_id
     inner join overrides
         on override_products.override_id = overrides.override_id
-    where overrides.pricing_group_values is null
+    where
+        overrides.pricing_group_values is null
         and overrides.starting_at <= service_periods.service_starting_at
         and (overrides.ending_before is null or service_periods.service_starting_at < overrides.ending_before)
 

@@ -37,8 +37,11 @@ anchored as (
         subscriptions.*,
         contracts.customer_id,
         contracts.rate_card_id,
-        case when contracts.starting_at > subscriptions.starting_at
-             then contracts.starting_at else subscriptions.starting_at end as service_from,
+        case
+            when contracts.starting_at > subscriptions.starting_at
+                then contracts.starting_at
+            else subscriptions.starting_at
+        end as service_from,
         case
             when subscriptions.ending_before is null then contracts.ending_before
             when contracts.ending_before is null then subscriptions.ending_before
@@ -51,10 +54,11 @@ anchored as (
     inner join contracts
         on subscriptions.contract_id = contracts.contract_id
     left join rates as initial_rate
-        on contracts.rate_card_id = initial_rate.rate_card_id
-        and subscriptions.product_id = initial_rate.product_id
-        and initial_rate.starting_at <= subscriptions.starting_at
-        and (initial_rate.ending_before is null or subscriptions.starting_at < initial_rate.ending_before)
+        on
+            contracts.rate_card_id = initial_rate.rate_card_id
+            and subscriptions.product_id = initial_rate.product_id
+            and subscriptions.starting_at >= initial_rate.starting_at
+            and (initial_rate.ending_before is null or subscriptions.starting_at < initial_rate.ending_before)
 
 ),
 
@@ -62,12 +66,16 @@ nominal as (
 
     select
         anchored.*,
-        {{ billing.add_months('anchor_at', '(service_numbers.generated_number - 1) * anchored.service_months') }} as nominal_starting_at,
-        {{ billing.add_months('anchor_at', 'service_numbers.generated_number * anchored.service_months') }} as nominal_ending_before
+        {{ billing.add_months('anchor_at', '(service_numbers.generated_number - 1) * anchored.service_months') }}
+            as nominal_starting_at,
+        {{ billing.add_months('anchor_at', 'service_numbers.generated_number * anchored.service_months') }}
+            as nominal_ending_before
     from anchored
     inner join service_numbers
-        on service_numbers.generated_number - 1
-            <= {{ dbt.datediff('anchored.anchor_at', billing.as_of(), 'month') }} / anchored.service_months
+        on
+            service_numbers.generated_number - 1
+            <= {{ dbt.datediff('anchored.anchor_at', billing.as_of(), 'month') }}
+            / anchored.service_months
 
 ),
 
@@ -75,11 +83,16 @@ clipped_periods as (
 
     select
         *,
-        case when nominal_starting_at < service_from then service_from else nominal_starting_at end as service_starting_at,
-        case when service_until is not null and service_until < nominal_ending_before
-             then service_until else nominal_ending_before end as service_ending_before
+        case when nominal_starting_at < service_from then service_from else nominal_starting_at end
+            as service_starting_at,
+        case
+            when service_until is not null and service_until < nominal_ending_before
+                then service_until
+            else nominal_ending_before
+        end as service_ending_before
     from nominal
-    where nominal_ending_before > service_from
+    where
+        nominal_ending_before > service_from
         and (service_until is null or nominal_starting_at < service_until)
 
 ),
@@ -88,9 +101,11 @@ service_periods as (
 
     {#- the days, as columns: divide_exact repeats its operands on Spark (D59) #}
     select
-        *,
-        {{ dbt.datediff('service_starting_at', 'service_ending_before', 'day') }} as days_in_service,
-        {{ dbt.datediff('nominal_starting_at', 'nominal_ending_before', 'day') }} as days_in_period
+        clipped_periods.*,
+        {{ dbt.datediff('clipped_periods.service_starting_at', 'clipped_periods.service_ending_before', 'day') }}
+            as days_in_service,
+        {{ dbt.datediff('clipped_periods.nominal_starting_at', 'clipped_periods.nominal_ending_before', 'day') }}
+            as days_in_period
     from clipped_periods
 
 ),
@@ -108,11 +123,13 @@ priced as (
         end as service_fraction
     from service_periods
     inner join rates
-        on service_periods.rate_card_id = rates.rate_card_id
-        and service_periods.product_id = rates.product_id
-        and rates.starting_at <= service_periods.service_starting_at
-        and (rates.ending_before is null or service_periods.service_starting_at < rates.ending_before)
-    where service_periods.service_starting_at < service_periods.service_ending_before
+        on
+            service_periods.rate_card_id = rates.rate_card_id
+            and service_periods.product_id = rates.product_id
+            and service_periods.service_starting_at >= rates.starting_at
+            and (rates.ending_before is null or service_periods.service_starting_at < rates.ending_before)
+    where
+        service_periods.service_starting_at < service_periods.service_ending_before
         and service_periods.service_starting_at <= {{ billing.as_of() }}
 
 ),
@@ -120,7 +137,8 @@ priced as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["subscription_id", "'|'", billing.timestamp_key('service_starting_at')])) }} as service_period_id,
+        {{ dbt.hash(dbt.concat(["subscription_id", "'|'", billing.timestamp_key('service_starting_at')])) }}
+            as service_period_id,
         subscription_id,
         contract_id,
         customer_id,

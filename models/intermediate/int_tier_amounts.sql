@@ -45,7 +45,8 @@ line_tier_prices as (
         on line_quantities.segment_id = segments.segment_id
     inner join tiers
         on segments.price_source_id = tiers.price_source_id
-    where segments.rate_type in ('TIERED', 'VOLUME')
+    where
+        segments.rate_type in ('TIERED', 'VOLUME')
         and line_quantities.is_convertible
         and line_quantities.metered_quantity >= 0
 
@@ -61,11 +62,14 @@ line_tiers as (
         tier_floor,
         tier_ceiling,
         is_price_carried,
-        case when is_price_carried
-            then cast({{ billing.multiply_exact('tier_price', 'price_multiplier') }} as {{ billing.type_decimal() }})
+        case
+            when is_price_carried
+                then
+                    cast({{ billing.multiply_exact('tier_price', 'price_multiplier') }} as {{ billing.type_decimal() }})
         end as tier_unit_price,
-        case when quantity > tier_floor
-            then {{ billing.add_exact(
+        case
+            when quantity > tier_floor
+                then {{ billing.add_exact(
                 'case when tier_ceiling is null or quantity < tier_ceiling then quantity else tier_ceiling end',
                 '-tier_floor'
             ) }}
@@ -81,8 +85,10 @@ tier_checks as (
     select
         line_key,
         min(case when is_price_carried then 1 else 0 end) = 1
-            and coalesce(sum(abs(cast(tier_quantity as double)) * abs(cast(tier_unit_price as double)))
-                < {{ billing.max_carried() }}, true) as is_tiered_carried
+        and coalesce(
+            sum(abs(cast(tier_quantity as double)) * abs(cast(tier_unit_price as double)))
+            < {{ billing.max_carried() }}, true
+        ) as is_tiered_carried
     from line_tiers
     group by line_key
 
@@ -93,11 +99,14 @@ final as (
     select
         line_tiers.line_key,
         tier_checks.is_tiered_carried,
-        sum(case when tier_checks.is_tiered_carried
-            then {{ billing.multiply_exact('line_tiers.tier_quantity', 'line_tiers.tier_unit_price') }} end)
+        sum(case
+            when tier_checks.is_tiered_carried
+                then {{ billing.multiply_exact('line_tiers.tier_quantity', 'line_tiers.tier_unit_price') }}
+        end)
             as tiered_amount,
         max(case
-            when (line_tiers.quantity > line_tiers.tier_floor or line_tiers.tier_index = 1)
+            when
+                (line_tiers.quantity > line_tiers.tier_floor or line_tiers.tier_index = 1)
                 and (line_tiers.tier_ceiling is null or line_tiers.quantity <= line_tiers.tier_ceiling)
                 then line_tiers.tier_unit_price
         end) as volume_unit_price,

@@ -7,27 +7,36 @@
 -#}
 with batch_matches as (
 
-    select contract_id, event_at
+    select
+        contract_id,
+        event_at
     from ({{ billing.event_batch_rows(ref('int_metric_events'), model_name='fct_usage_daily') }}) as batch_rows
-    where contract_id is not null
+    where
+        contract_id is not null
         and {{ billing.event_batch_plan('decision', 'fct_usage_daily') }} = 'incremental'
 
 ),
 
 batch_days as (
 
-    select distinct contract_id, cast(event_at as date) as usage_date
+    select distinct
+        contract_id,
+        cast(event_at as date) as usage_date
     from batch_matches
 
 ),
 
 full_range as (
 
-    select cast(null as {{ dbt.type_string() }}) as contract_id, cast('0001-01-01' as date) as usage_date
+    select
+        cast(null as {{ dbt.type_string() }}) as contract_id,
+        cast('0001-01-01' as date) as usage_date
     from {{ source('billing_state', 'build_plans') }}
     where invocation_id = '{{ invocation_id }}' and model_name = 'fct_usage_daily' and decision = 'full'
     union all
-    select cast(null as {{ dbt.type_string() }}) as contract_id, cast('9999-12-31' as date) as usage_date
+    select
+        cast(null as {{ dbt.type_string() }}) as contract_id,
+        cast('9999-12-31' as date) as usage_date
     from {{ source('billing_state', 'build_plans') }}
     where invocation_id = '{{ invocation_id }}' and model_name = 'fct_usage_daily' and decision = 'full'
 
@@ -57,13 +66,24 @@ unloaded_customers as (
 
 final as (
 
-    select 'day' as batch_kind, contract_id, cast(null as {{ dbt.type_string() }}) as customer_id, usage_date
+    select
+        'day' as batch_kind,
+        contract_id,
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        usage_date
     from batch_days
     union all
-    select 'day' as batch_kind, contract_id, cast(null as {{ dbt.type_string() }}) as customer_id, usage_date
+    select
+        'day' as batch_kind,
+        contract_id,
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        usage_date
     from full_range
     union all
-    select distinct 'customer' as batch_kind, cast(null as {{ dbt.type_string() }}) as contract_id, customer_id,
+    select distinct
+        'customer' as batch_kind,
+        cast(null as {{ dbt.type_string() }}) as contract_id,
+        customer_id,
         cast(null as date) as usage_date
     from (
         select customer_id from changed_customers

@@ -60,12 +60,14 @@ converted as (
     select
         checked.*,
         case
-            when not is_convertible then null
-            when quantity_conversion_operation = 'MULTIPLY'
-                then cast({{ billing.multiply_exact('metered_quantity', 'quantity_conversion_factor') }} as {{ billing.type_decimal() }})
-            when quantity_conversion_operation = 'DIVIDE'
-                then {{ billing.divide_exact('metered_quantity', 'quantity_conversion_factor') }}
-            else metered_quantity
+            when not checked.is_convertible then null
+            when checked.quantity_conversion_operation = 'MULTIPLY'
+                then {{ billing.cast_decimal(
+                    billing.multiply_exact('checked.metered_quantity', 'checked.quantity_conversion_factor')
+                ) }}
+            when checked.quantity_conversion_operation = 'DIVIDE'
+                then {{ billing.divide_exact('checked.metered_quantity', 'checked.quantity_conversion_factor') }}
+            else checked.metered_quantity
         end as converted_quantity
     from checked
 

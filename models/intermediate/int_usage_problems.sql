@@ -28,10 +28,12 @@ final as (
         metered_quantity,
         usage_problem as problem,
         case usage_problem
-            when 'negative_quantity' then
-                'the metered quantity is below zero: priced 0.00, the invoice held until usage corrects it'
-            when 'quantity_out_of_range' then
-                'the converted quantity is not below 10^17 and cannot be carried exactly: the invoice is held'
+            when 'negative_quantity'
+                then
+                    'the metered quantity is below zero: priced 0.00, the invoice held until usage corrects it'
+            when 'quantity_out_of_range'
+                then
+                    'the converted quantity is not below 10^17 and cannot be carried exactly: the invoice is held'
             when 'amount_out_of_range' then
                 'quantity x price is not below 10^17 and cannot be carried exactly: the invoice is held'
         end as problem_detail

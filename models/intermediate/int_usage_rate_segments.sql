@@ -33,16 +33,24 @@ resolved as (
         segment_rates.segment_ending_before,
         segment_rates.rate_id,
         segment_overrides.overwrite_override_id,
-        case when segment_overrides.overwrite_override_id is not null
-            then coalesce(segment_overrides.overwrite_rate_type, segment_rates.rate_type)
-            else segment_rates.rate_type end as rate_type,
-        case when segment_overrides.overwrite_override_id is not null
-            then coalesce(segment_overrides.overwrite_price, segment_rates.price)
-            else segment_rates.price end as base_price,
-        case when segment_overrides.overwrite_override_id is not null then cast(1 as {{ billing.type_decimal() }})
-            else coalesce(segment_overrides.multiplier, cast(1 as {{ billing.type_decimal() }})) end as price_multiplier,
-        case when segment_overrides.has_overwrite_tiers then segment_overrides.overwrite_override_id
-            else segment_rates.rate_id end as price_source_id,
+        case
+            when segment_overrides.overwrite_override_id is not null
+                then coalesce(segment_overrides.overwrite_rate_type, segment_rates.rate_type)
+            else segment_rates.rate_type
+        end as rate_type,
+        case
+            when segment_overrides.overwrite_override_id is not null
+                then coalesce(segment_overrides.overwrite_price, segment_rates.price)
+            else segment_rates.price
+        end as base_price,
+        case
+            when segment_overrides.overwrite_override_id is not null then cast(1 as {{ billing.type_decimal() }})
+            else coalesce(segment_overrides.multiplier, cast(1 as {{ billing.type_decimal() }}))
+        end as price_multiplier,
+        case
+            when segment_overrides.has_overwrite_tiers then segment_overrides.overwrite_override_id
+            else segment_rates.rate_id
+        end as price_source_id,
         segment_rates.package_size,
         coalesce(segment_overrides.is_entitled, segment_rates.is_rate_entitled, false) as is_entitled
     from segment_rates
@@ -55,7 +63,8 @@ final as (
 
     select
         *,
-        cast({{ billing.multiply_exact('base_price', 'price_multiplier') }} as {{ billing.type_decimal() }}) as unit_price
+        cast({{ billing.multiply_exact('base_price', 'price_multiplier') }} as {{ billing.type_decimal() }})
+            as unit_price
     from resolved
 
 )

@@ -79,8 +79,8 @@ checked_lines as (
     select
         lines.*,
         case
-            when not is_convertible then 'quantity_out_of_range'
-            when metered_quantity < 0 then 'negative_quantity'
+            when not lines.is_convertible then 'quantity_out_of_range'
+            when lines.metered_quantity < 0 then 'negative_quantity'
             when not {{ billing.usage_amount_fits(
                 'rate_type', 'quantity', 'line_unit_price', 'package_size', 'is_tiered_carried', 'are_tier_prices_carried'
             ) }} then 'amount_out_of_range'
@@ -94,8 +94,8 @@ priced as (
     select
         checked_lines.*,
         case
-            when usage_problem = 'negative_quantity' then 0
-            when usage_problem is not null then null
+            when checked_lines.usage_problem = 'negative_quantity' then 0
+            when checked_lines.usage_problem is not null then null
             else {{ billing.usage_amount('rate_type', 'quantity', 'line_unit_price', 'package_size', 'tiered_amount') }}
         end as unrounded_amount
     from checked_lines

@@ -45,20 +45,26 @@ final as (
         evaluations.current_value,
         evaluations.window_key,
         evaluations.state,
-        case when evaluations.state = 'in_alarm' and latest_change.state = 'in_alarm'
-             then latest_change.changed_at end as fired_at,
-        case when evaluations.state = 'in_alarm' and latest_change.state = 'in_alarm'
-             then latest_change.state_change_id end as notification_id,
+        case
+            when evaluations.state = 'in_alarm' and latest_change.state = 'in_alarm'
+                then latest_change.changed_at
+        end as fired_at,
+        case
+            when evaluations.state = 'in_alarm' and latest_change.state = 'in_alarm'
+                then latest_change.state_change_id
+        end as notification_id,
         coalesce(firings.times_fired, 0) as times_fired,
         firings.last_fired_at,
         evaluations.evaluated_at
     from evaluations
     left join latest_change
-        on evaluations.alert_id = latest_change.alert_id
-        and evaluations.customer_id = latest_change.customer_id
+        on
+            evaluations.alert_id = latest_change.alert_id
+            and evaluations.customer_id = latest_change.customer_id
     left join firings
-        on evaluations.alert_id = firings.alert_id
-        and evaluations.customer_id = firings.customer_id
+        on
+            evaluations.alert_id = firings.alert_id
+            and evaluations.customer_id = firings.customer_id
 
 )
 

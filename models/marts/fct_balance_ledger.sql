@@ -28,7 +28,10 @@ stored_drawdowns as (
 
 open_drawdowns as (
 
-    select drawdowns.balance_id, drawdowns.invoice_id, drawdowns.drawn_amount
+    select
+        drawdowns.balance_id,
+        drawdowns.invoice_id,
+        drawdowns.drawn_amount
     from {{ ref('int_balance_drawdowns') }} as drawdowns
     left join {{ ref('finalized_invoices') }} as final_invoices
         on drawdowns.invoice_id = final_invoices.invoice_id
@@ -38,9 +41,17 @@ open_drawdowns as (
 
 drawdowns as (
 
-    select balance_id, invoice_id, drawn_amount from stored_drawdowns
+    select
+        balance_id,
+        invoice_id,
+        drawn_amount
+    from stored_drawdowns
     union all
-    select balance_id, invoice_id, drawn_amount from open_drawdowns
+    select
+        balance_id,
+        invoice_id,
+        drawn_amount
+    from open_drawdowns
 
 ),
 
@@ -86,7 +97,9 @@ deductions as (
 
 consumed as (
 
-    select balance_id, -sum(amount) as consumed_amount
+    select
+        balance_id,
+        -sum(amount) as consumed_amount
     from deductions
     group by balance_id
 
@@ -104,7 +117,8 @@ expirations as (
     from balances
     left join consumed
         on balances.balance_id = consumed.balance_id
-    where not balances.is_postpaid
+    where
+        not balances.is_postpaid
         and balances.access_ending_before <= {{ billing.as_of() }}
         and balances.amount > coalesce(consumed.consumed_amount, 0)
 
@@ -140,7 +154,9 @@ entries as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["entries.balance_id", "'|'", "entries.entry_type", "'|'", "coalesce(entries.invoice_id, '')"])) }} as ledger_entry_id,
+        {{ dbt.hash(dbt.concat([
+            "entries.balance_id", "'|'", "entries.entry_type", "'|'", "coalesce(entries.invoice_id, '')"
+        ])) }} as ledger_entry_id,
         entries.balance_id,
         balances.balance_type,
         balances.contract_id,

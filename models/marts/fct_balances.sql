@@ -21,7 +21,8 @@ movements as (
     select
         balance_id,
         -sum(case when entry_type = 'INVOICE_DEDUCTION' then amount else 0 end) as consumed_amount,
-        -sum(case when entry_type = 'INVOICE_DEDUCTION' and not is_final then amount else 0 end) as draft_consumed_amount,
+        -sum(case when entry_type = 'INVOICE_DEDUCTION' and not is_final then amount else 0 end)
+            as draft_consumed_amount,
         -sum(case when entry_type = 'EXPIRATION' then amount else 0 end) as expired_amount,
         -sum(case when entry_type = 'TRUEUP' then amount else 0 end) as trued_up_amount,
         sum(amount) as remaining_amount
@@ -45,7 +46,8 @@ final as (
         balances.access_ending_before,
         case
             when {{ billing.as_of() }} < balances.access_starting_at then 'UPCOMING'
-            when balances.access_ending_before is not null
+            when
+                balances.access_ending_before is not null
                 and {{ billing.as_of() }} >= balances.access_ending_before then 'ENDED'
             else 'ACTIVE'
         end as status,

@@ -44,10 +44,13 @@ current_periods as (
         period_starting_at,
         period_ending_before,
         {{ billing.as_of() }} as as_of,
-        {{ dbt.datediff('period_starting_at', billing.as_of(), 'second') }} as seconds_elapsed,
-        {{ dbt.datediff('period_starting_at', 'period_ending_before', 'second') }} as seconds_in_period
+        {{ dbt.datediff('period_starting_at', billing.as_of(), 'second') }}
+            as seconds_elapsed,
+        {{ dbt.datediff('period_starting_at', 'period_ending_before', 'second') }}
+            as seconds_in_period
     from invoices
-    where invoice_type = 'USAGE'
+    where
+        invoice_type = 'USAGE'
         and period_starting_at <= {{ billing.as_of() }}
         and {{ billing.as_of() }} < period_ending_before
 
@@ -61,11 +64,14 @@ period_invoices as (
         invoices.invoice_id
     from current_periods
     inner join invoices
-        on invoices.contract_id = current_periods.contract_id
-    where invoices.invoice_id = current_periods.invoice_id
-        or (invoices.invoice_type = 'SCHEDULED'
+        on current_periods.contract_id = invoices.contract_id
+    where
+        invoices.invoice_id = current_periods.invoice_id
+        or (
+            invoices.invoice_type = 'SCHEDULED'
             and invoices.issued_at >= current_periods.period_starting_at
-            and invoices.issued_at <= current_periods.as_of)
+            and invoices.issued_at <= current_periods.as_of
+        )
 
 ),
 
@@ -80,7 +86,7 @@ product_spend as (
             as usage_spend_to_date
     from period_invoices
     inner join line_items
-        on line_items.invoice_id = period_invoices.invoice_id
+        on period_invoices.invoice_id = line_items.invoice_id
     where line_items.line_type not in ('applied_credit', 'applied_commit')
     group by period_invoices.contract_id, line_items.product_id
 
@@ -108,20 +114,21 @@ forecast as (
         coalesce(product_spend.usage_spend_to_date, 0) as usage_spend_to_date,
         case
             when current_periods.seconds_elapsed > 0 and coalesce(product_spend.usage_spend_to_date, 0) > 0
-            then {{ billing.round_money(billing.divide_exact(
-                'product_spend.usage_spend_to_date * 86400', 'current_periods.seconds_elapsed')) }}
+                then {{ billing.round_money(billing.divide_exact(
+                    'product_spend.usage_spend_to_date * 86400', 'current_periods.seconds_elapsed')) }}
             else 0
         end as daily_run_rate,
         case
             when current_periods.seconds_elapsed > 0 and coalesce(product_spend.usage_spend_to_date, 0) > 0
-            then {{ billing.round_money(billing.divide_exact(
-                'product_spend.usage_spend_to_date * (current_periods.seconds_in_period - current_periods.seconds_elapsed)',
-                'current_periods.seconds_elapsed')) }}
+                then {{ billing.round_money(billing.divide_exact(
+                    'product_spend.usage_spend_to_date'
+                    ~ ' * (current_periods.seconds_in_period - current_periods.seconds_elapsed)',
+                    'current_periods.seconds_elapsed')) }}
             else 0
         end as forecast_remaining_spend
     from current_periods
     left join product_spend
-        on product_spend.contract_id = current_periods.contract_id
+        on current_periods.contract_id = product_spend.contract_id
 
 ),
 
@@ -135,8 +142,10 @@ final as (
         forecast.period_starting_at,
         forecast.period_ending_before,
         forecast.as_of,
-        cast({{ billing.divide_exact('forecast.seconds_elapsed', 86400) }} as {{ billing.type_decimal() }}) as days_elapsed,
-        cast({{ billing.divide_exact('forecast.seconds_in_period', 86400) }} as {{ billing.type_decimal() }}) as days_in_period,
+        cast({{ billing.divide_exact('forecast.seconds_elapsed', 86400) }} as {{ billing.type_decimal() }})
+            as days_elapsed,
+        cast({{ billing.divide_exact('forecast.seconds_in_period', 86400) }} as {{ billing.type_decimal() }})
+            as days_in_period,
         forecast.product_id,
         coalesce(products.name, forecast.line_name) as product_name,
         cast(forecast.spend_to_date as {{ billing.type_money() }}) as spend_to_date,
@@ -150,9 +159,9 @@ final as (
             as contract_commit_balance_remaining
     from forecast
     left join products
-        on products.product_id = forecast.product_id
+        on forecast.product_id = products.product_id
     left join remaining_balances
-        on remaining_balances.contract_id = forecast.contract_id
+        on forecast.contract_id = remaining_balances.contract_id
 
 )
 

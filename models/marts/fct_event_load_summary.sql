@@ -1,4 +1,5 @@
-{#- Per load (one loaded_at per `billing ingest` run): how many raw rows ended in each outcome and reason. Adds up to raw.usage_events. -#}
+{#- Per load (one loaded_at per `billing ingest` run): how many raw rows ended in each outcome and reason.
+    Adds up to raw.usage_events. -#}
 with outcomes as (
 
     select * from {{ ref('fct_event_outcomes') }}

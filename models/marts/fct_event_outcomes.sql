@@ -63,8 +63,11 @@ winners as (
             when attributed.attribution_rejection_reason is not null then attributed.attribution_rejection_reason
             when metric_matches.has_non_numeric = 1 then coalesce(metric_matches.value_rejection, 'non_numeric_value')
         end as reason,
-        case when attributed.attribution_rejection_reason is null and metric_matches.value_rejection = 'value_out_of_range'
-            then 'a metric value must be a number of magnitude below 10^15 (DECISIONLOG D56)'
+        case
+            when
+                attributed.attribution_rejection_reason is null
+                and metric_matches.value_rejection = 'value_out_of_range'
+                then 'a metric value must be a number of magnitude below 10^15 (DECISIONLOG D56)'
         end as reason_detail,
         coalesce(metric_matches.matched_metrics, 0) as matched_metrics
     from attributed

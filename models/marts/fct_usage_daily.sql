@@ -39,7 +39,14 @@ structured as (
 
 sql_metrics as (
 
-    select customer_id, contract_id, usage_date, billable_metric, group_values, quantity, event_count
+    select
+        customer_id,
+        contract_id,
+        usage_date,
+        billable_metric,
+        group_values,
+        quantity,
+        event_count
     from ({{ billing.daily_batch_rows(ref('int_sql_metric_daily')) }}) as sql_daily
 
 ),

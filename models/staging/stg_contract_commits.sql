@@ -27,7 +27,8 @@ final as (
         {{ billing.utc_timestamp_from_parts('access_starting_at_parts') }} as access_starting_at,
         {{ billing.utc_timestamp_from_parts('access_ending_before_parts') }} as access_ending_before,
         {{ billing.utc_timestamp_from_parts('invoice_at_parts') }} as invoice_at,
-        coalesce({{ billing.try_to_decimal('invoice_amount') }}, {{ billing.try_to_decimal('amount') }}) as invoice_amount,
+        coalesce({{ billing.try_to_decimal('invoice_amount') }}, {{ billing.try_to_decimal('amount') }})
+            as invoice_amount,
         {{ billing.list_or_null('applicable_product_ids') }} as applicable_product_ids,
         {{ billing.list_or_null('applicable_product_tags') }} as applicable_product_tags,
         {{ billing.try_to_integer('priority') }} as priority

@@ -17,7 +17,10 @@ timestamp_parts as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["trim(rate_card_id)", "'|'", "trim(product_id)", "'|'", "trim(starting_at)", "'|'", "coalesce(trim(pricing_group_values), '')"])) }} as rate_id,
+        {{ dbt.hash(dbt.concat([
+            "trim(rate_card_id)", "'|'", "trim(product_id)", "'|'", "trim(starting_at)", "'|'",
+            "coalesce(trim(pricing_group_values), '')"
+        ])) }} as rate_id,
         trim(rate_card_id) as rate_card_id,
         trim(product_id) as product_id,
         {{ billing.utc_timestamp_from_parts('starting_at_parts') }} as starting_at,

@@ -11,8 +11,8 @@
                           'ingest_error': dbt.type_string()} -%}
 {%- set raw_columns = {} -%}
 {%- if execute -%}
-    {%- set raw_relation = load_relation(source('raw', 'usage_events')) -%}
-    {%- if raw_relation is not none -%}
+{%- set raw_relation = load_relation(source('raw', 'usage_events')) -%}
+{%- if raw_relation is not none -%}
         {%- for column in adapter.get_columns_in_relation(raw_relation) -%}
             {%- do raw_columns.update({column.name | lower: column.dtype | lower}) -%}
         {%- endfor -%}
@@ -47,13 +47,13 @@ typed as (
         {%- else -%}
         cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
         {%- endif %}
-        {%- for column, type in loader_columns.items() %}
+    {%- for column, type in loader_columns.items() %}
         {% if column in raw_columns or not raw_columns -%}
         {{ column }}
         {%- else -%}
         cast(null as {{ type }}) as {{ column }}
         {%- endif %}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from timestamp_parts
 
 ),

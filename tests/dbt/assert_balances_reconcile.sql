@@ -10,7 +10,9 @@ with balances as (
 
 ledger_sums as (
 
-    select balance_id, sum(amount) as ledger_amount
+    select
+        balance_id,
+        sum(amount) as ledger_amount
     from {{ ref('fct_balance_ledger') }}
     group by balance_id
 
@@ -21,16 +23,19 @@ balance_mismatches as (
     select
         balances.balance_id as row_key,
         'remaining ' || cast(balances.remaining_amount as {{ dbt.type_string() }})
-            || ' but ledger ' || cast(coalesce(ledger_sums.ledger_amount, 0) as {{ dbt.type_string() }})
-            || ' and amount - consumed - expired - trued up '
-            || cast(balances.amount - balances.consumed_amount - balances.expired_amount - balances.trued_up_amount
-                    as {{ dbt.type_string() }}) as problem
+        || ' but ledger ' || cast(coalesce(ledger_sums.ledger_amount, 0) as {{ dbt.type_string() }})
+        || ' and amount - consumed - expired - trued up '
+        || cast(
+            balances.amount - balances.consumed_amount - balances.expired_amount - balances.trued_up_amount
+            as {{ dbt.type_string() }}
+        ) as problem
     from balances
     left join ledger_sums
         on balances.balance_id = ledger_sums.balance_id
-    where balances.remaining_amount <> coalesce(ledger_sums.ledger_amount, 0)
+    where
+        balances.remaining_amount <> coalesce(ledger_sums.ledger_amount, 0)
         or balances.remaining_amount
-            <> balances.amount - balances.consumed_amount - balances.expired_amount - balances.trued_up_amount
+        <> balances.amount - balances.consumed_amount - balances.expired_amount - balances.trued_up_amount
         or balances.remaining_amount < 0
 
 ),
@@ -39,8 +44,11 @@ drawable_charges as (
 
     select
         invoice_id,
-        sum(case when line_type in ('usage', 'composite', 'subscription', 'late_usage_adjustment') and amount > 0
-            then amount else 0 end)
+        sum(case
+            when line_type in ('usage', 'composite', 'subscription', 'late_usage_adjustment') and amount > 0
+                then amount
+            else 0
+        end)
             as drawable_amount,
         -sum(case when line_type in ('applied_credit', 'applied_commit') then amount else 0 end) as applied_amount
     from {{ ref('fct_invoice_line_items') }}
@@ -53,7 +61,7 @@ over_applied as (
     select
         invoice_id as row_key,
         'credits and commits applied (' || cast(applied_amount as {{ dbt.type_string() }})
-            || ') exceed the positive charges (' || cast(drawable_amount as {{ dbt.type_string() }}) || ')' as problem
+        || ') exceed the positive charges (' || cast(drawable_amount as {{ dbt.type_string() }}) || ')' as problem
     from drawable_charges
     where applied_amount > drawable_amount
 

@@ -28,11 +28,14 @@ batch_ids as (
 
 repeated_winners as (
 
-    select transaction_id, 'transaction_id has ' || cast(count(*) as {{ dbt.type_string() }}) || ' winning rows' as problem
+    select
+        transaction_id,
+        'transaction_id has ' || cast(count(*) as {{ dbt.type_string() }}) || ' winning rows' as problem
     from {{ ref('int_events_deduplicated') }}
-    where format_rejection_reason is null
+    where
+        format_rejection_reason is null
         and not is_duplicate
-        and transaction_id in (select transaction_id from batch_ids)
+        and transaction_id in (select batch_ids.transaction_id from batch_ids)
     group by transaction_id
     having count(*) <> 1
 
@@ -53,7 +56,9 @@ batch_matches as (
 
 repeated_matches as (
 
-    select transaction_id, 'matches metric ' || billable_metric || ' more than once' as problem
+    select
+        transaction_id,
+        'matches metric ' || billable_metric || ' more than once' as problem
     from batch_matches
     group by transaction_id, billable_metric
     having count(*) > 1
@@ -65,15 +70,20 @@ matches_of_losers as (
     {#- after an incremental build, matches are checked within the batch: each must come from its
         id's winning row, which is in the same batch; with one winner per id (above), no id then
         matches a metric twice across batches either (a full check needs nothing more) -#}
-    select batch_matches.transaction_id, 'matches metric ' || batch_matches.billable_metric
+    select
+        batch_matches.transaction_id,
+        'matches metric ' || batch_matches.billable_metric
         || ' but its row is not the winning copy' as problem
     from batch_matches
     left join batch_rows as winners
-        on batch_matches.transaction_id = winners.transaction_id
-        and (batch_matches.loaded_at = winners.loaded_at
-             or (batch_matches.loaded_at is null and winners.loaded_at is null))
-        and winners.format_rejection_reason is null
-        and not winners.is_duplicate
+        on
+            batch_matches.transaction_id = winners.transaction_id
+            and (
+                batch_matches.loaded_at = winners.loaded_at
+                or (batch_matches.loaded_at is null and winners.loaded_at is null)
+            )
+            and winners.format_rejection_reason is null
+            and not winners.is_duplicate
     where winners.transaction_id is null
     {%- if loaded_after is none %}
         and 1 = 0
@@ -83,10 +93,14 @@ matches_of_losers as (
 
 unknown_reasons as (
 
-    select transaction_id, 'unknown format_rejection_reason ' || format_rejection_reason as problem
+    select
+        transaction_id,
+        'unknown format_rejection_reason ' || format_rejection_reason as problem
     from batch_rows
-    where format_rejection_reason not in ('missing_transaction_id', 'missing_customer_id', 'missing_event_type',
-                                          'invalid_timestamp', 'future_timestamp', 'invalid_properties')
+    where format_rejection_reason not in (
+        'missing_transaction_id', 'missing_customer_id', 'missing_event_type',
+        'invalid_timestamp', 'future_timestamp', 'invalid_properties'
+    )
 
 )
 

@@ -7,7 +7,9 @@ with invoices as (
 
 line_sums as (
 
-    select invoice_id, sum(amount) as line_total
+    select
+        invoice_id,
+        sum(amount) as line_total
     from {{ ref('fct_invoice_line_items') }}
     group by invoice_id
 
@@ -23,5 +25,6 @@ select
 from invoices
 left join line_sums
     on invoices.invoice_id = line_sums.invoice_id
-where invoices.total <> coalesce(line_sums.line_total, 0)
+where
+    invoices.total <> coalesce(line_sums.line_total, 0)
     or invoices.total <> invoices.subtotal - invoices.credits_applied - invoices.commits_applied

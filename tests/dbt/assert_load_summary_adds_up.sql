@@ -5,21 +5,30 @@
 -#}
 with summarised as (
 
-    select loaded_at, event_count as summarised, 0 as landed
+    select
+        loaded_at,
+        event_count as summarised,
+        0 as landed
     from {{ ref('fct_event_load_summary') }}
 
 ),
 
 landed as (
 
-    select cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at, 0 as summarised, 1 as landed
+    select
+        cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        0 as summarised,
+        1 as landed
     from {{ source('raw', 'usage_events') }}
 
 ),
 
 counts_per_load as (
 
-    select loaded_at, sum(summarised) as summarised, sum(landed) as landed
+    select
+        loaded_at,
+        sum(summarised) as summarised,
+        sum(landed) as landed
     from (
         select * from summarised
         union all
@@ -31,7 +40,10 @@ counts_per_load as (
 
 final as (
 
-    select loaded_at, summarised, landed
+    select
+        loaded_at,
+        summarised,
+        landed
     from counts_per_load
     where summarised <> landed
 

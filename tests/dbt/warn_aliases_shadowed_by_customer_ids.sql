@@ -10,5 +10,6 @@ select
     customers.customer_id as shadowing_customer_id
 from {{ ref('int_customer_aliases') }} as aliases
 inner join {{ ref('stg_customers') }} as customers
-    on aliases.ingest_alias = customers.customer_id
-    and aliases.customer_id <> customers.customer_id
+    on
+        aliases.ingest_alias = customers.customer_id
+        and aliases.customer_id <> customers.customer_id

@@ -22,7 +22,10 @@ products as (
 
 commit_timestamps as (
 
-    {{ billing.select_utc_timestamps(ref('contract_commits'), ['access_starting_at', 'access_ending_before', 'invoice_at']) }}
+    {{ billing.select_utc_timestamps(
+        ref('contract_commits'),
+        ['access_starting_at', 'access_ending_before', 'invoice_at']
+    ) }}
 
 ),
 
@@ -42,15 +45,32 @@ column_problems as (
 
     {{ billing.balance_problems('contract_commits', 'commit_id', 'commit_timestamps') }}
     union all
-    {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_enum('type', ['PREPAID', 'POSTPAID'], required=true), 'type must be PREPAID or POSTPAID') }}
+    {{ billing.config_problem(
+        'contract_commits', 'commit_id',
+        billing.bad_enum('type', ['PREPAID', 'POSTPAID'], required=true),
+        'type must be PREPAID or POSTPAID'
+    ) }}
     union all
-    {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_timestamp('invoice_at'), 'invoice_at is not a valid timestamp', 'commit_timestamps') }}
+    {{ billing.config_problem(
+        'contract_commits', 'commit_id',
+        billing.bad_timestamp('invoice_at'),
+        'invoice_at is not a valid timestamp',
+        'commit_timestamps'
+    ) }}
     union all
-    {{ billing.config_problem('contract_commits', 'commit_id', billing.bad_decimal('invoice_amount'), 'invoice_amount is not a non-negative number') }}
+    {{ billing.config_problem(
+        'contract_commits', 'commit_id',
+        billing.bad_decimal('invoice_amount'),
+        'invoice_amount is not a non-negative number'
+    ) }}
     union all
     {{ billing.number_problems('contract_commits', 'commit_id', 'invoice_amount', 'amount') }}
     union all
-    {{ billing.config_problem('contract_commits', 'commit_id', "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'), 'a POSTPAID commit needs access_ending_before (its true-up date)') }}
+    {{ billing.config_problem(
+        'contract_commits', 'commit_id',
+        "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'),
+        'a POSTPAID commit needs access_ending_before (its true-up date)'
+    ) }}
     union all
     {{ billing.balance_problems('contract_credits', 'credit_id', 'credit_timestamps') }}
 
@@ -77,7 +97,8 @@ outside_contract as (
     from balances
     inner join contracts
         on balances.contract_id = contracts.contract_id
-    where (contracts.ending_before is not null and balances.access_starting_at >= contracts.ending_before)
+    where
+        (contracts.ending_before is not null and balances.access_starting_at >= contracts.ending_before)
         or (balances.access_ending_before is not null and balances.access_ending_before <= contracts.starting_at)
 
 ),
@@ -91,7 +112,8 @@ purchase_outside_contract as (
     from balances
     inner join contracts
         on balances.contract_id = contracts.contract_id
-    where balances.invoice_at < contracts.starting_at
+    where
+        balances.invoice_at < contracts.starting_at
         or (contracts.ending_before is not null and balances.invoice_at >= contracts.ending_before)
 
 ),
@@ -113,15 +135,35 @@ unknown_products as (
 
 final as (
 
-    select seed, row_key, problem from column_problems
+    select
+        seed,
+        row_key,
+        problem
+    from column_problems
     union all
-    select seed, row_key, problem from shared_ids
+    select
+        seed,
+        row_key,
+        problem
+    from shared_ids
     union all
-    select seed, row_key, problem from outside_contract
+    select
+        seed,
+        row_key,
+        problem
+    from outside_contract
     union all
-    select seed, row_key, problem from purchase_outside_contract
+    select
+        seed,
+        row_key,
+        problem
+    from purchase_outside_contract
     union all
-    select seed, row_key, problem from unknown_products
+    select
+        seed,
+        row_key,
+        problem
+    from unknown_products
 
 )
 

@@ -32,13 +32,14 @@ keys_not_in_metric as (
         'products.csv' as seed,
         product_keys.product_id as row_key,
         product_keys.key_role || ' key ' || product_keys.group_key || ' is not a group key of billable metric '
-            || coalesce(products.billable_metric, '(none)') as problem
+        || coalesce(products.billable_metric, '(none)') as problem
     from product_keys
     inner join products
         on product_keys.product_id = products.product_id
     left join metric_keys
-        on products.billable_metric = metric_keys.billable_metric
-        and product_keys.group_key = metric_keys.group_key
+        on
+            products.billable_metric = metric_keys.billable_metric
+            and product_keys.group_key = metric_keys.group_key
     where metric_keys.group_key is null
 
 ),
@@ -47,7 +48,11 @@ rate_groups as (
 
     select
         'rate_card_rates.csv' as seed,
-        rates.rate_card_id || '/' || rates.product_id || '/' || {{ billing.timestamp_key('rates.starting_at') }} as row_key,
+        rates.rate_card_id
+        || '/'
+        || rates.product_id
+        || '/'
+        || {{ billing.timestamp_key('rates.starting_at') }} as row_key,
         rates.product_id,
         rates.pricing_group_values
     from {{ ref('stg_rate_card_rates') }} as rates
@@ -79,7 +84,10 @@ group_values as (
 
 not_objects as (
 
-    select seed, row_key, 'pricing_group_values is not a JSON object' as problem
+    select
+        seed,
+        row_key,
+        'pricing_group_values is not a JSON object' as problem
     from group_values
     where not {{ billing.json_is_object('pricing_group_values') }}
 
@@ -91,12 +99,14 @@ missing_keys as (
         group_values.seed,
         group_values.row_key,
         'pricing_group_values has no value for pricing key ' || product_keys.group_key
-            || ' of product ' || group_values.product_id as problem
+        || ' of product ' || group_values.product_id as problem
     from group_values
     inner join product_keys
-        on group_values.product_id = product_keys.product_id
-        and product_keys.key_role = 'pricing'
-    where {{ billing.json_is_object('group_values.pricing_group_values') }}
+        on
+            group_values.product_id = product_keys.product_id
+            and product_keys.key_role = 'pricing'
+    where
+        {{ billing.json_is_object('group_values.pricing_group_values') }}
         and {{ billing.json_get_dynamic('group_values.pricing_group_values', 'product_keys.group_key') }} is null
 
 ),
@@ -109,7 +119,8 @@ ungrouped_products as (
         'pricing_group_values is set but product ' || group_values.product_id || ' has no pricing_group_key' as problem
     from group_values
     where group_values.product_id not in (
-        select product_id from product_keys where key_role = 'pricing'
+        select product_keys.product_id from product_keys
+        where product_keys.key_role = 'pricing'
     )
 
 ),

@@ -6,55 +6,110 @@ with rate_timestamps as (
 
 )
 
-{{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'), 'rate_card_id is not in rate_cards') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'),
+    'rate_card_id is not in rate_cards'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.unknown_reference('product_id', 'products', 'product_id'), 'product_id is not in products') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    billing.unknown_reference('product_id', 'products', 'product_id'),
+    'product_id is not in products'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'), 'starting_at is missing or not a valid timestamp', 'rate_timestamps') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
+    'starting_at is missing or not a valid timestamp',
+    'rate_timestamps'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp', 'rate_timestamps') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    billing.bad_timestamp('ending_before'),
+    'ending_before is not a valid timestamp',
+    'rate_timestamps'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, 'ending_before_utc <= starting_at_utc', 'ending_before is not after starting_at', 'rate_timestamps') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    'ending_before_utc <= starting_at_utc',
+    'ending_before is not after starting_at',
+    'rate_timestamps'
+) }}
 union all
 {{ billing.config_problem('rate_card_rates', key, billing.bad_boolean('entitled'), 'entitled must be true or false') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE', 'PERCENTAGE', 'SUBSCRIPTION'], required=true), 'rate_type must be FLAT, TIERED, VOLUME, PACKAGE, PERCENTAGE or SUBSCRIPTION') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE', 'PERCENTAGE', 'SUBSCRIPTION'], required=true),
+    'rate_type must be FLAT, TIERED, VOLUME, PACKAGE, PERCENTAGE or SUBSCRIPTION'
+) }}
 union all
 {{ billing.config_problem('rate_card_rates', key, billing.bad_decimal('price'), 'price is not a non-negative number') }}
 union all
 {{ billing.number_problems('rate_card_rates', key, 'price', 'unit_price') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'), 'price of a PERCENTAGE rate (a fraction) ' ~ billing.number_problem('fraction', 'bound')) }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'),
+    'price of a PERCENTAGE rate (a fraction) ' ~ billing.number_problem('fraction', 'bound')
+) }}
 union all
 {{ billing.number_problems('rate_card_rates', key, 'package_size', 'size') }}
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'FLAT' and " ~ billing.missing('price'), 'a FLAT rate needs a price') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    "upper(trim(rate_type)) = 'FLAT' and " ~ billing.missing('price'),
+    'a FLAT rate needs a price'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, billing.bad_enum('billing_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']), 'billing_frequency must be MONTHLY, QUARTERLY or ANNUAL') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    billing.bad_enum('billing_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
+    'billing_frequency must be MONTHLY, QUARTERLY or ANNUAL'
+) }}
 union all
 select
     'rate_card_rates.csv' as seed,
     a.rate_card_id || '/' || a.product_id || '/' || {{ billing.timestamp_key('a.starting_at') }} as row_key,
-    'overlaps the rate starting ' || {{ billing.timestamp_key('b.starting_at') }} || ' for the same product and pricing group' as problem
+    'overlaps the rate starting '
+    || {{ billing.timestamp_key('b.starting_at') }}
+    || ' for the same product and pricing group' as problem
 from {{ ref('stg_rate_card_rates') }} as a
 inner join {{ ref('stg_rate_card_rates') }} as b
-    on a.rate_card_id = b.rate_card_id
-    and a.product_id = b.product_id
+    on
+        a.rate_card_id = b.rate_card_id
+        and a.product_id = b.product_id
 left join {{ ref('int_catalog_group_values') }} as a_group
-    on a.product_id = a_group.product_id
-    and a.pricing_group_values = a_group.source_values
+    on
+        a.product_id = a_group.product_id
+        and a.pricing_group_values = a_group.source_values
 left join {{ ref('int_catalog_group_values') }} as b_group
-    on b.product_id = b_group.product_id
-    and b.pricing_group_values = b_group.source_values
-where coalesce(a_group.pricing_group_values, a.pricing_group_values, '')
-        = coalesce(b_group.pricing_group_values, b.pricing_group_values, '')
+    on
+        b.product_id = b_group.product_id
+        and b.pricing_group_values = b_group.source_values
+where
+    coalesce(a_group.pricing_group_values, a.pricing_group_values, '')
+    = coalesce(b_group.pricing_group_values, b.pricing_group_values, '')
     and a.rate_id <> b.rate_id
     and a.starting_at <= b.starting_at
     and (a.ending_before is null or b.starting_at < a.ending_before)
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) in ('TIERED', 'VOLUME') and (" ~ billing.missing('tiers') ~ " or not " ~ billing.json_is_array('tiers') ~ ")", 'a TIERED or VOLUME rate needs tiers, a JSON list of {size, price}') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    "upper(trim(rate_type)) in ('TIERED', 'VOLUME') and (" ~ billing.missing('tiers') ~ " or not "
+    ~ billing.json_is_array('tiers') ~ ")",
+    'a TIERED or VOLUME rate needs tiers, a JSON list of {size, price}'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PACKAGE' and (" ~ billing.missing('price') ~ " or " ~ billing.missing('package_size') ~ " or coalesce(" ~ billing.try_to_decimal('package_size') ~ " <= 0, true))", 'a PACKAGE rate needs a price and a package_size above 0') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    "upper(trim(rate_type)) = 'PACKAGE' and (" ~ billing.missing('price') ~ " or " ~ billing.missing('package_size')
+    ~ " or coalesce(" ~ billing.try_to_decimal('package_size') ~ " <= 0, true))",
+    'a PACKAGE rate needs a price and a package_size above 0'
+) }}
 union all
 select
     'rate_card_rates.csv' as seed,
@@ -64,9 +119,17 @@ from {{ ref('int_catalog_tier_problems') }} as problems
 inner join {{ ref('stg_rate_card_rates') }} as rates
     on problems.price_source_id = rates.rate_id
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'SUBSCRIPTION' and " ~ billing.missing('price'), 'a SUBSCRIPTION rate needs a price') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    "upper(trim(rate_type)) = 'SUBSCRIPTION' and " ~ billing.missing('price'),
+    'a SUBSCRIPTION rate needs a price'
+) }}
 union all
-{{ billing.config_problem('rate_card_rates', key, "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.missing('price'), 'a PERCENTAGE rate needs a price (the fraction)') }}
+{{ billing.config_problem(
+    'rate_card_rates', key,
+    "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.missing('price'),
+    'a PERCENTAGE rate needs a price (the fraction)'
+) }}
 union all
 select
     'rate_card_rates.csv' as seed,
@@ -75,5 +138,6 @@ select
 from {{ ref('stg_rate_card_rates') }} as rates
 inner join {{ ref('stg_products') }} as products
     on rates.product_id = products.product_id
-where (rates.rate_type = 'PERCENTAGE') <> (products.product_type = 'COMPOSITE')
+where
+    (rates.rate_type = 'PERCENTAGE') <> (products.product_type = 'COMPOSITE')
     or (rates.rate_type = 'SUBSCRIPTION') <> (products.product_type = 'SUBSCRIPTION')

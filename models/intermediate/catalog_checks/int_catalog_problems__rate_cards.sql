@@ -1,6 +1,14 @@
 {#- Rows of seeds/rate_cards.csv that break a catalog rule: (seed, row_key, problem). -#}
 {{ billing.config_problem('rate_cards', 'rate_card_id', billing.missing('rate_card_id'), 'rate_card_id is missing') }}
 union all
-{{ billing.config_problem('rate_cards', 'rate_card_id', billing.duplicate_key('rate_cards', 'rate_card_id'), 'rate_card_id is not unique') }}
+{{ billing.config_problem(
+    'rate_cards', 'rate_card_id',
+    billing.duplicate_key('rate_cards', 'rate_card_id'),
+    'rate_card_id is not unique'
+) }}
 union all
-{{ billing.config_problem('rate_cards', 'rate_card_id', "currency is not null and trim(currency) <> '' and length(trim(currency)) <> 3", 'currency is not an ISO 4217 code') }}
+{{ billing.config_problem(
+    'rate_cards', 'rate_card_id',
+    "currency is not null and trim(currency) <> '' and length(trim(currency)) <> 3",
+    'currency is not an ISO 4217 code'
+) }}
