@@ -11,7 +11,7 @@ Two things make that safe:
 - the profile check: dbt hashes the connection's values, so every project's own DuckDB path would
   force a full parse. The path is not visible to parsing (the database name, the file's stem, is
   `billing` for every project), so the profile is hashed without it (`hash_profile_without_db_path`,
-  also used by tests/killed_build.py's child process, whose parse then starts from the project's own file);
+  also in tests/killed_build.py's child process, whose parse starts from the same file);
 - the seeds' folder: dbt-duckdb loads a seed's CSV from its node's root_path, which a partial parse
   keeps from the project that first parsed an unchanged seed. DbtProject.parse points every seed at
   its own project (billing_cli/build.py, `_seeds_load_from_here`); tests/test_build_lifecycle.py
@@ -19,6 +19,8 @@ Two things make that safe:
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from billing_cli.build import DbtProject
 
@@ -44,6 +46,16 @@ def hash_profile_without_db_path() -> None:
     ManifestLoader._billing_tests_patched = True
 
 
+def start_from_last(project_dir: Path, target: str = "duckdb") -> None:
+    """Put the partial-parse file of the last project parsed in this process for `target` in
+    project_dir's target/ folder (also over a file another target's parse left there): dbt's next
+    parse of project_dir, in this process or a child, starts from it."""
+    if target in _LAST:
+        saved = Path(project_dir) / "target" / "partial_parse.msgpack"
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_bytes(_LAST[target])
+
+
 def parse_from_last(self: DbtProject):
     """DbtProject.parse, started from the partial-parse file of the last project parsed in this
     process for the same target."""
@@ -51,11 +63,9 @@ def parse_from_last(self: DbtProject):
         return self._manifest
     hash_profile_without_db_path()
     target = self.target or "duckdb"
-    saved = self.project_dir / "target" / "partial_parse.msgpack"
-    if target in _LAST:  # also over a file another target's parse left in this project
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        saved.write_bytes(_LAST[target])
+    start_from_last(self.project_dir, target)
     manifest = _parse_from_scratch(self)
+    saved = self.project_dir / "target" / "partial_parse.msgpack"
     if saved.exists():
         _LAST[target] = saved.read_bytes()
     return manifest
