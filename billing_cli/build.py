@@ -33,6 +33,10 @@ class BuildResult:
 
 
 class DbtProject:
+    # dbt global flags added to every invocation of every DbtProject (the test suite adds ones that
+    # skip writing logs/dbt.log and the JSON artifacts; a test that reads them sets this back)
+    extra_flags: tuple[str, ...] = ()
+
     def __init__(self, project_dir: Path, db_path: Path, quiet: bool = True, target: str | None = None):
         self.project_dir = Path(project_dir).resolve()
         self.db_path = Path(db_path).resolve()
@@ -51,7 +55,7 @@ class DbtProject:
 
         os.environ["BILLING_DB"] = str(self.db_path)
         flags = ["--log-level", "warn"] if self.quiet else []
-        return dbtRunner(manifest=self._manifest).invoke([*flags, *args])
+        return dbtRunner(manifest=self._manifest).invoke([*flags, *self.extra_flags, *args])
 
     def release(self) -> None:
         """Close dbt-duckdb's connection, which holds the DuckDB file lock for the life of the
@@ -72,7 +76,17 @@ class DbtProject:
             if not result.success:
                 raise BillingError(f"dbt could not parse the project: {result.exception}")
             self._manifest = result.result
+            self._seeds_load_from_here()
         return self._manifest
+
+    def _seeds_load_from_here(self) -> None:
+        """A seed's CSV is read at build time from its node's root_path (dbt-duckdb's COPY of the
+        file), and a partial parse keeps the root_path of the folder that first parsed an unchanged
+        seed: a project moved or copied with its target/ folder (or one started from another's
+        partial_parse.msgpack) would load the old folder's CSVs. Seeds load from this project."""
+        for node in [*self._manifest.nodes.values(), *(n for ns in self._manifest.disabled.values() for n in ns)]:
+            if getattr(node, "root_path", None) is not None:
+                node.root_path = str(self.project_dir)
 
     def run_operation(self, macro: str) -> None:
         self.parse()

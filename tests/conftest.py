@@ -5,9 +5,10 @@ writes the seeds and billable_metrics.yml a test gives (header-only CSVs for the
 metrics, lands events and runs `dbt build` in-process (parsed once per project).
 
 Parsing a project from scratch costs seconds and every test project is a copy of the same models and
-macros, so each in-process parse starts from the previous one's partial-parse file (see
-`_parse_from_warm_cache`): dbt re-parses only the files whose contents differ (seeds, compiled
-metrics, a file a test edits) and falls back to a full parse whenever its own checks say so.
+macros, so each in-process parse starts from the previous one's partial-parse file (tests/parse_cache.py):
+dbt re-parses only the files whose contents differ (seeds, compiled metrics, a file a test edits)
+and falls back to a full parse whenever its own checks say so. dbt writes no logs/dbt.log and no
+JSON artifacts (TEST_DBT_FLAGS); a test that reads them sets DbtProject.extra_flags back to ().
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import parse_cache
 import pytest
 import yaml
 
@@ -31,6 +33,10 @@ from billing_cli.ingest import ingest
 
 REPO = Path(__file__).resolve().parent.parent
 
+parse_cache.install()
+# dbt writes no logs/dbt.log and no run_results.json / manifest.json: nothing in a build needs them
+TEST_DBT_FLAGS = ("--log-level-file", "none", "--no-write-json")
+DbtProject.extra_flags = TEST_DBT_FLAGS
 
 # Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
 # --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark

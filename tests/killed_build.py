@@ -16,11 +16,19 @@ import sys
 import textwrap
 from pathlib import Path
 
+import parse_cache
+
 _CHILD = textwrap.dedent("""
     import json, os, signal, sys
     from dbt.cli.main import dbtRunner
 
     project_dir, when, node, vars_ = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    sys.path.insert(0, sys.argv[5])  # tests/: the parse starts from the parent's last partial-parse file
+    import parse_cache
+    from billing_cli.build import DbtProject
+
+    parse_cache.hash_profile_without_db_path()
+    manifest = DbtProject(project_dir, os.environ["BILLING_DB"]).parse()  # its seeds load from project_dir
     wanted = {"start": "NodeStart", "finish": "NodeFinished"}[when]
 
     def matches(info):
@@ -34,7 +42,7 @@ _CHILD = textwrap.dedent("""
             if when == "start" or event.data.run_result.status == "success":
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    result = dbtRunner(callbacks=[callback]).invoke([
+    result = dbtRunner(manifest=manifest, callbacks=[callback]).invoke([
         "--log-level", "warn", "build", "--project-dir", project_dir,
         "--profiles-dir", os.path.join(project_dir, "profiles"), "--vars", vars_])
     sys.exit(0 if result.success else 3)  # not killed: the node never ran (or node is "none")
@@ -45,8 +53,10 @@ def build_killed(project_dir: Path, db_path: Path, when: str, node: str, as_of: 
     """Build in a child process killed at `when` of `node` (`node="none"`: a whole build, which must
     succeed). The caller's process must not hold the DuckDB file (no in-process build before)."""
     env = {**os.environ, "BILLING_DB": str(Path(db_path).resolve())}
+    parse_cache.start_from_last(project_dir)
+    tests = str(Path(__file__).resolve().parent)
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(project_dir), when, node, json.dumps({"billing_as_of": as_of})],
+        [sys.executable, "-c", _CHILD, str(project_dir), when, node, json.dumps({"billing_as_of": as_of}), tests],
         env=env,
         capture_output=True,
         text=True,

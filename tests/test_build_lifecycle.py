@@ -371,3 +371,38 @@ def test_seed_missing_a_column_names_file_and_column(make_project):
     assert "seed=contracts.csv, problem=missing column(s) usage_statement_day, net_payment_terms_days" in "\n".join(
         result.problems
     ), result.problems
+
+
+def test_a_parse_started_from_another_projects_file_builds_this_projects_seeds_and_metrics(make_project):
+    """Each test project's parse starts from the last parsed project's partial-parse file
+    (tests/parse_cache.py). dbt-duckdb loads a seed's CSV from its node's root_path, which a partial
+    parse keeps from the project that first parsed an unchanged seed: this project's seeds, edited
+    after its parse, and its own metrics are still the ones built (billing_cli/build.py)."""
+    other = make_project().metrics("billable_metrics:\n  - {name: tokens, event_type: call, aggregation: count}\n")
+    other.build(as_of="2025-02-01T00:00:00Z")
+    started = datetime.now().timestamp()
+    p = make_project().metrics(METRICS)  # its seeds are header-only, as the other project's
+    p.build(as_of="2025-02-01T00:00:00Z")
+    manifest = p._dbt.parse()
+    # the parse did start from the other project's file: unchanged nodes keep their parse time
+    assert any(node.created_at < started for node in manifest.nodes.values())
+    assert "model.billing.int_metric_events__calls" in manifest.nodes
+    assert "model.billing.int_metric_events__tokens" not in manifest.nodes
+    # a seed edited after the parse is built (without a new parse) from this project's folder
+    p.seeds(**CATALOG)
+    p.ingest(
+        [
+            {
+                "transaction_id": "t1",
+                "customer_id": "c1",
+                "event_type": "call",
+                "timestamp": "2025-01-02T00:00:00Z",
+                "properties": {},
+            }
+        ],
+        loaded_at="2025-01-02T01:00:00Z",
+    )
+    p.build(as_of="2025-02-03T00:00:00Z")
+    assert p.query("select customer_id from main.stg_customers") == [{"customer_id": "c1"}]
+    january = [r for r in p.invoices() if r["period_starting_at"] == datetime(2025, 1, 1)]
+    assert [(r["status"], r["total"]) for r in january] == [("FINALIZED", D("0.50"))]

@@ -131,9 +131,11 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
             p.ingest(batch, loaded_at=loaded_at, raw_lines=raw_lines)
         seen.extend(e["transaction_id"] for e in batch)
 
-    def build(step: str, as_of: str):
+    def build(step: str, as_of: str, last: bool = False):
         inc.build(as_of=as_of)
-        full.build(as_of=as_of, full_refresh=True)
+        # the from-scratch marts equal the incremental ones, whose data tests ran on this step: the
+        # from-scratch project runs its data tests once, on the last step
+        full.build(as_of=as_of, full_refresh=True, exclude=None if last else "resource_type:test")
         assert_same(inc, full, step)
 
     # 1. a first load: January events, unknown and not-yet-contracted customers, malformed lines
@@ -185,7 +187,7 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
         ],
         "2025-02-10T00:00:00Z",
     )
-    build("last load", "2025-02-11T00:00:00Z")
+    build("last load", "2025-02-11T00:00:00Z", last=True)
 
     # the story exercised what it claims to
     outcomes = {

@@ -44,6 +44,10 @@ SCENARIOS = {
 # The dbt data tests run on Spark in the first scenario (their SQL is the same for every scenario);
 # the others build models and seeds only, to keep the module within a few minutes.
 SPARK_DATA_TESTS_IN = "billing_scenarios"
+# On DuckDB, a scenario's data tests already ran where its own module builds prepare() on a fresh
+# project at the same as-of (its `project` fixture or test): the same state, so the DuckDB build here
+# is models and seeds only. fuzz_events' module builds other random batches: its tests run here.
+DUCKDB_DATA_TESTS_IN = {"fuzz_events"}
 
 # table -> its key columns (rows are compared as whole rows; the key only orders them)
 COMPARED = {
@@ -143,7 +147,7 @@ def test_duckdb_and_spark_bill_the_same(scenario, spark_dir, tmp_path):
     project = BillingTestProject(tmp_path / scenario)
     as_of = SCENARIOS[scenario].prepare(project)
     started = time.monotonic()
-    project.build(as_of=as_of)
+    project.build(as_of=as_of, exclude=None if scenario in DUCKDB_DATA_TESTS_IN else "resource_type:test")
     duckdb_seconds = time.monotonic() - started
 
     started = time.monotonic()

@@ -21,7 +21,9 @@ After every build:
   late_usage_adjustment line for it, whichever invoice carries them) equals the pure-Python reference
   (tests/reference_rating.py) rating of every event loaded so far with the catalog of that moment;
 - every row ever stored in invoice_store is still there, byte for byte (only appends);
-- the dbt data tests passed (invoice totals are the sums of their lines, one outcome per raw row).
+- the dbt data tests passed (invoice totals are the sums of their lines, one outcome per raw row),
+  in every build but the mid-month ones (drafts only, to save their time): the month's closing build,
+  a few days later, runs them over the same events and the rest of the month.
 """
 
 from __future__ import annotations
@@ -265,12 +267,12 @@ class Story:
         self.loaded.extend(rows)
 
     # -- builds ------------------------------------------------------------------------------------
-    def build(self, as_of: str, killed_at: tuple[str, str] | None = None):
+    def build(self, as_of: str, killed_at: tuple[str, str] | None = None, data_tests: bool = True):
         if killed_at is not None:
             self.p._dbt.release()
             build_killed(self.p.dir, self.p.db_path, killed_at[0], killed_at[1], as_of=as_of)
             return
-        self.p.build(as_of=as_of)
+        self.p.build(as_of=as_of, exclude=None if data_tests else "resource_type:test")
         self.as_of = as_of
         self.check()
 
@@ -336,7 +338,7 @@ def test_a_year_of_operations_keeps_every_cent(make_project, tmp_path):
         if month == 7:
             story.edit_catalog(price_edit=True, multiplier=True)  # B's storage discount from Aug 1
         story.land(story.month_events(2025, month, 1, 13), datetime(2025, month, 1), retry_share=0.03)
-        story.build(f"2025-{month:02d}-15T00:00:00Z")  # a mid-month build: drafts only
+        story.build(f"2025-{month:02d}-15T00:00:00Z", data_tests=False)  # a mid-month build: drafts only
         story.land(story.month_events(2025, month, 15, 28), datetime(2025, month, 15), retry_share=0.03)
         closing = f"{year_next}-{month_next:02d}-02T01:00:00Z"
         if month in kills:
