@@ -22,13 +22,13 @@ products as (
 
 commit_timestamps as (
 
-    {{ billing.select_utc_timestamps(ref('contract_commits'), ['access_starting_at', 'access_ending_before', 'invoice_at']) }}
+    {{ billing.select_utc_timestamps(billing.catalog_relation('contract_commits'), ['access_starting_at', 'access_ending_before', 'invoice_at']) }}
 
 ),
 
 credit_timestamps as (
 
-    {{ billing.select_utc_timestamps(ref('contract_credits'), ['access_starting_at', 'access_ending_before']) }}
+    {{ billing.select_utc_timestamps(billing.catalog_relation('contract_credits'), ['access_starting_at', 'access_ending_before']) }}
 
 ),
 
