@@ -5,7 +5,7 @@
   Its columns and types are those the source declares (models/staging/_staging__sources.yml,
   `data_type`), which `billing ingest` reads too (billing_cli/names.py): one list.
   When var billing_events_relation names another table (the user's own, DECISIONLOG D65), nothing is
-  created: that table must exist, and a missing one fails the build here, naming it.
+  created: that table must exist, and a missing one fails the build here (the engine's error names it).
 -#}
 {% macro create_raw_usage_events() %}{{ return(adapter.dispatch('create_raw_usage_events', 'billing')()) }}{% endmacro %}
 
@@ -13,11 +13,9 @@
 {%- set configured = var('billing_events_relation', none) or {} -%}
 {%- if (configured.get('schema') or 'raw') != 'raw' or (configured.get('identifier') or 'usage_events') != 'usage_events'
       or configured.get('database') -%}
-    {%- if execute and load_relation(source('raw', 'usage_events')) is none -%}
-        {{ exceptions.raise_compiler_error("table=" ~ source('raw', 'usage_events') ~ ", problem=does not exist "
-            ~ "(var billing_events_relation names it; only the default raw.usage_events is created when missing)") }}
-    {%- endif -%}
-    {{ return('') }}
+    {#- no lookup here (it would open a transaction the other hooks then run in, never committed):
+        reading the table fails the build when it does not exist, naming it -#}
+    {{ return('select * from ' ~ source('raw', 'usage_events') ~ ' where 1 = 0') }}
 {%- endif -%}
 {%- set types = {'string': dbt.type_string(), 'timestamp': dbt.type_timestamp(), 'bigint': dbt.type_bigint()} -%}
 {%- set columns = [] -%}
