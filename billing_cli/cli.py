@@ -355,8 +355,24 @@ def void_cmd(
 )
 @click.option("--as-of", default="2025-04-02T12:00:00Z", show_default=True, help="Build as of this instant.")
 def demo(billing: BillingContext, out: Path, as_of: str) -> None:
-    """Run the AutoSales demo end to end on a new DuckDB file (--db, else OUT/autosales.duckdb)."""
+    """Run the AutoSales demo (examples/autosales) end to end in OUT/autosales/, on a new DuckDB file
+    (--db, else OUT/autosales.duckdb)."""
     billing.demo(out, as_of)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--example", default=None, help="Start from an example's catalog and metrics (e.g. autosales).")
+@domain_errors
+def init(directory: Path, example: str | None) -> None:
+    """Create a new billing project in DIRECTORY: the dbt models, header-only seeds, an empty
+    billable_metrics.yml (commented), no alerts and a short README."""
+    from .init import init_project
+
+    project = init_project(directory, example)
+    click.echo(f"Created a billing project in {project}")
+    click.echo("Next: fill seeds/*.csv and billable_metrics.yml, then")
+    click.echo(f"  cd {project} && billing compile && billing ingest EVENTS_FILE && billing build")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -161,9 +161,8 @@ class BillingContext:
 
     # -- the demo --------------------------------------------------------------------------------
     def demo(self, out: Path, as_of: str) -> Path:
-        """The AutoSales demo into `--db` when one is given (a new file), else `out`/autosales.duckdb."""
+        """The AutoSales demo (examples/autosales, in a project of its own under `out`) into `--db` when
+        one is given (a new file), else `out`/autosales.duckdb."""
         from .demo import run_demo
 
-        return run_demo(
-            self.project_dir, Path(self.db_option).resolve() if self.db_option else None, out, as_of, echo=self.echo
-        )
+        return run_demo(Path(self.db_option).resolve() if self.db_option else None, out, as_of, echo=self.echo)

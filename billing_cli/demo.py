@@ -1,8 +1,9 @@
 """The AutoSales demo (Metronome's pay-as-you-go guide), end to end.
 
-The catalog is the project's seeds/ (products, one rate card, Basic/Better/Best contracts); this
-module makes deterministic usage events for it, lands them in a fresh DuckDB file, builds, exports
-one month's invoices as CSV and prints a summary.
+The catalog, metrics and alerts are examples/autosales/ (products, one rate card, Basic/Better/Best
+contracts). This module writes that example as a project of its own (`billing init --example
+autosales`, DECISIONLOG D65), makes deterministic usage events for it, lands them in a fresh DuckDB
+file, builds, exports one month's invoices as CSV and prints a summary.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from .db import connect
 from .errors import BillingError
 from .export import export_invoices
 from .ingest import describe, ingest
+from .init import init_project
 
 # (customer_id as sent, alias sometimes used, activity window, daily volume scale)
 CUSTOMERS = [
@@ -28,6 +31,8 @@ CUSTOMERS = [
 ]
 WORKSPACES = ("sales-emea", "sales-us")
 EXPORT_PERIOD = "2025-03"
+# Marks the demo's project folder under --out, which each run recreates (and removes nothing else).
+DEMO_MARKER = ".billing-demo"
 
 
 def _stamp(moment: datetime, rng: random.Random) -> str:
@@ -173,9 +178,20 @@ def _parse_as_of(as_of: str) -> datetime:
         raise BillingError(f"--as-of {as_of!r} is not an RFC 3339 timestamp") from None
 
 
-def run_demo(
-    project_dir: Path, db_path: Path | None, out: Path, as_of: str, echo: Callable[[str], None] = print
-) -> Path:
+def demo_project(out: Path) -> Path:
+    """`out`/autosales: the AutoSales example as a project, recreated each run; a folder of that name
+    that the demo did not make is refused, never removed."""
+    project = out / "autosales"
+    if project.exists():
+        if not (project / DEMO_MARKER).exists():
+            raise BillingError(f"{project} exists and was not made by the demo; remove it or pass another --out")
+        shutil.rmtree(project)
+    init_project(project, example="autosales")
+    (project / DEMO_MARKER).write_text("made by `billing demo`; recreated on each run\n")
+    return project
+
+
+def run_demo(db_path: Path | None, out: Path, as_of: str, echo: Callable[[str], None] = print) -> Path:
     """The demo into `db_path` (`billing --db`: must be a new file, never someone's database), else
     into `out`/autosales.duckdb, the demo's own file, recreated each run."""
     until = _parse_as_of(as_of)
@@ -190,6 +206,7 @@ def run_demo(
         for stale in (db_path, Path(str(db_path) + ".wal")):
             stale.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
+    project_dir = demo_project(out)
 
     echo(f"1/4 Generating AutoSales usage events up to {as_of} in {out}")
     jsonl, retry = write_event_files(out, until)
@@ -198,7 +215,7 @@ def run_demo(
     echo("    " + describe(ingest(db_path, [str(jsonl)])).replace("\n", "\n    "))
     echo("    " + describe(ingest(db_path, [str(retry)])).replace("\n", "\n    "))
 
-    echo(f"3/4 dbt build as of {as_of}")
+    echo(f"3/4 dbt build as of {as_of} in {project_dir}")
     result = DbtProject(project_dir, db_path).build(as_of=as_of)
     if not result.success:
         raise BillingError("dbt build failed:\n" + "\n".join(result.problems))

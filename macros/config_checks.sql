@@ -8,7 +8,7 @@ select
     {{ billing.string_literal(seed ~ '.csv') }} as seed,
     cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
     {{ billing.string_literal(problem) }} as problem
-from {{ relation if relation else ref(seed) }}
+from {{ relation if relation else billing.catalog_relation(seed) }}
 where {{ condition }}
 {%- endmacro %}
 
@@ -50,11 +50,11 @@ where {{ condition }}
 
 {#- Rows whose key repeats. -#}
 {% macro duplicate_key(seed, key_column) -%}
-{{ key_column }} in (select {{ key_column }} from {{ ref(seed) }} group by {{ key_column }} having count(*) > 1)
+{{ key_column }} in (select {{ key_column }} from {{ billing.catalog_relation(seed) }} group by {{ key_column }} having count(*) > 1)
 {%- endmacro %}
 
 {#- A reference to a key that the other seed does not have. -#}
 {% macro unknown_reference(column, seed, key_column, optional=false) -%}
 ({% if optional %}{{ column }} is not null and trim({{ column }}) <> '' and {% endif -%}
- trim({{ column }}) not in (select trim({{ key_column }}) from {{ ref(seed) }} where {{ key_column }} is not null))
+ trim({{ column }}) not in (select trim({{ key_column }}) from {{ billing.catalog_relation(seed) }} where {{ key_column }} is not null))
 {%- endmacro %}

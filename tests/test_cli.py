@@ -25,8 +25,8 @@ def isolated_env(monkeypatch):
 def project(tmp_path) -> Path:
     folder = tmp_path / "project"
     folder.mkdir()
-    for name in ("dbt_project.yml", "billable_metrics.yml"):
-        shutil.copy(REPO / name, folder / name)
+    shutil.copy(REPO / "dbt_project.yml", folder / "dbt_project.yml")
+    shutil.copy(REPO / "examples" / "autosales" / "billable_metrics.yml", folder / "billable_metrics.yml")
     return folder
 
 

@@ -5,36 +5,10 @@
 -#}
 {{ config(materialized="table") }}
 select
-    cast({{ billing.string_literal('acme-spend-5') }} as {{ dbt.type_string() }}) as alert_id,
-    cast('spend_threshold_reached' as {{ dbt.type_string() }}) as alert_type,
-    cast('5' as {{ billing.type_decimal() }}) as threshold,
-    cast(null as {{ dbt.type_string() }}) as billable_metric,
-    cast({{ billing.string_literal('cus_acme') }} as {{ dbt.type_string() }}) as customer_id
-union all
-select
-    cast({{ billing.string_literal('emails-50') }} as {{ dbt.type_string() }}) as alert_id,
-    cast('usage_threshold_reached' as {{ dbt.type_string() }}) as alert_type,
-    cast('50' as {{ billing.type_decimal() }}) as threshold,
-    cast({{ billing.string_literal('emails_generated') }} as {{ dbt.type_string() }}) as billable_metric,
-    cast(null as {{ dbt.type_string() }}) as customer_id
-union all
-select
-    cast({{ billing.string_literal('invoice-100') }} as {{ dbt.type_string() }}) as alert_id,
-    cast('invoice_total_reached' as {{ dbt.type_string() }}) as alert_type,
-    cast('100' as {{ billing.type_decimal() }}) as threshold,
+    cast(null as {{ dbt.type_string() }}) as alert_id,
+    cast(null as {{ dbt.type_string() }}) as alert_type,
+    cast(null as {{ billing.type_decimal() }}) as threshold,
     cast(null as {{ dbt.type_string() }}) as billable_metric,
     cast(null as {{ dbt.type_string() }}) as customer_id
-union all
-select
-    cast({{ billing.string_literal('low-credit-10') }} as {{ dbt.type_string() }}) as alert_id,
-    cast('low_credit_balance_reached' as {{ dbt.type_string() }}) as alert_type,
-    cast('10' as {{ billing.type_decimal() }}) as threshold,
-    cast(null as {{ dbt.type_string() }}) as billable_metric,
-    cast(null as {{ dbt.type_string() }}) as customer_id
-union all
-select
-    cast({{ billing.string_literal('low-commit-50') }} as {{ dbt.type_string() }}) as alert_id,
-    cast('low_remaining_commit_balance_reached' as {{ dbt.type_string() }}) as alert_type,
-    cast('50' as {{ billing.type_decimal() }}) as threshold,
-    cast(null as {{ dbt.type_string() }}) as billable_metric,
-    cast(null as {{ dbt.type_string() }}) as customer_id
+from (select 1 as one) as no_alerts
+where 1 = 0

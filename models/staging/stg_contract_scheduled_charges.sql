@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('contract_scheduled_charges') }}
+    select * from {{ billing.catalog_relation('contract_scheduled_charges') }}
 
 ),
 

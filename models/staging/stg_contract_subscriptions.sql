@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('contract_subscriptions') }}
+    select * from {{ billing.catalog_relation('contract_subscriptions') }}
 
 ),
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('contracts') }}
+    select * from {{ billing.catalog_relation('contracts') }}
 
 ),
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('customers') }}
+    select * from {{ billing.catalog_relation('customers') }}
 
 ),
 

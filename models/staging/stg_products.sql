@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('products') }}
+    select * from {{ billing.catalog_relation('products') }}
 
 ),
 

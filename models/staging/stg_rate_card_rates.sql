@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('rate_card_rates') }}
+    select * from {{ billing.catalog_relation('rate_card_rates') }}
 
 ),
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ ref('rate_cards') }}
+    select * from {{ billing.catalog_relation('rate_cards') }}
 
 ),
 

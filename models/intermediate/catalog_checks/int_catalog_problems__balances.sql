@@ -23,7 +23,7 @@ products as (
 commit_timestamps as (
 
     {{ billing.select_utc_timestamps(
-        ref('contract_commits'),
+        billing.catalog_relation('contract_commits'),
         ['access_starting_at', 'access_ending_before', 'invoice_at']
     ) }}
 
@@ -31,7 +31,7 @@ commit_timestamps as (
 
 credit_timestamps as (
 
-    {{ billing.select_utc_timestamps(ref('contract_credits'), ['access_starting_at', 'access_ending_before']) }}
+    {{ billing.select_utc_timestamps(billing.catalog_relation('contract_credits'), ['access_starting_at', 'access_ending_before']) }}
 
 ),
 

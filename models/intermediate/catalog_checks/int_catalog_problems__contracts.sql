@@ -1,7 +1,7 @@
 {#- Rows of seeds/contracts.csv that break a catalog rule: (seed, row_key, problem). -#}
 with contract_timestamps as (
 
-    {{ billing.select_utc_timestamps(ref('contracts'), ['starting_at', 'ending_before']) }}
+    {{ billing.select_utc_timestamps(billing.catalog_relation('contracts'), ['starting_at', 'ending_before']) }}
 
 )
 

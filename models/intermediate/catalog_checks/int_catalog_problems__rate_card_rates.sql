@@ -2,7 +2,7 @@
 {%- set key = "coalesce(rate_card_id, '') || '/' || coalesce(product_id, '') || '/' || coalesce(starting_at, '')" -%}
 with rate_timestamps as (
 
-    {{ billing.select_utc_timestamps(ref('rate_card_rates'), ['starting_at', 'ending_before']) }}
+    {{ billing.select_utc_timestamps(billing.catalog_relation('rate_card_rates'), ['starting_at', 'ending_before']) }}
 
 )
 
