@@ -19,6 +19,19 @@ from .names import IDENTIFIER, PROPERTY_NAME, SQL_DIALECT
 # The plain columns a SQL metric may read from `events` (besides properties.<name>).
 SQL_METRIC_COLUMNS = {"event_type", "timestamp"}
 JSON_GET = "billing_json_get"
+# Columns the compiler adds to a SQL metric's rows (scope and outputs): no group key may take their names.
+SCOPE_COLUMNS = {
+    "segment_id",
+    "presentation_group_values",
+    "customer_id",
+    "contract_id",
+    "usage_date",
+    "matched_events",
+    "billable_metric",
+    "quantity",
+    "group_values",
+    "event_count",
+}
 
 # Every node of a SQL metric must be one of these (functions not listed are refused).
 ALLOWED_NODES = tuple(
@@ -221,6 +234,14 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
         raise _fail(name, "returns the same column name twice")
     group_keys = [a for a in aliases if a != "value"]
     by_alias = {p.alias: p.this for p in select.expressions}
+    for key in group_keys:
+        if key in SCOPE_COLUMNS:
+            raise _fail(name, f"group key {key} is a column the compiler adds; choose another alias")
+        if by_alias[key].find(exp.AggFunc) is not None:
+            raise _fail(name, f"group key {key} may not aggregate: it is a value of each event")
+    having = select.args.get("having")
+    if having is not None and any(c.find_ancestor(exp.AggFunc) is None for c in having.find_all(exp.Column)):
+        raise _fail(name, "HAVING may read events only inside aggregates (count, sum, ...)")
     group = select.args.get("group")
     if group is not None:
         # GROUP BY <alias>: group by the aliased expression (an alias is not a column of events)
@@ -237,6 +258,10 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
             ],
         )
     grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
+    keyed = {by_alias[k].sql(dialect=SQL_DIALECT) for k in group_keys}
+    for expression in sorted(grouped - keyed):
+        # a row of values must be told apart by its group keys (DECISIONLOG D23)
+        raise _fail(name, f"groups by {expression}, which is not a group-key column (AS <group key>)")
     for projection in select.expressions:
         if (
             projection.alias != "value"
@@ -256,6 +281,22 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
         raise _fail(name, "does not survive a round trip through the SQL generator; simplify it") from None
     _check_nodes(name, reparsed, generated=True)
     return rewritten, group_keys
+
+
+def group_key_expressions(select: exp.Select, group_keys: list[str]) -> list[tuple[str, exp.Expression]]:
+    """(alias, expression) of each group key of a compiled query: the expression is a value of
+    each event (it reads event_type, event_at and properties only)."""
+    by_alias = {p.alias: p.this for p in select.expressions}
+    return [(key, by_alias[key].copy()) for key in group_keys]
+
+
+def without_group_keys(select: exp.Select, group_keys: list[str]) -> exp.Select:
+    """The query with its group-key columns and GROUP BY taken out: evaluated per billing line
+    (rate segment and presentation group), whose events the group keys already chose (D23)."""
+    ungrouped = select.copy()
+    ungrouped.set("expressions", [p for p in ungrouped.expressions if p.alias not in group_keys])
+    ungrouped.set("group", None)
+    return ungrouped
 
 
 def scoped(select: exp.Select, scope_columns: list[str]) -> exp.Select:
