@@ -210,6 +210,46 @@ def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
     return exp.column("event_at" if node.name.lower() == "timestamp" else node.name.lower())
 
 
+def _check_group_keys(name: str, select: exp.Select, group_keys: list[str]) -> None:
+    """The group-key columns are values of each event, and exactly what the query groups by (so a
+    row of values is told apart by its keys, DECISIONLOG D23). GROUP BY <alias> becomes GROUP BY
+    the aliased expression (an alias is not a column of events)."""
+    by_alias = {p.alias: p.this for p in select.expressions}
+    for key in group_keys:
+        if key in SCOPE_COLUMNS:
+            raise _fail(name, f"group key {key} is a column the compiler adds; choose another alias")
+        if by_alias[key].find(exp.AggFunc) is not None:
+            raise _fail(name, f"group key {key} may not aggregate: it is a value of each event")
+    having = select.args.get("having")
+    if having is not None and any(c.find_ancestor(exp.AggFunc) is None for c in having.find_all(exp.Column)):
+        raise _fail(name, "HAVING may read events only inside aggregates (count, sum, ...)")
+    group = select.args.get("group")
+    if group is not None:
+        group.set(
+            "expressions",
+            [
+                by_alias[g.name].copy()
+                if isinstance(g, exp.Column)
+                and not g.table
+                and g.name in by_alias
+                and g.name.lower() not in SQL_METRIC_COLUMNS
+                else g
+                for g in group.expressions
+            ],
+        )
+    grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
+    keyed = {by_alias[k].sql(dialect=SQL_DIALECT) for k in group_keys}
+    for expression in sorted(grouped - keyed):
+        raise _fail(name, f"groups by {expression}, which is not a group-key column (AS <group key>)")
+    for projection in select.expressions:
+        if (
+            projection.alias != "value"
+            and projection.alias not in grouped
+            and projection.this.sql(dialect=SQL_DIALECT) not in grouped
+        ):
+            raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
+
+
 def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     """The validated, rewritten query (scope not yet added) and its group-key aliases."""
     select = parse(name, sql)
@@ -233,42 +273,7 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     if len(set(aliases)) != len(aliases):
         raise _fail(name, "returns the same column name twice")
     group_keys = [a for a in aliases if a != "value"]
-    by_alias = {p.alias: p.this for p in select.expressions}
-    for key in group_keys:
-        if key in SCOPE_COLUMNS:
-            raise _fail(name, f"group key {key} is a column the compiler adds; choose another alias")
-        if by_alias[key].find(exp.AggFunc) is not None:
-            raise _fail(name, f"group key {key} may not aggregate: it is a value of each event")
-    having = select.args.get("having")
-    if having is not None and any(c.find_ancestor(exp.AggFunc) is None for c in having.find_all(exp.Column)):
-        raise _fail(name, "HAVING may read events only inside aggregates (count, sum, ...)")
-    group = select.args.get("group")
-    if group is not None:
-        # GROUP BY <alias>: group by the aliased expression (an alias is not a column of events)
-        group.set(
-            "expressions",
-            [
-                by_alias[g.name].copy()
-                if isinstance(g, exp.Column)
-                and not g.table
-                and g.name in by_alias
-                and g.name.lower() not in SQL_METRIC_COLUMNS
-                else g
-                for g in group.expressions
-            ],
-        )
-    grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
-    keyed = {by_alias[k].sql(dialect=SQL_DIALECT) for k in group_keys}
-    for expression in sorted(grouped - keyed):
-        # a row of values must be told apart by its group keys (DECISIONLOG D23)
-        raise _fail(name, f"groups by {expression}, which is not a group-key column (AS <group key>)")
-    for projection in select.expressions:
-        if (
-            projection.alias != "value"
-            and projection.alias not in grouped
-            and projection.this.sql(dialect=SQL_DIALECT) not in grouped
-        ):
-            raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
+    _check_group_keys(name, select, group_keys)
     rewritten = select.transform(lambda n: _rewrite_columns(name, n))
     rewritten = rewritten.transform(
         lambda n: exp.TryCast(this=n.this, to=n.to) if isinstance(n, exp.Cast) and not isinstance(n, exp.TryCast) else n
