@@ -86,7 +86,7 @@ structured_quantities as (
 
 sql_quantities as (
 
-    select segment_id, cast(null as {{ dbt.type_string() }}) as presentation_group_values, quantity, event_count
+    select segment_id, presentation_group_values, quantity, event_count
     from {{ ref('int_sql_metric_values') }}
 
 ),
