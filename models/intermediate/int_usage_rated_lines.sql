@@ -39,42 +39,13 @@ metered_events as (
 
 ),
 
-event_group_values as (
-
-    select * from {{ ref('int_event_group_values') }}
-
-),
-
 segment_events as (
 
-    select
-        coalesce(group_segments.segment_id, default_segments.segment_id) as segment_id,
-        event_groups.presentation_group_values,
-        metered_events.transaction_id,
-        metered_events.event_at,
-        metered_events.aggregation,
-        metered_events.metric_value,
-        metered_events.unique_value
-    from metered_events
-    inner join products
-        on metered_events.billable_metric = products.billable_metric
-        and metered_events.aggregation <> 'sql'
-    left join event_group_values as event_groups
-        on products.product_id = event_groups.product_id
-        and metered_events.group_values = event_groups.source_values
-    left join segments as default_segments
-        on metered_events.contract_id = default_segments.contract_id
-        and products.product_id = default_segments.product_id
-        and default_segments.pricing_group_values is null
-        and metered_events.event_at >= default_segments.segment_starting_at
-        and metered_events.event_at < default_segments.segment_ending_before
-    left join segments as group_segments
-        on metered_events.contract_id = group_segments.contract_id
-        and products.product_id = group_segments.product_id
-        and group_segments.pricing_group_values = event_groups.pricing_group_values
-        and metered_events.event_at >= group_segments.segment_starting_at
-        and metered_events.event_at < group_segments.segment_ending_before
-    where coalesce(group_segments.segment_id, default_segments.segment_id) is not null
+    {{ billing.events_in_segments(
+        'metered_events', 'products',
+        "metered_events.billable_metric = products.billable_metric and metered_events.aggregation <> 'sql'",
+        ['transaction_id', 'event_at', 'aggregation', 'metric_value', 'unique_value']
+    ) }}
 
 ),
 

@@ -40,44 +40,9 @@ products as (
 
 ),
 
-segments as (
-
-    select * from {{ ref('int_usage_rate_segments') }}
-
-),
-
-event_group_values as (
-
-    select * from {{ ref('int_event_group_values') }}
-
-),
-
 events as (
 
-    select
-        coalesce(group_segments.segment_id, default_segments.segment_id) as segment_id,
-        event_groups.presentation_group_values,
-        keyed.event_type,
-        keyed.event_at,
-        keyed.properties
-    from keyed
-    cross join products
-    left join event_group_values as event_groups
-        on products.product_id = event_groups.product_id
-        and keyed.group_values = event_groups.source_values
-    left join segments as default_segments
-        on keyed.contract_id = default_segments.contract_id
-        and products.product_id = default_segments.product_id
-        and default_segments.pricing_group_values is null
-        and keyed.event_at >= default_segments.segment_starting_at
-        and keyed.event_at < default_segments.segment_ending_before
-    left join segments as group_segments
-        on keyed.contract_id = group_segments.contract_id
-        and products.product_id = group_segments.product_id
-        and group_segments.pricing_group_values = event_groups.pricing_group_values
-        and keyed.event_at >= group_segments.segment_starting_at
-        and keyed.event_at < group_segments.segment_ending_before
-    where coalesce(group_segments.segment_id, default_segments.segment_id) is not null
+    {{ billing.events_in_segments('keyed', 'products', 'true', ['event_type', 'event_at', 'properties']) }}
 
 ),
 
