@@ -3,8 +3,9 @@
 The query sees the columns `event_type`, `timestamp` and `properties.<name>` of the table `events`
 and returns `value` plus, optionally, group-key columns. As in Metronome, the compiler scopes it
 itself: it adds the scope columns (the billing line: rate segment and presentation group, chosen per
-event by the group-key columns; or the customer, contract and day) to SELECT and GROUP BY. Anything that could read or write outside `events` is refused: other statements,
-other tables, joins, subqueries, CTEs, unknown functions (file readers among them), windows.
+event by the group-key columns; or the customer, contract and day) to SELECT and GROUP BY.
+Anything that could read or write outside `events` is refused: other statements, other tables,
+joins, subqueries, CTEs, unknown functions (file readers among them), windows.
 """
 
 from __future__ import annotations
