@@ -27,6 +27,7 @@ def prepare(p) -> str:
                 "composite_product_ids": ["seats"],
             },
             {"product_id": "premium", "name": "Premium support", "type": "COMPOSITE", "composite_product_ids": ["api"]},
+            {"product_id": "audit", "name": "Audit", "type": "COMPOSITE", "composite_product_ids": ["api"]},
         ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
         rate_card_rates=[
@@ -65,6 +66,13 @@ def prepare(p) -> str:
                 "starting_at": "2025-01-01",
                 "rate_type": "PERCENTAGE",
                 "price": "0.25",
+            },
+            {
+                "rate_card_id": "rc",
+                "product_id": "audit",
+                "starting_at": "2025-01-01",
+                "rate_type": "PERCENTAGE",
+                "price": "0.0004999999",
             },
         ],
         contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
@@ -126,10 +134,12 @@ def test_composite_percentage_of_component_amounts(make_project):
     }
     # Jan: support = 0.10 x (api 10.00 + storage 6.00 + seats 20.00) = 3.60;
     #      premium = 0.25 x 0.5 (multiplier) x api 10.00 = 1.25
-    # Feb: support = 0.10 x seats 20.00 = 2.00; premium has no component line, so no line
+    #      audit = 0.0004999999 x api 10.00 = 0.004999999 -> 0.00 (exactly, D59: not 0.005000 -> 0.01)
+    # Feb: support = 0.10 x seats 20.00 = 2.00; premium and audit have no component line, so no line
     assert composite == {
         ("support", datetime(2025, 1, 1)): (D("36.00"), D("0.10"), D("3.60")),
         ("premium", datetime(2025, 1, 1)): (D("10.00"), D("0.125"), D("1.25")),
+        ("audit", datetime(2025, 1, 1)): (D("10.00"), D("0.0004999999"), D("0.00")),
         ("support", datetime(2025, 2, 1)): (D("20.00"), D("0.10"), D("2.00")),
     }
     # Jan: 10.00 + 6.00 + 20.00 + 3.60 + 1.25 = 40.85; Feb: 20.00 + 2.00 = 22.00

@@ -47,6 +47,35 @@ PRODUCTS = {
     "overwrite": ({"rate_type": "FLAT", "price": "1.00"}, {}),
     "overwrite_tiered": ({"rate_type": "FLAT", "price": "1.00"}, {}),
     "mult_from_15th": ({"rate_type": "FLAT", "price": "1.00"}, {}),
+    # exact decimals (D59): prices and factors of 7 to 10 places, which Spark rounded to 6
+    "per_token": ({"rate_type": "FLAT", "price": "0.0000025"}, {}),
+    "multiply_tiny": (
+        {"rate_type": "FLAT", "price": "10"},
+        {"quantity_conversion_operation": "MULTIPLY", "quantity_conversion_factor": "0.0000001"},
+    ),
+    "round_up_9": (
+        {"rate_type": "FLAT", "price": "1"},
+        {
+            "quantity_conversion_operation": "MULTIPLY",
+            "quantity_conversion_factor": "0.0000001",
+            "quantity_rounding_decimal_places": "9",
+            "quantity_rounding_method": "ROUND_UP",
+        },
+    ),
+    "divide_exact": (
+        {"rate_type": "FLAT", "price": "1"},
+        {"quantity_conversion_operation": "DIVIDE", "quantity_conversion_factor": "3"},
+    ),
+    "third_mult": ({"rate_type": "FLAT", "price": "1.2345678901"}, {}),
+    "package_fine": ({"rate_type": "PACKAGE", "price": "1.2500000001", "package_size": "3"}, {}),
+    "volume_fine": (
+        {"rate_type": "VOLUME", "tiers": [{"size": 10, "price": "0.0000000123"}, {"price": "0.0000000077"}]},
+        {},
+    ),
+    "tiered_fine": (
+        {"rate_type": "TIERED", "tiers": [{"size": "1.0000000001", "price": "0.5"}, {"price": "900000000"}]},
+        {},
+    ),
 }
 
 OVERRIDES = [
@@ -86,6 +115,7 @@ OVERRIDES = [
         "multiplier": "0.5",
         "starting_at": "2025-01-15T00:00:00Z",
     },
+    {"override_id": "o_third", "product_id": "third_mult", "type": "MULTIPLIER", "multiplier": "0.3333333333"},
 ]
 
 # (product, day, units)
@@ -105,6 +135,14 @@ USAGE = [
     ("overwrite_tiered", "2025-01-10", 15),
     ("mult_from_15th", "2025-01-10", 10),
     ("mult_from_15th", "2025-01-20", 10),
+    ("per_token", "2025-01-10", "1233999.9998"),
+    ("multiply_tiny", "2025-01-10", 1234567),
+    ("round_up_9", "2025-01-10", "10000000.014"),
+    ("divide_exact", "2025-01-10", "3005999.999999997"),
+    ("third_mult", "2025-01-10", 1000),
+    ("package_fine", "2025-01-10", "3.0000001"),
+    ("volume_fine", "2025-01-10", "649350.6"),
+    ("tiered_fine", "2025-01-10", 3),
 ]
 
 
@@ -214,11 +252,34 @@ def test_override_boundary_splits_the_period(lines):
     assert lines[("mult_from_15th", date(2025, 1, 15))] == (D(10), D("0.50"), D("5.00"))
 
 
+def test_products_and_quotients_are_exact(lines):
+    """Prices, factors and multipliers of 7 to 10 places are carried exactly on every engine (D59);
+    Spark used to round each product and quotient to 6 places."""
+    # 1,233,999.9998 x 0.0000025 = 3.0849999995 -> 3.08 (at 6 places: 3.085000 -> 3.09)
+    assert lines[("per_token", JAN)] == (D("1233999.9998"), D("0.0000025"), D("3.08"))
+    # 1,234,567 x 0.0000001 = 0.1234567 -> x 10 = 1.234567 -> 1.23
+    assert lines[("multiply_tiny", JAN)] == (D("0.1234567"), D(10), D("1.23"))
+    # 10,000,000.014 x 0.0000001 = 1.0000000014 -> ROUND_UP to 9 places = 1.000000002
+    assert lines[("round_up_9", JAN)] == (D("1.000000002"), D(1), D("1.00"))
+    # 3,005,999.999999997 / 3 = 1,001,999.999999999 (at 6 places: 1,002,000.000000)
+    assert lines[("divide_exact", JAN)] == (D("1001999.999999999"), D(1), D("1002000.00"))
+    # 1.2345678901 x 0.3333333333 = 0.41152262999218107033 -> 0.4115226300; x 1000 = 411.52263 -> 411.52
+    assert lines[("third_mult", JAN)] == (D(1000), D("0.4115226300"), D("411.52"))
+    # 3.0000001 / 3 is just above 1: 2 packages x 1.2500000001 = 2.5000000002 -> 2.50
+    assert lines[("package_fine", JAN)] == (D("3.0000001"), D("1.2500000001"), D("2.50"))
+    # 649,350.6 x 0.0000000077 = 0.00499999962 -> 0.00 (at 6 places: 0.005000 -> 0.01)
+    assert lines[("volume_fine", JAN)] == (D("649350.6"), D("0.0000000077"), D("0.00"))
+    # 1.0000000001 x 0.5 + 1.9999999999 x 900,000,000 = 1,800,000,000.41000000005 -> 1,800,000,000.41
+    assert lines[("tiered_fine", JAN)] == (D(3), None, D("1800000000.41"))
+
+
 def test_invoice_totals(project):
-    # Jan: 16.00 + 60.00 + 15.00 + 15.00 + 0.05 + 1.23 + 3.30 + 3.00 + 12.50 + 10.00 + 5.00 = 141.08
+    # Jan: 16.00 + 60.00 + 15.00 + 15.00 + 0.05 + 1.23 + 3.30 + 3.00 + 12.50 + 10.00 + 5.00 = 141.08,
+    #      + the exact decimals: 3.08 + 1.23 + 1.00 + 1,002,000.00 + 411.52 + 2.50 + 0.00
+    #      + 1,800,000,000.41 = 1,801,002,560.82
     # Feb: 5.00 + 10.00 + 15.00 = 30.00
     totals = {r["period_starting_at"].date(): r["total"] for r in project.invoices()}
-    assert totals[JAN] == D("141.08")
+    assert totals[JAN] == D("1801002560.82")
     assert totals[FEB] == D("30.00")
 
 

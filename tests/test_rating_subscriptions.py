@@ -54,11 +54,12 @@ def prepare(p: BillingTestProject) -> str:
     p.seeds(
         customers=[
             {"customer_id": c, "name": name}
-            for c, name in (("c1", "One"), ("c2", "Two"), ("c3", "Three"), ("c4", "Four"))
+            for c, name in (("c1", "One"), ("c2", "Two"), ("c3", "Three"), ("c4", "Four"), ("c5", "Five"))
         ],
         products=[
             {"product_id": "seats", "name": "Seats", "type": "SUBSCRIPTION"},
             {"product_id": "platform", "name": "Platform", "type": "SUBSCRIPTION"},
+            {"product_id": "licence", "name": "Licence", "type": "SUBSCRIPTION"},
         ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
         rate_card_rates=[
@@ -78,6 +79,14 @@ def prepare(p: BillingTestProject) -> str:
                 "price": "300",
                 "billing_frequency": "QUARTERLY",
             },
+            {
+                "rate_card_id": "rc",
+                "product_id": "licence",
+                "starting_at": "2024-01-01",
+                "rate_type": "SUBSCRIPTION",
+                "price": "0.1234567891",
+                "billing_frequency": "MONTHLY",
+            },
         ],
         contracts=[
             {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
@@ -90,6 +99,7 @@ def prepare(p: BillingTestProject) -> str:
             },
             {"contract_id": "k3", "customer_id": "c3", "rate_card_id": "rc", "starting_at": "2025-01-01"},
             {"contract_id": "k4", "customer_id": "c4", "rate_card_id": "rc", "starting_at": "2025-01-01"},
+            {"contract_id": "k5", "customer_id": "c5", "rate_card_id": "rc", "starting_at": "2025-01-01"},
         ],
         contract_overrides=OVERRIDES,
         contract_subscriptions=[
@@ -100,6 +110,7 @@ def prepare(p: BillingTestProject) -> str:
             sub("s_k3_seats", "k3", "seats", "4", "2025-01-01", "ADVANCE", False),
             sub("s_k3_platform", "k3", "platform", "1", "2025-01-01", "ADVANCE", False),
             sub("s_k4_seats", "k4", "seats", "3", "2025-01-16", "ARREARS", True),
+            sub("s_fine", "k5", "licence", "4034", "2025-01-16", "ARREARS", True),
         ],
     )
     return AS_OF
@@ -196,3 +207,13 @@ def test_an_overwrite_of_a_subscription_needs_a_price(make_project):
     assert "row_key=o_tiered, problem=an OVERWRITE of SUBSCRIPTION product seats replaces its price" in "\n".join(
         result.problems
     )
+
+
+def test_fee_with_a_ten_place_price_is_exact(project):
+    # Jan: 4034 x 0.1234567891 = 498.0246872294, x 16/31 (0.5161290323) = 257.04499988... -> 257.04
+    # (Spark used to round each product to 6 places: 257.05); Feb and Mar: 498.0246872294 -> 498.02
+    assert totals(project, "k5", "USAGE") == {
+        datetime(2025, 1, 1): D("257.04"),
+        datetime(2025, 2, 1): D("498.02"),
+        datetime(2025, 3, 1): D("498.02"),
+    }

@@ -103,7 +103,7 @@ final as (
         segments.segment_ending_before as ending_before,
         cast(bases.base_amount as {{ billing.type_decimal() }}) as quantity,
         segments.unit_price,
-        {{ billing.round_money('bases.base_amount * segments.unit_price') }} as amount
+        {{ billing.round_money(billing.multiply_exact('bases.base_amount', 'segments.unit_price', a_places=2)) }} as amount
     from bases
     inner join segments
         on bases.segment_id = segments.segment_id

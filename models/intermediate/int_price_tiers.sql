@@ -57,10 +57,11 @@ final as (
         coalesce(sum(tier_size) over (
             partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
         ), 0) as tier_floor,
+        {#- a running sum, not floor + size: Spark adds two DECIMAL(38, 10) at 9 places (D59) #}
         case when tier_size is not null then
-            coalesce(sum(tier_size) over (
-                partition by price_source_id order by tier_index rows between unbounded preceding and 1 preceding
-            ), 0) + tier_size
+            sum(tier_size) over (
+                partition by price_source_id order by tier_index rows between unbounded preceding and current row
+            )
         end as tier_ceiling,
         tier_size_text,
         tier_price_text

@@ -39,7 +39,7 @@ priced as (
         case
             when subscription_overrides.overwrite_override_id is not null then subscription_overrides.overwrite_price
             when subscription_overrides.multiplier is not null
-                then cast(service_periods.price * subscription_overrides.multiplier as {{ billing.type_decimal() }})
+                then cast({{ billing.multiply_exact('service_periods.price', 'subscription_overrides.multiplier') }} as {{ billing.type_decimal() }})
             else service_periods.price
         end as unit_price,
         coalesce(subscription_overrides.is_entitled, service_periods.is_entitled) as is_billed
@@ -102,7 +102,9 @@ final as (
         charges.quantity,
         charges.unit_price,
         charges.service_fraction,
-        {{ billing.round_money('cast(charges.quantity * charges.unit_price as ' ~ billing.type_decimal() ~ ') * charges.service_fraction') }} as amount
+        {{ billing.round_money(billing.multiply_exact(
+            'cast(' ~ billing.multiply_exact('charges.quantity', 'charges.unit_price') ~ ' as ' ~ billing.type_decimal() ~ ')',
+            'charges.service_fraction')) }} as amount
     from charges
     inner join products
         on charges.product_id = products.product_id

@@ -71,7 +71,7 @@ nominal as (
 
 ),
 
-service_periods as (
+clipped_periods as (
 
     select
         *,
@@ -84,6 +84,17 @@ service_periods as (
 
 ),
 
+service_periods as (
+
+    {#- the days, as columns: divide_exact repeats its operands on Spark (D59) #}
+    select
+        *,
+        {{ dbt.datediff('service_starting_at', 'service_ending_before', 'day') }} as days_in_service,
+        {{ dbt.datediff('nominal_starting_at', 'nominal_ending_before', 'day') }} as days_in_period
+    from clipped_periods
+
+),
+
 priced as (
 
     select
@@ -91,9 +102,8 @@ priced as (
         rates.price,
         rates.is_entitled,
         case
-            when service_periods.is_prorated then {{ billing.divide_exact(
-                dbt.datediff('service_periods.service_starting_at', 'service_periods.service_ending_before', 'day'),
-                dbt.datediff('service_periods.nominal_starting_at', 'service_periods.nominal_ending_before', 'day')) }}
+            when service_periods.is_prorated
+                then {{ billing.divide_exact('service_periods.days_in_service', 'service_periods.days_in_period') }}
             else cast(1 as {{ billing.type_decimal() }})
         end as service_fraction
     from service_periods

@@ -55,7 +55,7 @@ final as (
 
     select
         *,
-        cast(base_price * price_multiplier as {{ billing.type_decimal() }}) as unit_price
+        cast({{ billing.multiply_exact('base_price', 'price_multiplier') }} as {{ billing.type_decimal() }}) as unit_price
     from resolved
 
 )
