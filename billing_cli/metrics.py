@@ -450,13 +450,32 @@ def render_sql_metric_models(metric: Metric) -> dict[str, str]:
     condition = sql_metrics.match_condition(select)
     counted = select.copy()
     counted.set("expressions", [*counted.expressions, exp.alias_(exp.Count(this=exp.Star()), "matched_events")])
-    common = {"metric": metric, "group_keys": group_keys, "marker": GENERATED_MARKER}
+    # each event's group values, from the key expressions (DECISIONLOG D23): columns group_key_<n>,
+    # which macros/sql_metric_group_values.sql names by key
+    key_columns = [
+        (f"group_key_{i}", render_expression(expression))
+        for i, (_, expression) in enumerate(sql_metrics.group_key_expressions(select, group_keys), start=1)
+    ]
+    if group_keys:
+        keys = ", ".join(jinja_string(k) for k in group_keys)
+        event_group_values = f"{{{{ billing.sql_metric_group_values([{keys}]) }}}}"
+    else:
+        event_group_values = "cast(null as {{ dbt.type_string() }})"
+    common = {
+        "metric": metric,
+        "group_keys": group_keys,
+        "key_columns": key_columns,
+        "event_group_values": event_group_values,
+        "predicate": render_expression(condition) if condition is not None else "true",
+        "marker": GENERATED_MARKER,
+    }
+    per_line = sql_metrics.scoped(
+        sql_metrics.without_group_keys(counted, group_keys), ["segment_id", "presentation_group_values"]
+    )
     return {
-        f"{metric.model_name}.sql": _env.get_template("sql_metric_events.sql.j2").render(
-            predicate=render_expression(condition) if condition is not None else "true", **common
-        ),
+        f"{metric.model_name}.sql": _env.get_template("sql_metric_events.sql.j2").render(**common),
         f"int_metric_values__{metric.name}.sql": _env.get_template("sql_metric_values.sql.j2").render(
-            scope="segment", query=render_expression(sql_metrics.scoped(counted, ["segment_id"])), **common
+            scope="segment", query=render_expression(per_line), **common
         ),
         f"int_metric_daily__{metric.name}.sql": _env.get_template("sql_metric_values.sql.j2").render(
             scope="daily",

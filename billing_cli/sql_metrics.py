@@ -2,9 +2,10 @@
 
 The query sees the columns `event_type`, `timestamp` and `properties.<name>` of the table `events`
 and returns `value` plus, optionally, group-key columns. As in Metronome, the compiler scopes it
-itself: it adds the scope columns (the rate segment, or the customer, contract and day) to SELECT
-and GROUP BY. Anything that could read or write outside `events` is refused: other statements,
-other tables, joins, subqueries, CTEs, unknown functions (file readers among them), windows.
+itself: it adds the scope columns (the billing line: rate segment and presentation group, chosen per
+event by the group-key columns; or the customer, contract and day) to SELECT and GROUP BY.
+Anything that could read or write outside `events` is refused: other statements, other tables,
+joins, subqueries, CTEs, unknown functions (file readers among them), windows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ from .names import IDENTIFIER, PROPERTY_NAME, SQL_DIALECT
 # The plain columns a SQL metric may read from `events` (besides properties.<name>).
 SQL_METRIC_COLUMNS = {"event_type", "timestamp"}
 JSON_GET = "billing_json_get"
+# Columns the compiler adds to a SQL metric's rows (scope and outputs): no group key may take their names.
+SCOPE_COLUMNS = {
+    "segment_id",
+    "presentation_group_values",
+    "customer_id",
+    "contract_id",
+    "usage_date",
+    "matched_events",
+    "billable_metric",
+    "quantity",
+    "group_values",
+    "event_count",
+}
 
 # Every node of a SQL metric must be one of these (functions not listed are refused).
 ALLOWED_NODES = tuple(
@@ -197,6 +211,46 @@ def _rewrite_columns(name: str, node: exp.Expression) -> exp.Expression:
     return exp.column("event_at" if node.name.lower() == "timestamp" else node.name.lower())
 
 
+def _check_group_keys(name: str, select: exp.Select, group_keys: list[str]) -> None:
+    """The group-key columns are values of each event, and exactly what the query groups by (so a
+    row of values is told apart by its keys, DECISIONLOG D23). GROUP BY <alias> becomes GROUP BY
+    the aliased expression (an alias is not a column of events)."""
+    by_alias = {p.alias: p.this for p in select.expressions}
+    for key in group_keys:
+        if key in SCOPE_COLUMNS:
+            raise _fail(name, f"group key {key} is a column the compiler adds; choose another alias")
+        if by_alias[key].find(exp.AggFunc) is not None:
+            raise _fail(name, f"group key {key} may not aggregate: it is a value of each event")
+    having = select.args.get("having")
+    if having is not None and any(c.find_ancestor(exp.AggFunc) is None for c in having.find_all(exp.Column)):
+        raise _fail(name, "HAVING may read events only inside aggregates (count, sum, ...)")
+    group = select.args.get("group")
+    if group is not None:
+        group.set(
+            "expressions",
+            [
+                by_alias[g.name].copy()
+                if isinstance(g, exp.Column)
+                and not g.table
+                and g.name in by_alias
+                and g.name.lower() not in SQL_METRIC_COLUMNS
+                else g
+                for g in group.expressions
+            ],
+        )
+    grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
+    keyed = {by_alias[k].sql(dialect=SQL_DIALECT) for k in group_keys}
+    for expression in sorted(grouped - keyed):
+        raise _fail(name, f"groups by {expression}, which is not a group-key column (AS <group key>)")
+    for projection in select.expressions:
+        if (
+            projection.alias != "value"
+            and projection.alias not in grouped
+            and projection.this.sql(dialect=SQL_DIALECT) not in grouped
+        ):
+            raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
+
+
 def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     """The validated, rewritten query (scope not yet added) and its group-key aliases."""
     select = parse(name, sql)
@@ -220,30 +274,7 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
     if len(set(aliases)) != len(aliases):
         raise _fail(name, "returns the same column name twice")
     group_keys = [a for a in aliases if a != "value"]
-    by_alias = {p.alias: p.this for p in select.expressions}
-    group = select.args.get("group")
-    if group is not None:
-        # GROUP BY <alias>: group by the aliased expression (an alias is not a column of events)
-        group.set(
-            "expressions",
-            [
-                by_alias[g.name].copy()
-                if isinstance(g, exp.Column)
-                and not g.table
-                and g.name in by_alias
-                and g.name.lower() not in SQL_METRIC_COLUMNS
-                else g
-                for g in group.expressions
-            ],
-        )
-    grouped = {g.sql(dialect=SQL_DIALECT) for g in (group.expressions if group is not None else [])}
-    for projection in select.expressions:
-        if (
-            projection.alias != "value"
-            and projection.alias not in grouped
-            and projection.this.sql(dialect=SQL_DIALECT) not in grouped
-        ):
-            raise _fail(name, f"group key {projection.alias} must be in GROUP BY")
+    _check_group_keys(name, select, group_keys)
     rewritten = select.transform(lambda n: _rewrite_columns(name, n))
     rewritten = rewritten.transform(
         lambda n: exp.TryCast(this=n.this, to=n.to) if isinstance(n, exp.Cast) and not isinstance(n, exp.TryCast) else n
@@ -256,6 +287,22 @@ def compile_sql_metric(name: str, sql: str) -> tuple[exp.Select, list[str]]:
         raise _fail(name, "does not survive a round trip through the SQL generator; simplify it") from None
     _check_nodes(name, reparsed, generated=True)
     return rewritten, group_keys
+
+
+def group_key_expressions(select: exp.Select, group_keys: list[str]) -> list[tuple[str, exp.Expression]]:
+    """(alias, expression) of each group key of a compiled query: the expression is a value of
+    each event (it reads event_type, event_at and properties only)."""
+    by_alias = {p.alias: p.this for p in select.expressions}
+    return [(key, by_alias[key].copy()) for key in group_keys]
+
+
+def without_group_keys(select: exp.Select, group_keys: list[str]) -> exp.Select:
+    """The query with its group-key columns and GROUP BY taken out: evaluated per billing line
+    (rate segment and presentation group), whose events the group keys already chose (D23)."""
+    ungrouped = select.copy()
+    ungrouped.set("expressions", [p for p in ungrouped.expressions if p.alias not in group_keys])
+    ungrouped.set("group", None)
+    return ungrouped
 
 
 def scoped(select: exp.Select, scope_columns: list[str]) -> exp.Select:

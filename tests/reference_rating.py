@@ -4,7 +4,8 @@ randomized catalogs and usage.
 
 Scope: one contract with MONTHLY / FIRST_OF_MONTH billing periods; USAGE products with FLAT,
 TIERED, VOLUME or PACKAGE rates, dated rate changes, conversion and rounding; entitlement,
-MULTIPLIER and OVERWRITE overrides by product; metrics COUNT, SUM, MAX, UNIQUE, LATEST;
+MULTIPLIER and OVERWRITE overrides by product; metrics COUNT, SUM, MAX, UNIQUE, LATEST, and SQL
+metrics (their query's Python equivalent, with a group-key column as a structured group key);
 SUBSCRIPTION products (ADVANCE / ARREARS, prorated by days); COMPOSITE products (PERCENTAGE of the
 lines of listed components on the same USAGE invoice).
 """
@@ -25,6 +26,9 @@ class Metric:
     event_type: str
     aggregation: str  # count | sum | max | unique | latest
     property: str | None
+    # a SQL metric: its query, which computes `aggregation` of `property` over a line's events
+    # (DECISIONLOG D23); its group-key columns are properties of the same names
+    sql: str | None = None
 
 
 @dataclass

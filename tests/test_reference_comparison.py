@@ -3,6 +3,7 @@
 Hypothesis supplies a seed per example (a failing seed is reported and can be replayed); from it
 each build draws whole catalogs: each case is one customer with one contract, its own rate card and
 products (rates with dated changes, FLAT/TIERED/VOLUME/PACKAGE, conversion and rounding,
+pricing groups of a structured metric and of a SQL metric's group-key column,
 entitlement/MULTIPLIER/OVERWRITE overrides; maybe a SUBSCRIPTION product with ADVANCE/ARREARS,
 prorated subscriptions; maybe a COMPOSITE product over some of them), random usage, and up to four
 credits and commits (PREPAID paid or complimentary, POSTPAID) with overlapping access windows,
@@ -35,13 +36,27 @@ METRICS = [
     ref.Metric("m_unique", "e_unique", "unique", "u"),
     ref.Metric("m_latest", "e_latest", "latest", "v"),
     ref.Metric("m_gsum", "e_gsum", "sum", "v"),  # grouped by g: products may price by g
+    # a SQL metric with a group-key column g: its products price by g (D23); distinct u per line
+    ref.Metric(
+        "m_sqlg",
+        "e_sqlg",
+        "unique",
+        "u",
+        sql="select properties.g as g, count(distinct properties.u) as value from events "
+        "where event_type = 'e_sqlg' group by properties.g",
+    ),
 ]
+GROUPED_METRICS = ("m_gsum", "m_sqlg")
 GROUP_VALUES = ["x", "y", "z", None]
 METRICS_YAML = "billable_metrics:\n" + "".join(
-    f"  - {{name: {m.name}, event_type: {m.event_type}, aggregation: {m.aggregation}"
-    + (f", property: {m.property}" if m.property else "")
-    + (", group_keys: [g]" if m.name == "m_gsum" else "")
-    + "}\n"
+    (
+        f'  - {{name: {m.name}, sql: "{m.sql}"}}\n'
+        if m.sql
+        else f"  - {{name: {m.name}, event_type: {m.event_type}, aggregation: {m.aggregation}"
+        + (f", property: {m.property}" if m.property else "")
+        + (", group_keys: [g]" if m.name == "m_gsum" else "")
+        + "}\n"
+    )
     for m in METRICS
 )
 
@@ -116,7 +131,8 @@ def random_product(rng: random.Random) -> ref.Product:
     metric = rng.choice(METRICS)
     rates = random_rates(rng)
     pricing_key = None
-    if metric.name == "m_gsum" and rng.random() < 0.7:
+    # a SQL metric's group key must be a key of its products: they always price by g
+    if metric.name in GROUPED_METRICS and (metric.sql or rng.random() < 0.7):
         pricing_key = "g"
         if rng.random() < 0.2:
             rates = []  # no default rate: events of other groups are not billed
@@ -547,3 +563,7 @@ def test_sql_matches_reference(project, seed):
     assert expected["invoices"], "the batch produced no invoice at all"
     kinds = {r["line_type"] for r in project.lines()}
     assert {"usage", "subscription", "composite", *BALANCE_LINE_TYPES} <= kinds, kinds
+    sql_grouped = {p.product_id for contract, _ in batch for p in contract.products if p.metric.sql}
+    assert any(r["product_id"] in sql_grouped and r["pricing_group_values"] for r in project.lines()), (
+        "no SQL metric line priced by its group"
+    )

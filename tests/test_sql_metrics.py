@@ -36,7 +36,17 @@ billable_metrics:
     sql: >
       select count(*) as value from events
       where event_type = 'publisher''s sale' and properties.publisher in ('O''Reilly', 'C:\\temp\\')
+  # issue #20: group-key columns place each event in its pricing and presentation groups
+  - name: calls
+    sql: >
+      select properties.region as region, count(*) as value from events
+      where event_type = 'call' group by properties.region
+  - name: callers
+    sql: >
+      select upper(properties.region) as region, count(distinct properties.user_id) as value from events
+      where event_type = 'call' group by region
 """
+GROUPED_PRODUCTS = {"calls", "calls_by_region", "callers", "callers_default"}
 INJECTION = "\\' ) or 1=1 or p in ('') --"
 
 
@@ -54,6 +64,23 @@ def prepare(p) -> str:
             *[
                 {"product_id": m, "name": m, "type": "USAGE", "billable_metric": m}
                 for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")
+            ],
+            # issue #20: priced per region; split per region (one price); distinct callers per region,
+            # with and without a default rate
+            *[
+                {
+                    "product_id": product_id,
+                    "name": product_id,
+                    "type": "USAGE",
+                    "billable_metric": metric,
+                    f"{role}_group_key": ["region"],
+                }
+                for product_id, metric, role in [
+                    ("calls", "calls", "pricing"),
+                    ("calls_by_region", "calls", "presentation"),
+                    ("callers", "callers", "pricing"),
+                    ("callers_default", "callers", "pricing"),
+                ]
             ],
         ],
         rate_cards=[{"rate_card_id": "rc", "name": "List"}],
@@ -82,7 +109,26 @@ def prepare(p) -> str:
             },
             *[
                 {"rate_card_id": "rc", "product_id": m, "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "1"}
-                for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales")
+                for m in ("oreilly_sales", "injected_sales", "oreilly_sql_sales", "calls_by_region")
+            ],
+            *[
+                {
+                    "rate_card_id": "rc",
+                    "product_id": product_id,
+                    "starting_at": "2025-01-01",
+                    "rate_type": "FLAT",
+                    "price": price,
+                    "pricing_group_values": None if region is None else {"region": region},
+                }
+                for product_id, region, price in [
+                    ("calls", "us", "1.00"),
+                    ("calls", "eu", "2.00"),
+                    ("calls", None, "0.50"),
+                    ("callers", "US", "5"),
+                    ("callers", "EU", "7"),
+                    ("callers_default", "US", "5"),
+                    ("callers_default", None, "1"),
+                ]
             ],
         ],
         contracts=[
@@ -141,6 +187,24 @@ def prepare(p) -> str:
                     ("o6", 12, "Manning"),
                 ]
             ],
+            *[
+                {
+                    "transaction_id": tid,
+                    "customer_id": "c1",
+                    "event_type": "call",
+                    "timestamp": f"2025-01-{day:02d}T09:00:00Z",
+                    "properties": {"user_id": user, **({} if region is None else {"region": region})},
+                }
+                for tid, day, region, user in [
+                    ("r1", 2, "us", "u1"),
+                    ("r2", 3, "us", "u1"),
+                    ("r3", 4, "us", "u2"),
+                    ("r4", 5, "eu", "u1"),
+                    ("r5", 6, "eu", "u3"),
+                    ("r6", 7, "ap", "u4"),
+                    ("r7", 8, None, "u1"),
+                ]
+            ],
         ]
     )
     return AS_OF
@@ -149,7 +213,11 @@ def prepare(p) -> str:
 def test_sql_metric_scoped_per_customer_and_segment(make_project):
     p = make_project()
     p.build(as_of=prepare(p))
-    lines = {(r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"]) for r in p.lines()}
+    lines = {
+        (r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"])
+        for r in p.lines()
+        if r["product_id"] not in GROUPED_PRODUCTS
+    }
     # distinct users per customer and segment: c1 [Jan 1, 15) u1, u2 = 2 x 2 = 4.00; [Jan 15, Feb 1) u1 = 1 x 3;
     # c2 [Jan 1, 15) 3 users x 2 = 6.00. gb_hours: 1.25 x 2 = 2.5 x 0.5 = 1.25
     # issue #16: O'Reilly's two sales, and C:\temp\ for the SQL metric; the injection text matches nothing
@@ -185,6 +253,76 @@ def test_sql_metric_scoped_per_customer_and_segment(make_project):
     assert daily[("k2", date(2025, 1, 4), "active_users")] == (D(1), 1)
 
 
+def test_sql_metric_group_keys_choose_pricing_and_presentation_groups(make_project):
+    # issue #20, DECISIONLOG D23. Calls in January (c1): us r1 u1, r2 u1, r3 u2; eu r4 u1, r5 u3;
+    # ap r6 u4; no region r7 u1.
+    p = make_project()
+    p.build(as_of=prepare(p))
+    lines = {
+        (r["product_id"], r["pricing_group_values"], r["presentation_group_values"]): (
+            r["quantity"],
+            r["unit_price"],
+            r["amount"],
+        )
+        for r in p.lines()
+        if r["product_id"] in GROUPED_PRODUCTS
+    }
+    assert lines == {
+        # the issue's example: us 3 x 1.00 + eu 2 x 2.00 = 7.00; ap and no region have no rate of
+        # their own: the default rate, 2 x 0.50 = 1.00
+        ("calls", '{"region":"us"}', None): (D(3), D("1.00"), D("3.00")),
+        ("calls", '{"region":"eu"}', None): (D(2), D("2.00"), D("4.00")),
+        ("calls", None, None): (D(2), D("0.50"), D("1.00")),
+        # one price, a line per region (the group-key column is a presentation key)
+        ("calls_by_region", None, '{"region":"us"}'): (D(3), D(1), D("3.00")),
+        ("calls_by_region", None, '{"region":"eu"}'): (D(2), D(1), D("2.00")),
+        ("calls_by_region", None, '{"region":"ap"}'): (D(1), D(1), D("1.00")),
+        ("calls_by_region", None, '{"region":null}'): (D(1), D(1), D("1.00")),
+        # distinct callers by upper(region): US u1, u2 = 2 x 5 = 10.00; EU u1, u3 = 2 x 7 = 14.00;
+        # AP and no region: no default rate, not billed
+        ("callers", '{"region":"US"}', None): (D(2), D(5), D("10.00")),
+        ("callers", '{"region":"EU"}', None): (D(2), D(7), D("14.00")),
+        # the default line counts distinct callers over all its events: EU u1, u3, AP u4, none u1
+        # = 3 (not 2 + 1 + 1) x 1 = 3.00
+        ("callers_default", '{"region":"US"}', None): (D(2), D(5), D("10.00")),
+        ("callers_default", None, None): (D(3), D(1), D("3.00")),
+    }
+    daily = {
+        (r["usage_date"], r["billable_metric"], r["group_values"]): r["quantity"]
+        for r in p.query("select * from main.fct_usage_daily where billable_metric in ('calls', 'callers')")
+    }
+    assert daily[(date(2025, 1, 4), "calls", '{"region":"us"}')] == D(1)
+    assert daily[(date(2025, 1, 8), "callers", '{"region":null}')] == D(1)
+    assert len(daily) == 14
+
+
+def test_sql_metric_group_key_must_be_a_key_of_its_products(make_project):
+    p = make_project()
+    prepare(p)
+    p.seeds(
+        products=[
+            {"product_id": "calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
+            {
+                "product_id": "callers",
+                "name": "Callers",
+                "type": "USAGE",
+                "billable_metric": "callers",
+                "pricing_group_key": ["region"],
+            },
+        ],
+        rate_card_rates=[
+            {"rate_card_id": "rc", "product_id": m, "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "1"}
+            for m in ("calls", "callers")
+        ],
+    )
+    text = "\n".join(p.build(as_of=AS_OF, expect_success=False).problems)
+    assert (
+        "seed=products.csv, row_key=calls, problem=billable metric calls is a SQL metric grouped by region, "
+        "which is not in the pricing_group_key or presentation_group_key of product calls"
+    ) in text
+    assert "row_key=callers" not in text
+
+
 @pytest.mark.parametrize(
     "sql, problem",
     [
@@ -203,6 +341,18 @@ def test_sql_metric_scoped_per_customer_and_segment(make_project):
         ("select getenv('HOME') as value from events", "may not use"),
         ("select count(*) as total from events", "must return a column named value"),
         ("select count(*) as value, properties.m as m from events", "group key m must be in GROUP BY"),
+        # issue #20: a row of values is told apart by its group keys, which are values of each event
+        ("select count(*) as value from events group by properties.m", "groups by properties.m, which is not"),
+        ("select count(*) as value, properties.m as m from events group by 2", "groups by 2, which is not"),
+        (
+            "select count(*) as value, properties.m as contract_id from events group by properties.m",
+            "group key contract_id is a column the compiler adds",
+        ),
+        ("select count(*) as value, count(*) as m from events group by m", "group key m may not aggregate"),
+        (
+            "select count(*) as value, properties.m as m from events group by m having properties.m = 'x'",
+            "HAVING may read events only inside aggregates",
+        ),
         ("select count(*) as value from events where user_id = 1", "is not event_type, timestamp or properties"),
         ("select row_number() over () as value from events", "may not"),
         ('select count(*) as value from events where properties."a\'b" = 1', "property name"),
@@ -229,6 +379,7 @@ def test_generated_sql_reads_only_the_events_model(tmp_path):
                 "int_usage_rate_segments",
                 "stg_products",
                 "int_periods_to_rate",
+                "int_event_group_values",
             }, (rel, refs)
 
 
@@ -267,7 +418,7 @@ def test_literals_are_the_engines_string_literal_macro(tmp_path):
         "{{ billing.json_get('properties', 'publisher') }} in ({{ billing.string_literal('O\\'Reilly') }}, "
         "{{ billing.string_literal('C:\\\\temp\\\\') }})"
     ) in sql_metric
-    assert "products.billable_metric = {{ billing.string_literal('oreilly_sql_sales') }}" in sql_metric
+    assert "where billable_metric = {{ billing.string_literal('oreilly_sql_sales') }}" in sql_metric
     injected = files["int_metric_events__injected_sales.sql"]
     assert "{{ billing.string_literal('" + INJECTION.replace("\\", "\\\\").replace("'", "\\'") + "') }}" in injected
     assert injected.count("1=1") == 1  # inside that one literal

@@ -31,7 +31,10 @@ commit_timestamps as (
 
 credit_timestamps as (
 
-    {{ billing.select_utc_timestamps(billing.catalog_relation('contract_credits'), ['access_starting_at', 'access_ending_before']) }}
+    {{ billing.select_utc_timestamps(
+        billing.catalog_relation('contract_credits'),
+        ['access_starting_at', 'access_ending_before']
+    ) }}
 
 ),
 

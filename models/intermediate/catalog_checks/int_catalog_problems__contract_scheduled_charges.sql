@@ -1,7 +1,10 @@
 {#- Rows of seeds/contract_scheduled_charges.csv that break a catalog rule: (seed, row_key, problem). -#}
 with charge_timestamps as (
 
-    {{ billing.select_utc_timestamps(billing.catalog_relation('contract_scheduled_charges'), ['timestamp', 'ending_before']) }}
+    {{ billing.select_utc_timestamps(
+        billing.catalog_relation('contract_scheduled_charges'),
+        ['timestamp', 'ending_before']
+    ) }}
 
 )
 

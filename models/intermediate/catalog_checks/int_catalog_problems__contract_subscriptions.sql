@@ -1,7 +1,10 @@
 {#- Rows of seeds/contract_subscriptions.csv that break a catalog rule: (seed, row_key, problem). -#}
 with subscription_timestamps as (
 
-    {{ billing.select_utc_timestamps(billing.catalog_relation('contract_subscriptions'), ['starting_at', 'ending_before']) }}
+    {{ billing.select_utc_timestamps(
+        billing.catalog_relation('contract_subscriptions'),
+        ['starting_at', 'ending_before']
+    ) }}
 
 )
 
