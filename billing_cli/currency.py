@@ -96,6 +96,12 @@ def _exact(value: Decimal, places: int) -> Decimal:
     return trimmed
 
 
+def exact_money_text(amount: Decimal, code: str | None) -> str:
+    """Plain exact text of an amount with its currency's minor units, never rounded (exports):
+    `1235.000` JPY -> `1235`, `1234.570` USD -> `1234.57`, `2.5` KWD -> `2.500`, `0.0005` USD -> `0.0005`."""
+    return format(_exact(amount, minor_units(code)), "f")
+
+
 def format_number(value: Decimal, places: int = 0) -> str:
     """Exact text with thousands separators: `304293.830` -> `304,293.83`; at least `places` decimals."""
     return format(_exact(value, places), ",f")

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from .currency import exact_money_text
 from .db import connect
 from .errors import BillingError
 from .outputs import atomic_output, check_target
@@ -145,28 +146,29 @@ def _text_number(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _decimal_text(column: str, value: Decimal) -> str:
-    """Exact decimal text: money keeps its cents, quantities and unit prices drop trailing zeros."""
-    return _text_number(value) if column in PLAIN_NUMBER_COLUMNS else format(value, "f")
+def _decimal_text(column: str, value: Decimal, currency: str | None) -> str:
+    """Exact decimal text: money with its currency's minor units (1235 JPY, 1234.57 USD, 1234.568 KWD;
+    DECISIONLOG D70), quantities and unit prices without trailing zeros."""
+    return _text_number(value) if column in PLAIN_NUMBER_COLUMNS else exact_money_text(value, currency)
 
 
-def _csv_value(column: str, value):
+def _csv_value(column: str, value, currency: str | None):
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, Decimal):
-        return _decimal_text(column, value)
+        return _decimal_text(column, value, currency)
     return neutralise(value) if column in TEXT_COLUMNS else value
 
 
-def _json_value(column: str, value):
+def _json_value(column: str, value, currency: str | None):
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return _decimal_text(column, value)  # exact: numbers as decimal strings
+        return _decimal_text(column, value, currency)  # exact: numbers as decimal strings
     return value
 
 
@@ -236,7 +238,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer = csv.writer(fh)
         writer.writerow(columns)
         for r in rows:
-            writer.writerow([_csv_value(c, r[c]) for c in columns])
+            writer.writerow([_csv_value(c, r[c], r["currency"]) for c in columns])
 
 
 def _write_json(path: Path, period: str, rows: list[dict]) -> None:
@@ -244,10 +246,10 @@ def _write_json(path: Path, period: str, rows: list[dict]) -> None:
     documents: dict[str, dict] = {}
     for r in rows:
         doc = documents.setdefault(
-            r["invoice_id"], {**{c: _json_value(c, r[c]) for c in INVOICE_COLUMNS}, "line_items": []}
+            r["invoice_id"], {**{c: _json_value(c, r[c], r["currency"]) for c in INVOICE_COLUMNS}, "line_items": []}
         )
         if r["line_item_id"] is not None:
-            doc["line_items"].append({c: _json_value(c, r[c]) for c in LINE_COLUMNS})
+            doc["line_items"].append({c: _json_value(c, r[c], r["currency"]) for c in LINE_COLUMNS})
     with open(path, "w", encoding="utf-8") as fh:
         json.dump({"period": period, "invoices": list(documents.values())}, fh, indent=2)
         fh.write("\n")

@@ -12,7 +12,11 @@ requests in the order to send them:
    never land on another invoice (nor on the voided one);
 4. `POST /v1/invoices/{invoice}/finalize`.
 
-Amounts are integers in the currency's minor unit. Every POST has an idempotency key made of the
+Amounts are integers in Stripe's minor unit of the currency (DECISIONLOG D70): whole units for
+Stripe's zero-decimal currencies (JPY, KRW, ...), thousandths for its three-decimal ones (BHD, JOD,
+KWD, OMR, TND), whose last digit Stripe requires to be 0 (an amount is rounded half-up to the
+nearest ten, the exact amount kept in the item's metadata `billing_amount`), hundredths otherwise
+(ISK too: Stripe keeps it two-decimal). Every POST has an idempotency key made of the
 invoice id, its version and the request, so resending a file never bills twice and the same version
 always gives the same file, while a regenerated invoice gets new keys. Nothing here talks to the
 network; a pusher sends the files one at a time per customer, substituting `{name}` in paths and
@@ -23,9 +27,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from .currency import exact_money_text
 from .errors import BillingError
 from .export import _text_number, period_rows
 from .outputs import check_target, write_text
@@ -50,9 +55,17 @@ ZERO_DECIMAL_CURRENCIES = {
 }
 
 
-def minor_units(amount: Decimal, currency: str, where: str) -> int:
-    factor = 1 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 100
-    value = amount * factor
+# Stripe's three-decimal currencies: amounts in thousandths, whose last digit must be 0.
+THREE_DECIMAL_CURRENCIES = {"BHD", "JOD", "KWD", "OMR", "TND"}
+
+
+def stripe_amount(amount: Decimal, currency: str, where: str) -> int:
+    """`amount` as the integer Stripe expects: 1235 for JPY 1235, 123457 for USD 1234.57, 1234570 for
+    KWD 1234.568 (thousandths, rounded half-up to a multiple of ten as Stripe requires)."""
+    code = currency.upper()
+    if code in THREE_DECIMAL_CURRENCIES:
+        return int((amount * 100).quantize(Decimal(1), ROUND_HALF_UP)) * 10
+    value = amount * (1 if code in ZERO_DECIMAL_CURRENCIES else 100)
     if value != value.to_integral_value():
         raise BillingError(f"{where}: amount {amount} {currency} is not a whole number of minor units")
     return int(value)
@@ -117,11 +130,12 @@ def _item_request(invoice: dict, line: dict, metadata: dict) -> dict:
         "customer": invoice["billing_provider_customer_id"],
         "invoice": "{invoice}",
         "currency": currency.lower(),
-        "amount": minor_units(line["amount"], currency, where),
+        "amount": stripe_amount(line["amount"], currency, where),
         "description": description,
         "metadata": {
             **metadata,
             "billing_line_item_id": line["line_item_id"],
+            "billing_amount": exact_money_text(line["amount"], currency),
             "line_type": line["line_type"],
             "product_id": line["product_id"] or "",
         },
@@ -163,8 +177,7 @@ def invoice_requests(invoice: dict, lines: list[dict]) -> dict:
         "idempotency_key": _key(invoice, "finalize"),
         "params": {"auto_advance": False},
     }
-    total = minor_units(invoice["total"], currency, f"invoice {invoice['invoice_id']}")
-    if sum(r["params"]["amount"] for r in items) != total:
+    if sum((line["amount"] for line in lines), Decimal(0)) != invoice["total"]:
         raise BillingError(
             f"invoice {invoice['invoice_id']}: line amounts do not add up to the total {invoice['total']}"
         )
@@ -174,7 +187,8 @@ def invoice_requests(invoice: dict, lines: list[dict]) -> dict:
         "customer_id": invoice["customer_id"],
         "stripe_customer": customer,
         "currency": currency.lower(),
-        "total": total,
+        "total": sum(r["params"]["amount"] for r in items),  # what Stripe bills: the items' sum
+        "billing_total": exact_money_text(invoice["total"], currency),
         "requests": [*void_requests(invoice), create, *items, finalize],
     }
 

@@ -62,7 +62,8 @@ create table if not exists {{ billing.invoice_store_relation() }} (
     {%- endfor %}
 ) {{ billing.table_format_clause() }}
 {%- endset %}
-{%- set statements = ['create schema if not exists ' ~ target.schema, create] + billing.migrate_invoice_store() -%}
+{%- set statements = ['create schema if not exists ' ~ target.schema, create] + billing.migrate_invoice_store()
+                      + billing.widen_invoice_store_money() -%}
 {#- dbt listed the relations before this hook: tell it the table exists, so the model appends to it -#}
 {%- if execute -%}
     {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier='invoice_store') -%}
@@ -104,6 +105,55 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 {%- endfor -%}
 {{ return(statements) }}
 {% endmacro %}
+
+{#-
+  Before D70 money was DECIMAL(38, 2); a store created then has money columns of that type, which
+  cannot hold a KWD amount's third place (and the store model, on_schema_change='fail', would refuse
+  the wider type). On its first build the columns are widened in place to billing.type_money():
+  ALTER ... SET DATA TYPE on DuckDB, exact (12.34 is 12.340, the same number; no row is added,
+  removed or changed in value). Spark cannot widen a decimal's scale in place (neither parquet nor
+  Delta tables): the build stops, naming the columns and what to do.
+-#}
+{% macro widen_invoice_store_money() %}{{ return(adapter.dispatch('widen_invoice_store_money', 'billing')()) }}{% endmacro %}
+
+{#- The store's money columns, from the one list. -#}
+{% macro invoice_store_money_columns() -%}
+{{ return(billing.invoice_store_columns() | selectattr(1, 'equalto', billing.type_money()) | map(attribute=0) | list) }}
+{%- endmacro %}
+
+{% macro default__widen_invoice_store_money() %}
+{%- if not execute -%}{{ return([]) }}{%- endif -%}
+{%- set narrow = run_query(
+    "select column_name from information_schema.columns where table_schema = '" ~ target.schema
+    ~ "' and table_name = 'invoice_store' and numeric_scale < " ~ billing.money_scale()
+    ~ " and column_name in ('" ~ billing.invoice_store_money_columns() | join("', '") ~ "') order by column_name"
+).columns[0].values() -%}
+{%- set statements = [] -%}
+{%- for name in narrow -%}
+    {%- do statements.append('alter table ' ~ billing.invoice_store_relation() ~ ' alter column ' ~ name
+                             ~ ' set data type ' ~ billing.type_money()) -%}
+{%- endfor -%}
+{{ return(statements) }}
+{% endmacro %}
+
+{% macro spark__widen_invoice_store_money() %}
+{%- if not execute -%}{{ return([]) }}{%- endif -%}
+{%- set store = adapter.get_relation(database=none, schema=target.schema, identifier='invoice_store') -%}
+{%- if store is none -%}{{ return([]) }}{%- endif -%}
+{%- set narrow = [] -%}
+{%- for row in run_query('describe table ' ~ billing.invoice_store_relation()) -%}
+    {%- if row[0] in billing.invoice_store_money_columns() and row[1] | lower | replace(' ', '') != billing.type_money() | lower | replace(' ', '') -%}
+        {%- do narrow.append(row[0] ~ ' ' ~ row[1]) -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- if narrow -%}
+    {{ exceptions.raise_compiler_error('invoice_store was created before DECISIONLOG D70: its money columns ('
+        ~ narrow | unique | join(', ') ~ ') must become ' ~ billing.type_money() ~ ', which Spark cannot do in place. '
+        ~ 'Copy the table with those columns cast to ' ~ billing.type_money() ~ ' and put the copy in its place, then build again.') }}
+{%- endif -%}
+{{ return([]) }}
+{% endmacro %}
+{% macro databricks__widen_invoice_store_money() %}{{ return(billing.spark__widen_invoice_store_money()) }}{% endmacro %}
 
 {#-
   The rows of one record type of the invoices that are final in `relation` (the store): for each

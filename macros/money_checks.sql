@@ -12,7 +12,7 @@
     'conversion_factor': (10, '10000000000000000', 'conversion factors keep 10'),
     'size': (10, '1000000000000000000', 'quantities keep 10'),
     'quantity': (10, '1000000000', 'quantities keep 10'),
-    'amount': (2, '1000000000000', 'the currency minor unit'),
+    'amount': (billing.money_scale() | int, '1000000000000', 'the currency minor unit'),
 } -%}
 {{ return(rules[kind]) }}
 {%- endmacro %}
@@ -37,9 +37,33 @@ must be below {{ rule[1] }} (larger values could overflow the exact arithmetic o
 coalesce(abs({{ billing.try_to_decimal(column) }}) >= {{ billing.catalog_number_rule(kind)[1] }}, false)
 {%- endmacro %}
 
-{#- The two config problems of a numeric column of `seed`: too many decimal places, too large. -#}
+{#-
+  The two config problems of a numeric column of `seed`: too many decimal places, too large. An
+  amount keeps its contract's currency's minor unit (D20, D54): `seed` has a contract_id.
+-#}
 {% macro number_problems(seed, key_expr, column, kind) -%}
+{%- if kind == 'amount' -%}
+{{ billing.minor_unit_problems(seed, key_expr, column) }}
+{%- else -%}
 {{ billing.config_problem(seed, key_expr, billing.too_precise(column, kind), column ~ ' ' ~ billing.number_problem(kind, 'places')) }}
+{%- endif %}
 union all
 {{ billing.config_problem(seed, key_expr, billing.too_large(column, kind), column ~ ' ' ~ billing.number_problem(kind, 'bound')) }}
+{%- endmacro %}
+
+{#-
+  Rows of `seed` whose money `column` has more decimal places than the minor unit of its contract's
+  currency (0 for JPY, 3 for KWD, 2 for USD; D20). A row of an unknown contract is a problem already.
+-#}
+{% macro minor_unit_problems(seed, key_expr, column) -%}
+select
+    {{ billing.string_literal(seed ~ '.csv') }} as seed,
+    cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
+    {{ billing.string_literal(column ~ ' has more than ') }}
+    || cast(contract_currencies.minor_units as {{ dbt.type_string() }})
+    || {{ billing.string_literal(' decimal places (the currency minor unit)') }} as problem
+from {{ billing.catalog_relation(seed) }} as seed_rows
+inner join {{ ref('int_contract_currencies') }} as contract_currencies
+    on trim(seed_rows.contract_id) = contract_currencies.contract_id
+where {{ billing.has_more_decimal_places('seed_rows.' ~ column, 'contract_currencies.minor_units') }}
 {%- endmacro %}

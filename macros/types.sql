@@ -1,11 +1,13 @@
-{#- Portable types. Quantities and unit prices keep 10 decimal places; amounts are money(2). -#}
+{#- Portable types. Quantities and unit prices keep 10 decimal places; amounts are money (3 places, D70). -#}
 {% macro type_decimal() %}{{ return(adapter.dispatch('type_decimal', 'billing')()) }}{% endmacro %}
 {% macro default__type_decimal() %}decimal(38, 10){% endmacro %}
 {#- An expression as a quantity or unit price: DECIMAL(38, 10). Example: cast_decimal('a * b') -> cast(a * b as decimal(38, 10)) -#}
 {% macro cast_decimal(expr) %}cast({{ expr }} as {{ billing.type_decimal() }}){% endmacro %}
 
 {% macro type_money() %}{{ return(adapter.dispatch('type_money', 'billing')()) }}{% endmacro %}
-{% macro default__type_money() %}decimal(38, 2){% endmacro %}
+{% macro default__type_money() %}decimal(38, {{ billing.money_scale() }}){% endmacro %}
+{#- The places money columns keep: the finest minor unit a rate card's currency may have (D70). -#}
+{% macro money_scale() %}3{% endmacro %}
 
 {#- The text of a number: ASCII digits with an optional sign, point and exponent (DECISIONLOG D38). -#}
 {% macro number_pattern() %}{{ return("[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?") }}{% endmacro %}
@@ -49,9 +51,44 @@ case when {{ billing.matches_pattern('trim(' ~ expr ~ ')', '[+-]?[0-9]+') }} the
 case lower(trim({{ expr }})) when 'true' then true when 'false' then false end
 {%- endmacro %}
 
-{#- Money: ROUND_HALF_UP to the currency's minor unit (2 places for USD). -#}
-{% macro round_money(expr) %}{{ return(adapter.dispatch('round_money', 'billing')(expr)) }}{% endmacro %}
-{% macro default__round_money(expr) %}cast(round({{ expr }}, 2) as {{ billing.type_money() }}){% endmacro %}
+{#-
+  ISO 4217 minor units (list one, current codes) of the currencies whose minor unit is not 2
+  decimal places (DECISIONLOG D20). billing_cli/currency.py keeps the same table for documents,
+  exports and Stripe; tests/test_currency.py checks that they agree.
+-#}
+{% macro currency_minor_unit_exceptions() -%}
+{{ return({
+    0: ['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'],
+    3: ['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'],
+    4: ['CLF', 'UYW'],
+}) }}
+{%- endmacro %}
+
+{#- The minor unit (decimal places) of an upper-case ISO 4217 code: 0 JPY, 3 KWD, 2 USD and the rest. -#}
+{% macro currency_minor_units(currency) -%}
+case
+    {%- for places, codes in billing.currency_minor_unit_exceptions().items() %}
+    when {{ currency }} in ('{{ codes | join("', '") }}') then {{ places }}
+    {%- endfor %}
+    else 2
+end
+{%- endmacro %}
+
+{#-
+  Money: ROUND_HALF_UP (away from zero) to the minor unit of `currency` (an upper-case ISO 4217
+  code; D20), as money (D70). A CASE over the constant scales, since a per-row scale in round() is
+  not portable. A currency finer than money_scale() is a catalog problem, so it never gets here.
+-#}
+{% macro round_money(expr, currency) %}{{ return(adapter.dispatch('round_money', 'billing')(expr, currency)) }}{% endmacro %}
+{% macro default__round_money(expr, currency) -%}
+{%- set exceptions = billing.currency_minor_unit_exceptions() -%}
+case
+    {%- for places in exceptions if places <= billing.money_scale() | int %}
+    when {{ currency }} in ('{{ exceptions[places] | join("', '") }}') then cast(round({{ expr }}, {{ places }}) as {{ billing.type_money() }})
+    {%- endfor %}
+    else cast(round({{ expr }}, 2) as {{ billing.type_money() }})
+end
+{%- endmacro %}
 
 {#-
   A metric value read from an event property (DECISIONLOG D56): any number (D38's shape) whose

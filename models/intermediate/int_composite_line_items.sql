@@ -102,28 +102,49 @@ bases as (
 
 ),
 
-final as (
+priced as (
 
     select
-        {{ dbt.hash(dbt.concat(["segments.segment_id", "'|composite'"])) }} as line_item_id,
+        segments.segment_id,
         segments.invoice_id,
         segments.contract_id,
         segments.customer_id,
-        'composite' as line_type,
         segments.product_id,
         products.name,
-        segments.segment_starting_at as starting_at,
-        segments.segment_ending_before as ending_before,
-        cast(bases.base_amount as {{ billing.type_decimal() }}) as quantity,
+        segments.segment_starting_at,
+        segments.segment_ending_before,
+        bases.base_amount,
         segments.unit_price,
-        {{ billing.round_money(
-            billing.multiply_exact('bases.base_amount', 'segments.unit_price', a_places=2)
-        ) }} as amount
+        contract_currencies.currency,
+        {{ billing.multiply_exact(
+            'bases.base_amount', 'segments.unit_price', a_places=billing.money_scale() | int
+        ) }} as unrounded_amount
     from bases
     inner join segments
         on bases.segment_id = segments.segment_id
     inner join products
         on segments.product_id = products.product_id
+    inner join {{ ref('int_contract_currencies') }} as contract_currencies
+        on segments.contract_id = contract_currencies.contract_id
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat(["segment_id", "'|composite'"])) }} as line_item_id,
+        invoice_id,
+        contract_id,
+        customer_id,
+        'composite' as line_type,
+        product_id,
+        name,
+        segment_starting_at as starting_at,
+        segment_ending_before as ending_before,
+        cast(base_amount as {{ billing.type_decimal() }}) as quantity,
+        unit_price,
+        {{ billing.round_money('unrounded_amount', 'currency') }} as amount
+    from priced
 
 )
 

@@ -14,6 +14,12 @@ products as (
 
 ),
 
+contract_currencies as (
+
+    select * from {{ ref('int_contract_currencies') }}
+
+),
+
 scheduled_lines as (
 
     select
@@ -30,12 +36,14 @@ scheduled_lines as (
         scheduled_occurrences.service_ending_before as ending_before,
         cast(1 as {{ billing.type_decimal() }}) as quantity,
         scheduled_occurrences.amount as unit_price,
-        {{ billing.round_money('scheduled_occurrences.amount') }} as amount,
+        {{ billing.round_money('scheduled_occurrences.amount', 'contract_currencies.currency') }} as amount,
         cast(null as {{ dbt.type_string() }}) as commit_id,
         scheduled_occurrences.scheduled_charge_id
     from scheduled_occurrences
     left join products
         on scheduled_occurrences.product_id = products.product_id
+    inner join contract_currencies
+        on scheduled_occurrences.contract_id = contract_currencies.contract_id
 
 ),
 
@@ -64,21 +72,25 @@ advance_fee_lines as (
 commit_purchase_lines as (
 
     select
-        {{ dbt.hash(dbt.concat(["invoice_id", "'|commit_purchase|'", "commit_id"])) }} as line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
+        {{ dbt.hash(dbt.concat([
+            "commit_purchases.invoice_id", "'|commit_purchase|'", "commit_purchases.commit_id"
+        ])) }} as line_item_id,
+        commit_purchases.invoice_id,
+        commit_purchases.contract_id,
+        commit_purchases.customer_id,
         'commit_purchase' as line_type,
-        product_id,
-        name,
-        access_starting_at as starting_at,
-        access_ending_before as ending_before,
+        commit_purchases.product_id,
+        commit_purchases.name,
+        commit_purchases.access_starting_at as starting_at,
+        commit_purchases.access_ending_before as ending_before,
         cast(1 as {{ billing.type_decimal() }}) as quantity,
-        invoice_amount as unit_price,
-        {{ billing.round_money('invoice_amount') }} as amount,
-        commit_id,
+        commit_purchases.invoice_amount as unit_price,
+        {{ billing.round_money('commit_purchases.invoice_amount', 'contract_currencies.currency') }} as amount,
+        commit_purchases.commit_id,
         cast(null as {{ dbt.type_string() }}) as scheduled_charge_id
-    from {{ ref('int_commit_purchases') }}
+    from {{ ref('int_commit_purchases') }} as commit_purchases
+    inner join contract_currencies
+        on commit_purchases.contract_id = contract_currencies.contract_id
 
 ),
 

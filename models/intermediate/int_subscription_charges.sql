@@ -91,34 +91,47 @@ charges as (
 
 ),
 
+fees as (
+
+    select
+        charges.*,
+        products.name,
+        contract_currencies.currency,
+        {{ billing.multiply_exact(
+            billing.cast_decimal(billing.multiply_exact('charges.quantity', 'charges.unit_price')),
+            'charges.service_fraction'
+        ) }} as unrounded_amount
+    from charges
+    inner join products
+        on charges.product_id = products.product_id
+    inner join {{ ref('int_contract_currencies') }} as contract_currencies
+        on charges.contract_id = contract_currencies.contract_id
+    where charges.is_billed
+
+),
+
 final as (
 
     select
         {{ dbt.hash(dbt.concat([
-            "charges.invoice_id", "'|subscription|'", "charges.subscription_id", "'|'",
-            billing.timestamp_key('charges.service_starting_at')
+            "invoice_id", "'|subscription|'", "subscription_id", "'|'",
+            billing.timestamp_key('service_starting_at')
         ])) }} as line_item_id,
-        charges.invoice_id,
-        charges.invoice_type,
-        charges.issued_at,
-        charges.contract_id,
-        charges.customer_id,
-        charges.subscription_id,
-        charges.product_id,
-        products.name,
-        charges.service_starting_at,
-        charges.service_ending_before,
-        charges.quantity,
-        charges.unit_price,
-        charges.service_fraction,
-        {{ billing.round_money(billing.multiply_exact(
-            billing.cast_decimal(billing.multiply_exact('charges.quantity', 'charges.unit_price')),
-            'charges.service_fraction'
-        )) }} as amount
-    from charges
-    inner join products
-        on charges.product_id = products.product_id
-    where charges.is_billed
+        invoice_id,
+        invoice_type,
+        issued_at,
+        contract_id,
+        customer_id,
+        subscription_id,
+        product_id,
+        name,
+        service_starting_at,
+        service_ending_before,
+        quantity,
+        unit_price,
+        service_fraction,
+        {{ billing.round_money('unrounded_amount', 'currency') }} as amount
+    from fees
 
 )
 

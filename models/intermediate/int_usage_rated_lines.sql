@@ -2,7 +2,7 @@
   Usage lines priced (DATA_CONTRACT semantics 4 to 6): each line's quantity
   (int_usage_line_quantities) priced by its segment's rate after overrides, by rate type through
   billing.usage_amount (macros/price_usage.sql; TIERED and VOLUME from int_tier_amounts), the
-  amount rounded half-up to cents. usage_problem marks a line not billed as it stands
+  amount rounded half-up to the currency's minor unit (D20). usage_problem marks a line not billed as it stands
   (int_usage_problems; its invoice is held as a DRAFT):
     quantity_out_of_range  the conversion's product (or a divided quantity) is not below 10^17
     negative_quantity      the metered quantity is below zero: priced 0.00 whatever the price model
@@ -35,6 +35,12 @@ tier_amounts as (
 
 ),
 
+contract_currencies as (
+
+    select * from {{ ref('int_contract_currencies') }}
+
+),
+
 lines as (
 
     select
@@ -63,7 +69,8 @@ lines as (
         end as line_unit_price,
         tier_amounts.tiered_amount,
         tier_amounts.is_tiered_carried,
-        tier_amounts.are_tier_prices_carried
+        tier_amounts.are_tier_prices_carried,
+        contract_currencies.currency
     from line_quantities
     inner join segments
         on line_quantities.segment_id = segments.segment_id
@@ -71,6 +78,8 @@ lines as (
         on segments.product_id = products.product_id
     left join tier_amounts
         on line_quantities.line_key = tier_amounts.line_key
+    inner join contract_currencies
+        on segments.contract_id = contract_currencies.contract_id
 
 ),
 
@@ -118,7 +127,7 @@ final as (
         presentation_group_values,
         quantity,
         line_unit_price as unit_price,
-        {{ billing.round_money('unrounded_amount') }} as amount,
+        {{ billing.round_money('unrounded_amount', 'currency') }} as amount,
         event_count,
         rate_type,
         period_starting_at,

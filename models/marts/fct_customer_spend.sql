@@ -104,7 +104,7 @@ remaining_balances as (
 
 ),
 
-forecast as (
+run_rates as (
 
     select
         current_periods.*,
@@ -114,21 +114,32 @@ forecast as (
         coalesce(product_spend.usage_spend_to_date, 0) as usage_spend_to_date,
         case
             when current_periods.seconds_elapsed > 0 and coalesce(product_spend.usage_spend_to_date, 0) > 0
-                then {{ billing.round_money(billing.divide_exact(
-                    'product_spend.usage_spend_to_date * 86400', 'current_periods.seconds_elapsed')) }}
+                then {{ billing.divide_exact(
+                    'product_spend.usage_spend_to_date * 86400', 'current_periods.seconds_elapsed') }}
             else 0
-        end as daily_run_rate,
+        end as unrounded_daily_run_rate,
         case
             when current_periods.seconds_elapsed > 0 and coalesce(product_spend.usage_spend_to_date, 0) > 0
-                then {{ billing.round_money(billing.divide_exact(
+                then {{ billing.divide_exact(
                     'product_spend.usage_spend_to_date'
                     ~ ' * (current_periods.seconds_in_period - current_periods.seconds_elapsed)',
-                    'current_periods.seconds_elapsed')) }}
+                    'current_periods.seconds_elapsed') }}
             else 0
-        end as forecast_remaining_spend
+        end as unrounded_forecast_remaining_spend
     from current_periods
     left join product_spend
         on current_periods.contract_id = product_spend.contract_id
+
+),
+
+forecast as (
+
+    {#- rounded half-up to the currency's minor unit (D20) -#}
+    select
+        run_rates.*,
+        {{ billing.round_money('unrounded_daily_run_rate', 'currency') }} as daily_run_rate,
+        {{ billing.round_money('unrounded_forecast_remaining_spend', 'currency') }} as forecast_remaining_spend
+    from run_rates
 
 ),
 

@@ -12,3 +12,9 @@ union all
     "currency is not null and trim(currency) <> '' and length(trim(currency)) <> 3",
     'currency is not an ISO 4217 code'
 ) }}
+union all
+{{ billing.config_problem(
+    'rate_cards', 'rate_card_id',
+    billing.currency_minor_units("upper(trim(currency))") ~ ' > ' ~ billing.money_scale(),
+    'currency has a minor unit finer than the ' ~ billing.money_scale() ~ ' decimal places money keeps (D20)'
+) }}
