@@ -63,7 +63,7 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 ) {{ billing.table_format_clause() }}
 {%- endset %}
 {%- set statements = ['create schema if not exists ' ~ target.schema, create] + billing.migrate_invoice_store()
-                      + billing.widen_invoice_store_money() -%}
+                      + billing.widen_stored_money() -%}
 {#- dbt listed the relations before this hook: tell it the table exists, so the model appends to it -#}
 {%- if execute -%}
     {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier='invoice_store') -%}
@@ -107,53 +107,64 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 {% endmacro %}
 
 {#-
-  Before D70 money was DECIMAL(38, 2); a store created then has money columns of that type, which
-  cannot hold a KWD amount's third place (and the store model, on_schema_change='fail', would refuse
-  the wider type). On its first build the columns are widened in place to billing.type_money():
-  ALTER ... SET DATA TYPE on DuckDB, exact (12.34 is 12.340, the same number; no row is added,
-  removed or changed in value). Spark cannot widen a decimal's scale in place (neither parquet nor
-  Delta tables): the build stops, naming the columns and what to do.
+  Before D70 money was DECIMAL(38, 2). The stores a database keeps across builds (the invoice store,
+  and the alert store whose current_value is money) then had money columns of that type, which cannot
+  hold a KWD amount's third place, and their models (on_schema_change='fail') would refuse the wider
+  type. On the first build of such a database the columns are widened in place to
+  billing.type_money(): ALTER ... SET DATA TYPE on DuckDB, exact (12.34 is 12.340, the same number; no
+  row is added, removed or changed in value). Spark cannot widen a decimal's scale in place (neither
+  parquet nor Delta tables): the build stops, naming the columns and what to do.
 -#}
-{% macro widen_invoice_store_money() %}{{ return(adapter.dispatch('widen_invoice_store_money', 'billing')()) }}{% endmacro %}
+{% macro widen_stored_money() %}{{ return(adapter.dispatch('widen_stored_money', 'billing')()) }}{% endmacro %}
 
-{#- The store's money columns, from the one list. -#}
-{% macro invoice_store_money_columns() -%}
-{{ return(billing.invoice_store_columns() | selectattr(1, 'equalto', billing.type_money()) | map(attribute=0) | list) }}
+{#- table -> its money columns, of the tables kept across builds (the invoice store's from its one list). -#}
+{% macro stored_money_columns() -%}
+{{ return({
+    'invoice_store': billing.invoice_store_columns() | selectattr(1, 'equalto', billing.type_money()) | map(attribute=0) | list,
+    'alert_state_changes': ['current_value'],
+}) }}
 {%- endmacro %}
 
-{% macro default__widen_invoice_store_money() %}
+{% macro default__widen_stored_money() %}
 {%- if not execute -%}{{ return([]) }}{%- endif -%}
+{%- set conditions = [] -%}
+{%- for table, columns in billing.stored_money_columns().items() -%}
+    {%- do conditions.append("(table_name = '" ~ table ~ "' and column_name in ('" ~ columns | join("', '") ~ "'))") -%}
+{%- endfor -%}
 {%- set narrow = run_query(
-    "select column_name from information_schema.columns where table_schema = '" ~ target.schema
-    ~ "' and table_name = 'invoice_store' and numeric_scale < " ~ billing.money_scale()
-    ~ " and column_name in ('" ~ billing.invoice_store_money_columns() | join("', '") ~ "') order by column_name"
-).columns[0].values() -%}
+    "select table_name, column_name from information_schema.columns where table_schema = '" ~ target.schema
+    ~ "' and numeric_scale < " ~ billing.money_scale() ~ " and (" ~ conditions | join(' or ')
+    ~ ") order by table_name, column_name"
+) -%}
 {%- set statements = [] -%}
-{%- for name in narrow -%}
-    {%- do statements.append('alter table ' ~ billing.invoice_store_relation() ~ ' alter column ' ~ name
+{%- for row in narrow -%}
+    {%- do statements.append('alter table ' ~ target.schema ~ '.' ~ row[0] ~ ' alter column ' ~ row[1]
                              ~ ' set data type ' ~ billing.type_money()) -%}
 {%- endfor -%}
 {{ return(statements) }}
 {% endmacro %}
 
-{% macro spark__widen_invoice_store_money() %}
+{% macro spark__widen_stored_money() %}
 {%- if not execute -%}{{ return([]) }}{%- endif -%}
-{%- set store = adapter.get_relation(database=none, schema=target.schema, identifier='invoice_store') -%}
-{%- if store is none -%}{{ return([]) }}{%- endif -%}
 {%- set narrow = [] -%}
-{%- for row in run_query('describe table ' ~ billing.invoice_store_relation()) -%}
-    {%- if row[0] in billing.invoice_store_money_columns() and row[1] | lower | replace(' ', '') != billing.type_money() | lower | replace(' ', '') -%}
-        {%- do narrow.append(row[0] ~ ' ' ~ row[1]) -%}
+{%- for table, columns in billing.stored_money_columns().items() -%}
+    {%- if adapter.get_relation(database=none, schema=target.schema, identifier=table) is not none -%}
+        {%- for row in run_query('describe table ' ~ target.schema ~ '.' ~ table) -%}
+            {%- set type = row[1] | lower | replace(' ', '') -%}
+            {%- if row[0] in columns and type.startswith('decimal(') and type.split(',')[-1].rstrip(')') | int < billing.money_scale() | int -%}
+                {%- do narrow.append(table ~ '.' ~ row[0] ~ ' ' ~ row[1]) -%}
+            {%- endif -%}
+        {%- endfor -%}
     {%- endif -%}
 {%- endfor -%}
 {%- if narrow -%}
-    {{ exceptions.raise_compiler_error('invoice_store was created before DECISIONLOG D70: its money columns ('
-        ~ narrow | unique | join(', ') ~ ') must become ' ~ billing.type_money() ~ ', which Spark cannot do in place. '
-        ~ 'Copy the table with those columns cast to ' ~ billing.type_money() ~ ' and put the copy in its place, then build again.') }}
+    {{ exceptions.raise_compiler_error('money columns written before DECISIONLOG D70 ('
+        ~ narrow | unique | join(', ') ~ ') must become ' ~ billing.type_money() ~ ', which Spark cannot do in place: '
+        ~ 'copy each table with those columns cast to ' ~ billing.type_money() ~ ', put the copy in its place, then build again.') }}
 {%- endif -%}
 {{ return([]) }}
 {% endmacro %}
-{% macro databricks__widen_invoice_store_money() %}{{ return(billing.spark__widen_invoice_store_money()) }}{% endmacro %}
+{% macro databricks__widen_stored_money() %}{{ return(billing.spark__widen_stored_money()) }}{% endmacro %}
 
 {#-
   The rows of one record type of the invoices that are final in `relation` (the store): for each

@@ -332,3 +332,60 @@ def test_money_keeps_the_finest_minor_unit_rated():
     text = (REPO / "macros" / "types.sql").read_text()
     scale = int(re.search(r"{% macro money_scale\(\) %}(\d+){% endmacro %}", text).group(1))
     assert scale == max(places for places in _macro_exceptions() if places < 4) == 3
+
+
+# -- a store written before D70 -------------------------------------------------------------------
+
+
+def test_a_store_with_two_place_money_is_widened_and_its_invoices_read_the_same(make_project, tmp_path):
+    """A database built by the code before D70 (money DECIMAL(38, 2)) keeps working: its store's money
+    columns are widened in place, its invoices read and export as before, KWD invoices keep 3 places."""
+    p = make_project()
+    types = p.dir / "macros" / "types.sql"
+    current = types.read_text()
+    types.write_text(current.replace("{% macro money_scale() %}3{% endmacro %}", "{% macro money_scale() %}2{% endmacro %}"))
+    seeds = seed_rows()
+    usd_only = {name: [r for r in rows if "cur_usd" in json.dumps(r)] for name, rows in seeds.items()}
+    usd_only["products"] = seeds["products"]
+    p.metrics(METRICS).seeds(**usd_only)
+    p.ingest([e for e in events() if e["customer_id"] == "c_cur_usd"], loaded_at="2025-01-11T00:00:00Z")
+    p.build(as_of="2025-02-03T00:00:00Z")
+
+    def money_scales() -> set:
+        return {
+            r["numeric_scale"]
+            for r in p.query(
+                "select numeric_scale from information_schema.columns where table_name = 'invoice_store' "
+                "and column_name in ('subtotal', 'credits_applied', 'commits_applied', 'total', 'amount', 'drawn_amount')"
+            )
+        }
+
+    def export(name: str) -> list[str]:
+        out = tmp_path / f"{name}.csv"
+        assert cli(p, "export", "invoices", "--period", "2025-01", "--format", "csv", "--out", str(out)).exit_code == 0
+        return [line for line in out.read_text().splitlines() if "cur_usd" in line]
+
+    assert money_scales() == {2}
+    stored_before = p.query("select * from main.invoice_store order by invoice_id, record_type, line_item_id, balance_id")
+    assert stored_before and {r["contract_id"] for r in stored_before} == {"cur_usd"}
+    exported_before = export("before")
+
+    types.write_text(current)  # the code of D70, with the catalog's JPY and KWD contracts
+    p._dbt.release()
+    p._dbt = None  # parsed again: the macro changed
+    p.seeds(**seeds)
+    p.ingest([e for e in events() if e["customer_id"] != "c_cur_usd"], loaded_at="2025-01-11T00:00:00Z")
+    p.build(as_of="2025-03-03T00:00:00Z")
+
+    assert money_scales() == {3}
+    stored_after = p.query(
+        "select * from main.invoice_store where stored_by_invocation_id = ? "
+        "order by invoice_id, record_type, line_item_id, balance_id",
+        [stored_before[0]["stored_by_invocation_id"]],
+    )
+    assert stored_after == stored_before  # the same rows, the same values (12.34 is 12.340)
+    assert export("after") == exported_before
+    kwd = p.query(
+        "select amount from main.invoice_store where contract_id = 'cur_kwd' and product_id = 'cur_storage'"
+    )
+    assert [r["amount"] for r in kwd] == [D("1234.568")]
