@@ -12,13 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+import test_currency
 from conftest import BillingTestProject, D
 
 AS_OF = "2025-05-10T00:00:00Z"
-METRICS = """billable_metrics:
-  - {name: calls, event_type: call, aggregation: count}
-  - {name: gigabytes, event_type: store, aggregation: sum, property: gb}
-"""
+METRICS = test_currency.METRICS  # calls (count of `call`) and gigabytes (sum of `store`'s gb)
 JAN, FEB, MAR, APR, MAY = (datetime(2025, m, 1) for m in range(1, 6))
 ZERO = (D(0), D(0), D(0), D(0))
 
@@ -86,10 +84,10 @@ SCENARIOS = {
 
 
 def prepare(p: BillingTestProject) -> str:
-    """The balances' catalog and usage; returns the as-of instant to build at.
-    (tests/test_spark_parity.py builds them on Spark too.)"""
+    """The balances' catalog and usage, with tests/test_currency.py's JPY, KWD and USD contracts;
+    returns the as-of instant to build at. (tests/test_spark_parity.py builds them on Spark too.)"""
     p.metrics(METRICS)
-    p.seeds(
+    p.seeds(**test_currency.with_currency_cases(dict(
         customers=[{"customer_id": f"c{k[1:]}", "name": k} for k in SCENARIOS],
         products=[
             {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls", "tags": ["core"]},
@@ -143,10 +141,11 @@ def prepare(p: BillingTestProject) -> str:
             commit("pp5", "k5", "POSTPAID", "200", "2025-01-01", "2025-03-15"),
             commit("pp6", "k6", "POSTPAID", "50", "2025-01-01", "2025-03-01"),
         ],
-    )
+    )))
     for contract_id, months in SCENARIOS.items():
         for month, (api, storage) in months.items():
             p.ingest(usage(f"c{contract_id[1:]}", month, api, storage), loaded_at=f"2025-{month:02d}-11T00:00:00Z")
+    p.ingest(test_currency.events(), loaded_at="2025-01-11T00:00:00Z")  # JPY, KWD and USD contracts (cur_*)
     return AS_OF
 
 
@@ -357,11 +356,11 @@ def test_ledger_adds_up_to_balances(project):
     # what invoices applied equals what the ledger deducted, for prepaid balances
     applied = project.query(
         "select sum(amount) as s from main.fct_invoice_line_items "
-        "where line_type in ('applied_credit', 'applied_commit')"
+        "where line_type in ('applied_credit', 'applied_commit') and contract_id not like 'cur%'"
     )[0]["s"]
     deducted = project.query(
         "select sum(amount) as s from main.fct_balance_ledger "
-        "where entry_type = 'INVOICE_DEDUCTION' and balance_type <> 'POSTPAID_COMMIT'"
+        "where entry_type = 'INVOICE_DEDUCTION' and balance_type <> 'POSTPAID_COMMIT' and contract_id not like 'cur%'"
     )[0]["s"]
     # k1 112 + k2 50 + k3 150 + k4 60 + k5 20 + k7 50
     assert applied == deducted == D(-442)

@@ -137,6 +137,11 @@ def seed_rows() -> dict[str, list[dict]]:
     }
 
 
+def with_currency_cases(seeds: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """`seeds` with the currency cases' rows added (the metrics are the same as tests/test_balances.py's)."""
+    return {name: seeds.get(name, []) + seed_rows().get(name, []) for name in {*seeds, *seed_rows()}}
+
+
 def events() -> list[dict]:
     """January's usage of each currency contract: 3 calls and 1234.5675 GB."""
     rows = []
