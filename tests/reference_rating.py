@@ -17,7 +17,13 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 TEN_PLACES = Decimal("1e-10")
-CENT = Decimal("0.01")
+# ISO 4217 minor units of the currencies the random cases use (DECISIONLOG D20); 2 for the rest
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3}
+
+
+def money(amount: Decimal, currency: str) -> Decimal:
+    """`amount` rounded half-up to the currency's minor unit."""
+    return amount.quantize(Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2)), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ class Contract:
     subscription_products: list[SubscriptionProduct] = field(default_factory=list)
     composites: list[CompositeProduct] = field(default_factory=list)
     balances: list = field(default_factory=list)  # reference_balances.Balance
+    currency: str = "USD"  # its rate card's
 
 
 def _in(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -244,12 +251,12 @@ def subscription_fees(contract: Contract, sp: SubscriptionProduct, as_of: dateti
                             TEN_PLACES, ROUND_HALF_UP
                         )
                     fee = (sub.quantity * unit_price).quantize(TEN_PLACES, ROUND_HALF_UP) * fraction
-                    fees.append((s, e, sub.schedule, sub.quantity, fee.quantize(CENT, ROUND_HALF_UP)))
+                    fees.append((s, e, sub.schedule, sub.quantity, money(fee, contract.currency)))
             nominal = nominal_end
     return fees
 
 
-def _price_line(product: Product, rate: Rate, active: list[Override], events: list[Event]) -> tuple:
+def _price_line(product: Product, rate: Rate, active: list[Override], events: list[Event], currency: str) -> tuple:
     """(quantity, amount) of one usage line: aggregate, convert, round, price after overrides."""
     quantity = convert_and_round(product, aggregate(product.metric, events))
     overwrite = _ranked_overwrite(active)
@@ -258,7 +265,7 @@ def _price_line(product: Product, rate: Rate, active: list[Override], events: li
     else:
         multipliers = [o.multiplier for o in active if o.kind == "MULTIPLIER"]
         effective, multiplier = rate, (min(multipliers) if multipliers else Decimal(1))
-    return quantity, price(effective, multiplier, quantity).quantize(CENT, ROUND_HALF_UP)
+    return quantity, money(price(effective, multiplier, quantity), currency)
 
 
 def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> dict:
@@ -316,7 +323,7 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                     rate = in_effect.get(group)
                     if rate is None or not _entitlement(rate, active):
                         continue
-                    line = _price_line(product, rate, active, group_events)
+                    line = _price_line(product, rate, active, group_events, contract.currency)
                     lines.setdefault((product.product_id, seg_start), []).append(line)
                     period_lines.append((product.product_id, seg_start, line[1]))
                     invoice_lines.setdefault(period_start, []).append((product.product_id, seg_start, seg_end, line[1]))
@@ -351,7 +358,7 @@ def rate_contract(contract: Contract, events: list[Event], as_of: datetime) -> d
                         TEN_PLACES, ROUND_HALF_UP
                     )
                 base = sum(parts, Decimal(0))
-                amount = (base * fraction).quantize(CENT, ROUND_HALF_UP)
+                amount = money(base * fraction, contract.currency)
                 lines.setdefault((composite.product_id, seg_start), []).append((base, amount))
                 invoice_lines.setdefault(period_start, []).append((composite.product_id, seg_start, seg_end, amount))
                 total += amount

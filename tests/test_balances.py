@@ -87,7 +87,8 @@ def prepare(p: BillingTestProject) -> str:
     """The balances' catalog and usage, with tests/test_currency.py's JPY, KWD and USD contracts;
     returns the as-of instant to build at. (tests/test_spark_parity.py builds them on Spark too.)"""
     p.metrics(METRICS)
-    p.seeds(**test_currency.with_currency_cases(dict(
+    test_currency.seeds_with_currency_cases(
+        p,
         customers=[{"customer_id": f"c{k[1:]}", "name": k} for k in SCENARIOS],
         products=[
             {"product_id": "api", "name": "API calls", "type": "USAGE", "billable_metric": "calls", "tags": ["core"]},
@@ -141,7 +142,7 @@ def prepare(p: BillingTestProject) -> str:
             commit("pp5", "k5", "POSTPAID", "200", "2025-01-01", "2025-03-15"),
             commit("pp6", "k6", "POSTPAID", "50", "2025-01-01", "2025-03-01"),
         ],
-    )))
+    )
     for contract_id, months in SCENARIOS.items():
         for month, (api, storage) in months.items():
             p.ingest(usage(f"c{contract_id[1:]}", month, api, storage), loaded_at=f"2025-{month:02d}-11T00:00:00Z")

@@ -63,7 +63,7 @@ EXPECTED = {
 def seed_rows() -> dict[str, list[dict]]:
     """The currency cases' seed rows (all ids prefixed cur_), to add to a scenario's seeds."""
     rates = []
-    for contract_id, code in CURRENCIES.items():
+    for contract_id in CURRENCIES:
         card = f"rc_{contract_id}"
         rates += [
             {"rate_card_id": card, "product_id": "cur_api", "starting_at": "2024-01-01", "rate_type": "FLAT"}
@@ -137,9 +137,11 @@ def seed_rows() -> dict[str, list[dict]]:
     }
 
 
-def with_currency_cases(seeds: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """`seeds` with the currency cases' rows added (the metrics are the same as tests/test_balances.py's)."""
-    return {name: seeds.get(name, []) + seed_rows().get(name, []) for name in {*seeds, *seed_rows()}}
+def seeds_with_currency_cases(p: BillingTestProject, **seeds: list[dict]) -> None:
+    """Write `seeds` with the currency cases' rows added (tests/test_balances.py's scenario, whose metrics
+    are these)."""
+    extra = seed_rows()
+    p.seeds(**{name: seeds.get(name, []) + extra.get(name, []) for name in {*seeds, *extra}})
 
 
 def events() -> list[dict]:
@@ -234,7 +236,9 @@ def test_invoice_totals_and_balances_in_minor_units(project, contract_id):
 
 def test_exports_show_each_currency_with_its_minor_units(project, tmp_path):
     out = tmp_path / "jan.csv"
-    assert cli(project, "export", "invoices", "--period", "2025-01", "--format", "csv", "--out", str(out)).exit_code == 0
+    assert (
+        cli(project, "export", "invoices", "--period", "2025-01", "--format", "csv", "--out", str(out)).exit_code == 0
+    )
     rows = list(csv.DictReader(out.open()))
     storage = {r["contract_id"]: r["amount"] for r in rows if r["product_id"] == "cur_storage"}
     assert storage == {"cur_jpy": "1235", "cur_kwd": "1234.568", "cur_usd": "1234.57"}
@@ -242,7 +246,9 @@ def test_exports_show_each_currency_with_its_minor_units(project, tmp_path):
     assert totals == {"cur_jpy": "0", "cur_kwd": "0.000", "cur_usd": "0.00"}
 
     out = tmp_path / "jan.json"
-    assert cli(project, "export", "invoices", "--period", "2025-01", "--format", "json", "--out", str(out)).exit_code == 0
+    assert (
+        cli(project, "export", "invoices", "--period", "2025-01", "--format", "json", "--out", str(out)).exit_code == 0
+    )
     documents = {d["contract_id"]: d for d in json.loads(out.read_text())["invoices"] if d["invoice_type"] == "USAGE"}
     assert documents["cur_jpy"]["subtotal"] == "1238"
     assert documents["cur_kwd"]["subtotal"] == "1237.069"
@@ -348,7 +354,9 @@ def test_a_store_with_two_place_money_is_widened_and_its_invoices_read_the_same(
     p = make_project()
     types = p.dir / "macros" / "types.sql"
     current = types.read_text()
-    types.write_text(current.replace("{% macro money_scale() %}3{% endmacro %}", "{% macro money_scale() %}2{% endmacro %}"))
+    types.write_text(
+        current.replace("{% macro money_scale() %}3{% endmacro %}", "{% macro money_scale() %}2{% endmacro %}")
+    )
     seeds = seed_rows()
     usd_only = {name: [r for r in rows if "cur_usd" in json.dumps(r)] for name, rows in seeds.items()}
     usd_only["products"] = seeds["products"]
@@ -371,7 +379,9 @@ def test_a_store_with_two_place_money_is_widened_and_its_invoices_read_the_same(
         return [line for line in out.read_text().splitlines() if "cur_usd" in line]
 
     assert money_scales() == {2}
-    stored_before = p.query("select * from main.invoice_store order by invoice_id, record_type, line_item_id, balance_id")
+    stored_before = p.query(
+        "select * from main.invoice_store order by invoice_id, record_type, line_item_id, balance_id"
+    )
     assert stored_before and {r["contract_id"] for r in stored_before} == {"cur_usd"}
     exported_before = export("before")
 
@@ -390,7 +400,5 @@ def test_a_store_with_two_place_money_is_widened_and_its_invoices_read_the_same(
     )
     assert stored_after == stored_before  # the same rows, the same values (12.34 is 12.340)
     assert export("after") == exported_before
-    kwd = p.query(
-        "select amount from main.invoice_store where contract_id = 'cur_kwd' and product_id = 'cur_storage'"
-    )
+    kwd = p.query("select amount from main.invoice_store where contract_id = 'cur_kwd' and product_id = 'cur_storage'")
     assert [r["amount"] for r in kwd] == [D("1234.568")]

@@ -1,8 +1,8 @@
 """Randomized comparison of the dbt models with the pure-Python reference (tests/reference_rating.py).
 
 Hypothesis supplies a seed per example (a failing seed is reported and can be replayed); from it
-each build draws whole catalogs: each case is one customer with one contract, its own rate card and
-products (rates with dated changes, FLAT/TIERED/VOLUME/PACKAGE, conversion and rounding,
+each build draws whole catalogs: each case is one customer with one contract, its own rate card (in
+USD, JPY or KWD: amounts rounded to 2, 0 or 3 places) and products (rates with dated changes, FLAT/TIERED/VOLUME/PACKAGE, conversion and rounding,
 pricing groups of a structured metric and of a SQL metric's group-key column,
 entitlement/MULTIPLIER/OVERWRITE overrides; maybe a SUBSCRIPTION product with ADVANCE/ARREARS,
 prorated subscriptions; maybe a COMPOSITE product over some of them), random usage, and up to four
@@ -61,6 +61,8 @@ METRICS_YAML = "billable_metrics:\n" + "".join(
 )
 
 PRICES = [Decimal(p) for p in ("0", "0.01", "0.1", "0.25", "1", "1.5", "2.375", "0.0005", "12.345")]
+# the rate card currency of the k-th case of a build: one in five bills in yen, one in KWD (D20)
+CURRENCIES = ("USD", "JPY", "KWD", "USD", "USD")
 VALUES = ["0", "1", "2.5", "10", "99.99", "1000", "3.14159"]
 
 
@@ -246,6 +248,14 @@ def iso(d: datetime | None) -> str | None:
     return None if d is None else d.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def in_currency(amount: Decimal | None, currency: str) -> Decimal | None:
+    """A random balance amount (cents) made an amount of `currency`: whole yen (x 100), or with a
+    third KWD place (+ 0.005), so that balances and purchases exercise each minor unit."""
+    if amount is None or currency == "USD":
+        return amount
+    return amount * 100 if currency == "JPY" else amount + Decimal("0.005")
+
+
 def write_cases(project: BillingTestProject, batch) -> dict:
     """Seeds and events for a batch of cases (ids prefixed by case); returns the reference results."""
     seeds = {
@@ -266,8 +276,14 @@ def write_cases(project: BillingTestProject, batch) -> dict:
     expected_applied, expected_true_ups, expected_balances = {}, {}, {}
     for k, (contract, case_events) in enumerate(batch):
         cid, kid, rc = f"c{k:03d}", f"k{k:03d}", f"rc{k:03d}"
+        contract.currency = CURRENCIES[k % len(CURRENCIES)]
+        for b in contract.balances:
+            b.amount, b.invoice_amount = (
+                in_currency(b.amount, contract.currency),
+                in_currency(b.invoice_amount, contract.currency),
+            )
         seeds["customers"].append({"customer_id": cid, "name": cid})
-        seeds["rate_cards"].append({"rate_card_id": rc, "name": rc})
+        seeds["rate_cards"].append({"rate_card_id": rc, "name": rc, "currency": contract.currency})
         seeds["contracts"].append(
             {
                 "contract_id": kid,
