@@ -41,6 +41,8 @@ ZERO_DECIMAL = frozenset(
 )
 THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
 FOUR_DECIMAL = frozenset({"CLF", "UYW"})
+# The places every money column keeps (SQL billing.money_scale(), DECISIONLOG D70).
+MONEY_SCALE = 3
 
 # Symbols for a few common currencies (as Stripe shows them); any other currency shows its code.
 SYMBOLS = {
@@ -96,10 +98,15 @@ def _exact(value: Decimal, places: int) -> Decimal:
     return trimmed
 
 
+def exact_text(value: Decimal, places: int) -> str:
+    """Plain exact text with at least `places` decimals and no trailing zeros beyond: never rounded."""
+    return format(_exact(value, places), "f")
+
+
 def exact_money_text(amount: Decimal, code: str | None) -> str:
     """Plain exact text of an amount with its currency's minor units, never rounded (exports):
     `1235.000` JPY -> `1235`, `1234.570` USD -> `1234.57`, `2.5` KWD -> `2.500`, `0.0005` USD -> `0.0005`."""
-    return format(_exact(amount, minor_units(code)), "f")
+    return exact_text(amount, minor_units(code))
 
 
 def format_number(value: Decimal, places: int = 0) -> str:

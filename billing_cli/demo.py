@@ -22,6 +22,7 @@ from .errors import BillingError
 from .export import export_invoices
 from .ingest import describe, ingest
 from .init import init_project
+from .tables import cell
 
 # (customer_id as sent, alias sometimes used, activity window, daily volume scale)
 CUSTOMERS = [
@@ -254,7 +255,7 @@ def summary(db_path: Path) -> str:
     rows.append("")
     rows.append(f"  {'customer':<16} {'contract':<16} {'type':<9} {'from':<10} {'status':<9} {'total':>10}  lines")
     for name, contract, kind, starts, status, total, line_count in invoices:
-        rows.append(f"  {name:<16} {contract:<16} {kind:<9} {starts:<10} {status:<9} {total:>10}  {line_count}")
+        rows.append(f"  {name:<16} {contract:<16} {kind:<9} {starts:<10} {status:<9} {cell(total):>10}  {line_count}")
     if balances:
         rows.append("")
         rows.append(
@@ -263,6 +264,7 @@ def summary(db_path: Path) -> str:
         )
         for name, balance, kind, status, amount, used, closed, left in balances:
             rows.append(
-                f"  {name:<16} {balance[:24]:<24} {kind:<15} {status:<8} {amount:>8} {used:>8} {closed:>16} {left:>8}"
+                f"  {name:<16} {balance[:24]:<24} {kind:<15} {status:<8} {cell(amount):>8} {cell(used):>8} "
+                f"{cell(closed):>16} {cell(left):>8}"
             )
     return "\n".join(rows)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from .currency import MONEY_SCALE, exact_text
+
 
 def cell(value) -> str:
     if value is None:
@@ -12,6 +14,8 @@ def cell(value) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
     if isinstance(value, Decimal):
+        if value.as_tuple().exponent == -MONEY_SCALE:
+            return exact_text(value, 2)  # money (D70), whatever its currency: exact, with cents at least
         return format(value, "f")
     return str(value)
 

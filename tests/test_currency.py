@@ -30,6 +30,7 @@ from conftest import REPO, BillingTestProject, D
 from billing_cli import currency
 from billing_cli.cli import main
 from billing_cli.stripe import stripe_amount
+from billing_cli.tables import cell
 
 AS_OF = "2025-05-10T00:00:00Z"
 METRICS = """billable_metrics:
@@ -342,7 +343,19 @@ def test_money_keeps_the_finest_minor_unit_rated():
     """money_scale() is the finest minor unit billed; only the 4-place units of account are refused."""
     text = (REPO / "macros" / "types.sql").read_text()
     scale = int(re.search(r"{% macro money_scale\(\) %}(\d+){% endmacro %}", text).group(1))
-    assert scale == max(places for places in _macro_exceptions() if places < 4) == 3
+    assert scale == max(places for places in _macro_exceptions() if places < 4) == currency.MONEY_SCALE == 3
+
+
+def test_terminal_tables_show_money_exactly_with_cents_at_least():
+    """`billing status` and the demo summary know no currency per cell: money (3 places stored) is shown
+    exactly with at least 2 places, as before D70 for USD; other numbers as they are."""
+    assert [cell(D(v)) for v in ("12.340", "2.501", "1235.000", "0.000", "10.0000000000")] == [
+        "12.34",
+        "2.501",
+        "1235.00",
+        "0.00",
+        "10.0000000000",
+    ]
 
 
 # -- a store written before D70 -------------------------------------------------------------------
