@@ -27,12 +27,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
 
-from .currency import format_money, format_number, normalize_code
+from .currency import format_money, format_number, normalize_code, round_money
 from .db import connect, has_table
 from .errors import BillingError
 from .outputs import check_target, write_bytes, write_text
@@ -304,9 +304,10 @@ def graduated(quantity: Decimal, tiers: list[tuple], multiplier: Decimal = Decim
     return out
 
 
-def tier_breakdown(con, contract_id: str, line: dict) -> list[dict] | None:
+def tier_breakdown(con, contract_id: str, line: dict, currency: str | None = None) -> list[dict] | None:
     """The tiers of a TIERED line, from the catalog: the first tier set in effect at the line's start
-    (its own pricing group first) whose graduated amount, rounded to cents, is the line's amount;
+    (its own pricing group first) whose graduated amount, rounded to the currency's minor unit (D20),
+    is the line's amount;
     None when none is (the catalog changed since the invoice was rated): then no breakdown is shown."""
     if not has_table(con, "main", "int_price_tiers"):
         return None
@@ -326,7 +327,7 @@ def tier_breakdown(con, contract_id: str, line: dict) -> list[dict] | None:
         for multiplier in multipliers:
             parts = graduated(line["quantity"], tiers, multiplier)
             total = sum((p["amount"] for p in parts), Decimal(0))
-            if total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == line["amount"]:
+            if round_money(total, currency) == line["amount"]:
                 return parts
     return None
 
@@ -482,7 +483,7 @@ def load_invoice(db_path: Path, project_dir: Path, ref: str) -> InvoiceDocument:
             line["type_name"] = LINE_TYPES.get(line["line_type"], line["line_type"])
             line["tiers"] = None
             if line["line_type"] == "usage" and line["unit_price"] is None and line["quantity"] is not None:
-                line["tiers"] = tier_breakdown(con, header["contract_id"], line)
+                line["tiers"] = tier_breakdown(con, header["contract_id"], line, header["currency"])
     finally:
         con.close()
     lines.sort(key=_line_order)

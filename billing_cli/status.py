@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from .currency import exact_money_text
 from .db import connect, has_table
 from .errors import BillingError
 from .tables import cell, render_table
@@ -77,7 +78,8 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
         forecast = sum((r[11] for r in rows), Decimal("0.00"))
         table.append(("Total", spent, None, forecast))
         out.append(render_table(["product", "spend to date", "daily run rate", "forecast to period end"], table))
-        out.append(f"  Remaining balances: credits {credit_left}, commits {commit_left}")
+        left = [exact_money_text(amount, currency) for amount in (credit_left, commit_left)]
+        out.append(f"  Remaining balances: credits {left[0]}, commits {left[1]}")
     if balances:
         out.append("")
         out.append("Balances:")

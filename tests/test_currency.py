@@ -3,7 +3,8 @@
 Three contracts bill the same usage, subscription, scheduled charge and credit, one in each currency
 (rate cards rc_cur_jpy, rc_cur_kwd, rc_cur_usd). Every amount is worked out by hand below:
 
-  cur_api      3 calls x 0.8335          = 2.5005      -> JPY 3,    USD 2.50,    KWD 2.501
+  cur_api      3 calls, TIERED: 1 x 0.8335 + 2 x 0.8335
+                                         = 2.5005      -> JPY 3,    USD 2.50,    KWD 2.501
   cur_storage  1234.5675 GB x 1          = 1234.5675   -> JPY 1235, USD 1234.57, KWD 1234.568
   cur_seat     7 seats x 0.1234567 (ADVANCE, January)
                                          = 0.8641969   -> JPY 1,    USD 0.86,    KWD 0.864
@@ -67,8 +68,8 @@ def seed_rows() -> dict[str, list[dict]]:
     for contract_id in CURRENCIES:
         card = f"rc_{contract_id}"
         rates += [
-            {"rate_card_id": card, "product_id": "cur_api", "starting_at": "2024-01-01", "rate_type": "FLAT"}
-            | {"price": "0.8335"},
+            {"rate_card_id": card, "product_id": "cur_api", "starting_at": "2024-01-01", "rate_type": "TIERED"}
+            | {"tiers": [{"size": 1, "price": "0.8335"}, {"price": "0.8335"}]},
             {"rate_card_id": card, "product_id": "cur_storage", "starting_at": "2024-01-01", "rate_type": "FLAT"}
             | {"price": "1"},
             {
@@ -230,6 +231,15 @@ def test_invoice_totals_and_balances_in_minor_units(project, contract_id):
         ("SEGMENT_START", D(CREDITS[contract_id])),
         ("INVOICE_DEDUCTION", -usage_charges),
     ]
+
+
+def test_documents_show_the_tiers_of_a_line_rounded_in_its_currency(project):
+    """The tier breakdown is shown when the tiers reproduce the line's amount in its currency: 2.5005
+    is JPY 3 (it is not 2.50, the cents of it)."""
+    [january] = [r for r in project.invoices("cur_jpy") if r["invoice_type"] == "USAGE" and r["issued_at"].month == 2]
+    result = cli(project, "invoices", "show", january["invoice_id"])
+    assert result.exit_code == 0, result.output
+    assert "Tier 2: over 1" in result.stdout and "¥3" in result.stdout, result.stdout
 
 
 # -- exports --------------------------------------------------------------------------------------
