@@ -92,6 +92,9 @@ class CatalogProblem:
     row_key: str | None
     problem: str
 
+    def describe(self) -> str:
+        return f"seed={self.seed}, row_key={self.row_key}, problem={self.problem}"
+
 
 @dataclass
 class BuildSummary:
@@ -197,7 +200,7 @@ class BuildSummary:
                 f"value {cell(a.current_value)}, threshold {cell(a.threshold)}"
             )
         out.append(f"Catalog problems: {len(self.catalog_problems) or 'none'}")
-        out += [f"  {p.seed} {p.row_key or ''}: {p.problem}".replace("  :", ":") for p in self.catalog_problems]
+        out += [f"  {p.describe()}" for p in self.catalog_problems]
         if self.usage_problems:
             out.append(f"Usage problems: {self.usage_problems} line(s) hold their invoice (see the warnings)")
         return out
@@ -278,6 +281,19 @@ def events_watermark(db_path: Path) -> datetime | None:
         con.close()
 
 
+def catalog_problems(db_path: Path) -> list[CatalogProblem]:
+    """The rows of int_catalog_problems (seed file, row, problem), as the last build left them."""
+    con = connect(db_path, read_only=True)
+    try:
+        return (
+            [CatalogProblem(*r) for r in con.execute(CATALOG).fetchall()]
+            if has_table(con, "main", "int_catalog_problems")
+            else []
+        )
+    finally:
+        con.close()
+
+
 def read_summary(
     db_path: Path,
     result,
@@ -300,6 +316,10 @@ def read_summary(
         def exists(name: str) -> bool:
             return has_table(con, "main", name)
 
+        if exists("int_catalog_problems"):
+            summary.catalog_problems = [CatalogProblem(*r) for r in con.execute(CATALOG).fetchall()]
+        if not result.success:  # the marts may hold this build's tables and the last one's: no figures
+            return summary
         inv = result.invocation_id
         if exists("build_log") and inv:
             row = con.execute(AS_OF, [inv]).fetchone()
@@ -314,8 +334,6 @@ def read_summary(
             summary.finalized = [CurrencyTotal(*r) for r in con.execute(FINALIZED, [inv]).fetchall()]
         if exists("alert_state_changes") and inv:
             summary.alerts_fired = [AlertFiring(*r) for r in con.execute(ALERTS, [inv]).fetchall()]
-        if exists("int_catalog_problems"):
-            summary.catalog_problems = [CatalogProblem(*r) for r in con.execute(CATALOG).fetchall()]
         if exists("int_usage_problems"):
             summary.usage_problems = con.execute(USAGE_PROBLEMS).fetchone()[0]
         if metrics and exists("int_events_deduplicated"):

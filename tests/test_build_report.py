@@ -252,6 +252,16 @@ def test_check_reports_catalog_problems_without_a_full_build(tmp_path):
     assert "int_catalog_problems" in tables
     assert "fct_invoices" not in tables and "fct_event_outcomes" not in tables  # no full build
 
+    # a build stops at the same problem; --json still prints the document (and only it), exit 1
+    failed = billing(project, "build", "--as-of", AS_OF, "--json")
+    assert failed.exit_code == 1, failed.output
+    doc = json.loads(failed.stdout)
+    assert doc["success"] is False and doc["invoices"] == [] and doc["events"] == []
+    assert doc["catalog_problems"] == [
+        {"seed": "contracts.csv", "row_key": "con_1", "problem": "customer_id is not in customers"}
+    ]
+    assert any("assert_catalog_has_no_problems" in p for p in doc["problems"])
+
     project.seeds(**CATALOG)
     fixed = billing(project, "check")
     assert fixed.exit_code == 0, fixed.output
