@@ -92,6 +92,8 @@ class DbtProject:
         os.environ["BILLING_DB"] = str(self.db_path)
         level = log_level or ("warn" if self.quiet else None)
         flags = ["--log-level", level] if level else []
+        if level == "none":
+            flags += ["--log-level-file", "warn"]  # a silent console still logs to logs/dbt.log as `warn` does
         if args[0] == "parse" and "--no-write-json" not in self.extra_flags:
             flags.append("--no-write-json")  # the build writes target/manifest.json; no need to twice
         return dbtRunner(manifest=self._manifest, callbacks=callbacks).invoke([*flags, *self.extra_flags, *args])

@@ -29,7 +29,7 @@ METRICS = """billable_metrics:
   - {name: tokens, event_type: completion, aggregation: sum, property: tokens}
 """
 ALERTS = "alerts:\n  - {id: spend-1, type: spend_threshold_reached, threshold: 1}\n"
-CATALOG = {
+CATALOG = {  # also the catalog of tests/test_cli.py's build and export
     "customers": [{"customer_id": "cus_1", "name": "Tiny Co"}],
     "products": [{"product_id": "prod_calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
     "rate_cards": [{"rate_card_id": "rc", "name": "List", "currency": "USD"}],
