@@ -264,7 +264,7 @@ def build(
 
 @command(main)
 def check(billing: BillingContext) -> None:
-    """Check the project in seconds, without a full build: metric and alert definitions, generated
+    """Check the project quickly, without a full build: metric and alert definitions, generated
     models up to date, seed headers against the contract, catalog problems."""
     import time
 
