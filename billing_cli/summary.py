@@ -181,7 +181,7 @@ class BuildSummary:
                 render_table(
                     ["type", "status", "currency", "invoices", "total"],
                     [
-                        (g.invoice_type, g.status, g.currency, g.invoices, _money(g.total, g.currency))
+                        (g.invoice_type, g.status, g.currency, g.invoices, format_money(g.total, g.currency))
                         for g in self.invoices
                     ],
                 )
@@ -206,14 +206,10 @@ class BuildSummary:
         return out
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return format_money(amount, currency)
-
-
 def _per_currency(totals: list[CurrencyTotal], unit: str) -> str:
     if not totals:
         return "none"
-    return "; ".join(f"{t.count} {unit}, {_money(t.amount, t.currency)} ({t.currency})" for t in totals)
+    return "; ".join(f"{t.count} {unit}, {format_money(t.amount, t.currency)} ({t.currency})" for t in totals)
 
 
 def _json_value(value):

@@ -278,3 +278,21 @@ def test_check_names_a_seed_header_that_does_not_match_the_contract(tmp_path):
 
     assert result.exit_code == 1, result.output
     assert "seed=rate_cards.csv" in result.stderr and "currncy" in result.stderr
+
+
+def test_progress_on_a_terminal_rewrites_one_line():
+    from types import SimpleNamespace
+
+    from billing_cli.build import Progress
+
+    def msg(name: str, **data) -> SimpleNamespace:
+        return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(**data))
+
+    written: list[str] = []
+    progress = Progress(written.append, in_place=True)
+    progress(msg("LogStartLine", total=2))
+    for node in ("stg_a", "fct_b"):
+        progress(msg("NodeFinished", node_info=SimpleNamespace(node_status="success", node_name=node)))
+    progress.close()
+    assert [w.split(" (")[0] for w in written[:2]] == ["\r\x1b[K1/2 success stg_a", "\r\x1b[K2/2 success fct_b"]
+    assert written[2] == "\n"
