@@ -97,11 +97,8 @@ class BillingContext:
     ) -> BuildResult:
         """`dbt build` on the project; refused before dbt starts when the generated models are stale
         or the database is held by another process. `progress`: a dbt event callback."""
-        from .db import connect
-
         self.compile(check=True)  # stale generated models: "run `billing compile`", before dbt starts
-        if self._on_duckdb():
-            connect(self.db).close()  # a database held by another process: one line, before dbt starts
+        self._refuse_a_locked_database()
         return self.dbt(quiet).build(
             as_of=as_of, full_refresh=full_refresh, select=select, progress=progress, log_level=log_level
         )
@@ -134,9 +131,9 @@ class BillingContext:
         return summary
 
     def check(self) -> tuple[list[str], list[str], list[str]]:
-        """`billing check`, without a full build: (what passed, warnings, problems). Metric and alert definitions
-        and their generated models, then the seeds (headers against the contract's columns) and the
-        catalog checks, built with their parents only (CATALOG_CHECKS) into the database."""
+        """`billing check`, without a full build: (what passed, warnings, problems). Metric and alert
+        definitions and their generated models, then the seeds (headers against the contract's
+        columns) and the catalog checks, built with their parents only (CATALOG_CHECKS)."""
         from .summary import catalog_problems
 
         passed: list[str] = []
@@ -146,10 +143,7 @@ class BillingContext:
             passed.append(f"{n_metrics} metric(s), {n_alerts} alert(s): valid, generated models up to date")
         except BillingError as e:
             problems.append(str(e))
-        if self._on_duckdb():
-            from .db import connect
-
-            connect(self.db).close()
+        self._refuse_a_locked_database()
         result = self.dbt().build(select=CATALOG_CHECKS, exclude=NO_TESTS, log_level="none")
         if not result.success:
             problems.append("seeds and catalog:\n" + "\n".join(result.problems))
@@ -162,6 +156,13 @@ class BillingContext:
     @staticmethod
     def _on_duckdb() -> bool:
         return os.environ.get("BILLING_TARGET", "duckdb") == "duckdb"
+
+    def _refuse_a_locked_database(self) -> None:
+        """A DuckDB file held by another process: one line, before dbt starts (DECISIONLOG D53)."""
+        from .db import connect
+
+        if self._on_duckdb():
+            connect(self.db).close()
 
     # -- reading ---------------------------------------------------------------------------------
     def status(self, customer_id: str) -> str:
