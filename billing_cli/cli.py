@@ -287,6 +287,15 @@ def status(billing: BillingContext, customer_id: str) -> None:
     click.echo(billing.status(customer_id))
 
 
+@command(main)
+@click.option("--out", default=None, help="The copy to write (default: <database>.read.duckdb beside it).")
+@click.option("--include-events", is_flag=True, help="Also copy fct_event_outcomes (one row per raw event).")
+def publish(billing: BillingContext, out: str | None, include_events: bool) -> None:
+    """Copy the marts into a read-only file for BI and notebooks (replaced whole, atomically)."""
+    publication = billing.publish(out, include_events)
+    click.echo(f"Published {len(publication.tables)} marts to {publication.path}")
+
+
 @main.group()
 def export() -> None:
     """Export tables for finance."""

@@ -164,6 +164,14 @@ class BillingContext:
         if self._on_duckdb():
             connect(self.db).close()
 
+    def publish(self, out: str | None = None, include_events: bool = False):
+        """Copy the marts into a file readers open while the next build runs (billing_cli/publish.py)."""
+        from .publish import publish
+
+        if os.environ.get("BILLING_TARGET", "duckdb") != "duckdb":
+            raise BillingError("publish copies a DuckDB warehouse; on Spark, readers query the tables directly")
+        return publish(self.db, self.project_dir, Path(out) if out else None, include_events)
+
     # -- reading ---------------------------------------------------------------------------------
     def status(self, customer_id: str) -> str:
         from .status import customer_status
