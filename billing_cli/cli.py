@@ -233,6 +233,12 @@ def ingest(billing: BillingContext, paths: tuple[str, ...], quiet: bool) -> None
     default=None,
     help="Exit 3 when more new events than this are rejected: a count (10) or a share (0.5%).",
 )
+@click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="After a successful DuckDB build, copy the marts for readers (see `billing publish`).",
+)
 def build(
     billing: BillingContext,
     as_of: str | None,
@@ -242,6 +248,7 @@ def build(
     progress: bool | None,
     as_json: bool,
     max_rejections,
+    publish: bool,
 ) -> int:
     """Run `dbt build` (models, seeds, tests) and summarise it: events by outcome, invoices, what it
     finalized, late adjustments, alerts fired, problems. Exit 0 ok, 1 failed, 3 over --max-rejections."""
@@ -259,6 +266,10 @@ def build(
     if not (summary.success or as_json):
         raise BillingError("dbt build failed:\n" + "\n".join(summary.problems))
     click.echo(summary.to_json() if as_json else summary.describe())
+    if summary.success and publish and billing.publishes():
+        publication = billing.publish()
+        if not as_json:
+            click.echo(f"Published {len(publication.tables)} marts for readers to {publication.path}")
     return summary.exit_code()
 
 

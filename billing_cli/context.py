@@ -164,11 +164,16 @@ class BillingContext:
         if self._on_duckdb():
             connect(self.db).close()
 
+    @staticmethod
+    def publishes() -> bool:
+        """Whether the target is DuckDB, whose file one writer holds (Spark readers query the tables)."""
+        return os.environ.get("BILLING_TARGET", "duckdb") == "duckdb"
+
     def publish(self, out: str | None = None, include_events: bool = False):
         """Copy the marts into a file readers open while the next build runs (billing_cli/publish.py)."""
         from .publish import publish
 
-        if os.environ.get("BILLING_TARGET", "duckdb") != "duckdb":
+        if not self.publishes():
             raise BillingError("publish copies a DuckDB warehouse; on Spark, readers query the tables directly")
         return publish(self.db, self.project_dir, Path(out) if out else None, include_events)
 

@@ -15,12 +15,14 @@ import json
 import re
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 from conftest import BillingTestProject
 
 from billing_cli.build import PARSE_TARGET
 from billing_cli.cli import main
+from billing_cli.publish import mart_names
 from billing_cli.summary import EXIT_REJECTIONS, RejectionLimit
 
 AS_OF = "2025-02-05T00:00:00Z"
@@ -126,6 +128,18 @@ def test_the_summary_names_outcomes_invoices_finalized_alerts_and_problems(build
     assert "Alerts fired by this build: 1" in out
     assert "spend-1 (spend_threshold_reached) for cus_1" in out
     assert "Catalog problems: none" in out
+
+
+def test_a_successful_build_publishes_the_marts_for_readers(builds):
+    """Text mode says where; --json publishes silently. The copy holds the build's invoices."""
+    project, first, second = builds
+    copy = project.db_path.with_name("billing.read.duckdb")
+    marts = len(mart_names(project.dir))  # models/marts less fct_event_outcomes
+    assert f"Published {marts} marts for readers to {copy}" in first.stdout
+    assert "Published" not in second.stdout
+    with duckdb.connect(str(copy), read_only=True) as con:
+        published = con.execute("select count(*) from fct_invoices").fetchone()[0]
+    assert published == len(project.invoices()) > 0
 
 
 def test_a_metric_property_no_event_carries_is_a_warning(builds):
