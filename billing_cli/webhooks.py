@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from .currency import format_number, minor_units
 from .db import connect, has_table
 from .errors import BillingError
 from .outputs import write_bytes, write_text
@@ -49,7 +50,7 @@ READ_CHUNK = 65536
 
 PENDING = f"""
 select c.state_change_id, c.alert_id, c.alert_type, c.customer_id, c.billable_metric, c.threshold,
-       c.current_value, c.window_key, c.changed_at
+       c.current_value, c.window_key, c.changed_at, {{currency}}
 from main.alert_state_changes as c
 where c.state = 'in_alarm'
   and c.state_change_id not in (select notification_id from {DELIVERIES} where destination = ?)
@@ -64,28 +65,33 @@ class DeliveryReport:
     attempts: int = 0
 
 
-def _text(value) -> str | None:
+def _text(value, currency: str | None = None) -> str | None:
+    """JSON text of a value: a Decimal exactly, without trailing zeros beyond the currency's minor
+    units (`100.00` USD, `1000` JPY) or, without a currency (a metric quantity), beyond its last
+    significant digit (`10000`, `2.5`): never `500.0000000000` (DECISIONLOG D68)."""
     if value is None:
         return None
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format_number(value, minor_units(currency) if currency else 0).replace(",", "")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
 
 
 def notification(row: tuple) -> dict:
-    (change_id, alert_id, alert_type, customer_id, metric, threshold, value, window_key, changed_at) = row
+    (change_id, alert_id, alert_type, customer_id, metric, threshold, value, window_key, changed_at, currency) = row
     properties = {
         "alert_id": alert_id,
         "customer_id": customer_id,
-        "threshold": _text(threshold),
-        "value": _text(value),
+        "threshold": _text(threshold, currency),
+        "value": _text(value, currency),
         "window_key": window_key,
         "fired_at": _text(changed_at),
     }
     if metric is not None:
         properties["billable_metric"] = metric
+    if currency is not None:
+        properties["currency"] = currency
     return {"id": change_id, "type": alert_type, "properties": properties}
 
 
@@ -138,7 +144,13 @@ def pending(con, destination: str) -> list[dict]:
             "no alert_state_changes table yet (define alerts.yml, run `billing compile` and `billing build` first)"
         )
     _ensure_log(con)
-    return [notification(r) for r in con.execute(PENDING, [destination]).fetchall()]
+    # firings recorded before the currency column existed (DECISIONLOG D68) have none
+    has_currency = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'main' "
+        "and table_name = 'alert_state_changes' and column_name = 'currency'"
+    ).fetchone()[0]
+    sql = PENDING.format(currency="c.currency" if has_currency else "cast(null as varchar) as currency")
+    return [notification(r) for r in con.execute(sql, [destination]).fetchall()]
 
 
 class AttemptTimeout(OSError):
