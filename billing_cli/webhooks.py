@@ -2,7 +2,10 @@
 
 Each firing (a row of `alert_state_changes` with state 'in_alarm') becomes one notification
 `{id, type, properties}` whose id is the firing's stable state_change_id, so a receiver that sees
-it twice (a retry, or a second run after a lost acknowledgement) can drop the copy.
+it twice (a retry, or a second run after a lost acknowledgement) can drop the copy. Properties:
+alert_id, customer_id, threshold and value (exact decimal text, at least the currency's minor
+units: "500.00", "1500" JPY; DECISIONLOG D68), currency (money alerts), billable_metric (usage
+alerts), window_key (the billing period or invoice, D69) and fired_at.
 
 Signing: header `Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.
 A receiver recomputes the HMAC over the timestamp and the raw body, compares in constant time and
