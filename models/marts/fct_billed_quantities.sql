@@ -36,9 +36,10 @@ billable_metrics as (
 
 billed_parts as (
 
-    {#- the usage lines of each period's own invoice -#}
+    {#- the usage lines of each period's own invoice, and what late usage added to them on later
+        invoices (keyed by the invoice they adjust) -#}
     select
-        invoice_id,
+        case when line_type = 'usage' then invoice_id else adjusted_invoice_id end as invoice_id,
         contract_id,
         customer_id,
         product_id,
@@ -46,29 +47,12 @@ billed_parts as (
         ending_before,
         pricing_group_values,
         presentation_group_values,
-        quantity as invoiced_quantity,
-        cast(0 as {{ billing.type_decimal() }}) as late_adjusted_quantity
-    from line_items
-    where line_type = 'usage'
-
-    union all
-
-    -- what late usage added to them, wherever it was billed
-    select
-        adjusted_invoice_id as invoice_id,
-        contract_id,
-        customer_id,
-        product_id,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        cast(0 as {{ billing.type_decimal() }}) as invoiced_quantity,
-        quantity as late_adjusted_quantity
+        case when line_type = 'usage' then quantity else 0 end as invoiced_quantity,
+        case when line_type = 'late_usage_adjustment' then quantity else 0 end as late_adjusted_quantity
     from line_items
     where
-        line_type = 'late_usage_adjustment'
-        and adjusted_line_type = 'usage'
+        line_type = 'usage'
+        or (line_type = 'late_usage_adjustment' and adjusted_line_type = 'usage')
 
 ),
 
