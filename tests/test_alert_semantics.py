@@ -30,6 +30,7 @@ from click.testing import CliRunner
 from conftest import BillingTestProject, D
 
 from billing_cli.cli import main
+from billing_cli.db import connect
 
 METRICS = "billable_metrics:\n  - {name: units, event_type: use, aggregation: sum, property: n}\n"
 ALERTS = """alerts:
@@ -257,3 +258,21 @@ def test_webhook_bodies_carry_exact_amounts_and_their_currency(story, tmp_path):
     units = by_key[("units-100", "kbf/2025-01-01 00:00:00.000000")]
     assert (units["threshold"], units["value"], "currency" in units) == ("100", "150", False)
     assert datetime.strptime(units["fired_at"], "%Y-%m-%dT%H:%M:%SZ") == datetime(2025, 4, 10)
+
+
+def test_a_store_recorded_before_the_currency_column_gains_it(story, tmp_path):
+    """D68: alert_state_changes is never rebuilt; a store from before the column is extended."""
+    p, _ = story
+    con = connect(p.db_path)
+    try:
+        con.execute("alter table main.alert_state_changes drop column currency")  # as an older release made it
+    finally:
+        con.close()
+    result = cli(p, "alerts", "deliver", "--to", str(tmp_path), env={"BILLING_WEBHOOK_SECRET": SECRET})
+    assert result.exit_code == 0 and "Delivered 8 notification(s)" in result.output, result.output
+    bodies = [json.loads(f.read_text()) for f in tmp_path.glob("*.json") if not f.name.endswith(".headers.json")]
+    jan = next(b["properties"] for b in bodies if b["properties"]["window_key"] == "kbf/2025-01-01 00:00:00.000000")
+    assert (jan["threshold"], jan["value"], "currency" in jan) == ("100", "150", False)  # exact, no currency known
+    p.build(as_of=APR20)
+    rows = p.query("select currency, count(*) as n from main.alert_state_changes group by currency")
+    assert rows == [{"currency": None, "n": 8}]  # the column is back, empty for the rows recorded without it
