@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +27,45 @@ class BuildResult:
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # warn-severity tests that returned rows, with their rows
+    invocation_id: str | None = None  # dbt's invocation id: what the build stamped on the rows it wrote
 
     def describe(self) -> str:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
         details = self.warnings + ([] if self.success else self.problems)
         return "\n".join([summary, *details])
+
+
+class Progress:
+    """A dbt event callback printing `n/m status name (elapsed)` as each node finishes: n of the m
+    nodes dbt announced (LogStartLine's total), seconds since the build started. In place (one
+    line rewritten) on a terminal, one line per node otherwise."""
+
+    def __init__(self, write: Callable[[str], None], in_place: bool = False):
+        self.write, self.in_place = write, in_place
+        self.started = time.monotonic()
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, msg) -> None:
+        name = msg.info.name
+        if name == "LogStartLine":
+            self.total = max(self.total, int(msg.data.total))
+        elif name == "NodeFinished":
+            self.done += 1
+            node = msg.data.node_info
+            elapsed = time.monotonic() - self.started
+            line = f"{self.done}/{self.total or '?'} {node.node_status} {node.node_name} ({elapsed:.1f} s)"
+            self.write(f"\r\x1b[K{line}" if self.in_place else line + "\n")
+
+    def close(self) -> None:
+        if self.in_place and self.done:
+            self.write("\n")
+
+
+# dbt writes its parse state (partial_parse.msgpack, perf_info.json) to this folder under the project
+# when `billing` parses, so that plain `dbt` runs with other --vars (which force dbt to parse the
+# whole project again) and `billing` runs do not throw each other's parse state away.
+PARSE_TARGET = Path("target") / "billing"
 
 
 class DbtProject:
@@ -50,12 +86,17 @@ class DbtProject:
             args += ["--target", self.target]
         return args
 
-    def _invoke(self, args: list[str]):
+    def _invoke(self, args: list[str], callbacks: list | None = None, log_level: str | None = None):
         from dbt.cli.main import dbtRunner  # imported lazily: importing dbt costs seconds
 
         os.environ["BILLING_DB"] = str(self.db_path)
-        flags = ["--log-level", "warn"] if self.quiet else []
-        return dbtRunner(manifest=self._manifest).invoke([*flags, *self.extra_flags, *args])
+        level = log_level or ("warn" if self.quiet else None)
+        flags = ["--log-level", level] if level else []
+        if level == "none":
+            flags += ["--log-level-file", "warn"]  # a silent console still logs to logs/dbt.log as `warn` does
+        if args[0] == "parse" and "--no-write-json" not in self.extra_flags:
+            flags.append("--no-write-json")  # the build writes target/manifest.json; no need to twice
+        return dbtRunner(manifest=self._manifest, callbacks=callbacks).invoke([*flags, *self.extra_flags, *args])
 
     def release(self) -> None:
         """Close dbt-duckdb's connection, which holds the DuckDB file lock for the life of the
@@ -72,7 +113,8 @@ class DbtProject:
 
     def parse(self):
         if self._manifest is None:
-            result = self._invoke(["parse", *self._common_args()])
+            target_path = str(self.project_dir / PARSE_TARGET)
+            result = self._invoke(["parse", *self._common_args(), "--target-path", target_path])
             if not result.success:
                 raise BillingError(f"dbt could not parse the project: {result.exception}")
             self._manifest = result.result
@@ -101,7 +143,11 @@ class DbtProject:
         select: str | None = None,
         extra_vars: dict | None = None,
         exclude: str | None = None,
+        progress: Callable | None = None,
+        log_level: str | None = None,
     ) -> BuildResult:
+        """`dbt build`; `progress` is a dbt event callback (e.g. `Progress`), `log_level` overrides
+        the console's (`none` for output that must be only JSON)."""
         self.parse()
         vars_ = dict(extra_vars or {})
         if as_of:
@@ -115,8 +161,12 @@ class DbtProject:
             args += ["--select", select]
         if exclude:
             args += ["--exclude", exclude]
-        result = self._invoke(args)
-        return self._summarise(result)
+        from dbt_common.invocation import get_invocation_id
+
+        result = self._invoke(args, callbacks=[progress] if progress else None, log_level=log_level)
+        built = self._summarise(result)
+        built.invocation_id = get_invocation_id()
+        return built
 
     def _summarise(self, result) -> BuildResult:
         if isinstance(result.exception, KeyboardInterrupt):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -102,12 +104,52 @@ class Destination(click.ParamType):
         return value
 
 
+# What the `billing_as_of` var accepts (macros/timestamps.sql, `as_of`): a date, or a date and time
+# with optional fraction and offset; lower-case t and z as well.
+AS_OF_PATTERN = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?)?"
+)
+
+
+class Instant(click.ParamType):
+    """`--as-of`: an RFC 3339 instant as the `billing_as_of` var reads it, checked before anything
+    runs so that the message names the option (passed on as given)."""
+
+    name = "TIMESTAMP"
+
+    def convert(self, value, param, ctx):
+        text = value.strip()
+        m = AS_OF_PATTERN.fullmatch(text)
+        try:
+            offset = m.group(8) if m and m.group(8) not in (None, "Z", "z") else "+00:00"
+            if not m or int(offset[1:3]) > 23 or int(offset[4:6]) > 59:
+                raise ValueError
+            datetime(*(int(g) for g in (*m.group(1, 2, 3), *(m.group(4, 5, 6) if m.group(4) else ()))))
+        except ValueError:
+            self.fail(f"{value!r} is not an RFC 3339 timestamp (e.g. 2025-04-02T00:00:00Z)", param, ctx)
+        return text
+
+
+class Threshold(click.ParamType):
+    """`--max-rejections`: a number of events or a share of them (summary.RejectionLimit)."""
+
+    name = "N|P%"
+
+    def convert(self, value, param, ctx):
+        from .summary import RejectionLimit
+
+        try:
+            return RejectionLimit.parse(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
 # Options shared by several commands, declared once.
 period_option = click.option(
     "--period", required=True, help="YYYY-MM: USAGE invoices starting and SCHEDULED invoices issued in it."
 )
 as_of_option = click.option(
-    "--as-of", default=None, help="Evaluate statuses as of this instant (RFC 3339); default now."
+    "--as-of", type=Instant(), default=None, help="Evaluate statuses as of this instant (RFC 3339); default now."
 )
 pass_billing = click.make_pass_decorator(BillingContext)
 
@@ -178,11 +220,75 @@ def ingest(billing: BillingContext, paths: tuple[str, ...], quiet: bool) -> None
 @as_of_option
 @click.option("--full-refresh", is_flag=True, help="Pass --full-refresh to dbt.")
 @click.option("--select", default=None, help="dbt selection.")
-@click.option("--quiet", is_flag=True, help="Only warnings and errors from dbt.")
-def build(billing: BillingContext, as_of: str | None, full_refresh: bool, select: str | None, quiet: bool) -> None:
-    """Run `dbt build` (models, seeds, tests) on the project."""
-    result = billing.build(as_of=as_of, full_refresh=full_refresh, select=select, quiet=quiet)
-    click.echo(f"dbt build succeeded: {result.describe()}")
+@click.option("--quiet", is_flag=True, help="No progress lines (dbt prints only warnings and errors anyway).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Print `n/m status node (elapsed)` to stderr as nodes finish (default: when stderr is a terminal).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, and nothing else, on stdout.")
+@click.option(
+    "--max-rejections",
+    type=Threshold(),
+    default=None,
+    help="Exit 3 when more new events than this are rejected: a count (10) or a share (0.5%).",
+)
+@click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="After a successful DuckDB build, copy the marts for readers (see `billing publish`).",
+)
+def build(
+    billing: BillingContext,
+    as_of: str | None,
+    full_refresh: bool,
+    select: str | None,
+    quiet: bool,
+    progress: bool | None,
+    as_json: bool,
+    max_rejections,
+    publish: bool,
+) -> int:
+    """Run `dbt build` (models, seeds, tests) and summarise it: events by outcome, invoices, what it
+    finalized, late adjustments, alerts fired, problems. Exit 0 ok, 1 failed, 3 over --max-rejections."""
+    from .build import Progress
+
+    if progress is None:
+        progress = not (quiet or as_json) and sys.stderr.isatty()
+    printer = Progress(functools.partial(click.echo, err=True, nl=False), in_place=sys.stderr.isatty())
+    try:
+        summary = billing.build_report(
+            as_of, full_refresh, select, printer if progress else None, as_json, max_rejections
+        )
+    finally:
+        printer.close()
+    if not (summary.success or as_json):
+        raise BillingError("dbt build failed:\n" + "\n".join(summary.problems))
+    click.echo(summary.to_json() if as_json else summary.describe())
+    if summary.success and publish and billing.publishes():
+        publication = billing.publish()
+        if not as_json:
+            click.echo(f"Published {len(publication.tables)} marts for readers to {publication.path}")
+    return summary.exit_code()
+
+
+@command(main)
+def check(billing: BillingContext) -> None:
+    """Check the project quickly, without a full build: metric and alert definitions, generated
+    models up to date, seed headers against the contract, catalog problems."""
+    import time
+
+    started = time.monotonic()
+    passed, warnings, problems = billing.check()
+    for line in passed:
+        click.echo(f"ok: {line}")
+    for line in warnings:
+        click.echo(f"warning:\n{line}")
+    elapsed = f"checked in {time.monotonic() - started:.1f} s"
+    if problems:
+        raise BillingError(f"{len(problems)} problem(s) ({elapsed}):\n" + "\n".join(problems))
+    click.echo(elapsed)
 
 
 @command(main)
@@ -190,6 +296,15 @@ def build(billing: BillingContext, as_of: str | None, full_refresh: bool, select
 def status(billing: BillingContext, customer_id: str) -> None:
     """Live spend of CUSTOMER's current billing period by product, forecast and balances."""
     click.echo(billing.status(customer_id))
+
+
+@command(main)
+@click.option("--out", default=None, help="The copy to write (default: <database>.read.duckdb beside it).")
+@click.option("--include-events", is_flag=True, help="Also copy fct_event_outcomes (one row per raw event).")
+def publish(billing: BillingContext, out: str | None, include_events: bool) -> None:
+    """Copy the marts into a read-only file for BI and notebooks (replaced whole, atomically)."""
+    publication = billing.publish(out, include_events)
+    click.echo(f"Published {len(publication.tables)} marts to {publication.path}")
 
 
 @main.group()
@@ -318,7 +433,10 @@ def render_cmd(billing: BillingContext, invoice: str, fmt: str, out: str) -> Non
 @click.option("--reason", required=True, help="Why (kept in billing_audit.invoice_audit_log).")
 @click.option("--actor", default=None, help="Who (default: $USER).")
 @click.option(
-    "--as-of", default=None, help="Regenerate as of this instant (RFC 3339); default: the as-of of the last build."
+    "--as-of",
+    type=Instant(),
+    default=None,
+    help="Regenerate as of this instant (RFC 3339); default: the as-of of the last build.",
 )
 @click.option(
     "--also-finalize",
@@ -353,7 +471,9 @@ def void_cmd(
     show_default=True,
     help="Folder for the demo's event files and exports.",
 )
-@click.option("--as-of", default="2025-04-02T12:00:00Z", show_default=True, help="Build as of this instant.")
+@click.option(
+    "--as-of", type=Instant(), default="2025-04-02T12:00:00Z", show_default=True, help="Build as of this instant."
+)
 def demo(billing: BillingContext, out: Path, as_of: str) -> None:
     """Run the AutoSales demo (examples/autosales) end to end in OUT/autosales/, on a new DuckDB file
     (--db, else OUT/autosales.duckdb)."""

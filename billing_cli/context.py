@@ -14,6 +14,7 @@ invoices, ...) stay free of click and are usable from Python:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +26,13 @@ from .project import database_path, find_project_dir
 
 if TYPE_CHECKING:  # imported lazily at run time: importing dbt costs seconds
     from .build import BuildResult, DbtProject
+    from .summary import BuildSummary, RejectionLimit
+
+# `billing check` builds these models and their parents only: the seeds (each checks its header
+# against the contract's columns), staging and the catalog checks; not their tests (the catalog
+# problems are read from int_catalog_problems).
+CATALOG_CHECKS = "+int_catalog_problems"
+NO_TESTS = "resource_type:test resource_type:unit_test"
 
 Echo = Callable[[str], None]
 
@@ -79,17 +87,95 @@ class BillingContext:
         return describe(ingest(self.db, paths, progress=progress))
 
     def build(
-        self, as_of: str | None = None, full_refresh: bool = False, select: str | None = None, quiet: bool = True
+        self,
+        as_of: str | None = None,
+        full_refresh: bool = False,
+        select: str | None = None,
+        quiet: bool = True,
+        progress=None,
+        log_level: str | None = None,
     ) -> BuildResult:
-        """`dbt build` on the project; an error naming dbt's problems when it fails."""
+        """`dbt build` on the project; refused before dbt starts when the generated models are stale
+        or the database is held by another process. `progress`: a dbt event callback."""
+        self.compile(check=True)  # stale generated models: "run `billing compile`", before dbt starts
+        self._refuse_a_locked_database()
+        return self.dbt(quiet).build(
+            as_of=as_of, full_refresh=full_refresh, select=select, progress=progress, log_level=log_level
+        )
+
+    def build_report(
+        self,
+        as_of: str | None = None,
+        full_refresh: bool = False,
+        select: str | None = None,
+        progress=None,
+        json_output: bool = False,
+        max_rejections: RejectionLimit | None = None,
+    ) -> BuildSummary:
+        """`billing build`: the build, then its summary read from the warehouse (billing_cli/summary.py).
+        With `json_output` dbt prints nothing (the JSON is the only output)."""
+        from . import metrics as metrics_mod
+        from .summary import BuildSummary, events_watermark, read_summary
+
+        watermark = events_watermark(self.db) if self._on_duckdb() else None
+        started = time.monotonic()
+        result = self.build(as_of, full_refresh, select, progress=progress, log_level="none" if json_output else "warn")
+        elapsed = time.monotonic() - started
+        if not self._on_duckdb():
+            summary = BuildSummary(result.success, round(elapsed, 1), dict(result.counts), result.invocation_id)
+            summary.warnings, summary.problems = list(result.warnings), list(result.problems)
+            return summary
+        metrics = metrics_mod.load_metrics(self.project_dir / "billable_metrics.yml")
+        summary = read_summary(self.db, result, elapsed, watermark, metrics)
+        summary.apply_limit(max_rejections)
+        return summary
+
+    def check(self) -> tuple[list[str], list[str], list[str]]:
+        """`billing check`, without a full build: (what passed, warnings, problems). Metric and alert
+        definitions and their generated models, then the seeds (headers against the contract's
+        columns) and the catalog checks, built with their parents only (CATALOG_CHECKS)."""
+        from .summary import catalog_problems
+
+        passed: list[str] = []
+        problems: list[str] = []
+        try:
+            n_metrics, n_alerts, _ = self.compile(check=True)
+            passed.append(f"{n_metrics} metric(s), {n_alerts} alert(s): valid, generated models up to date")
+        except BillingError as e:
+            problems.append(str(e))
+        self._refuse_a_locked_database()
+        result = self.dbt().build(select=CATALOG_CHECKS, exclude=NO_TESTS, log_level="none")
+        if not result.success:
+            problems.append("seeds and catalog:\n" + "\n".join(result.problems))
+        elif self._on_duckdb() and (found := catalog_problems(self.db)):
+            problems.append(f"{len(found)} catalog problem(s):\n" + "\n".join(f"  {p.describe()}" for p in found))
+        else:
+            passed.append(f"seeds and catalog: {sum(result.counts.values())} node(s) built, no problems")
+        return passed, list(result.warnings), problems
+
+    @staticmethod
+    def _on_duckdb() -> bool:
+        return os.environ.get("BILLING_TARGET", "duckdb") == "duckdb"
+
+    def _refuse_a_locked_database(self) -> None:
+        """A DuckDB file held by another process: one line, before dbt starts (DECISIONLOG D53)."""
         from .db import connect
 
-        if os.environ.get("BILLING_TARGET", "duckdb") == "duckdb":
-            connect(self.db).close()  # a database held by another process: one line, before dbt starts
-        result = self.dbt(quiet).build(as_of=as_of, full_refresh=full_refresh, select=select)
-        if not result.success:
-            raise BillingError("dbt build failed:\n" + "\n".join(result.problems))
-        return result
+        if self._on_duckdb():
+            connect(self.db).close()
+
+    @staticmethod
+    def publishes() -> bool:
+        """Whether the target is DuckDB, whose file one writer holds (Spark readers query the tables)."""
+        return os.environ.get("BILLING_TARGET", "duckdb") == "duckdb"
+
+    def publish(self, out: str | None = None, include_events: bool = False):
+        """Copy the marts into a file readers open while the next build runs (billing_cli/publish.py)."""
+        from .publish import publish
+
+        if not self.publishes():
+            raise BillingError("publish copies a DuckDB warehouse; on Spark, readers query the tables directly")
+        return publish(self.db, self.project_dir, Path(out) if out else None, include_events)
 
     # -- reading ---------------------------------------------------------------------------------
     def status(self, customer_id: str) -> str:

@@ -1,7 +1,7 @@
 """Names and shapes the CLI shares with the dbt project, each defined once.
 
 The raw landing table's columns come from the dbt source that declares it
-(models/staging/_staging__sources.yml, with a `data_type` per column); the macro
+(models/staging/raw/_raw__sources.yml, with a `data_type` per column); the macro
 `billing.create_raw_usage_events` reads the same declaration from dbt's graph, so the table the
 loader creates and the one a plain `dbt build` creates cannot drift apart.
 
@@ -25,7 +25,7 @@ SQL_DIALECT = "duckdb"
 PROPERTY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
-_SOURCES = Path(__file__).resolve().parent.parent / "models" / "staging" / "_staging__sources.yml"
+_SOURCES = Path(__file__).resolve().parent.parent / "models" / "staging" / "raw" / "_raw__sources.yml"
 # dbt source data_type -> DuckDB type of the landing table
 _DUCKDB_TYPES = {"string": "varchar", "timestamp": "timestamp", "bigint": "bigint"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from .currency import exact_money_text
+from .currency import exact_money_text, format_money, format_number
 from .db import connect, has_table
 from .errors import BillingError
 from .tables import cell, render_table
@@ -25,7 +25,7 @@ where customer_id = ? and status <> 'ENDED'
 order by contract_id, drawdown_rank
 """
 ALERTS = """
-select alert_id, alert_type, threshold, current_value, fired_at
+select alert_id, alert_type, threshold, current_value, fired_at, currency
 from main.fct_alerts
 where customer_id = ? and state = 'in_alarm'
 order by fired_at, alert_id
@@ -54,6 +54,14 @@ def customer_status(db_path: Path, customer_id: str) -> str:
     finally:
         con.close()
     return render_status(customer, spend, balances, alerts)
+
+
+def alert_amount(value: Decimal | None, currency: str | None) -> str | None:
+    """A threshold or watched value as a person reads it (DECISIONLOG D68): money in its currency
+    (`$500.00`, `¥1,500`), a usage quantity as the exact number (`10,000`), never rounded."""
+    if value is None:
+        return None
+    return format_money(value, currency) if currency else format_number(value)
 
 
 def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], alerts: list[tuple]) -> str:
@@ -92,5 +100,9 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
     if alerts:
         out.append("")
         out.append("Alerts in alarm:")
-        out.append(render_table(["alert", "type", "threshold", "value", "fired at"], [tuple(a) for a in alerts]))
+        rows = [
+            (alert_id, alert_type, alert_amount(threshold, currency), alert_amount(value, currency), fired_at)
+            for alert_id, alert_type, threshold, value, fired_at, currency in alerts
+        ]
+        out.append(render_table(["alert", "type", "threshold", "value", "fired at"], rows))
     return "\n".join(out)

@@ -2,7 +2,10 @@
 
 Each firing (a row of `alert_state_changes` with state 'in_alarm') becomes one notification
 `{id, type, properties}` whose id is the firing's stable state_change_id, so a receiver that sees
-it twice (a retry, or a second run after a lost acknowledgement) can drop the copy.
+it twice (a retry, or a second run after a lost acknowledgement) can drop the copy. Properties:
+alert_id, customer_id, threshold and value (exact decimal text, at least the currency's minor
+units: "500.00", "1500" JPY; DECISIONLOG D68), currency (money alerts), billable_metric (usage
+alerts), window_key (the billing period or invoice, D69) and fired_at.
 
 Signing: header `Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.
 A receiver recomputes the HMAC over the timestamp and the raw body, compares in constant time and
@@ -36,6 +39,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from .currency import format_number, minor_units
 from .db import connect, has_table
 from .errors import BillingError
 from .outputs import write_bytes, write_text
@@ -49,7 +53,7 @@ READ_CHUNK = 65536
 
 PENDING = f"""
 select c.state_change_id, c.alert_id, c.alert_type, c.customer_id, c.billable_metric, c.threshold,
-       c.current_value, c.window_key, c.changed_at
+       c.current_value, c.window_key, c.changed_at, {{currency}}
 from main.alert_state_changes as c
 where c.state = 'in_alarm'
   and c.state_change_id not in (select notification_id from {DELIVERIES} where destination = ?)
@@ -64,28 +68,33 @@ class DeliveryReport:
     attempts: int = 0
 
 
-def _text(value) -> str | None:
+def _text(value, currency: str | None = None) -> str | None:
+    """JSON text of a value: a Decimal exactly, without trailing zeros beyond the currency's minor
+    units (`100.00` USD, `1000` JPY) or, without a currency (a metric quantity), beyond its last
+    significant digit (`10000`, `2.5`): never `500.0000000000` (DECISIONLOG D68)."""
     if value is None:
         return None
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format_number(value, minor_units(currency) if currency else 0).replace(",", "")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
 
 
 def notification(row: tuple) -> dict:
-    (change_id, alert_id, alert_type, customer_id, metric, threshold, value, window_key, changed_at) = row
+    (change_id, alert_id, alert_type, customer_id, metric, threshold, value, window_key, changed_at, currency) = row
     properties = {
         "alert_id": alert_id,
         "customer_id": customer_id,
-        "threshold": _text(threshold),
-        "value": _text(value),
+        "threshold": _text(threshold, currency),
+        "value": _text(value, currency),
         "window_key": window_key,
         "fired_at": _text(changed_at),
     }
     if metric is not None:
         properties["billable_metric"] = metric
+    if currency is not None:
+        properties["currency"] = currency
     return {"id": change_id, "type": alert_type, "properties": properties}
 
 
@@ -138,7 +147,13 @@ def pending(con, destination: str) -> list[dict]:
             "no alert_state_changes table yet (define alerts.yml, run `billing compile` and `billing build` first)"
         )
     _ensure_log(con)
-    return [notification(r) for r in con.execute(PENDING, [destination]).fetchall()]
+    # firings recorded before the currency column existed (DECISIONLOG D68) have none
+    has_currency = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'main' "
+        "and table_name = 'alert_state_changes' and column_name = 'currency'"
+    ).fetchone()[0]
+    sql = PENDING.format(currency="c.currency" if has_currency else "cast(null as varchar) as currency")
+    return [notification(r) for r in con.execute(sql, [destination]).fetchall()]
 
 
 class AttemptTimeout(OSError):

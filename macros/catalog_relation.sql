@@ -1,7 +1,7 @@
 {#-
   The relation a catalog seed is read from: `ref(name)`, the seed, unless var billing_catalog_source
   lists `name` in its `tables`; then the table of that name in its schema (source billing_catalog,
-  models/staging/_staging__sources.yml), DECISIONLOG D65. Every read of a catalog seed goes through
+  models/staging/billing_catalog/_billing_catalog__sources.yml), DECISIONLOG D65. Every read of a catalog seed goes through
   here (staging and the catalog checks), so the checks apply to tables as they do to seeds.
   The seed's header check (macros/seed_columns.sql) has its counterpart for a table: a table that is
   missing or lacks a contract column fails, naming the table and the columns. Extra columns are

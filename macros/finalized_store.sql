@@ -35,15 +35,15 @@
         ('period_starting_at', stamp), ('period_ending_before', stamp), ('issued_at', stamp), ('due_at', stamp),
         ('subtotal', money), ('credits_applied', money), ('commits_applied', money), ('total', money),
         ('line_count', bigint), ('finalizes_at', stamp), ('contract_name', string)],
-    'line': [
-        ('line_item_id', string), ('customer_id', string), ('line_type', string), ('product_id', string),
-        ('name', string), ('starting_at', stamp), ('ending_before', stamp), ('pricing_group_values', string),
-        ('presentation_group_values', string), ('quantity', number), ('unit_price', number), ('amount', money),
-        ('commit_id', string), ('credit_id', string), ('scheduled_charge_id', string),
-        ('adjusted_invoice_id', string), ('adjusted_line_type', string)],
+    'line': [],
     'drawdown': [('balance_id', string), ('drawn_amount', money)],
     'void': [('void_reason', string), ('voided_by', string)],
 } -%}
+{#- a line's columns are the invoice line's (macros/line_items.sql), less the common ones -#}
+{%- set common_names = common | map(attribute=0) | list -%}
+{%- for column in billing.line_item_column_types() if column[0] not in common_names -%}
+    {%- do by_type['line'].append(column) -%}
+{%- endfor -%}
 {%- if record_type != 'all' -%}{{ return(common + by_type[record_type]) }}{%- endif -%}
 {%- set columns = [] -%}
 {%- set names = [] -%}

@@ -2,7 +2,7 @@
   The landing table raw.usage_events (DATA_CONTRACT "Usage events"). Created when missing so that
   a plain `dbt build` works before anything was ingested. The three trailing columns are ours:
   where a row came from, and why the loader could not read it (NULL for a readable row).
-  Its columns and types are those the source declares (models/staging/_staging__sources.yml,
+  Its columns and types are those the source declares (models/staging/raw/_raw__sources.yml,
   `data_type`), which `billing ingest` reads too (billing_cli/names.py): one list.
   When var billing_events_relation names another table (the user's own, DECISIONLOG D65), nothing is
   created: that table must exist, and a missing one fails the build here (the engine's error names it).

@@ -2,7 +2,7 @@
 
 Every test project is a copy of the same models and macros with its own seeds, metrics and DuckDB
 file, and parsing one from scratch costs seconds. So each in-process parse starts from the
-partial-parse file (target/partial_parse.msgpack) of the last project parsed in this process for
+partial-parse file (target/billing/partial_parse.msgpack, build.PARSE_TARGET) of the last project parsed in this process for
 the same target: dbt re-parses only the files whose contents differ (the seeds, the compiled
 metrics, a file a test edits) and falls back to a full parse whenever its own checks say so (dbt
 version, vars, dbt_project.yml, env vars it reads, the profile).
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from billing_cli.build import DbtProject
+from billing_cli.build import PARSE_TARGET, DbtProject
 
-_LAST: dict[str, bytes] = {}  # profile target -> the last parse's target/partial_parse.msgpack
+_LAST: dict[str, bytes] = {}  # profile target -> the last parse's partial_parse.msgpack
 _parse_from_scratch = DbtProject.parse
 
 
@@ -51,7 +51,7 @@ def start_from_last(project_dir: Path, target: str = "duckdb") -> None:
     project_dir's target/ folder (also over a file another target's parse left there): dbt's next
     parse of project_dir, in this process or a child, starts from it."""
     if target in _LAST:
-        saved = Path(project_dir) / "target" / "partial_parse.msgpack"
+        saved = Path(project_dir) / PARSE_TARGET / "partial_parse.msgpack"
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_bytes(_LAST[target])
 
@@ -65,7 +65,7 @@ def parse_from_last(self: DbtProject):
     target = self.target or "duckdb"
     start_from_last(self.project_dir, target)
     manifest = _parse_from_scratch(self)
-    saved = self.project_dir / "target" / "partial_parse.msgpack"
+    saved = self.project_dir / PARSE_TARGET / "partial_parse.msgpack"
     if saved.exists():
         _LAST[target] = saved.read_bytes()
     return manifest

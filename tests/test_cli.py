@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import REPO, BillingTestProject
+from test_build_report import CATALOG as TINY_CATALOG
 
 from billing_cli.cli import main
 
@@ -204,33 +205,7 @@ def test_export_before_any_build_is_a_clean_error(project, tmp_path):
 def test_build_then_export_through_the_cli(tmp_path):
     # 3 calls x FLAT 0.40 = 1.20 for January 2025
     project = BillingTestProject(tmp_path / "tiny")
-    project.seeds(
-        customers=[{"customer_id": "cus_1", "name": "Tiny Co"}],
-        products=[{"product_id": "prod_calls", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
-        rate_cards=[{"rate_card_id": "rc", "name": "List", "currency": "USD"}],
-        rate_card_rates=[
-            {
-                "rate_card_id": "rc",
-                "product_id": "prod_calls",
-                "starting_at": "2025-01-01",
-                "entitled": True,
-                "rate_type": "FLAT",
-                "price": "0.40",
-            }
-        ],
-        contracts=[
-            {
-                "contract_id": "con_1",
-                "customer_id": "cus_1",
-                "rate_card_id": "rc",
-                "name": "Main",
-                "starting_at": "2025-01-01",
-                "usage_statement_frequency": "MONTHLY",
-                "usage_statement_day": "FIRST_OF_MONTH",
-                "net_payment_terms_days": "15",
-            }
-        ],
-    )
+    project.seeds(**TINY_CATALOG)
     project.metrics("billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n")
     project.ingest(
         [

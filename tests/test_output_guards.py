@@ -4,7 +4,8 @@ symlinks, webhooks that only count a 2xx from the endpoint itself, and one-line 
 The module's project is built in child processes only (tests/killed_build.py), so this process never
 holds the DuckDB file and other processes (a killed export, a concurrent writer) can open it.
 Catalog: four customers, FLAT $0.10 per call, monthly periods from Jan 1 2025; 20 February calls
-each, built as of Feb 20 (January final, February a draft); a spend alert fires for each customer.
+each, built as of Feb 20 (January final, February a draft); a spend alert fires for each customer
+(January's 3.00 reaches 2.50; February's 2.00 does not: one firing each, DECISIONLOG D69).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from killed_build import build_killed
 from billing_cli.cli import main
 
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
-ALERTS = "alerts:\n  - {id: spend-1, type: spend_threshold_reached, threshold: 1}\n"
+ALERTS = "alerts:\n  - {id: spend-2.50, type: spend_threshold_reached, threshold: 2.50}\n"
 SECRET = "whsec_guards"
 CUSTOMERS = ("c1", "c2", "c3", "c4")
 

@@ -186,7 +186,7 @@ def test_status_prints_the_spend_table(story):
     assert re.search(r"Onboarding\s+5\.00\s+0\.00\s+5\.00", out), out
     assert re.search(r"Total\s+10\.00\s+19\.00", out), out
     assert "credits 5.00, commits 0.00" in out
-    assert re.search(r"spend-10\s+spend_threshold_reached\s+10\.0+\s+10\.00\s+2025-02-11", out), out
+    assert re.search(r"spend-10\s+spend_threshold_reached\s+\$10\.00\s+\$10\.00\s+2025-02-11", out), out
 
 
 def test_status_of_an_unknown_customer_is_a_clean_error(story):
@@ -207,8 +207,9 @@ def state(snapshot, alert_id, customer_id):
 def test_alert_states_follow_the_story(story):
     _, s = story
     a, b, c, d = s["A"], s["B"], s["C"], s["D"]
-    # A: c1 spent 10.00 (>= 10) and has 5.00 credit left (<= 5); c2's draft is 3.00 (>= 2)
-    assert state(a, "spend-10", "c1") == ("in_alarm", D("10.00"), 1, "2025-02-11 00:00:00")
+    # A: c1 spent 10.00 (>= 10) and has 5.00 credit left (<= 5); c2's draft is 3.00 (>= 2). The
+    # first build also rates January (D69): c1's 100 calls (10.00) fire spend-10 and calls-60 there.
+    assert state(a, "spend-10", "c1") == ("in_alarm", D("10.00"), 2, "2025-02-11 00:00:00")
     assert state(a, "spend-10", "c2")[:2] == ("ok", D("3.00"))
     assert state(a, "calls-60", "c1")[:2] == ("ok", D(50))
     assert state(a, "invoice-2", "c2") == ("in_alarm", D("3.00"), 1, "2025-02-11 00:00:00")
@@ -218,16 +219,16 @@ def test_alert_states_follow_the_story(story):
     assert state(a, "low-commit-1", "c1") == ("ok", None, 0, None)
     assert ("low-commit-1", "c2") not in a["alerts"]  # scoped to c1
     # B: 70 calls fire calls-60; spend (12.00) and credit (3.00) stay in alarm without firing again
-    assert state(b, "calls-60", "c1") == ("in_alarm", D(70), 1, "2025-02-20 00:00:00")
-    assert state(b, "spend-10", "c1") == ("in_alarm", D("12.00"), 1, "2025-02-11 00:00:00")
+    assert state(b, "calls-60", "c1") == ("in_alarm", D(70), 2, "2025-02-20 00:00:00")
+    assert state(b, "spend-10", "c1") == ("in_alarm", D("12.00"), 2, "2025-02-11 00:00:00")
     assert state(b, "low-credit-5", "c1") == ("in_alarm", D("3.00"), 1, "2025-02-11 00:00:00")
     # C: a new period: spend and usage are back to 0; February finalized, so c2 has no big draft
-    assert state(c, "spend-10", "c1") == ("ok", D("0.00"), 1, None)
-    assert state(c, "calls-60", "c1") == ("ok", D(0), 1, None)
+    assert state(c, "spend-10", "c1") == ("ok", D("0.00"), 2, None)
+    assert state(c, "calls-60", "c1") == ("ok", D(0), 2, None)
     assert state(c, "invoice-2", "c2")[:3] == ("ok", D("0.00"), 1)
     # D: 150 calls in March fire spend and usage again; the credit (now 0.00) never recovered
-    assert state(d, "spend-10", "c1") == ("in_alarm", D("15.00"), 2, "2025-03-05 00:00:00")
-    assert state(d, "calls-60", "c1") == ("in_alarm", D(150), 2, "2025-03-05 00:00:00")
+    assert state(d, "spend-10", "c1") == ("in_alarm", D("15.00"), 3, "2025-03-05 00:00:00")
+    assert state(d, "calls-60", "c1") == ("in_alarm", D(150), 3, "2025-03-05 00:00:00")
     assert state(d, "low-credit-5", "c1") == ("in_alarm", D("0.00"), 1, "2025-02-11 00:00:00")
     # ... and c1's March draft, 15.00 less the last 3.00 of credit, reaches invoice-2
     assert state(d, "invoice-2", "c1") == ("in_alarm", D("12.00"), 1, "2025-03-05 00:00:00")
@@ -236,7 +237,9 @@ def test_alert_states_follow_the_story(story):
 def test_alert_store_survives_full_refresh(story, tmp_path):
     p, _ = story
     before = p.query("select * from main.alert_state_changes order by state_change_id")
-    assert len(before) == 10  # A: 3 firings; B: 1; C: 3 back to ok; D: 3 firings
+    # A: 5 firings (3 in February, 2 in January: D69); B: 1; C: invoice-2 back to ok for c2 (a new
+    # period of spend or usage starts without a record); D: 3 firings
+    assert len(before) == 10
     p.build(as_of="2025-03-05T00:00:00Z", full_refresh=True)
     assert p.query("select * from main.alert_state_changes order by state_change_id") == before
 
@@ -291,12 +294,12 @@ def test_webhooks_are_signed_retried_and_delivered_once(story, receiver):
     firings = {
         r["state_change_id"]: r for r in p.query("select * from main.alert_state_changes where state = 'in_alarm'")
     }
-    assert len(firings) == 7
+    assert len(firings) == 9
     handler.fail_first = 2  # the first notification needs three attempts
     env = {"BILLING_WEBHOOK_SECRET": SECRET}
     result = cli(p, "alerts", "deliver", "--to", url, "--backoff", "0.01", env=env)
     assert result.exit_code == 0, result.output
-    assert "Delivered 7 notification(s)" in result.stdout and "in 9 attempt(s)" in result.stdout
+    assert "Delivered 9 notification(s)" in result.stdout and "in 11 attempt(s)" in result.stdout
     assert all(r["valid"] and r["header_id"] == r["id"] for r in handler.received)
     assert [r["id"] for r in handler.received[:3]] == [handler.received[0]["id"]] * 3  # same id on retry
     assert {r["id"] for r in handler.received} == set(firings)
@@ -306,7 +309,7 @@ def test_webhooks_are_signed_retried_and_delivered_once(story, receiver):
     # delivered notifications are not sent again
     again = cli(p, "alerts", "deliver", "--to", url, env=env)
     assert again.exit_code == 0 and "Delivered 0 notification(s)" in again.stdout
-    assert len(handler.received) == 9
+    assert len(handler.received) == 11
 
 
 def test_undelivered_webhooks_fail_loudly_and_are_sent_next_time(story, receiver, tmp_path):
@@ -316,11 +319,11 @@ def test_undelivered_webhooks_fail_loudly_and_are_sent_next_time(story, receiver
     handler.fail_first = 10**6
     env = {"BILLING_WEBHOOK_SECRET": SECRET}
     failed = cli(p, "alerts", "deliver", "--to", other, "--max-attempts", "2", "--backoff", "0", env=env)
-    assert failed.exit_code == 1 and "7 notification(s) not delivered" in failed.stderr
-    assert "HTTP 500" in failed.stderr and len(handler.received) == 14
+    assert failed.exit_code == 1 and "9 notification(s) not delivered" in failed.stderr
+    assert "HTTP 500" in failed.stderr and len(handler.received) == 18
     handler.fail_first = 0
     ok = cli(p, "alerts", "deliver", "--to", other, env=env)
-    assert ok.exit_code == 0 and "Delivered 7 notification(s)" in ok.stdout
+    assert ok.exit_code == 0 and "Delivered 9 notification(s)" in ok.stdout
     # without a secret nothing is sent
     missing = cli(p, "alerts", "deliver", "--to", str(tmp_path), env={"BILLING_WEBHOOK_SECRET": ""})
     assert missing.exit_code == 1 and "BILLING_WEBHOOK_SECRET" in missing.stderr
@@ -331,9 +334,9 @@ def test_webhooks_to_a_folder_and_signature_verification(story, tmp_path):
 
     p, _ = story
     result = cli(p, "alerts", "deliver", "--to", str(tmp_path), env={"BILLING_WEBHOOK_SECRET": SECRET})
-    assert result.exit_code == 0 and "Delivered 7 notification(s)" in result.stdout
+    assert result.exit_code == 0 and "Delivered 9 notification(s)" in result.stdout
     bodies = sorted(tmp_path.glob("*[0-9a-f].json"))
-    assert len(bodies) == 7
+    assert len(bodies) == 9
     body = bodies[0].read_bytes()
     headers = json.loads(bodies[0].with_name(bodies[0].stem + ".headers.json").read_text())
     assert verify(SECRET, headers["Billing-Signature"], body)

@@ -41,54 +41,36 @@ commit_true_ups as (
 unioned as (
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before, pricing_group_values, presentation_group_values,
-        quantity, unit_price, amount,
-        cast(null as {{ dbt.type_string() }}) as commit_id,
-        cast(null as {{ dbt.type_string() }}) as credit_id,
-        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id,
-        adjusted_invoice_id,
-        adjusted_line_type
+        {{ billing.line_item_columns(
+            nulls=['commit_id', 'credit_id', 'scheduled_charge_id']
+        ) }}
     from usage_invoice_charges
 
     union all
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity, unit_price, amount, commit_id,
-        cast(null as {{ dbt.type_string() }}) as credit_id,
-        scheduled_charge_id,
-        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
-        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+        {{ billing.line_item_columns(
+            nulls=['pricing_group_values', 'presentation_group_values', 'credit_id',
+                   'adjusted_invoice_id', 'adjusted_line_type']
+        ) }}
     from scheduled_invoice_charges
 
     union all
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity, unit_price, amount, commit_id, credit_id,
-        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id,
-        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
-        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+        {{ billing.line_item_columns(
+            nulls=['pricing_group_values', 'presentation_group_values', 'scheduled_charge_id',
+                   'adjusted_invoice_id', 'adjusted_line_type']
+        ) }}
     from applied_balances
 
     union all
 
     select
-        line_item_id, invoice_id, contract_id, customer_id, line_type, product_id, name,
-        starting_at, ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity, unit_price, amount, commit_id, credit_id,
-        cast(null as {{ dbt.type_string() }}) as scheduled_charge_id,
-        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
-        cast(null as {{ dbt.type_string() }}) as adjusted_line_type
+        {{ billing.line_item_columns(
+            nulls=['pricing_group_values', 'presentation_group_values', 'scheduled_charge_id',
+                   'adjusted_invoice_id', 'adjusted_line_type']
+        ) }}
     from commit_true_ups
 
 ),
@@ -96,25 +78,7 @@ unioned as (
 final as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
-        commit_id,
-        credit_id,
-        scheduled_charge_id,
-        adjusted_invoice_id,
-        adjusted_line_type
+        {{ billing.line_item_columns() }}
     from unioned
 
 )

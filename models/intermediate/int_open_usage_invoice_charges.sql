@@ -38,20 +38,7 @@ open_charges as (
 final as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
+        {{ billing.line_item_columns(through='amount') }},
         period_starting_at,
         adjusted_invoice_id,
         adjusted_line_type
@@ -60,20 +47,7 @@ final as (
     union all
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
+        {{ billing.line_item_columns(through='amount') }},
         period_starting_at,
         adjusted_invoice_id,
         adjusted_line_type

@@ -12,20 +12,7 @@ with periods as (
 usage_lines as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount
+        {{ billing.line_item_columns(through='amount') }}
     from {{ ref('int_usage_line_items') }}
 
 ),
@@ -33,20 +20,9 @@ usage_lines as (
 composite_lines as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity,
-        unit_price,
-        amount
+        {{ billing.line_item_columns(
+            through='amount', nulls=['pricing_group_values', 'presentation_group_values']
+        ) }}
     from {{ ref('int_composite_line_items') }}
 
 ),
@@ -54,20 +30,15 @@ composite_lines as (
 subscription_lines as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        'subscription' as line_type,
-        product_id,
-        name,
-        service_starting_at as starting_at,
-        service_ending_before as ending_before,
-        cast(null as {{ dbt.type_string() }}) as pricing_group_values,
-        cast(null as {{ dbt.type_string() }}) as presentation_group_values,
-        quantity,
-        unit_price,
-        amount
+        {{ billing.line_item_columns(
+            through='amount',
+            nulls=['pricing_group_values', 'presentation_group_values'],
+            exprs={
+                'line_type': "'subscription'",
+                'starting_at': 'service_starting_at',
+                'ending_before': 'service_ending_before'
+            }
+        ) }}
     from {{ ref('int_subscription_charges') }}
     where invoice_type = 'USAGE'
 

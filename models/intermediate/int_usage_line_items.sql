@@ -14,20 +14,7 @@ with rated_lines as (
 final as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
+        {{ billing.line_item_columns(through='amount') }},
         event_count,
         rate_type
     from rated_lines

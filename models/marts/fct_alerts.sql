@@ -1,11 +1,13 @@
 {#-
   Each alert's state per customer (DECISIONLOG D34): the value it watches and its state as of this
-  build, and, while it is in alarm, when it fired (the recorded change that started this episode)
-  and the id of that notification.
+  build (for spend and usage alerts: in the period that holds as_of, D69), and, while it is in
+  alarm, when it fired (the recorded change that started this episode) and the id of that
+  notification; times_fired counts every firing, of every period.
 -#}
 with evaluations as (
 
     select * from {{ ref('int_alert_evaluations') }}
+    where is_current_window
 
 ),
 
@@ -42,6 +44,7 @@ final as (
         evaluations.customer_id,
         evaluations.billable_metric,
         evaluations.threshold,
+        evaluations.currency,
         evaluations.current_value,
         evaluations.window_key,
         evaluations.state,
@@ -61,6 +64,8 @@ final as (
         on
             evaluations.alert_id = latest_change.alert_id
             and evaluations.customer_id = latest_change.customer_id
+            and coalesce({{ billing.alert_episode_key('evaluations.alert_type', 'evaluations.window_key') }}, '')
+            = coalesce(latest_change.episode_key, '')
     left join firings
         on
             evaluations.alert_id = firings.alert_id

@@ -27,49 +27,13 @@ open_lines as (
 unioned as (
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
-        commit_id,
-        credit_id,
-        scheduled_charge_id,
-        adjusted_invoice_id,
-        adjusted_line_type
+        {{ billing.line_item_columns() }}
     from stored
 
     union all
 
     select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        customer_id,
-        line_type,
-        product_id,
-        name,
-        starting_at,
-        ending_before,
-        pricing_group_values,
-        presentation_group_values,
-        quantity,
-        unit_price,
-        amount,
-        commit_id,
-        credit_id,
-        scheduled_charge_id,
-        adjusted_invoice_id,
-        adjusted_line_type
+        {{ billing.line_item_columns() }}
     from open_lines
 
 ),

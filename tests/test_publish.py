@@ -1,0 +1,130 @@
+"""Publishing the marts for readers (billing_cli/publish.py): a read-only copy that another process
+opens while this one holds the warehouse, replaced whole by the next publication, never half-written.
+
+One small build (the composite-pricing scenario) serves every case; the expected tables and row
+counts are read from the warehouse itself, the copy must match them table for table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+import test_rating_composite
+from conftest import BillingTestProject
+
+from billing_cli import publish as publish_mod
+from billing_cli.errors import BillingError
+from billing_cli.publish import default_target, publish
+
+READER = """
+import duckdb, json, sys
+try:
+    con = duckdb.connect(sys.argv[1], read_only=True)
+except duckdb.Error as e:
+    print(json.dumps({"error": type(e).__name__}))
+    sys.exit(0)
+tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+print(json.dumps(counts))
+"""
+
+
+def read_in_other_process(path) -> dict:
+    """Open `path` read-only from a separate Python process; table -> row count, or {"error": ...}."""
+    out = subprocess.run([sys.executable, "-c", READER, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    p = BillingTestProject(tmp_path_factory.mktemp("publish") / "p")
+    as_of = test_rating_composite.prepare(p)
+    p.build(as_of=as_of, exclude="resource_type:test")
+    return p
+
+
+def source_counts(p, tables) -> dict:
+    return {t: p.query(f"select count(*) as n from main.{t}")[0]["n"] for t in tables}
+
+
+def test_the_copy_holds_every_mart_but_event_outcomes_and_opens_while_the_warehouse_is_held(built):
+    publication = publish(built.db_path, built.dir)
+    assert publication.path == default_target(built.db_path) == built.db_path.with_name("billing.read.duckdb")
+    marts = sorted(f.stem for f in (built.dir / "models" / "marts").glob("*.sql"))
+    assert "fct_invoices" in marts and "fct_event_outcomes" in marts
+    assert list(publication.tables) == [m for m in marts if m != "fct_event_outcomes"]
+
+    # this process holds the warehouse open (dbt-duckdb keeps it): another process cannot open it ...
+    assert read_in_other_process(built.db_path) == {"error": "IOException"}
+    # ... but it reads the copy: every published mart with the warehouse's row count, and the stamp
+    seen = read_in_other_process(publication.path)
+    assert seen.pop("publication") == 1
+    assert seen == source_counts(built, publication.tables)
+    assert seen["fct_invoices"] > 0 and seen["fct_invoice_line_items"] > 0
+
+    con = duckdb.connect(str(publication.path), read_only=True)
+    try:
+        row = con.execute("select last_build_invocation_id, tables, source_database from publication").fetchone()
+    finally:
+        con.close()
+    newest = built.query("select invocation_id from main.build_log order by started_at desc limit 1")[0]
+    assert row == (newest["invocation_id"], ",".join(publication.tables), str(built.db_path))
+
+
+def test_a_reader_keeps_its_copy_while_the_next_publication_replaces_it(built, tmp_path):
+    out = tmp_path / "marts.duckdb"
+    publish(built.db_path, built.dir, out=out)
+    old_reader = duckdb.connect(str(out), read_only=True)
+    try:
+        before = old_reader.execute("select count(*) from fct_invoices").fetchone()[0]
+        built.query("create table main.extra_probe as select 1 as x")  # not a mart: not published
+        publication = publish(built.db_path, built.dir, out=out, include_events=True)
+        assert "fct_event_outcomes" in publication.tables
+        # the open reader still reads the copy it opened; a new reader sees the new one, with the events
+        assert old_reader.execute("select count(*) from fct_invoices").fetchone()[0] == before
+        assert "fct_event_outcomes" not in {r[0] for r in old_reader.execute("show tables").fetchall()}
+    finally:
+        old_reader.close()
+    seen = read_in_other_process(out)
+    assert seen["fct_event_outcomes"] == source_counts(built, ["fct_event_outcomes"])["fct_event_outcomes"] > 0
+    assert "extra_probe" not in seen
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marts.duckdb"]  # no temporary file left
+
+
+def test_a_failed_publication_leaves_the_previous_copy_whole(built, tmp_path, monkeypatch):
+    out = tmp_path / "marts.duckdb"
+    publish(built.db_path, built.dir, out=out)
+    before = read_in_other_process(out)
+    # a mart the warehouse says exists but cannot be copied: the copy fails half-way through the tables
+    monkeypatch.setattr(publish_mod, "mart_names", lambda *a, **k: ["fct_invoices", "fct_vanished"])
+    monkeypatch.setattr(publish_mod, "has_table", lambda con, schema, name: True)
+    with pytest.raises(Exception, match="fct_vanished"):
+        publish(built.db_path, built.dir, out=out)
+    assert read_in_other_process(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marts.duckdb"]
+
+
+def test_publishing_over_the_warehouse_or_through_a_link_is_refused(built, tmp_path):
+    with pytest.raises(BillingError, match="is the database itself"):
+        publish(built.db_path, built.dir, out=built.db_path)
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(tmp_path / "elsewhere.duckdb")
+    with pytest.raises(BillingError, match="symbolic link"):
+        publish(built.db_path, built.dir, out=link)
+
+
+def test_billing_publish_command(built, tmp_path):
+    from click.testing import CliRunner
+
+    from billing_cli.cli import main
+
+    out = tmp_path / "bi.duckdb"
+    args = ["--project-dir", str(built.dir), "--db", str(built.db_path), "publish", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Published {len(publish_mod.mart_names(built.dir))} marts to {out}"
+    assert read_in_other_process(out)["fct_invoices"] == source_counts(built, ["fct_invoices"])["fct_invoices"]
