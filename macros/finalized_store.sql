@@ -109,8 +109,8 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 {#-
   Before D70 money was DECIMAL(38, 2). The stores a database keeps across builds (the invoice store,
   and the alert store whose current_value is money) then had money columns of that type, which cannot
-  hold a KWD amount's third place, and their models (on_schema_change='fail') would refuse the wider
-  type. On the first build of such a database the columns are widened in place to
+  hold a KWD amount's third place: the invoice store's model (on_schema_change='fail') would refuse
+  the wider type, the alert store's (append_new_columns) would round it into the old one, silently. On the first build of such a database the columns are widened in place to
   billing.type_money(): ALTER ... SET DATA TYPE on DuckDB, exact (12.34 is 12.340, the same number; no
   row is added, removed or changed in value). Spark cannot widen a decimal's scale in place (neither
   parquet nor Delta tables): the build stops, naming the columns and what to do.
