@@ -77,6 +77,9 @@ class CurrencyTotal:
     amount: Decimal
 
 
+MIDNIGHT = re.compile(r" 00:00:00(\.0+)?$")  # a period's window key ends with its start, shown as a date
+
+
 @dataclass
 class AlertFiring:
     alert_id: str
@@ -84,6 +87,11 @@ class AlertFiring:
     customer_id: str
     threshold: Decimal | None
     current_value: Decimal | None
+    window_key: str | None = None  # the period for spend and usage alerts (D69), the invoice for totals
+    currency: str | None = None  # money alerts (D68); None for usage counts
+
+    def amount(self, value: Decimal | None) -> str:
+        return format_money(value, self.currency) if self.currency and value is not None else cell(value)
 
 
 @dataclass
@@ -195,9 +203,10 @@ class BuildSummary:
     def _alerts_and_problems(self) -> list[str]:
         out = ["", f"Alerts fired by this build: {len(self.alerts_fired) or 'none'}"]
         for a in self.alerts_fired:
+            window = f" [{MIDNIGHT.sub('', a.window_key)}]" if a.window_key else ""
             out.append(
-                f"  {a.alert_id} ({a.alert_type}) for {a.customer_id}: "
-                f"value {cell(a.current_value)}, threshold {cell(a.threshold)}"
+                f"  {a.alert_id} ({a.alert_type}) for {a.customer_id}{window}: "
+                f"value {a.amount(a.current_value)}, threshold {a.amount(a.threshold)}"
             )
         out.append(f"Catalog problems: {len(self.catalog_problems) or 'none'}")
         out += [f"  {p.describe()}" for p in self.catalog_problems]
@@ -251,10 +260,10 @@ group by all
 order by 1
 """
 ALERTS = """
-select alert_id, alert_type, customer_id, threshold, current_value
+select alert_id, alert_type, customer_id, threshold, current_value, nullif(window_key, ''), currency
 from main.alert_state_changes
 where recorded_by_invocation_id = ? and state = 'in_alarm'
-order by alert_id, customer_id
+order by alert_id, customer_id, window_key
 """
 AS_OF = "select billing_as_of from main.build_log where invocation_id = ?"
 CATALOG = "select seed, row_key, problem from main.int_catalog_problems order by seed, row_key, problem"

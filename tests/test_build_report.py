@@ -125,8 +125,14 @@ def test_the_summary_names_outcomes_invoices_finalized_alerts_and_problems(build
     assert re.search(r"^  USAGE +DRAFT +USD +1 +\$1\.20$", out, re.M), out
     assert "Finalized by this build: 1 invoice(s), $1.20 (USD)" in out
     assert "Late usage adjustments: none" in out
-    assert "Alerts fired by this build: 1" in out
-    assert "spend-1 (spend_threshold_reached) for cus_1" in out
+    # each period that crossed fires (D69): January's and February's $1.20 against $1.00, in USD (D68)
+    assert "Alerts fired by this build: 2" in out
+    for period in ("2025-01-01", "2025-02-01"):
+        assert re.search(
+            rf"^  spend-1 \(spend_threshold_reached\) for cus_1 \[con_1/{period}\]: value \$1\.20, threshold \$1\.00$",
+            out,
+            re.M,
+        ), out
     assert "Catalog problems: none" in out
 
 
