@@ -223,7 +223,7 @@ def _per_currency(totals: list[CurrencyTotal], unit: str) -> str:
 
 def _json_value(value):
     if isinstance(value, Decimal):
-        return format(value, "f")  # exact, with the warehouse's scale: 1.20
+        return cell(value)  # exact; money with cents at least, as the tables show it (D70): 1.20
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
