@@ -17,8 +17,10 @@ scenario's own periods are there and past; what each contributes at that instant
 - balances: credits, prepaid and postpaid commits drawn, expired and trued up over FINALIZED invoices
   (the ledger); rating_prices, rating_groups, rating_composite, sql_metrics: FINALIZED January and
   February lines of every price model, group and SQL metric; rating_subscriptions: ADVANCE fees on
-  SCHEDULED invoices and ARREARS fees on USAGE invoices, also on the July DRAFTs; fuzz_events and
-  input_guards: the outcome of every malformed event, metered usage in FINALIZED invoices.
+  SCHEDULED invoices and ARREARS fees on USAGE invoices, also on the July DRAFTs (rating_composite's
+  too, with its composite lines); fuzz_events and input_guards: the outcome of every malformed event
+  (together with billing_scenarios, every rejection reason), usage in FINALIZED invoices and a credit
+  drawn on a DRAFT (fuzz_events).
 Not kept: a DRAFT inside the grace period (billing_scenarios' February as of Mar 1): a status the same
 comparison of as-of and period end decides for every invoice. None of the scenarios produces late
 usage adjustments (they need a second build after later loads), here or in their own modules.
