@@ -3,10 +3,27 @@ event outcomes, daily usage and balance ledger entries: the same rows, amounts e
 (same digits, same scale).
 
 Spark is the profile's `spark` target (dbt-spark's session method on local pyspark, plain Parquet
-tables). One SparkSession serves the whole module: dbt-spark starts it on the first invocation and
-reuses it. Each scenario's raw events are landed by `billing ingest` into DuckDB (the loader is not
-what is compared) and copied as they are into Spark's raw.usage_events; then one `dbt build` runs on
-each engine with the scenario's billing_as_of.
+tables). A Spark build costs mostly a fixed time per node, so the scenarios are not built one by one:
+each module's prepare() is recorded (tests/parity_merge.py), every id it writes gets the scenario's
+name as a prefix, and all of them land in ONE project, built once on each engine with the dbt data
+tests (the invariants). The raw events are landed by `billing ingest` into DuckDB (the loader is not
+what is compared) and copied as they are into Spark's raw.usage_events.
+
+As-of: the latest the scenarios ask for (input_guards' 2025-07-02T12:00Z, June final), so every
+scenario's own periods are there and past; what each contributes at that instant:
+- billing_scenarios: FINALIZED Jan-Jun USAGE invoices (every aggregation, alias, offsets, overrides,
+  clipped, CONTRACT_START and QUARTERLY periods), DRAFT July ones ($0), SCHEDULED invoices of one-time
+  and monthly charges, one rejection of each kind it sends;
+- balances: credits, prepaid and postpaid commits drawn, expired and trued up over FINALIZED invoices
+  (the ledger); rating_prices, rating_groups, rating_composite, sql_metrics: FINALIZED January and
+  February lines of every price model, group and SQL metric; rating_subscriptions: ADVANCE fees on
+  SCHEDULED invoices and ARREARS fees on USAGE invoices, also on the July DRAFTs (rating_composite's
+  too, with its composite lines); fuzz_events and input_guards: the outcome of every malformed event
+  (together with billing_scenarios, every rejection reason), usage in FINALIZED invoices and a credit
+  drawn on a DRAFT (fuzz_events).
+Not kept: a DRAFT inside the grace period (billing_scenarios' February as of Mar 1): a status the same
+comparison of as-of and period end decides for every invoice. None of the scenarios produces late
+usage adjustments (they need a second build after later loads), here or in their own modules.
 """
 
 from __future__ import annotations
@@ -14,7 +31,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import parity_merge
 import pytest
 import test_balances
 import test_billing_scenarios
@@ -41,14 +60,6 @@ SCENARIOS = {
     "fuzz_events": test_fuzz_events,  # random and malformed events: the same outcomes
     "input_guards": test_input_guards,  # offsets up to 23:59, leap seconds, out-of-range fields
 }
-# The dbt data tests run on Spark in the first scenario (their SQL is the same for every scenario);
-# the others build models and seeds only, to keep the module within a few minutes.
-SPARK_DATA_TESTS_IN = "billing_scenarios"
-# On DuckDB, a scenario's data tests already ran where its own module builds prepare() on a fresh
-# project at the same as-of (its `project` fixture or test): the same state, so the DuckDB build here
-# is models and seeds only. fuzz_events' module builds other random batches: its tests run here.
-DUCKDB_DATA_TESTS_IN = {"fuzz_events"}
-
 # table -> its key columns (rows are compared as whole rows; the key only orders them)
 COMPARED = {
     "fct_invoices": ["invoice_id"],
@@ -140,39 +151,129 @@ def land_raw_events_in_spark(spark, project: BillingTestProject) -> int:
     return len(rows)
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_duckdb_and_spark_bill_the_same(scenario, spark_dir, tmp_path):
+def _seconds_since(started: float) -> float:
+    return round(time.monotonic() - started, 1)
+
+
+@pytest.fixture(scope="module")
+def merged(spark_dir, tmp_path_factory):
+    """Every scenario in one project, built (models, seeds and data tests) on DuckDB and on Spark."""
     from pyspark.sql import SparkSession
 
-    project = BillingTestProject(tmp_path / scenario)
-    as_of = SCENARIOS[scenario].prepare(project)
+    scenarios, as_ofs = [], []
+    for name, module in SCENARIOS.items():
+        recorded = parity_merge.RecordingProject()
+        as_ofs.append(module.prepare(recorded))
+        scenarios.append(parity_merge.namespaced(name, recorded))
+    as_of = max(as_ofs, key=lambda text: datetime.fromisoformat(text.replace("Z", "+00:00")))
+    project = BillingTestProject(tmp_path_factory.mktemp("merged"))
+    files = parity_merge.write_merged(project, scenarios)
+
     started = time.monotonic()
-    project.build(as_of=as_of, exclude=None if scenario in DUCKDB_DATA_TESTS_IN else "resource_type:test")
-    duckdb_seconds = time.monotonic() - started
+    project.build(as_of=as_of)
+    duckdb_seconds = _seconds_since(started)
 
     started = time.monotonic()
     dbt = DbtProject(project.dir, project.db_path, target="spark")
     dbt.run_operation("create_raw_usage_events_now")  # the first call starts the SparkSession
     spark = SparkSession.builder.getOrCreate()
-    for schema in ("main", "raw"):  # the previous scenario's tables
-        spark.sql(f"drop database if exists {schema} cascade")
-    dbt.run_operation("create_raw_usage_events_now")
     landed = land_raw_events_in_spark(spark, project)
-    result = dbt.build(as_of=as_of, exclude=None if scenario == SPARK_DATA_TESTS_IN else "resource_type:test")
+    result = dbt.build(as_of=as_of)
     assert result.success, result.describe()
-    spark_seconds = time.monotonic() - started
-    print(f"{scenario}: {landed} raw events; DuckDB build {duckdb_seconds:.1f} s, Spark {spark_seconds:.1f} s")
+    spark_seconds = _seconds_since(started)
+    print(
+        f"\n{len(scenarios)} scenarios as of {as_of}: {landed} raw events; "
+        f"DuckDB build {duckdb_seconds} s, Spark {spark_seconds} s"
+    )
+    return MergedBuild(project, spark, scenarios, files)
 
-    for table in COMPARED:
-        duck_columns, duck = duckdb_rows(project, table)
-        spark_columns, on_spark = spark_rows(spark, table)
-        assert spark_columns == duck_columns, table
-        missing = [row for row in duck if row not in on_spark]
-        extra = [row for row in on_spark if row not in duck]
-        assert not missing and not extra, (
-            f"{table}: rows only on DuckDB:\n"
-            + "\n".join(map(str, missing[:20]))
-            + "\nrows only on Spark:\n"
-            + "\n".join(map(str, extra[:20]))
-        )
-        assert on_spark == duck, f"{table}: same rows, different multiplicities"
+
+class MergedBuild:
+    def __init__(self, project, spark, scenarios, files):
+        self.project, self.spark, self.scenarios, self.files = project, spark, scenarios, files
+
+    def per_scenario(self, sql: str) -> dict[str, int]:
+        """{scenario: count} from rows of (id, n), the id carrying the scenario's prefix."""
+        counts: dict[str, int] = {}
+        for row in self.project.query(sql):
+            key, n = row.values()
+            name = next((s.name for s in self.scenarios if key.startswith(f"{s.name}__")), None)
+            assert name is not None, f"{key}: no scenario's prefix"
+            counts[name] = counts.get(name, 0) + n
+        return counts
+
+
+def test_the_merged_build_holds_every_scenario(merged):
+    """The merge dropped no scenario: each one's landed rows all have an outcome, its metrics metered
+    events, its contracts have invoices and line items."""
+    outcomes: dict[str, dict[str, int]] = {}
+    for row in merged.project.query(
+        "select source_file, outcome, count(*) as n from main.fct_event_outcomes group by all"
+    ):
+        scenario = merged.files[Path(row["source_file"]).name]
+        counts = outcomes.setdefault(scenario, {})
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + row["n"]
+    invoices = merged.per_scenario("select contract_id, count(*) from main.fct_invoices group by all")
+    lines = merged.per_scenario("select contract_id, count(*) from main.fct_invoice_line_items group by all")
+    for scenario in merged.scenarios:
+        assert sum(outcomes.get(scenario.name, {}).values()) == scenario.rows_landed, scenario.name
+        if scenario.metrics and scenario.rows_landed:
+            assert outcomes[scenario.name].get("metered", 0) > 0, (scenario.name, outcomes[scenario.name])
+        if scenario.seed_rows.get("contracts"):
+            assert invoices.get(scenario.name, 0) > 0, scenario.name
+            assert lines.get(scenario.name, 0) > 0, scenario.name
+
+
+# what the scenarios produce together, which the merged build must keep
+STATES = {
+    "invoice status": ("select distinct status from main.fct_invoices", {"DRAFT", "FINALIZED"}),
+    "invoice type": ("select distinct invoice_type from main.fct_invoices", {"USAGE", "SCHEDULED"}),
+    "outcome": (
+        "select distinct outcome from main.fct_event_outcomes",
+        {"metered", "unmetered", "duplicate", "rejected"},
+    ),
+    "rejection reason": (
+        "select distinct reason from main.fct_event_outcomes where outcome = 'rejected'",
+        set(test_fuzz_events.REASONS),
+    ),
+    "line type": (
+        "select distinct line_type from main.fct_invoice_line_items",
+        {
+            "usage",
+            "subscription",
+            "composite",
+            "scheduled",
+            "commit_purchase",
+            "applied_credit",
+            "applied_commit",
+            "commit_true_up",
+        },
+    ),
+    "ledger entry": (
+        "select distinct entry_type from main.fct_balance_ledger",
+        {"SEGMENT_START", "INVOICE_DEDUCTION", "EXPIRATION", "TRUEUP"},
+    ),
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_merged_build_keeps_every_state(merged, state):
+    sql, expected = STATES[state]
+    assert {row[next(iter(row))] for row in merged.project.query(sql)} >= expected
+
+
+@pytest.mark.parametrize("table", list(COMPARED))
+def test_duckdb_and_spark_bill_the_same(merged, table):
+    duck_columns, duck = duckdb_rows(merged.project, table)
+    spark_columns, on_spark = spark_rows(merged.spark, table)
+    assert duck, f"{table}: no rows to compare"
+    assert spark_columns == duck_columns, table
+    missing = [row for row in duck if row not in on_spark]
+    extra = [row for row in on_spark if row not in duck]
+    assert not missing and not extra, (
+        f"{table}: rows only on DuckDB:\n"
+        + "\n".join(map(str, missing[:20]))
+        + "\nrows only on Spark:\n"
+        + "\n".join(map(str, extra[:20]))
+    )
+    assert on_spark == duck, f"{table}: same rows, different multiplicities"

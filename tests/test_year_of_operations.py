@@ -10,8 +10,9 @@ Customer A has a $20 credit for the year and pays through Stripe.
 Events arrive as a streaming loader writes them: the contract's six columns, one `loaded_at` per
 event. January to March arrive as one backfill in April and are billed by a build with a past as-of
 (Apr 2, before the rows were loaded). Each later month: the month's events arrive during the month,
-a build on the 2nd of the next month finalizes it, and some of the month's events arrive on the
-3rd, late: they are billed on the next month's invoice. Some builds are killed (SIGKILL) at a store
+a build on the 2nd of the next month finalizes it (in April, July and October a build on the 15th
+rates the month's first half as a draft first), and some of the month's events arrive on the 3rd,
+late: they are billed on the next month's invoice. Some builds are killed (SIGKILL) at a store
 step, and the nightly load lands before the next build. In October, September's gb price for A turns
 out to be wrong ($0.015): an override is added, A's September invoice is voided and regenerated, and
 Stripe exports are taken before and after.
@@ -24,6 +25,11 @@ After every build:
 - the dbt data tests passed (invoice totals are the sums of their lines, one outcome per raw row),
   in every build but the mid-month ones (drafts only, to save their time): the month's closing build,
   a few days later, runs them over the same events and the rest of the month.
+A mid-month build is the same step every month (a draft over part of a month, then more events for
+that month before the closing build), so it runs in three months, not nine: the first live month
+after the backfill, the first at the prices edited in June (with July's override edit), and October
+(after its closing build September is voided and regenerated). The events are the same either way (builds draw no
+random numbers).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ METRICS = """billable_metrics:
 TIERS_H1 = [{"size": "10", "price": "1.00"}, {"price": "0.50"}]
 TIERS_H2 = [{"size": "10", "price": "1.20"}, {"price": "0.60"}]
 CUSTOMERS = {"A": "kA", "B": "kB"}
+MID_MONTH_BUILDS = {4, 7, 10}  # the months with a build on the 15th (see above)
 
 
 def catalog(price_edit=False, multiplier=False, september_fix=False) -> dict:
@@ -338,7 +345,8 @@ def test_a_year_of_operations_keeps_every_cent(make_project, tmp_path):
         if month == 7:
             story.edit_catalog(price_edit=True, multiplier=True)  # B's storage discount from Aug 1
         story.land(story.month_events(2025, month, 1, 13), datetime(2025, month, 1), retry_share=0.03)
-        story.build(f"2025-{month:02d}-15T00:00:00Z", data_tests=False)  # a mid-month build: drafts only
+        if month in MID_MONTH_BUILDS:
+            story.build(f"2025-{month:02d}-15T00:00:00Z", data_tests=False)  # a mid-month build: drafts only
         story.land(story.month_events(2025, month, 15, 28), datetime(2025, month, 15), retry_share=0.03)
         closing = f"{year_next}-{month_next:02d}-02T01:00:00Z"
         if month in kills:
