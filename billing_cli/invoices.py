@@ -18,8 +18,10 @@ import shutil
 import tempfile
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+from .currency import exact_money_text
 from .db import connect, has_table
 from .errors import BillingError
 
@@ -47,6 +49,11 @@ def _ensure_audit_table(con) -> None:
         acted_at timestamp, invoice_version varchar)""")
     for column in ("version_number", "replaces_version"):  # logs written before D45 lack them
         con.execute(f"alter table {AUDIT_TABLE} add column if not exists {column} bigint")
+
+
+def _total(version: dict) -> str:
+    """A stored version's total as exact text with its currency's minor units (`7.00` USD, `700` JPY)."""
+    return exact_money_text(Decimal(str(version["total"])), version.get("currency"))
 
 
 def _version(con, invoice_id: str) -> dict | None:
@@ -261,7 +268,7 @@ def void_and_regenerate(
     before = stored_invoices(db)
     old = void_invoice(db, invoice_id, reason, who)
     echo(
-        f"Voided invoice {invoice_id} version {old['invoice_version']} (total {old['total']}); "
+        f"Voided invoice {invoice_id} version {old['invoice_version']} (total {_total(old)}); "
         "the old version is in the audit log."
     )
     result = dbt.build(as_of=as_of)
@@ -275,7 +282,7 @@ def void_and_regenerate(
     else:
         echo(
             f"Regenerated invoice {invoice_id} as version {new['invoice_version']}: "
-            f"total {new['total']} (was {old['total']})."
+            f"total {_total(new)} (was {_total(old)})."
         )
     others = describe_stored(db, {v for v in stored_invoices(db) - before if v[0] != invoice_id})
     if others:
