@@ -30,17 +30,17 @@
     ('record_type', string), ('invoice_id', string), ('invoice_version', bigint), ('contract_id', string),
     ('stored_at', stamp), ('stored_as_of', stamp), ('events_loaded_through', stamp), ('stored_by_invocation_id', string)] -%}
 {%- set by_type = {
-    'invoice': [
-        ('customer_id', string), ('invoice_type', string), ('status', string), ('currency', string),
-        ('period_starting_at', stamp), ('period_ending_before', stamp), ('issued_at', stamp), ('due_at', stamp),
-        ('subtotal', money), ('credits_applied', money), ('commits_applied', money), ('total', money),
-        ('line_count', bigint), ('finalizes_at', stamp), ('contract_name', string)],
+    'invoice': [],
     'line': [],
     'drawdown': [('balance_id', string), ('drawn_amount', money)],
     'void': [('void_reason', string), ('voided_by', string)],
 } -%}
-{#- a line's columns are the invoice line's (macros/line_items.sql), less the common ones -#}
+{#- an invoice's and a line's columns are fct_invoices' and fct_invoice_line_items' (macros/line_items.sql),
+    less the common ones -#}
 {%- set common_names = common | map(attribute=0) | list -%}
+{%- for column in billing.invoice_column_types() if column[0] not in common_names -%}
+    {%- do by_type['invoice'].append(column) -%}
+{%- endfor -%}
 {%- for column in billing.line_item_column_types() if column[0] not in common_names -%}
     {%- do by_type['line'].append(column) -%}
 {%- endfor -%}

@@ -39,3 +39,22 @@
 {%- endfor -%}
 {{ selected | join(',\n        ') }}
 {%- endmacro %}
+
+{#-
+  The columns of an invoice (fct_invoices, DATA_CONTRACT outputs) in their order, with their types:
+  one list, read by fct_invoices and by the invoice store (invoice_store_columns('invoice')).
+-#}
+{% macro invoice_column_types() -%}
+{%- set string, stamp, money, bigint = dbt.type_string(), dbt.type_timestamp(), billing.type_money(), dbt.type_bigint() -%}
+{{ return([
+    ('invoice_id', string), ('contract_id', string), ('customer_id', string), ('invoice_type', string),
+    ('status', string), ('currency', string), ('period_starting_at', stamp), ('period_ending_before', stamp),
+    ('issued_at', stamp), ('due_at', stamp), ('subtotal', money), ('credits_applied', money),
+    ('commits_applied', money), ('total', money), ('line_count', bigint), ('finalizes_at', stamp),
+    ('contract_name', string)]) }}
+{%- endmacro %}
+
+{#- A select list of the invoice columns, one per line, in their order. Example: invoice_columns() -#}
+{% macro invoice_columns() -%}
+{{ billing.invoice_column_types() | map(attribute=0) | join(',\n        ') }}
+{%- endmacro %}

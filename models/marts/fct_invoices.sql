@@ -28,23 +28,7 @@ still_open as (
 unioned as (
 
     select
-        invoice_id,
-        contract_id,
-        customer_id,
-        invoice_type,
-        status,
-        currency,
-        period_starting_at,
-        period_ending_before,
-        issued_at,
-        due_at,
-        subtotal,
-        credits_applied,
-        commits_applied,
-        total,
-        line_count,
-        finalizes_at,
-        contract_name,
+        {{ billing.invoice_columns() }},
         invoice_version,
         stored_at,
         stored_as_of
@@ -53,23 +37,7 @@ unioned as (
     union all
 
     select
-        invoice_id,
-        contract_id,
-        customer_id,
-        invoice_type,
-        status,
-        currency,
-        period_starting_at,
-        period_ending_before,
-        issued_at,
-        due_at,
-        subtotal,
-        credits_applied,
-        commits_applied,
-        total,
-        line_count,
-        finalizes_at,
-        contract_name,
+        {{ billing.invoice_columns() }},
         cast(null as {{ dbt.type_bigint() }}) as invoice_version,
         cast(null as {{ dbt.type_timestamp() }}) as stored_at,
         cast(null as {{ dbt.type_timestamp() }}) as stored_as_of
