@@ -96,7 +96,7 @@ def test_seed_columns_load_by_header_name_on_an_existing_database(make_project):
     p = make_project().seeds(**CATALOG, contract_commits=COMMITS).metrics(METRICS)
     p.ingest(calls(220), loaded_at="2025-01-16T00:00:00Z")
     # before the purchase is invoiced: Jan usage 220 x $0.50 = $110.00, $100 drawn from the commit
-    p.build(as_of="2025-01-20T00:00:00Z")
+    p.build(as_of="2025-01-20T00:00:00Z", data_tests=False)
     assert totals(p) == [("USAGE", datetime(2025, 1, 1), D("10.00"))]
     # the same data with amount and invoice_amount swapped in the file (header and values together)
     path = p.dir / "seeds" / "contract_commits.csv"
@@ -146,7 +146,7 @@ def test_seed_with_a_misspelled_or_extra_column_fails_naming_file_and_column(mak
     result = p.build(as_of="2025-01-20T00:00:00Z", expect_success=False)
     assert "seed=contract_commits.csv, problem=unknown column(s) notes" in "\n".join(result.problems), result.problems
     path.write_text(original)
-    p.build(as_of="2025-01-20T00:00:00Z")
+    p.build(as_of="2025-01-20T00:00:00Z", data_tests=False)
     p.build(as_of="2025-01-26T00:00:00Z")
     assert [r["total"] for r in p.invoices() if r["invoice_type"] == "SCHEDULED"] == [D("80.00")]
 

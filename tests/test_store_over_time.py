@@ -83,7 +83,7 @@ def test_a_build_killed_at_a_store_step_leaves_final_invoices_whole(make_project
         assert (feb["status"], feb["total"]) == ("FINALIZED", D("13.00"))
         assert late == [] and mar["total"] == D("0.00")
     before = store_snapshot(p)
-    p.build(as_of="2025-03-07T00:00:00Z")
+    p.build(as_of="2025-03-07T00:00:00Z", data_tests=False)
     assert store_snapshot(p) == before
 
 
@@ -95,11 +95,11 @@ def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):
     p = make_project().seeds(**catalog()).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20") + calls("feb", 12, "2025-02-10") + calls("mar", 3, "2025-03-03"))
     started = datetime.now(UTC).replace(tzinfo=None)
-    p.build(as_of="2025-04-02T00:00:00Z")
+    p.build(as_of="2025-04-02T00:00:00Z", data_tests=False)
     before = store_snapshot(p)
 
     p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}]))  # a price edit
-    p.build(as_of="2025-04-03T00:00:00Z")
+    p.build(as_of="2025-04-03T00:00:00Z", data_tests=False)
     assert store_snapshot(p) == before
     assert [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"] == []
     [feb], [apr] = invoice_rows(p, FEB), invoice_rows(p, datetime(2025, 4, 1))
@@ -124,7 +124,7 @@ def test_a_database_with_the_pre_d43_store_tables_is_migrated(make_project):
     # the views replace them, and nothing is re-rated or adjusted
     p = make_project().seeds(**catalog(credits=CREDIT)).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
-    p.build(as_of="2025-02-02T00:00:00Z")
+    p.build(as_of="2025-02-02T00:00:00Z", data_tests=False)
     invoices = [
         {k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")} for r in p.invoices()
     ]

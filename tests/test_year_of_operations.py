@@ -279,7 +279,7 @@ class Story:
             self.p._dbt.release()
             build_killed(self.p.dir, self.p.db_path, killed_at[0], killed_at[1], as_of=as_of)
             return
-        self.p.build(as_of=as_of, exclude=None if data_tests else "resource_type:test")
+        self.p.build(as_of=as_of, data_tests=data_tests)
         self.as_of = as_of
         self.check()
 
