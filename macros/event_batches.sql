@@ -1,8 +1,8 @@
 {#-
   Incremental event processing (DECISIONLOG D32, D44).
 
-  The per-event models (int_events_deduplicated, int_metric_events, fct_event_outcomes) and
-  fct_usage_daily are incremental. Each build recomputes a *batch* of their rows and leaves the
+  The per-event models (int_events_deduplicated, int_metric_events, fct_event_outcomes),
+  fct_usage_daily and fct_event_load_summary are incremental. Each build recomputes a *batch* of their rows and leaves the
   rest as it is:
     - rows loaded since the model last ran: batch_loaded_after < loaded_at <= batch_loaded_through
       (through: the newest loaded_at in raw.usage_events when the build started);
@@ -37,6 +37,7 @@
     'int_metric_events': {'upstream': ['int_events_deduplicated'], 'keys': true},
     'fct_event_outcomes': {'upstream': ['int_events_deduplicated', 'int_metric_events'], 'keys': true},
     'fct_usage_daily': {'upstream': ['int_metric_events', 'int_events_deduplicated'], 'keys': true},
+    'fct_event_load_summary': {'upstream': ['fct_event_outcomes'], 'keys': true},
 } -%}
 {%- if model_name is none -%}{{ return(settings) }}{%- endif -%}
 {%- if model_name not in settings -%}
@@ -338,9 +339,23 @@ where {{ billing.daily_batch_customers('batch_source.customer_id') }}
     'delete from ' ~ target_relation ~ ' where ' ~ billing.daily_batch_customers(target_relation ~ '.customer_id')]) }}
 {%- elif this.identifier == 'int_events_deduplicated' -%}
 {{ return(billing.event_batch_deletes(target_relation)) }}
+{%- elif this.identifier == 'fct_event_load_summary' -%}
+{#- a load is recounted whole: the loads of the batch window, and every load holding a changed key's rows -#}
+{{ return(billing.event_batch_deletes(target_relation) + [
+    'delete from ' ~ target_relation ~ ' where loaded_at in (' ~ billing.load_summary_changed_key_loads() ~ ')']) }}
 {%- else -%}
 {{ return(billing.event_batch_deletes(target_relation, key='sent_customer_id')) }}
 {%- endif -%}
+{%- endmacro %}
+
+{#- fct_event_load_summary: the loads (before its batch window) holding rows of customer keys whose attribution changed. -#}
+{% macro load_summary_changed_key_loads() -%}
+select distinct loaded_at from {{ ref('fct_event_outcomes') }}
+where loaded_at <= {{ billing.event_batch_plan('batch_loaded_after', 'fct_event_load_summary') }}
+    and sent_customer_id in (
+        select attribution_key from {{ ref('int_event_batch_key_changes') }}
+        where model_name = 'fct_event_load_summary'
+    )
 {%- endmacro %}
 
 {#- Incremental strategy `event_batch`: replace the batch's rows (delete, then insert the recomputed ones). -#}

@@ -228,6 +228,7 @@ def _marker_rows(p):
             "n"
         ],
         "daily": p.query("select count(*) as n from main.fct_usage_daily where group_values = 'kept'")[0]["n"],
+        "summary": p.query("select count(*) as n from main.fct_event_load_summary where event_count >= 1000")[0]["n"],
     }
 
 
@@ -252,16 +253,20 @@ def test_nightly_build_recomputes_only_its_batch(make_project):
     p.query("update main.fct_event_outcomes set reason_detail = 'kept'")
     p.query("update main.int_metric_events set unique_value = 'kept' where billable_metric = 'calls'")
     p.query("update main.fct_usage_daily set group_values = 'kept'")
-    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 2}
+    # load 1's three counts (a1 metered, b1 no_active_contract, z1 unknown_customer), marked
+    p.query("update main.fct_event_load_summary set event_count = event_count + 1000")
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 2, "summary": 3}
 
     # a new load on another day: the earlier rows are kept as they are
     p.ingest([call("a2", "A", 4)], loaded_at="2025-01-06T00:00:00Z")
     p.build(as_of="2025-01-07T00:00:00Z", data_tests=False)
-    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 2}
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 2, "summary": 3}
     # ... and a load on the same day as a1: that day of kA is recomputed, the rest kept
     p.ingest([call("a3", "A", 3)], loaded_at="2025-01-07T00:00:00Z")
     p.build(as_of="2025-01-08T00:00:00Z", data_tests=False)
-    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 0}
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 3, "metric_events": 1, "daily": 0, "summary": 3}
+    # loads 2 and 3 (a2, a3: one metered count each) marked too
+    p.query("update main.fct_event_load_summary set event_count = event_count + 1000 where event_count < 1000")
     day3 = p.query(
         "select quantity from main.fct_usage_daily where contract_id = 'kA' and usage_date = '2025-01-03' "
         "and billable_metric = 'calls'"
@@ -276,21 +281,31 @@ def test_nightly_build_recomputes_only_its_batch(make_project):
         **CATALOG,
     )
     p.build(as_of="2025-01-08T00:00:00Z", data_tests=False)
-    assert _marker_rows(p) == {"dedup": 3, "outcomes": 1, "metric_events": 1, "daily": 0}
+    # ... and load 1, which holds b1 and z1, is recounted whole (3 metered); loads 2 and 3 are kept
+    assert _marker_rows(p) == {"dedup": 3, "outcomes": 1, "metric_events": 1, "daily": 0, "summary": 2}
+    assert p.query("select event_count from main.fct_event_load_summary where event_count < 1000") == [
+        {"event_count": 3}
+    ]
     assert p.outcomes()["z1"] == ("metered", None)
     assert p.outcomes()["a1"] == ("metered", None)
 
     # the state the next build starts from
     state = {r["model_name"]: r for r in p.query("select * from main.billing_event_batches")}
-    assert set(state) == {"int_events_deduplicated", "int_metric_events", "fct_event_outcomes", "fct_usage_daily"}
+    assert set(state) == set(EVENT_MODELS)
     assert {r["raw_rows_through_watermark"] for r in state.values()} == {5}
 
     # --full-refresh recomputes everything: every mark is gone
     p.build(as_of="2025-01-08T00:00:00Z", full_refresh=True)
-    assert _marker_rows(p) == {"dedup": 0, "outcomes": 0, "metric_events": 0, "daily": 0}
+    assert _marker_rows(p) == {"dedup": 0, "outcomes": 0, "metric_events": 0, "daily": 0, "summary": 0}
 
 
-EVENT_MODELS = ("int_events_deduplicated", "int_metric_events", "fct_event_outcomes", "fct_usage_daily")
+EVENT_MODELS = (
+    "int_events_deduplicated",
+    "int_metric_events",
+    "fct_event_outcomes",
+    "fct_usage_daily",
+    "fct_event_load_summary",
+)
 
 
 def _plans(p) -> dict[str, tuple[str, str]]:

@@ -12,7 +12,7 @@ with plans as (
     where
         invocation_id = '{{ invocation_id }}'
         and decision = 'incremental'
-        and model_name in ('int_metric_events', 'fct_event_outcomes', 'fct_usage_daily')
+        and model_name in ('int_metric_events', 'fct_event_outcomes', 'fct_usage_daily', 'fct_event_load_summary')
 
 ),
 

@@ -1,16 +1,43 @@
 {#-
-  Nothing is lost: as many outcomes as raw rows, per load, and every outcome well-formed.
-  Per load, counted by one grouping of both sides (rows without a loaded_at form one group), not a
-  join: a streaming loader writes a loaded_at per row, and a join on a nullable key with an
-  `or both null` clause runs as a nested loop (DECISIONLOG D42).
+  Nothing is lost: as many outcomes as raw rows in total, and per load for the loads of the last
+  build's batch (rows loaded after its lower bound, and rows without a loaded_at: everything after
+  a first or full build), and every outcome of those loads well-formed. The total is two counts; the
+  per-load part reads only the batch's loads, so the test costs the new data, not the history
+  (issue #19), like assert_event_batch_is_consistent. Per load, counted by one grouping of both
+  sides (rows without a loaded_at form one group), not a join: a streaming loader writes a loaded_at
+  per row, and a join on a nullable key with an `or both null` clause runs as a nested loop
+  (DECISIONLOG D42).
 -#}
-with raw_rows as (
+with raw_loads as (
+
+    select cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+    from {{ source('raw', 'usage_events') }}
+
+),
+
+raw_rows as (
 
     select
-        cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        loaded_at,
         1 as raw_count,
         0 as outcome_count
-    from {{ source('raw', 'usage_events') }}
+    from raw_loads
+    where
+        loaded_at > {{ billing.tested_events_loaded_after() }}
+        or loaded_at is null
+
+),
+
+batch_outcomes as (
+
+    select
+        loaded_at,
+        outcome,
+        reason
+    from {{ ref('fct_event_outcomes') }}
+    where
+        loaded_at > {{ billing.tested_events_loaded_after() }}
+        or loaded_at is null
 
 ),
 
@@ -20,7 +47,26 @@ outcome_rows as (
         loaded_at,
         0 as raw_count,
         1 as outcome_count
-    from {{ ref('fct_event_outcomes') }}
+    from batch_outcomes
+
+),
+
+totals as (
+
+    select
+        (select count(*) from {{ source('raw', 'usage_events') }}) as raw_count,
+        (select count(*) from {{ ref('fct_event_outcomes') }}) as outcome_count
+
+),
+
+total_mismatch as (
+
+    select
+        cast(null as {{ dbt.type_timestamp() }}) as loaded_at,
+        'raw rows ' || cast(raw_count as {{ dbt.type_string() }})
+        || ' but outcomes ' || cast(outcome_count as {{ dbt.type_string() }}) || ' in total' as problem
+    from totals
+    where raw_count <> outcome_count
 
 ),
 
@@ -55,7 +101,7 @@ malformed_outcomes as (
     select
         loaded_at,
         'outcome ' || coalesce(outcome, 'NULL') || ' with reason ' || coalesce(reason, 'NULL') as problem
-    from {{ ref('fct_event_outcomes') }}
+    from batch_outcomes
     where
         outcome is null
         or (outcome = 'rejected' and reason is null)
@@ -63,6 +109,8 @@ malformed_outcomes as (
 
 )
 
+select * from total_mismatch
+union all
 select * from count_mismatches
 union all
 select * from malformed_outcomes

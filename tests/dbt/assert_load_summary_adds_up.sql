@@ -1,25 +1,41 @@
 {#-
-  The per-load summary counts add up to the rows in raw.usage_events, load by load (rows without a
-  loaded_at form one group). One grouping of both sides, no join: linear in the rows however many
-  loads there are (a streaming loader writes one per row; DECISIONLOG D42).
+  The per-load summary counts add up to the rows in raw.usage_events: in total, and load by load for
+  the loads of the last build's batch (rows without a loaded_at form one group). The total is a count
+  and a sum over the summary (a row per load and outcome); the per-load part reads only the batch's
+  loads, so the test costs the new data, not the history (issue #19). One grouping of both sides, no
+  join: linear in the rows however many loads there are (a streaming loader writes one per row;
+  DECISIONLOG D42).
 -#}
-with summarised as (
+with raw_loads as (
+
+    select cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+    from {{ source('raw', 'usage_events') }}
+
+),
+
+summarised as (
 
     select
         loaded_at,
         event_count as summarised,
         0 as landed
     from {{ ref('fct_event_load_summary') }}
+    where
+        loaded_at > {{ billing.tested_events_loaded_after() }}
+        or loaded_at is null
 
 ),
 
 landed as (
 
     select
-        cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        loaded_at,
         0 as summarised,
         1 as landed
-    from {{ source('raw', 'usage_events') }}
+    from raw_loads
+    where
+        loaded_at > {{ billing.tested_events_loaded_after() }}
+        or loaded_at is null
 
 ),
 
@@ -38,6 +54,15 @@ counts_per_load as (
 
 ),
 
+totals as (
+
+    select
+        cast(null as {{ dbt.type_timestamp() }}) as loaded_at,
+        (select coalesce(sum(event_count), 0) from {{ ref('fct_event_load_summary') }}) as summarised,
+        (select count(*) from {{ source('raw', 'usage_events') }}) as landed
+
+),
+
 final as (
 
     select
@@ -45,6 +70,15 @@ final as (
         summarised,
         landed
     from counts_per_load
+    where summarised <> landed
+
+    union all
+
+    select
+        loaded_at,
+        summarised,
+        landed
+    from totals
     where summarised <> landed
 
 )
