@@ -413,7 +413,8 @@ def run_pattern(pattern: str, work: Path, files: dict[str, Path], first_month: d
         alone = json.loads(figures["output"].strip().splitlines()[-1])["query_seconds"]
         step(key, label, figures, f"  (query alone {alone:.1f} s)", query_seconds=alone)
 
-    print(f"\n## pattern {pattern}", flush=True)
+    load_before = os.getloadavg()[0]
+    print(f"\n## pattern {pattern} (load average {load_before:.1f} on {os.cpu_count()} cores)", flush=True)
     ingest("ingest", f"billing ingest, Parquet ({events:,} rows)", files["history"], events)
     land("history")
     query("bare", "anchor: bare aggregate", [QUERY_CHILD, str(db), BARE_AGGREGATE])
@@ -461,6 +462,7 @@ def run_pattern(pattern: str, work: Path, files: dict[str, Path], first_month: d
         "loads": loads,
         "landing_seconds": landing,
         "database_gb": db.stat().st_size / 1e9,
+        "load_average": [load_before, os.getloadavg()[0]],
     }
 
 
@@ -625,7 +627,11 @@ def main() -> None:
     print(f"\n{table(results)}\n")
     print(
         f"JSONL sample: {results['jsonl']['events_per_second'] / 1e6:.2f} M events/s. Seconds are each process's wall "
-        "time (start-up included), GB its peak RSS; x bare / x hw: against the anchors' processes in the same pattern."
+        "time (start-up included), GB its peak RSS; x bare / x hw: against the anchors' processes in the same pattern. "
+        "Load average (1 min) at the start and end of each pattern: "
+        + "; ".join(
+            f"{p} {r['load_average'][0]:.1f} / {r['load_average'][1]:.1f}" for p, r in results["patterns"].items()
+        )
     )
     print("\nTargets (issue 19):")
     print("\n".join(target_lines(results)))
