@@ -323,7 +323,7 @@ def line(label: str, figures: dict, extra: str = "") -> None:
         for key, name in (("x_bare", "bare"), ("x_hand_written", "hand-written"))
         if key in figures
     )
-    print(f"  {label:42s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{shown}{extra}", flush=True)
+    print(f"  {label:50s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{shown}{extra}", flush=True)
 
 
 def slowest(project: Path, keep: Path, top: int = 6) -> list[list]:
