@@ -326,14 +326,26 @@ def line(label: str, figures: dict, extra: str = "") -> None:
     print(f"  {label:50s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{shown}{extra}", flush=True)
 
 
-def slowest(project: Path, keep: Path, top: int = 6) -> list[list]:
-    """Keep dbt's run_results.json of the build, print and return its slowest nodes."""
+def slowest(project: Path, keep: Path, top: int = 6) -> dict:
+    """Keep dbt's run_results.json of the build; print and return its node count, dbt's own elapsed
+    time, the summed node time and the slowest nodes."""
     shutil.copy(project / "target" / "run_results.json", keep)
-    results = json.loads(keep.read_text())["results"]
-    results.sort(key=lambda r: -r["execution_time"])
+    run_results = json.loads(keep.read_text())
+    results = sorted(run_results["results"], key=lambda r: -r["execution_time"])
     nodes = [[r["unique_id"].split(".")[2], round(r["execution_time"], 1)] for r in results[:top]]
-    print("      slowest: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in nodes), flush=True)
-    return nodes
+    summary = {
+        "nodes": len(results),
+        "dbt_elapsed_seconds": round(run_results["elapsed_time"], 1),
+        "node_seconds": round(sum(r["execution_time"] for r in results), 1),
+        "slowest": nodes,
+    }
+    print(
+        f"      {summary['nodes']} nodes, dbt elapsed {summary['dbt_elapsed_seconds']:.1f} s "
+        f"(node times add to {summary['node_seconds']:.1f} s); slowest: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in nodes),
+        flush=True,
+    )
+    return summary
 
 
 def snapshot(db: Path, micro: Path) -> dict:
