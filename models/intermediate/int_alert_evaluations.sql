@@ -45,6 +45,12 @@ invoices as (
 
 ),
 
+period_invoices as (
+
+    select * from {{ ref('int_period_invoices') }}
+
+),
+
 line_items as (
 
     select * from {{ ref('fct_invoice_line_items') }}
@@ -105,21 +111,11 @@ period_charges as (
         evaluated_periods.invoice_id,
         line_items.amount
     from evaluated_periods
-    inner join invoices
-        on evaluated_periods.contract_id = invoices.contract_id
+    inner join period_invoices
+        on evaluated_periods.invoice_id = period_invoices.period_invoice_id
     inner join line_items
-        on invoices.invoice_id = line_items.invoice_id
-    where
-        (
-            invoices.invoice_id = evaluated_periods.invoice_id
-            or (
-                invoices.invoice_type = 'SCHEDULED'
-                and invoices.issued_at >= evaluated_periods.period_starting_at
-                and invoices.issued_at < evaluated_periods.period_ending_before
-                and invoices.issued_at <= {{ billing.as_of() }}
-            )
-        )
-        and line_items.line_type not in ('applied_credit', 'applied_commit', 'late_usage_adjustment')
+        on period_invoices.invoice_id = line_items.invoice_id
+    where line_items.line_type not in ('applied_credit', 'applied_commit', 'late_usage_adjustment')
 
     union all
 

@@ -22,6 +22,12 @@ line_items as (
 
 ),
 
+period_invoices as (
+
+    select * from {{ ref('int_period_invoices') }}
+
+),
+
 products as (
 
     select * from {{ ref('stg_products') }}
@@ -56,39 +62,32 @@ current_periods as (
 
 ),
 
-period_invoices as (
+current_period_invoices as (
 
     {#- the current USAGE invoice and the SCHEDULED invoices issued since its period started -#}
     select
         current_periods.contract_id,
-        invoices.invoice_id
+        period_invoices.invoice_id
     from current_periods
-    inner join invoices
-        on current_periods.contract_id = invoices.contract_id
-    where
-        invoices.invoice_id = current_periods.invoice_id
-        or (
-            invoices.invoice_type = 'SCHEDULED'
-            and invoices.issued_at >= current_periods.period_starting_at
-            and invoices.issued_at <= current_periods.as_of
-        )
+    inner join period_invoices
+        on current_periods.invoice_id = period_invoices.period_invoice_id
 
 ),
 
 product_spend as (
 
     select
-        period_invoices.contract_id,
+        current_period_invoices.contract_id,
         line_items.product_id,
         max(line_items.name) as line_name,
         sum(line_items.amount) as spend_to_date,
         sum(case when line_items.line_type in ('usage', 'composite') then line_items.amount else 0 end)
             as usage_spend_to_date
-    from period_invoices
+    from current_period_invoices
     inner join line_items
-        on period_invoices.invoice_id = line_items.invoice_id
+        on current_period_invoices.invoice_id = line_items.invoice_id
     where line_items.line_type not in ('applied_credit', 'applied_commit')
-    group by period_invoices.contract_id, line_items.product_id
+    group by current_period_invoices.contract_id, line_items.product_id
 
 ),
 
