@@ -5,6 +5,10 @@
   'incremental' in this build and changed key, with the customer it resolves to now and before.
   Computed once per build; the models re-read these keys' events and delete their old rows.
 -#}
+{%- set key_following = [] -%}
+{%- for model_name, settings in billing.event_batch_settings().items() if settings['keys'] -%}
+{%- do key_following.append("'" ~ model_name ~ "'") -%}
+{%- endfor %}
 with plans as (
 
     select model_name
@@ -12,7 +16,7 @@ with plans as (
     where
         invocation_id = '{{ invocation_id }}'
         and decision = 'incremental'
-        and model_name in ('int_metric_events', 'fct_event_outcomes', 'fct_usage_daily', 'fct_event_load_summary')
+        and model_name in ({{ key_following | join(', ') }})  -- the models that follow key changes
 
 ),
 
