@@ -408,3 +408,8 @@ where loaded_at <= {{ billing.event_batch_plan('batch_loaded_after', 'fct_event_
 (select coalesce(max(batch_loaded_after), {{ billing._min_timestamp() }})
  from {{ source('billing_state', 'event_batches') }} where model_name = 'int_events_deduplicated')
 {%- endmacro %}
+
+{#- A condition: `column` (a loaded_at) is one of the tested batch's loads (rows without a loaded_at included). -#}
+{% macro in_tested_loads(column='loaded_at') -%}
+({{ column }} > {{ billing.tested_events_loaded_after() }} or {{ column }} is null)
+{%- endmacro %}

@@ -22,9 +22,7 @@ raw_rows as (
         1 as raw_count,
         0 as outcome_count
     from raw_loads
-    where
-        loaded_at > {{ billing.tested_events_loaded_after() }}
-        or loaded_at is null
+    where {{ billing.in_tested_loads() }}
 
 ),
 
@@ -35,9 +33,7 @@ batch_outcomes as (
         outcome,
         reason
     from {{ ref('fct_event_outcomes') }}
-    where
-        loaded_at > {{ billing.tested_events_loaded_after() }}
-        or loaded_at is null
+    where {{ billing.in_tested_loads() }}
 
 ),
 

@@ -20,9 +20,7 @@ summarised as (
         event_count as summarised,
         0 as landed
     from {{ ref('fct_event_load_summary') }}
-    where
-        loaded_at > {{ billing.tested_events_loaded_after() }}
-        or loaded_at is null
+    where {{ billing.in_tested_loads() }}
 
 ),
 
@@ -33,9 +31,7 @@ landed as (
         0 as summarised,
         1 as landed
     from raw_loads
-    where
-        loaded_at > {{ billing.tested_events_loaded_after() }}
-        or loaded_at is null
+    where {{ billing.in_tested_loads() }}
 
 ),
 
