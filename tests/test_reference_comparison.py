@@ -24,8 +24,8 @@ from conftest import BillingTestProject, seed_csv
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-CASES_PER_BUILD = 100
-MAX_BUILDS = 5
+CASES_PER_BUILD = 170
+MAX_BUILDS = 3
 DAY0 = datetime(2025, 1, 1)
 AS_OF = DAY0 + timedelta(days=160)
 
