@@ -202,7 +202,8 @@ def test_export_before_any_build_is_a_clean_error(project, tmp_path):
 # -- build and export end to end ----------------------------------------------------------------
 
 
-def test_build_then_export_through_the_cli(tmp_path):
+def test_build_then_export_through_the_cli(tmp_path, monkeypatch):
+    monkeypatch.delenv("BILLING_THREADS")  # the profile's default threads, as a user's build runs
     # 3 calls x FLAT 0.40 = 1.20 for January 2025
     project = BillingTestProject(tmp_path / "tiny")
     project.seeds(**TINY_CATALOG)
