@@ -35,7 +35,7 @@ from billing_cli.ingest import ingest
 REPO = Path(__file__).resolve().parent.parent
 
 parse_cache.install()
-# make test runs two test files at once on two cores: a build on one dbt thread costs a sixth less CPU
+# make test runs two test files at once on two cores: a build on one dbt thread costs about a fifth less CPU
 # than on the profile's default two (a scenario build: 7.8 s CPU against 9.6 s); test_cli's
 # build-then-export runs with the default
 os.environ.setdefault("BILLING_THREADS", "1")
