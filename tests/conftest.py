@@ -43,6 +43,34 @@ os.environ.setdefault("BILLING_THREADS", "1")
 TEST_DBT_FLAGS = ("--log-level-file", "none", "--no-write-json")
 DbtProject.extra_flags = TEST_DBT_FLAGS
 
+
+def _drop_unlogged_debug_events() -> None:
+    """dbt builds a protobuf message for every event it fires, logged or not: three per SQL statement
+    (ConnectionUsed, SQLQuery, SQLQueryStatus) and more per node, about a tenth of a small build's CPU.
+    With TEST_DBT_FLAGS nothing logs debug events (console at warn, no file), so they are dropped before
+    that work; NodeStart and NodeFinished still reach callbacks (billing's Progress, a killed build's
+    trigger). A test that sets DbtProject.extra_flags back to () gets every event, as users do."""
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+
+    fire_event = EventManager.fire_event
+    kept = {"NodeStart", "NodeFinished"}
+
+    def fire_logged_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
+        if (
+            level is None
+            and DbtProject.extra_flags == TEST_DBT_FLAGS
+            and e.level_tag() is EventLevel.DEBUG
+            and type(e).__name__ not in kept
+        ):
+            return
+        fire_event(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
+
+    EventManager.fire_event = fire_logged_event
+
+
+_drop_unlogged_debug_events()
+
 # Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
 # --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark
 # stays in one JVM) finish together rather than one waiting on the other at the end.
