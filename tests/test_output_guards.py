@@ -1,8 +1,9 @@
 """Guards on every output (issue #16): atomic files, consistent snapshots, no writing through
 symlinks, webhooks that only count a 2xx from the endpoint itself, and one-line messages.
 
-The module's project is built in child processes only (tests/killed_build.py), so this process never
-holds the DuckDB file and other processes (a killed export, a concurrent writer) can open it.
+Each project is built in this process and let go after (DbtProject.release: dbt-duckdb holds the file
+for the life of a process otherwise), or in a killed child (tests/killed_build.py), so other processes
+(a killed export, a concurrent writer) can open the DuckDB file.
 Catalog: four customers, FLAT $0.10 per call, monthly periods from Jan 1 2025; 20 February calls
 each, built as of Feb 20 (January final, February a draft); a spend alert fires for each customer
 (January's 3.00 reaches 2.50; February's 2.00 does not: one firing each, DECISIONLOG D69).
@@ -10,6 +11,7 @@ each, built as of Feb 20 (January final, February a draft); a spend alert fires 
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import socket
@@ -86,7 +88,8 @@ def built(tmp_path_factory):
         [e for c in CUSTOMERS for e in calls(c, "2025-01-15", 30, "jan") + calls(c, "2025-02-05", 20, "feb")],
         loaded_at="2025-02-06T00:00:00Z",
     )
-    build_killed(p.dir, p.db_path, "finish", "none", as_of="2025-02-20T00:00:00Z")
+    p.build(as_of="2025-02-20T00:00:00Z")
+    p._dbt.release()  # the tests' CLI commands and killed builds open the file themselves
     return p
 
 
@@ -185,10 +188,11 @@ def test_an_export_after_a_build_killed_between_the_invoice_marts_refuses(tmp_pa
     # Built as of Feb 20; then 10 more February calls for c1 land and the next build is killed right
     # after fct_invoices: it has c1's February draft at 3.00, fct_invoice_line_items still 2.00.
     p = seeded(tmp_path)
-    profile = p.dir / "profiles" / "profiles.yml"
-    profile.write_text(profile.read_text().replace("threads: 2", "threads: 1", 1))  # a deterministic order
+    # one dbt thread (conftest's BILLING_THREADS), here and in the killed child: a deterministic order
+    assert os.environ["BILLING_THREADS"] == "1"
     p.ingest([e for c in CUSTOMERS for e in calls(c, "2025-02-05", 20, "feb")], loaded_at="2025-02-06T00:00:00Z")
-    build_killed(p.dir, p.db_path, "finish", "none", as_of="2025-02-20T00:00:00Z")
+    p.build(as_of="2025-02-20T00:00:00Z")
+    p._dbt.release()
     p.ingest(calls("c1", "2025-02-21", 10, "late"), loaded_at="2025-02-21T13:00:00Z")
     build_killed(p.dir, p.db_path, "finish", "fct_invoices", as_of="2025-02-22T00:00:00Z")
     [feb] = p.query(
