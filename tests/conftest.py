@@ -138,11 +138,17 @@ class BillingTestProject:
         self._dbt: DbtProject | None = None
         self._loads = 0
 
+    def release(self) -> BillingTestProject:
+        """Close dbt-duckdb's connection (held for the life of the process otherwise): the file on disk
+        is whole, and another process (a killed build, a CLI child) can open it."""
+        if self._dbt is not None:
+            self._dbt.release()
+        return self
+
     def copy(self, root: Path) -> BillingTestProject:
         """This project with its DuckDB file, loads and parse copied under root: a prepared database
         that several tests start from (each changes its own copy) instead of building it again."""
-        if self._dbt is not None:
-            self._dbt.release()  # dbt-duckdb's connection closed: the file on disk is whole
+        self.release()
         other = object.__new__(BillingTestProject)
         shutil.copytree(self.root, root)
         other.root, other.dir, other.db_path = root, root / "project", root / "billing.duckdb"

@@ -412,7 +412,7 @@ def test_a_store_with_two_place_money_is_widened_and_its_invoices_read_the_same(
     exported_before = export("before")
 
     types.write_text(current)  # the code of D70, with the catalog's JPY and KWD contracts
-    p._dbt.release()
+    p.release()
     p._dbt = None  # parsed again: the macro changed
     p.seeds(**seeds)
     p.ingest([e for e in events() if e["customer_id"] != "c_cur_usd"], loaded_at="2025-01-11T00:00:00Z")

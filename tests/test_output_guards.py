@@ -89,7 +89,7 @@ def built(tmp_path_factory):
         loaded_at="2025-02-06T00:00:00Z",
     )
     p.build(as_of="2025-02-20T00:00:00Z")
-    p._dbt.release()  # the tests' CLI commands and killed builds open the file themselves
+    p.release()  # the tests' CLI commands and killed builds open the file themselves
     return p
 
 
@@ -192,7 +192,7 @@ def test_an_export_after_a_build_killed_between_the_invoice_marts_refuses(tmp_pa
     assert os.environ["BILLING_THREADS"] == "1"
     p.ingest([e for c in CUSTOMERS for e in calls(c, "2025-02-05", 20, "feb")], loaded_at="2025-02-06T00:00:00Z")
     p.build(as_of="2025-02-20T00:00:00Z")
-    p._dbt.release()
+    p.release()
     p.ingest(calls("c1", "2025-02-21", 10, "late"), loaded_at="2025-02-21T13:00:00Z")
     build_killed(p.dir, p.db_path, "finish", "fct_invoices", as_of="2025-02-22T00:00:00Z")
     [feb] = p.query(

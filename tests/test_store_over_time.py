@@ -62,7 +62,7 @@ def test_a_build_killed_at_a_store_step_leaves_final_invoices_whole(make_project
     p.ingest(calls("feb", 12, "2025-02-10"), loaded_at="2025-02-11T00:00:00Z")
     # a first, ordinary build: stores the setup fee; then the file is let go for the killed child
     p.build(as_of="2025-01-25T00:00:00Z")
-    p._dbt.release()
+    p.release()
     build_killed(p.dir, p.db_path, when, "store", as_of="2025-03-02T00:00:00Z")
     p.ingest(calls("late", 4, "2025-02-20"), loaded_at="2025-03-05T00:00:00Z")
     p.build(as_of="2025-03-06T00:00:00Z")

@@ -32,7 +32,7 @@ def test_dbt_unit_tests_pass_and_builds_do_not_run_them(make_project):
     p.build()
     assert not p._dbt.parse().unit_tests, "a build must not run the unit tests (var billing_unit_tests)"
 
-    p._dbt.release()
+    p.release()
     os.environ["BILLING_DB"] = str(p.db_path)
     result = dbtRunner().invoke(
         [

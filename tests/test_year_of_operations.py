@@ -276,7 +276,7 @@ class Story:
     # -- builds ------------------------------------------------------------------------------------
     def build(self, as_of: str, killed_at: tuple[str, str] | None = None, data_tests: bool = True):
         if killed_at is not None:
-            self.p._dbt.release()
+            self.p.release()
             build_killed(self.p.dir, self.p.db_path, killed_at[0], killed_at[1], as_of=as_of)
             return
         self.p.build(as_of=as_of, data_tests=data_tests)
