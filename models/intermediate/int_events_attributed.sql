@@ -1,9 +1,11 @@
 {#-
   The winning copy of each well-formed event, attributed to a customer (by customer_id first, then
   by ingest alias: int_attribution_keys) and to the customer's contract in force at the event time.
-  A view: the incremental models that read it filter it to their batch (DECISIONLOG D32).
+  A view where the event models are incremental: those that read it filter it to their batch
+  (DECISIONLOG D32). A table where they are rebuilt whole (Spark on Parquet, macros/engines.sql):
+  there every metric's model would otherwise join the events to their customers and contracts again.
 -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view' if billing.incremental_events() else 'table') }}
 -- depends_on: {{ ref('int_catalog_problems') }}
 with events as (
 
