@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export BILLING_DB ?= $(CURDIR)/billing.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
+LINT_PROCESSES ?= 2
 
 .PHONY: demo test pytest setup clean compile browser lint
 
@@ -40,21 +41,23 @@ browser:
 
 # Lint runs beside pytest, whose two workers leave part of the two cores idle (about 50 s less in all
 # on this machine); `make test` fails if either fails. Lint's few lines print among pytest's dots.
+# There sqlfluff runs in one process (the cores are busy anyway; its pool of two, ending beside
+# pytest, printed warnings about leaked semaphores).
 test: $(TEST_STAMP) browser
 	$(BIN)/billing compile --check
-	$(MAKE) --no-print-directory --jobs=2 lint pytest
+	$(MAKE) --no-print-directory --jobs=2 lint pytest LINT_PROCESSES=1
 
 pytest: $(TEST_STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 # Lint; fails on any finding. Python: ruff (pyproject.toml). SQL: sqlfluff (.sqlfluff, .sqlfluffignore) over
-# models/ and tests/dbt/, on two processes; its dbt templater renders each model with dbt on a new, empty
-# DuckDB file (removed after) and leaves target/partial_parse.msgpack.
+# models/ and tests/dbt/, on LINT_PROCESSES processes (2; 1 beside pytest); its dbt templater renders each
+# model with dbt on a new, empty DuckDB file (removed after) and leaves target/partial_parse.msgpack.
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	lint_dir=$$(mktemp -d) && trap 'rm -rf "$$lint_dir"' EXIT && \
-	  BILLING_DB=$$lint_dir/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt --processes 2 --disable-progress-bar
+	  BILLING_DB=$$lint_dir/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt --processes $(LINT_PROCESSES) --disable-progress-bar
 
 compile: $(STAMP)
 	$(BIN)/billing compile
