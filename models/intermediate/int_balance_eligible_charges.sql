@@ -6,7 +6,7 @@
       subscriptions' lines that start together but end apart stay two lines),
     - the balance applies to the line's product: no applicable lists = every USAGE, COMPOSITE and
       SUBSCRIPTION product (the only products on USAGE-invoice charge lines); otherwise the product
-      is in applicable_product_ids or carries any of applicable_product_tags,
+      is one of int_balance_products (listed by id or by tag),
     - the line's service period [starting_at, ending_before) lies within the access window, and its
       invoice's period starts before the window ends (a late adjustment for the window, billed
       after it ended, finds the rest already expired),
@@ -16,6 +16,12 @@
 with balances as (
 
     select * from {{ ref('int_balances') }}
+
+),
+
+balance_products as (
+
+    select * from {{ ref('int_balance_products') }}
 
 ),
 
@@ -88,54 +94,6 @@ available as (
     from balances
     left join stored_drawdowns
         on balances.balance_id = stored_drawdowns.balance_id
-
-),
-
-product_tags as (
-
-    select * from {{ ref('int_product_tags') }}
-
-),
-
-listed_products as (
-
-    {{ billing.unnest_json_array('balances', 'balance_id', 'applicable_product_ids', 'product_id') }}
-
-),
-
-listed_tags as (
-
-    {{ billing.unnest_json_array('balances', 'balance_id', 'applicable_product_tags', 'tag') }}
-
-),
-
-tagged_products as (
-
-    select
-        listed_tags.balance_id,
-        product_tags.product_id
-    from listed_tags
-    inner join product_tags
-        on listed_tags.tag = product_tags.tag
-
-),
-
-balance_products as (
-
-    select distinct
-        balance_id,
-        product_id
-    from (
-        select
-            balance_id,
-            product_id
-        from listed_products
-        union all
-        select
-            balance_id,
-            product_id
-        from tagged_products
-    ) as applicable
 
 ),
 
