@@ -2,7 +2,8 @@
   Composite lines (DATA_CONTRACT semantics 6, PERCENTAGE): for each entitled segment of a COMPOSITE
   product with a PERCENTAGE rate, price (a fraction, after overrides) x the amounts of the lines of
   its component products on the same USAGE invoice that start in the segment. Components are the
-  products named by composite_product_ids or carrying any of composite_tags (never composites).
+  products named by composite_product_ids or carrying any of composite_tags (never composites;
+  macros/product_lists.sql).
 -#}
 with segments as (
 
@@ -24,41 +25,29 @@ composites as (
 
 ),
 
+product_tags as (
+
+    select * from {{ ref('int_product_tags') }}
+
+),
+
 listed_components as (
 
-    {{ billing.unnest_json_array('composites', 'product_id', 'composite_product_ids', 'component_product_id') }}
-
-),
-
-composite_tags as (
-
-    {{ billing.unnest_json_array('composites', 'product_id', 'composite_tags', 'tag') }}
-
-),
-
-tagged_components as (
-
-    select
-        composite_tags.product_id,
-        product_tags.product_id as component_product_id
-    from composite_tags
-    inner join {{ ref('int_product_tags') }} as product_tags
-        on composite_tags.tag = product_tags.tag
+    {{ billing.products_listed_by_id_or_tag(
+        'composites', 'product_id', 'composite_product_ids', 'composite_tags', 'product_tags',
+        product_alias='component_product_id'
+    ) }}
 
 ),
 
 components as (
 
-    select distinct
-        candidates.product_id as composite_product_id,
-        candidates.component_product_id
-    from (
-        select * from listed_components
-        union all
-        select * from tagged_components
-    ) as candidates
+    select
+        listed_components.product_id as composite_product_id,
+        listed_components.component_product_id
+    from listed_components
     inner join products
-        on candidates.component_product_id = products.product_id
+        on listed_components.component_product_id = products.product_id
     where products.product_type <> 'COMPOSITE'
 
 ),
