@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
+
+from conftest import TEST_DBT_FLAGS
 
 METRICS = """billable_metrics:
   - {name: calls, event_type: call, aggregation: count}
@@ -320,9 +321,12 @@ def _plans(p) -> dict[str, tuple[str, str]]:
 def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     """Plain `dbt build` (the dbt command, no billing CLI) plans the event batches itself, once, in
     on-run-start; a macro the event models use that changes what it does recomputes every event, a
-    comment or layout tidy-up of it recomputes nothing (no version to bump by hand)."""
-    import subprocess
-    import sys
+    comment or layout tidy-up of it recomputes nothing (no version to bump by hand).
+
+    The command runs in this process (dbtRunner: what the `dbt` executable runs, with its own parse
+    and no manifest handed to it), not as a child process: the same command without a second
+    interpreter importing dbt each time."""
+    from dbt.cli.main import dbtRunner
 
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
     p.ingest(
@@ -339,10 +343,12 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     )
 
     def plain_dbt_build():
-        dbt = Path(sys.executable).with_name("dbt")
-        proc = subprocess.run(
+        os.environ["BILLING_DB"] = str(p.db_path)
+        result = dbtRunner().invoke(
             [
-                str(dbt),
+                *TEST_DBT_FLAGS,
+                "--log-level",
+                "warn",
                 "build",
                 "--project-dir",
                 str(p.dir),
@@ -352,12 +358,9 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
                 '{billing_as_of: "2025-01-06T00:00:00Z"}',
                 "--exclude",
                 "resource_type:test",  # the plan is what is checked; every other module runs the data tests
-            ],
-            env={**os.environ, "BILLING_DB": str(p.db_path)},
-            capture_output=True,
-            text=True,
+            ]
         )
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert result.success, result.exception
         return _plans(p)
 
     assert set(plain_dbt_build().values()) == {("full", "first build")}
