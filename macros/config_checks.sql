@@ -13,6 +13,43 @@ where {{ condition }}
 {%- endmacro %}
 
 {#-
+  The rows of a seed that break any of `rules`, a list of [condition, problem] pairs on one row of
+  `relation` (default: the seed), as (seed, row_key, problem), in one scan: each row is paired with
+  the rules' numbers and keeps the problem of every rule whose condition holds (as config_problem's
+  where: a null condition is no problem). One select per seed instead of one per rule (Spark plans
+  and scans each select of the union on its own: int_catalog_problems took 23 s there with one per
+  rule, 19 s with this). A condition here reads only its row; a rule with a subquery (duplicate_key,
+  unknown_reference) stays a config_problem (Spark takes no subquery in a select list).
+
+    {{ billing.row_problems('products', 'product_id', [
+        [billing.missing('product_id'), 'product_id is missing'],
+        [billing.bad_enum('type', ['USAGE', 'FIXED'], required=true), 'type must be USAGE or FIXED'],
+    ]) }}
+-#}
+{% macro row_problems(seed, key_expr, rules, relation=none) -%}
+select
+    {{ billing.string_literal(seed ~ '.csv') }} as seed,
+    checked.row_key,
+    checked.problem
+from (
+    select
+        cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
+        case rule_numbers.rule_number
+        {%- for condition, problem in rules %}
+            when {{ loop.index }} then case when {{ condition }} then {{ billing.string_literal(problem) }} end
+        {%- endfor %}
+        end as problem
+    from {{ relation if relation else billing.catalog_relation(seed) }}
+    cross join (
+        {%- for rule in rules %}
+        select {{ loop.index }} as rule_number{% if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    ) as rule_numbers
+) as checked
+where checked.problem is not null
+{%- endmacro %}
+
+{#-
   Text that is present but does not parse as a timestamp. Reads `<column>_utc`: the condition's
   relation is a CTE made by `billing.select_utc_timestamps` (macros/timestamps.sql).
 -#}

@@ -38,17 +38,16 @@ coalesce(abs({{ billing.try_to_decimal(column) }}) >= {{ billing.catalog_number_
 {%- endmacro %}
 
 {#-
-  The two config problems of a numeric column of `seed`: too many decimal places, too large. An
-  amount keeps its contract's currency's minor unit (D20, D54): `seed` has a contract_id.
+  The rules of a numeric column of a `kind` for billing.row_problems: too many decimal places, too
+  large. An amount's places depend on its contract's currency: billing.minor_unit_problems.
 -#}
-{% macro number_problems(seed, key_expr, column, kind) -%}
-{%- if kind == 'amount' -%}
-{{ billing.minor_unit_problems(seed, key_expr, column) }}
-{%- else -%}
-{{ billing.config_problem(seed, key_expr, billing.too_precise(column, kind), column ~ ' ' ~ billing.number_problem(kind, 'places')) }}
-{%- endif %}
-union all
-{{ billing.config_problem(seed, key_expr, billing.too_large(column, kind), column ~ ' ' ~ billing.number_problem(kind, 'bound')) }}
+{% macro number_rules(column, kind) -%}
+{%- set rules = [] -%}
+{%- if kind != 'amount' -%}
+    {%- do rules.append([billing.too_precise(column, kind), column ~ ' ' ~ billing.number_problem(kind, 'places')]) -%}
+{%- endif -%}
+{%- do rules.append([billing.too_large(column, kind), column ~ ' ' ~ billing.number_problem(kind, 'bound')]) -%}
+{{ return(rules) }}
 {%- endmacro %}
 
 {#-

@@ -46,34 +46,17 @@ listed_products as (
 
 column_problems as (
 
-    {{ billing.balance_problems('contract_commits', 'commit_id', 'commit_timestamps') }}
+    {{ billing.balance_problems('contract_commits', 'commit_id', 'commit_timestamps', [
+        [billing.bad_enum('type', ['PREPAID', 'POSTPAID'], required=true), 'type must be PREPAID or POSTPAID'],
+        [billing.bad_timestamp('invoice_at'), 'invoice_at is not a valid timestamp'],
+        [billing.bad_decimal('invoice_amount'), 'invoice_amount is not a non-negative number'],
+        [
+            "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'),
+            'a POSTPAID commit needs access_ending_before (its true-up date)'
+        ],
+    ] + billing.number_rules('invoice_amount', 'amount')) }}
     union all
-    {{ billing.config_problem(
-        'contract_commits', 'commit_id',
-        billing.bad_enum('type', ['PREPAID', 'POSTPAID'], required=true),
-        'type must be PREPAID or POSTPAID'
-    ) }}
-    union all
-    {{ billing.config_problem(
-        'contract_commits', 'commit_id',
-        billing.bad_timestamp('invoice_at'),
-        'invoice_at is not a valid timestamp',
-        'commit_timestamps'
-    ) }}
-    union all
-    {{ billing.config_problem(
-        'contract_commits', 'commit_id',
-        billing.bad_decimal('invoice_amount'),
-        'invoice_amount is not a non-negative number'
-    ) }}
-    union all
-    {{ billing.number_problems('contract_commits', 'commit_id', 'invoice_amount', 'amount') }}
-    union all
-    {{ billing.config_problem(
-        'contract_commits', 'commit_id',
-        "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'),
-        'a POSTPAID commit needs access_ending_before (its true-up date)'
-    ) }}
+    {{ billing.minor_unit_problems('contract_commits', 'commit_id', 'invoice_amount') }}
     union all
     {{ billing.balance_problems('contract_credits', 'credit_id', 'credit_timestamps') }}
 

@@ -8,11 +8,43 @@ with override_timestamps as (
 
 )
 
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.missing('override_id'),
-    'override_id is missing'
-) }}
+{{ billing.row_problems('contract_overrides', 'override_id', [
+    [billing.missing('override_id'), 'override_id is missing'],
+    [
+        billing.missing('product_id') ~ ' and ' ~ billing.missing_list('product_tags'),
+        'an override needs a product_id or product_tags'
+    ],
+    [billing.bad_string_list('product_tags'), 'product_tags is not a JSON list of strings'],
+    [
+        billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
+        'starting_at is missing or not a valid timestamp'
+    ],
+    [billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp'],
+    [billing.bad_enum('type', ['OVERWRITE', 'MULTIPLIER']), 'type must be OVERWRITE, MULTIPLIER or empty'],
+    [billing.bad_boolean('entitled'), 'entitled must be true or false'],
+    [
+        billing.bad_decimal('multiplier') ~ ' or ' ~ billing.bad_decimal('price'),
+        'multiplier and price must be non-negative numbers'
+    ],
+    [
+        "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null",
+        'priority is not a whole number'
+    ],
+    ["upper(trim(type)) = 'MULTIPLIER' and " ~ billing.missing('multiplier'), 'a MULTIPLIER override needs a multiplier'],
+    [
+        "upper(trim(type)) = 'OVERWRITE' and " ~ billing.missing('price') ~ " and " ~ billing.missing('tiers'),
+        'an OVERWRITE override needs a price or tiers'
+    ],
+    [
+        billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE']),
+        'rate_type of an override must be FLAT, TIERED, VOLUME or PACKAGE'
+    ],
+    [
+        "tiers is not null and trim(tiers) <> '' and not " ~ billing.json_is_array('tiers'),
+        'tiers is not a JSON list of {size, price}'
+    ],
+] + billing.number_rules('multiplier', 'multiplier') + billing.number_rules('price', 'unit_price'),
+'override_timestamps') }}
 union all
 {{ billing.config_problem(
     'contract_overrides', 'override_id',
@@ -31,54 +63,6 @@ union all
     billing.unknown_reference('product_id', 'products', 'product_id', optional=true),
     'product_id is not in products'
 ) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.missing('product_id') ~ ' and ' ~ billing.missing_list('product_tags'),
-    'an override needs a product_id or product_tags'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.bad_string_list('product_tags'),
-    'product_tags is not a JSON list of strings'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
-    'starting_at is missing or not a valid timestamp',
-    'override_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.bad_timestamp('ending_before'),
-    'ending_before is not a valid timestamp',
-    'override_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.bad_enum('type', ['OVERWRITE', 'MULTIPLIER']),
-    'type must be OVERWRITE, MULTIPLIER or empty'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.bad_boolean('entitled'),
-    'entitled must be true or false'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.bad_decimal('multiplier') ~ ' or ' ~ billing.bad_decimal('price'),
-    'multiplier and price must be non-negative numbers'
-) }}
-union all
-{{ billing.number_problems('contract_overrides', 'override_id', 'multiplier', 'multiplier') }}
-union all
-{{ billing.number_problems('contract_overrides', 'override_id', 'price', 'unit_price') }}
 union all
 select distinct
     'contract_overrides.csv' as seed,
@@ -108,36 +92,6 @@ where
     products.product_type = 'SUBSCRIPTION'
     and overrides.override_type = 'OVERWRITE'
     and (overrides.price is null or overrides.tiers is not null or coalesce(overrides.rate_type, 'FLAT') <> 'FLAT')
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    "priority is not null and trim(priority) <> '' and " ~ billing.try_to_integer('priority') ~ " is null",
-    'priority is not a whole number'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    "upper(trim(type)) = 'MULTIPLIER' and " ~ billing.missing('multiplier'),
-    'a MULTIPLIER override needs a multiplier'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    "upper(trim(type)) = 'OVERWRITE' and " ~ billing.missing('price') ~ " and " ~ billing.missing('tiers'),
-    'an OVERWRITE override needs a price or tiers'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE']),
-    'rate_type of an override must be FLAT, TIERED, VOLUME or PACKAGE'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_overrides', 'override_id',
-    "tiers is not null and trim(tiers) <> '' and not " ~ billing.json_is_array('tiers'),
-    'tiers is not a JSON list of {size, price}'
-) }}
 union all
 select
     'contract_overrides.csv' as seed,

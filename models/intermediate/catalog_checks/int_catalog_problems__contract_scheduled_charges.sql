@@ -8,11 +8,24 @@ with charge_timestamps as (
 
 )
 
-{{ billing.config_problem(
-    'contract_scheduled_charges', 'scheduled_charge_id',
-    billing.missing('scheduled_charge_id'),
-    'scheduled_charge_id is missing'
-) }}
+{{ billing.row_problems('contract_scheduled_charges', 'scheduled_charge_id', [
+    [billing.missing('scheduled_charge_id'), 'scheduled_charge_id is missing'],
+    [
+        billing.missing('timestamp') ~ ' or ' ~ billing.bad_timestamp('timestamp'),
+        'timestamp is missing or not a valid timestamp'
+    ],
+    [
+        billing.missing('amount') ~ ' or ' ~ billing.bad_decimal('amount'),
+        'amount is missing or not a non-negative number'
+    ],
+    [
+        billing.bad_enum('frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
+        'frequency must be MONTHLY, QUARTERLY, ANNUAL or empty'
+    ],
+    [billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp'],
+] + billing.number_rules('amount', 'amount'), 'charge_timestamps') }}
+union all
+{{ billing.minor_unit_problems('contract_scheduled_charges', 'scheduled_charge_id', 'amount') }}
 union all
 {{ billing.config_problem(
     'contract_scheduled_charges', 'scheduled_charge_id',
@@ -30,34 +43,6 @@ union all
     'contract_scheduled_charges', 'scheduled_charge_id',
     billing.unknown_reference('product_id', 'products', 'product_id', optional=true),
     'product_id is not in products'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_scheduled_charges', 'scheduled_charge_id',
-    billing.missing('timestamp') ~ ' or ' ~ billing.bad_timestamp('timestamp'),
-    'timestamp is missing or not a valid timestamp',
-    'charge_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_scheduled_charges', 'scheduled_charge_id',
-    billing.missing('amount') ~ ' or ' ~ billing.bad_decimal('amount'),
-    'amount is missing or not a non-negative number'
-) }}
-union all
-{{ billing.number_problems('contract_scheduled_charges', 'scheduled_charge_id', 'amount', 'amount') }}
-union all
-{{ billing.config_problem(
-    'contract_scheduled_charges', 'scheduled_charge_id',
-    billing.bad_enum('frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
-    'frequency must be MONTHLY, QUARTERLY, ANNUAL or empty'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_scheduled_charges', 'scheduled_charge_id',
-    billing.bad_timestamp('ending_before'),
-    'ending_before is not a valid timestamp',
-    'charge_timestamps'
 ) }}
 union all
 select

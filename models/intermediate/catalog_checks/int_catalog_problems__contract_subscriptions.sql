@@ -8,11 +8,23 @@ with subscription_timestamps as (
 
 )
 
-{{ billing.config_problem(
-    'contract_subscriptions', 'subscription_id',
-    billing.missing('subscription_id'),
-    'subscription_id is missing'
-) }}
+{{ billing.row_problems('contract_subscriptions', 'subscription_id', [
+    [billing.missing('subscription_id'), 'subscription_id is missing'],
+    [
+        billing.missing('quantity') ~ ' or ' ~ billing.bad_decimal('quantity'),
+        'quantity is missing or not a non-negative number'
+    ],
+    [
+        billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
+        'starting_at is missing or not a valid timestamp'
+    ],
+    [billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp'],
+    [
+        billing.bad_enum('collection_schedule', ['ADVANCE', 'ARREARS']),
+        'collection_schedule must be ADVANCE or ARREARS'
+    ],
+    [billing.bad_boolean('is_prorated'), 'is_prorated must be true or false'],
+] + billing.number_rules('quantity', 'quantity'), 'subscription_timestamps') }}
 union all
 {{ billing.config_problem(
     'contract_subscriptions', 'subscription_id',
@@ -30,38 +42,4 @@ union all
     'contract_subscriptions', 'subscription_id',
     "trim(product_id) not in (select product_id from " ~ ref('stg_products') ~ " where product_type = 'SUBSCRIPTION')",
     'product_id is not a SUBSCRIPTION product'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_subscriptions', 'subscription_id',
-    billing.missing('quantity') ~ ' or ' ~ billing.bad_decimal('quantity'),
-    'quantity is missing or not a non-negative number'
-) }}
-union all
-{{ billing.number_problems('contract_subscriptions', 'subscription_id', 'quantity', 'quantity') }}
-union all
-{{ billing.config_problem(
-    'contract_subscriptions', 'subscription_id',
-    billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
-    'starting_at is missing or not a valid timestamp',
-    'subscription_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_subscriptions', 'subscription_id',
-    billing.bad_timestamp('ending_before'),
-    'ending_before is not a valid timestamp',
-    'subscription_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_subscriptions', 'subscription_id',
-    billing.bad_enum('collection_schedule', ['ADVANCE', 'ARREARS']),
-    'collection_schedule must be ADVANCE or ARREARS'
-) }}
-union all
-{{ billing.config_problem(
-    'contract_subscriptions', 'subscription_id',
-    billing.bad_boolean('is_prorated'),
-    'is_prorated must be true or false'
 ) }}

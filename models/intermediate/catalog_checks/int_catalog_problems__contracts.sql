@@ -5,7 +5,29 @@ with contract_timestamps as (
 
 )
 
-{{ billing.config_problem('contracts', 'contract_id', billing.missing('contract_id'), 'contract_id is missing') }}
+{{ billing.row_problems('contracts', 'contract_id', [
+    [billing.missing('contract_id'), 'contract_id is missing'],
+    [
+        billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
+        'starting_at is missing or not a valid timestamp'
+    ],
+    [billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp'],
+    ['ending_before_utc <= starting_at_utc', 'ending_before is not after starting_at'],
+    [
+        billing.bad_enum('usage_statement_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
+        'usage_statement_frequency must be MONTHLY, QUARTERLY or ANNUAL'
+    ],
+    [
+        billing.bad_enum('usage_statement_day', ['FIRST_OF_MONTH', 'CONTRACT_START']),
+        'usage_statement_day must be FIRST_OF_MONTH or CONTRACT_START'
+    ],
+    [
+        "net_payment_terms_days is not null and trim(net_payment_terms_days) <> '' and ("
+        ~ billing.try_to_integer('net_payment_terms_days') ~ " is null or "
+        ~ billing.try_to_integer('net_payment_terms_days') ~ " < 0)",
+        'net_payment_terms_days is not a non-negative whole number'
+    ],
+], 'contract_timestamps') }}
 union all
 {{ billing.config_problem(
     'contracts', 'contract_id',
@@ -23,47 +45,6 @@ union all
     'contracts', 'contract_id',
     billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'),
     'rate_card_id is not in rate_cards'
-) }}
-union all
-{{ billing.config_problem(
-    'contracts', 'contract_id',
-    billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
-    'starting_at is missing or not a valid timestamp',
-    'contract_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contracts', 'contract_id',
-    billing.bad_timestamp('ending_before'),
-    'ending_before is not a valid timestamp',
-    'contract_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contracts', 'contract_id',
-    'ending_before_utc <= starting_at_utc',
-    'ending_before is not after starting_at',
-    'contract_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'contracts', 'contract_id',
-    billing.bad_enum('usage_statement_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
-    'usage_statement_frequency must be MONTHLY, QUARTERLY or ANNUAL'
-) }}
-union all
-{{ billing.config_problem(
-    'contracts', 'contract_id',
-    billing.bad_enum('usage_statement_day', ['FIRST_OF_MONTH', 'CONTRACT_START']),
-    'usage_statement_day must be FIRST_OF_MONTH or CONTRACT_START'
-) }}
-union all
-{{ billing.config_problem(
-    'contracts', 'contract_id',
-    "net_payment_terms_days is not null and trim(net_payment_terms_days) <> '' and ("
-    ~ billing.try_to_integer('net_payment_terms_days') ~ " is null or "
-    ~ billing.try_to_integer('net_payment_terms_days') ~ " < 0)",
-    'net_payment_terms_days is not a non-negative whole number'
 ) }}
 union all
 select

@@ -8,24 +8,16 @@ with shared_aliases as (
 
 )
 
-{{ billing.config_problem('customers', 'customer_id', billing.missing('customer_id'), 'customer_id is missing') }}
+{{ billing.row_problems('customers', 'customer_id', [
+    [billing.missing('customer_id'), 'customer_id is missing'],
+    [billing.bad_string_list('ingest_aliases'), 'ingest_aliases is not a JSON list of strings'],
+    [billing.bad_enum('billing_provider', ['STRIPE']), 'billing_provider must be stripe or empty'],
+]) }}
 union all
 {{ billing.config_problem(
     'customers', 'customer_id',
     billing.duplicate_key('customers', 'customer_id'),
     'customer_id is not unique'
-) }}
-union all
-{{ billing.config_problem(
-    'customers', 'customer_id',
-    billing.bad_string_list('ingest_aliases'),
-    'ingest_aliases is not a JSON list of strings'
-) }}
-union all
-{{ billing.config_problem(
-    'customers', 'customer_id',
-    billing.bad_enum('billing_provider', ['STRIPE']),
-    'billing_provider must be stripe or empty'
 ) }}
 union all
 {# An alias listed by two customers is ambiguous (the contract gives no answer). An alias equal to

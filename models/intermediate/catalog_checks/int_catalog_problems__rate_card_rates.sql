@@ -6,6 +6,45 @@ with rate_timestamps as (
 
 )
 
+{{ billing.row_problems('rate_card_rates', key, [
+    [
+        billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
+        'starting_at is missing or not a valid timestamp'
+    ],
+    [billing.bad_timestamp('ending_before'), 'ending_before is not a valid timestamp'],
+    ['ending_before_utc <= starting_at_utc', 'ending_before is not after starting_at'],
+    [billing.bad_boolean('entitled'), 'entitled must be true or false'],
+    [
+        billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE', 'PERCENTAGE', 'SUBSCRIPTION'], required=true),
+        'rate_type must be FLAT, TIERED, VOLUME, PACKAGE, PERCENTAGE or SUBSCRIPTION'
+    ],
+    [billing.bad_decimal('price'), 'price is not a non-negative number'],
+    [
+        "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'),
+        'price of a PERCENTAGE rate (a fraction) ' ~ billing.number_problem('fraction', 'bound')
+    ],
+    ["upper(trim(rate_type)) = 'FLAT' and " ~ billing.missing('price'), 'a FLAT rate needs a price'],
+    [
+        billing.bad_enum('billing_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
+        'billing_frequency must be MONTHLY, QUARTERLY or ANNUAL'
+    ],
+    [
+        "upper(trim(rate_type)) in ('TIERED', 'VOLUME') and (" ~ billing.missing('tiers') ~ " or not "
+        ~ billing.json_is_array('tiers') ~ ")",
+        'a TIERED or VOLUME rate needs tiers, a JSON list of {size, price}'
+    ],
+    [
+        "upper(trim(rate_type)) = 'PACKAGE' and (" ~ billing.missing('price') ~ " or " ~ billing.missing('package_size')
+        ~ " or coalesce(" ~ billing.try_to_decimal('package_size') ~ " <= 0, true))",
+        'a PACKAGE rate needs a price and a package_size above 0'
+    ],
+    ["upper(trim(rate_type)) = 'SUBSCRIPTION' and " ~ billing.missing('price'), 'a SUBSCRIPTION rate needs a price'],
+    [
+        "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.missing('price'),
+        'a PERCENTAGE rate needs a price (the fraction)'
+    ],
+] + billing.number_rules('price', 'unit_price') + billing.number_rules('package_size', 'size'), 'rate_timestamps') }}
+union all
 {{ billing.config_problem(
     'rate_card_rates', key,
     billing.unknown_reference('rate_card_id', 'rate_cards', 'rate_card_id'),
@@ -16,59 +55,6 @@ union all
     'rate_card_rates', key,
     billing.unknown_reference('product_id', 'products', 'product_id'),
     'product_id is not in products'
-) }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    billing.missing('starting_at') ~ ' or ' ~ billing.bad_timestamp('starting_at'),
-    'starting_at is missing or not a valid timestamp',
-    'rate_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    billing.bad_timestamp('ending_before'),
-    'ending_before is not a valid timestamp',
-    'rate_timestamps'
-) }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    'ending_before_utc <= starting_at_utc',
-    'ending_before is not after starting_at',
-    'rate_timestamps'
-) }}
-union all
-{{ billing.config_problem('rate_card_rates', key, billing.bad_boolean('entitled'), 'entitled must be true or false') }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    billing.bad_enum('rate_type', ['FLAT', 'TIERED', 'VOLUME', 'PACKAGE', 'PERCENTAGE', 'SUBSCRIPTION'], required=true),
-    'rate_type must be FLAT, TIERED, VOLUME, PACKAGE, PERCENTAGE or SUBSCRIPTION'
-) }}
-union all
-{{ billing.config_problem('rate_card_rates', key, billing.bad_decimal('price'), 'price is not a non-negative number') }}
-union all
-{{ billing.number_problems('rate_card_rates', key, 'price', 'unit_price') }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.too_large('price', 'fraction'),
-    'price of a PERCENTAGE rate (a fraction) ' ~ billing.number_problem('fraction', 'bound')
-) }}
-union all
-{{ billing.number_problems('rate_card_rates', key, 'package_size', 'size') }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    "upper(trim(rate_type)) = 'FLAT' and " ~ billing.missing('price'),
-    'a FLAT rate needs a price'
-) }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    billing.bad_enum('billing_frequency', ['MONTHLY', 'QUARTERLY', 'ANNUAL']),
-    'billing_frequency must be MONTHLY, QUARTERLY or ANNUAL'
 ) }}
 union all
 select
@@ -97,20 +83,6 @@ where
     and a.starting_at <= b.starting_at
     and (a.ending_before is null or b.starting_at < a.ending_before)
 union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    "upper(trim(rate_type)) in ('TIERED', 'VOLUME') and (" ~ billing.missing('tiers') ~ " or not "
-    ~ billing.json_is_array('tiers') ~ ")",
-    'a TIERED or VOLUME rate needs tiers, a JSON list of {size, price}'
-) }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    "upper(trim(rate_type)) = 'PACKAGE' and (" ~ billing.missing('price') ~ " or " ~ billing.missing('package_size')
-    ~ " or coalesce(" ~ billing.try_to_decimal('package_size') ~ " <= 0, true))",
-    'a PACKAGE rate needs a price and a package_size above 0'
-) }}
-union all
 select
     'rate_card_rates.csv' as seed,
     rates.rate_card_id || '/' || rates.product_id || '/' || {{ billing.timestamp_key('rates.starting_at') }} as row_key,
@@ -118,18 +90,6 @@ select
 from {{ ref('int_catalog_tier_problems') }} as problems
 inner join {{ ref('stg_rate_card_rates') }} as rates
     on problems.price_source_id = rates.rate_id
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    "upper(trim(rate_type)) = 'SUBSCRIPTION' and " ~ billing.missing('price'),
-    'a SUBSCRIPTION rate needs a price'
-) }}
-union all
-{{ billing.config_problem(
-    'rate_card_rates', key,
-    "upper(trim(rate_type)) = 'PERCENTAGE' and " ~ billing.missing('price'),
-    'a PERCENTAGE rate needs a price (the fraction)'
-) }}
 union all
 select
     'rate_card_rates.csv' as seed,
