@@ -25,7 +25,9 @@ left join (
             sources.source_values,
             product_keys.key_role,
             product_keys.group_key,
-            {{ billing.json_get_dynamic('sources.source_values', 'product_keys.group_key') }} as group_value
+            case when {{ billing.json_is_object('sources.source_values') }} then
+                {{ billing.json_get_dynamic('sources.source_values', 'product_keys.group_key') }}
+            end as group_value
         from {{ sources }} as sources
         inner join {{ ref('int_product_group_keys') }} as product_keys
             on sources.product_id = product_keys.product_id

@@ -159,7 +159,7 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
             products=[
                 {"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"},
                 {"product_id": "p2", "name": "Ghost", "type": "USAGE", "billable_metric": "nope"},
-                {"product_id": "p3", "name": "Odd", "type": "WEIRD"},
+                {"product_id": "p3", "name": "Odd", "type": "WEIRD", "pricing_group_key": ["model"]},
             ],
             rate_cards=[{"rate_card_id": "rc", "name": "List"}],
             rate_card_rates=[
@@ -178,6 +178,15 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
                     "price": "1",
                 },
                 {"rate_card_id": "rc", "product_id": "p9", "starting_at": "someday", "rate_type": "FLAT", "price": "1"},
+                # malformed JSON in a group-values column is a problem of its row, not a query error
+                {
+                    "rate_card_id": "rc",
+                    "product_id": "p3",
+                    "starting_at": "2025-06-01",
+                    "rate_type": "FLAT",
+                    "price": "1",
+                    "pricing_group_values": "{not json",
+                },
             ],
             contracts=[
                 {"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"},
@@ -215,6 +224,10 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
     ]
     missing = [e for e in expected if e not in text]
     assert not missing, f"missing from:\n{text}"
+    assert any(
+        "row_key=rc/p3/2025-06-01" in line and "problem=pricing_group_values is not a JSON object" in line
+        for line in text.splitlines()
+    ), text
     # one failing check, and nothing downstream of the catalog was built
     assert "assert_catalog_has_no_problems" in text
     assert len(result.problems) == 1
