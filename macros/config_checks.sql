@@ -90,8 +90,11 @@ where checked.problem is not null
 {{ key_column }} in (select {{ key_column }} from {{ billing.catalog_relation(seed) }} group by {{ key_column }} having count(*) > 1)
 {%- endmacro %}
 
-{#- A reference to a key that the other seed does not have. -#}
+{#-
+  A reference to a key that the other seed does not have. A required one (not `optional`) that is
+  missing is one too: `trim(null) not in (...)` is null, which would let an empty cell through.
+-#}
 {% macro unknown_reference(column, seed, key_column, optional=false) -%}
-({% if optional %}{{ column }} is not null and trim({{ column }}) <> '' and {% endif -%}
+({% if optional %}{{ column }} is not null and trim({{ column }}) <> '' and {% else %}{{ column }} is null or {% endif -%}
  trim({{ column }}) not in (select trim({{ key_column }}) from {{ billing.catalog_relation(seed) }} where {{ key_column }} is not null))
 {%- endmacro %}

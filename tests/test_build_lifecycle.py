@@ -178,6 +178,8 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
                     "price": "1",
                 },
                 {"rate_card_id": "rc", "product_id": "p9", "starting_at": "someday", "rate_type": "FLAT", "price": "1"},
+                # an empty required reference is named too (trim(null) not in (...) is null, not true)
+                {"rate_card_id": "rc", "starting_at": "2025-01-01", "rate_type": "FLAT", "price": "1"},
                 # malformed JSON in a group-values column is a problem of its row, not a query error
                 {
                     "rate_card_id": "rc",
@@ -198,6 +200,7 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
                     "starting_at": "2025-01-01",
                     "usage_statement_frequency": "WEEKLY",
                 },
+                {"contract_id": "k4", "rate_card_id": "rc", "starting_at": "2025-01-01"},
             ],
             contract_scheduled_charges=[
                 {"scheduled_charge_id": "s_early", "contract_id": "k1", "timestamp": "2024-12-01", "amount": "1"}
@@ -219,6 +222,8 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
         "seed=rate_card_rates.csv, row_key=rc/p9/someday, problem=starting_at is missing or not a valid timestamp",
         "seed=contracts.csv, row_key=k1, problem=overlaps contract k2 of the same customer",
         "seed=contracts.csv, row_key=k3, problem=customer_id is not in customers",
+        "seed=contracts.csv, row_key=k4, problem=customer_id is not in customers",
+        "seed=rate_card_rates.csv, row_key=rc//2025-01-01, problem=product_id is not in products",
         "seed=contracts.csv, row_key=k3, problem=usage_statement_frequency must be MONTHLY, QUARTERLY or ANNUAL",
         "seed=contract_scheduled_charges.csv, row_key=s_early, problem=timestamp is outside its contract",
     ]

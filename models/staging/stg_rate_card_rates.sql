@@ -17,9 +17,10 @@ timestamp_parts as (
 final as (
 
     select
+        {#- never null, so that a row missing a part is named by the catalog check, not by this key's test #}
         {{ dbt.hash(dbt.concat([
-            "trim(rate_card_id)", "'|'", "trim(product_id)", "'|'", "trim(starting_at)", "'|'",
-            "coalesce(trim(pricing_group_values), '')"
+            "coalesce(trim(rate_card_id), '')", "'|'", "coalesce(trim(product_id), '')", "'|'",
+            "coalesce(trim(starting_at), '')", "'|'", "coalesce(trim(pricing_group_values), '')"
         ])) }} as rate_id,
         trim(rate_card_id) as rate_card_id,
         trim(product_id) as product_id,

@@ -40,6 +40,7 @@ union all
 union all
 {{ billing.config_problem(
     'contract_subscriptions', 'subscription_id',
-    "trim(product_id) not in (select product_id from " ~ ref('stg_products') ~ " where product_type = 'SUBSCRIPTION')",
+    "product_id is null or trim(product_id) not in (select product_id from " ~ ref('stg_products')
+    ~ " where product_type = 'SUBSCRIPTION')",
     'product_id is not a SUBSCRIPTION product'
 ) }}

@@ -143,10 +143,13 @@ ungrouped_products as (
         group_values.row_key,
         'pricing_group_values is set but product ' || group_values.product_id || ' has no pricing_group_key' as problem
     from group_values
-    where group_values.product_id not in (
-        select product_keys.product_id from product_keys
-        where product_keys.key_role = 'pricing'
-    )
+    {#- a row without a product is named by its own seed's check (product_id is not in products) #}
+    where
+        group_values.product_id is not null
+        and group_values.product_id not in (
+            select product_keys.product_id from product_keys
+            where product_keys.key_role = 'pricing'
+        )
 
 ),
 
