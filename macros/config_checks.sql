@@ -3,12 +3,12 @@
   (seed, row_key, problem); `billing build` prints them when the check fails, so a bad catalog
   fails with a message naming the seed file, the row and the problem.
 -#}
-{% macro config_problem(seed, key_expr, condition, problem, relation=none) -%}
+{% macro config_problem(seed, key_expr, condition, problem) -%}
 select
     {{ billing.string_literal(seed ~ '.csv') }} as seed,
     cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
     {{ billing.string_literal(problem) }} as problem
-from {{ relation if relation else billing.catalog_relation(seed) }}
+from {{ billing.catalog_relation(seed) }}
 where {{ condition }}
 {%- endmacro %}
 
