@@ -1,12 +1,31 @@
 """Finalized invoices never change; late usage is billed as late_usage_adjustment lines
 (DATA_CONTRACT semantics 10, DECISIONLOG D29-D30).
 
-Catalog: product `api`, TIERED: the first 10 calls of a period at $1.00, the rest at $0.50; monthly
-periods from Jan 1 2025. January is final from Feb 2 00:00 (period end + 24 h grace).
+Product `api`, TIERED: the first 10 calls of a period at $1.00, the rest at $0.50; monthly periods from
+Jan 1 2025. January is final from Feb 2 00:00 (period end + 24 h grace).
+
+Most cases share one database (`january_final_db`): eight contracts, each on its own rate card (so a
+catalog edit touches one contract), each with 8 January calls ($8.00), built on Feb 2. What differs
+between them is the case each one is for:
+
+| contract | case |
+|---|---|
+| k1 | a $100 setup fee on Jan 15; catalog edits and --full-refresh change no final invoice |
+| k2 | late usage re-rated through the tiers, billed on the next open invoice |
+| k3 | a $10 credit for [Jan 1, Apr 1) draws late usage in its window |
+| k5 | the contract ended Feb 1: late usage waits, visibly, with no invoice to carry it |
+| k6 | a tier mispriced: January voided and regenerated with the `billing invoices void` command |
+| k10 | a rate split inside a billed late period nets to no new adjustment |
+| k13 | a $20 credit: a regenerated invoice's take-back line reduces what the credit draws |
+| k14 | a $30 postpaid commit for [Jan 1, Mar 1): late usage after the window closed is not drawn |
+
+`test_late_usage_voids_and_edits_over_a_quarter` runs February and March on a copy, one build serving
+every contract's step; each expected figure is worked out by hand beside its assertion.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -15,25 +34,39 @@ from conftest import BillingTestProject, D
 JAN, FEB, MAR = datetime(2025, 1, 1), datetime(2025, 2, 1), datetime(2025, 3, 1)
 METRICS = "billable_metrics:\n  - {name: calls, event_type: call, aggregation: count}\n"
 TIERS = [{"size": "10", "price": "1.00"}, {"price": "0.50"}]
+TIERS_090 = [{"size": "10", "price": "0.90"}, {"price": "0.50"}]  # tier 1 as it should have been
+SEEDS = (
+    "customers",
+    "products",
+    "rate_cards",
+    "rate_card_rates",
+    "contracts",
+    "contract_scheduled_charges",
+    "contract_credits",
+    "contract_commits",
+)
 
 
-def catalog(tiers=TIERS, credits=(), contract_end=None, setup_fee="100"):
+def contract(
+    n: str = "1",
+    tiers=TIERS,
+    credits=(),
+    commits=(),
+    contract_end=None,
+    setup_fee=None,
+    rate_card: str | None = None,
+    rates: list[dict] | None = None,
+) -> dict[str, list[dict]]:
+    """Customer c<n> with contract k<n> on rate card rc<n> (or `rate_card`): `api` at `tiers` from 2024
+    (or the given `rates`), from Jan 1 2025 to `contract_end`; balances and a setup fee as given."""
+    rc = rate_card or f"rc{n}"
     return {
-        "contract_scheduled_charges": [
+        "customers": [{"customer_id": f"c{n}", "name": f"Customer {n}"}],
+        "rate_cards": [{"rate_card_id": rc, "name": "List"}],
+        "rate_card_rates": rates
+        or [
             {
-                "scheduled_charge_id": "setup",
-                "contract_id": "k1",
-                "name": "Setup",
-                "timestamp": "2025-01-15",
-                "amount": setup_fee,
-            }
-        ],
-        "customers": [{"customer_id": "c1", "name": "One"}],
-        "products": [{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}],
-        "rate_cards": [{"rate_card_id": "rc", "name": "List"}],
-        "rate_card_rates": [
-            {
-                "rate_card_id": "rc",
+                "rate_card_id": rc,
                 "product_id": "api",
                 "starting_at": "2024-01-01",
                 "rate_type": "TIERED",
@@ -42,22 +75,81 @@ def catalog(tiers=TIERS, credits=(), contract_end=None, setup_fee="100"):
         ],
         "contracts": [
             {
-                "contract_id": "k1",
-                "customer_id": "c1",
-                "rate_card_id": "rc",
+                "contract_id": f"k{n}",
+                "customer_id": f"c{n}",
+                "rate_card_id": rc,
                 "starting_at": "2025-01-01",
                 "ending_before": contract_end,
             }
         ],
-        "contract_credits": list(credits),
+        "contract_scheduled_charges": [
+            {
+                "scheduled_charge_id": f"setup{n}",
+                "contract_id": f"k{n}",
+                "name": "Setup",
+                "timestamp": "2025-01-15",
+                "amount": setup_fee,
+            }
+        ]
+        if setup_fee is not None
+        else [],
+        "contract_credits": [{**c, "contract_id": f"k{n}"} for c in credits],
+        "contract_commits": [{**c, "contract_id": f"k{n}"} for c in commits],
     }
 
 
-def calls(prefix: str, n: int, day: str) -> list[dict]:
+def world(*contracts: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The seeds of several contracts together, with the one product."""
+    seeds = {name: [row for c in contracts for row in c.get(name, [])] for name in SEEDS}
+    seeds["products"] = [{"product_id": "api", "name": "API", "type": "USAGE", "billable_metric": "calls"}]
+    return seeds
+
+
+def catalog(tiers=TIERS, credits=(), contract_end=None, setup_fee="100"):
+    """One customer, c1, with contract k1 on rate card `rc` (the cases not in the shared database)."""
+    return world(
+        contract("1", tiers=tiers, credits=credits, contract_end=contract_end, setup_fee=setup_fee, rate_card="rc")
+    )
+
+
+def credit(credit_id: str, amount: str, ending_before: str) -> dict:
+    return {
+        "credit_id": credit_id,
+        "amount": amount,
+        "access_starting_at": "2025-01-01",
+        "access_ending_before": ending_before,
+    }
+
+
+POSTPAID = {
+    "commit_id": "pp",
+    "type": "POSTPAID",
+    "amount": "30",
+    "access_starting_at": "2025-01-01",
+    "access_ending_before": "2025-03-01",
+}
+
+
+def shared_world(**edits: dict) -> dict[str, list[dict]]:
+    """The seeds of january_final_db; `edits` replace a contract's options (k1={"setup_fee": "250"})."""
+    options = {
+        "k1": {"setup_fee": "100"},
+        "k2": {},
+        "k3": {"credits": [credit("cr3", "10", "2025-04-01")]},
+        "k5": {"contract_end": "2025-02-01"},
+        "k6": {},
+        "k10": {},
+        "k13": {"credits": [credit("cr13", "20", "2025-06-01")]},
+        "k14": {"commits": [POSTPAID]},
+    }
+    return world(*(contract(k[1:], **{**options[k], **edits.get(k, {})}) for k in options))
+
+
+def calls(prefix: str, n: int, day: str, customer: str = "c1") -> list[dict]:
     return [
         {
             "transaction_id": f"{prefix}{i}",
-            "customer_id": "c1",
+            "customer_id": customer,
             "event_type": "call",
             "timestamp": f"{day}T12:00:00Z",
             "properties": {},
@@ -66,8 +158,8 @@ def calls(prefix: str, n: int, day: str) -> list[dict]:
     ]
 
 
-def invoice_rows(p, period):
-    return [r for r in p.invoices() if r["period_starting_at"] == period]
+def invoice_rows(p, period, contract_id: str | None = None):
+    return [r for r in p.invoices(contract_id) if r["period_starting_at"] == period]
 
 
 def content(p, invoice_id) -> tuple:
@@ -78,95 +170,200 @@ def content(p, invoice_id) -> tuple:
     return invoice, lines
 
 
+def final_contents(p) -> dict:
+    """invoice_id -> content, for every final invoice."""
+    final = p.query("select invoice_id from main.fct_invoices where status = 'FINALIZED' order by 1")
+    return {r["invoice_id"]: content(p, r["invoice_id"]) for r in final}
+
+
+SHARED = ("k1", "k2", "k3", "k5", "k6", "k10", "k13", "k14")
+
+
 @pytest.fixture(scope="module")
 def january_final_db(tmp_path_factory):
-    """8 January calls ($8.00), built on Feb 2: January is stored as final. Built once per module."""
-    p = BillingTestProject(tmp_path_factory.mktemp("january_final") / "p").seeds(**catalog()).metrics(METRICS)
-    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
+    """The eight contracts' January calls (8 each, $8.00), built on Feb 2: every January is stored as
+    final. Built once per module; the tests change copies."""
+    p = BillingTestProject(tmp_path_factory.mktemp("january_final") / "p").seeds(**shared_world()).metrics(METRICS)
+    p.ingest(
+        [e for k in SHARED for e in calls(f"jan-{k}-", 8, "2025-01-20", customer=f"c{k[1:]}")],
+        loaded_at="2025-01-21T00:00:00Z",
+    )
     p.build(as_of="2025-02-02T00:00:00Z")
-    [jan] = invoice_rows(p, JAN)
-    assert (jan["status"], jan["total"]) == ("FINALIZED", D("8.00"))
-    return p, jan
+    january = {k: invoice_rows(p, JAN, k) for k in SHARED}
+    assert {k: [(r["status"], r["subtotal"]) for r in rows] for k, rows in january.items()} == dict.fromkeys(
+        SHARED, [("FINALIZED", D("8.00"))]
+    )
+    # the credits draw January whole (8.00 of 10 and of 20)
+    assert [(r["credits_applied"], r["total"]) for k in ("k3", "k13") for r in january[k]] == [(D("8.00"), D(0))] * 2
+    return p, {k: rows[0] for k, rows in january.items()}
 
 
 @pytest.fixture
 def january_final(january_final_db, tmp_path):
-    """(project, January's invoice): a copy of january_final_db's project that the test may change."""
-    p, jan = january_final_db
-    return p.copy(tmp_path / "january_final"), dict(jan)
+    """(project, contract -> its January invoice): a copy of january_final_db that the test may change."""
+    p, january = january_final_db
+    return p.copy(tmp_path / "january_final"), {k: dict(v) for k, v in january.items()}
 
 
 def test_final_invoice_survives_catalog_edits_and_full_refresh(january_final):
-    p, jan = january_final
-    before = content(p, jan["invoice_id"])
-    [setup] = [r for r in p.invoices() if r["invoice_type"] == "SCHEDULED"]
-    setup_before = content(p, setup["invoice_id"])
+    p, january = january_final
+    before = final_contents(p)
+    [setup] = [r for r in p.invoices("k1") if r["invoice_type"] == "SCHEDULED"]
     assert (setup["status"], setup["total"]) == ("FINALIZED", D("100.00"))
-    # the price doubles, the setup fee is edited, and the build runs with --full-refresh:
-    # January's USAGE invoice and the Jan 15 SCHEDULED invoice are what they were
-    p.seeds(**catalog(tiers=[{"size": "10", "price": "2.00"}, {"price": "1.00"}], setup_fee="250"))
+    assert set(before) == {setup["invoice_id"], *(r["invoice_id"] for r in january.values())}
+    # k1's price doubles, its setup fee is edited, and the build runs with --full-refresh: every
+    # final invoice (k1's January USAGE and Jan 15 SCHEDULED ones, every other January) is what it was
+    p.seeds(**shared_world(k1={"setup_fee": "250", "tiers": [{"size": "10", "price": "2.00"}, {"price": "1.00"}]}))
     p.build(as_of="2025-02-10T00:00:00Z", full_refresh=True)
-    assert content(p, jan["invoice_id"]) == before
-    assert content(p, setup["invoice_id"]) == setup_before
+    assert final_contents(p) == before
     # no late usage, so no adjustment either: February is a $0 draft
-    [feb] = invoice_rows(p, FEB)
+    [feb] = invoice_rows(p, FEB, "k1")
     assert (feb["status"], feb["total"], feb["line_count"]) == ("DRAFT", D("0.00"), 0)
 
 
-def test_late_usage_is_billed_on_the_next_open_invoice_with_tiers(january_final):
-    p, jan = january_final
-    before = content(p, jan["invoice_id"])
-    # 4 more January calls land on Feb 5, after January was stored. Re-rated, January is 12 calls:
-    # 10 x 1.00 + 2 x 0.50 = 11.00; it billed 8.00; the adjustment is 3.00 (not 4 x 1.00, not 4 x 0.50).
-    # February's own 3 calls: 3.00 (its tiers start from zero).
-    p.ingest(calls("late", 4, "2025-01-25") + calls("feb", 3, "2025-02-03"), loaded_at="2025-02-05T00:00:00Z")
-    p.build(as_of="2025-02-10T00:00:00Z", data_tests=False)
-    assert content(p, jan["invoice_id"]) == before
-    [feb] = invoice_rows(p, FEB)
-    assert (feb["status"], feb["total"]) == ("DRAFT", D("6.00"))
-    late = [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
-    assert [
+def late_lines(p, contract_id: str) -> list[tuple]:
+    return [
         (r["invoice_id"], r["adjusted_invoice_id"], r["product_id"], r["starting_at"], r["quantity"], r["amount"])
-        for r in late
-    ] == [(feb["invoice_id"], jan["invoice_id"], "api", JAN, D(4), D("3.00"))]
-    # February is stored with its adjustment on Mar 2; a rebuild bills nothing twice
-    p.build(as_of="2025-03-02T00:00:00Z", data_tests=False)
-    p.build(as_of="2025-03-03T00:00:00Z", data_tests=False)
-    [feb] = invoice_rows(p, FEB)
-    assert (feb["status"], feb["total"]) == ("FINALIZED", D("6.00"))
-    [mar] = invoice_rows(p, MAR)
-    assert mar["total"] == D("0.00")
-    # more late January usage: 1 call on top of the 12 billed (8 + 3 adjusted) -> 0.50 on March
-    p.ingest(calls("later", 1, "2025-01-26"), loaded_at="2025-03-04T00:00:00Z")
-    p.build(as_of="2025-03-05T00:00:00Z")
-    [mar] = invoice_rows(p, MAR)
-    assert mar["total"] == D("0.50")
+        for r in p.lines(contract_id)
+        if r["line_type"] == "late_usage_adjustment"
+    ]
 
 
-def test_late_usage_is_drawn_by_balances_in_its_window(make_project):
-    # a $10 credit for [Jan 1, Apr 1): January's 8.00 is covered (total 0, 2.00 left).
-    credit = {
-        "credit_id": "cr",
-        "contract_id": "k1",
-        "amount": "10",
-        "access_starting_at": "2025-01-01",
-        "access_ending_before": "2025-04-01",
-    }
-    p = make_project().seeds(**catalog(credits=[credit])).metrics(METRICS)
-    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
-    p.build(as_of="2025-02-02T00:00:00Z", data_tests=False)
-    [jan] = invoice_rows(p, JAN)
-    assert (jan["status"], jan["credits_applied"], jan["total"]) == ("FINALIZED", D("8.00"), D("0.00"))
-    # 4 late January calls: a 3.00 adjustment on February (service period January, inside the
-    # credit's window); the credit's remaining 2.00 draws it: February total 1.00.
-    p.ingest(calls("late", 4, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
+def balance(p, balance_id: str) -> dict:
+    [row] = p.query(
+        "select consumed_amount, trued_up_amount, remaining_amount from main.fct_balances where balance_id = ?",
+        [balance_id],
+    )
+    return row
+
+
+def test_late_usage_voids_and_edits_over_a_quarter(january_final):
+    from click.testing import CliRunner
+
+    from billing_cli.cli import main
+    from billing_cli.invoices import void_invoice
+
+    p, january = january_final
+    before = final_contents(p)
+
+    # -- Feb 5: a load of late January calls (and k2's first February ones) ------------------------------
+    p.ingest(
+        calls("late-k2-", 4, "2025-01-25", "c2")
+        + calls("feb-k2-", 3, "2025-02-03", "c2")
+        + calls("late-k3-", 4, "2025-01-25", "c3")
+        + calls("late-k5-", 1, "2025-01-25", "c5")
+        + calls("late-k6-", 4, "2025-01-25", "c6")
+        + calls("late-k10-", 4, "2025-01-22", "c10")
+        + calls("late-k13-", 4, "2025-01-22", "c13"),
+        loaded_at="2025-02-05T00:00:00Z",
+    )
     p.build(as_of="2025-02-10T00:00:00Z")
-    [jan_after] = invoice_rows(p, JAN)
-    assert jan_after == jan
-    [feb] = invoice_rows(p, FEB)
+    assert final_contents(p) == before  # late usage changes no final invoice
+    # k2: January re-rated is 12 calls: 10 x 1.00 + 2 x 0.50 = 11.00; it billed 8.00; the adjustment is
+    # 3.00 (not 4 x 1.00, not 4 x 0.50). February's own 3 calls: 3.00 (its tiers start from zero).
+    [feb] = invoice_rows(p, FEB, "k2")
+    assert (feb["status"], feb["total"]) == ("DRAFT", D("6.00"))
+    assert late_lines(p, "k2") == [(feb["invoice_id"], january["k2"]["invoice_id"], "api", JAN, D(4), D("3.00"))]
+    # k3: the same 3.00 adjustment (service period January, inside the credit's window); the credit's
+    # remaining 2.00 draws it: February total 1.00
+    [feb] = invoice_rows(p, FEB, "k3")
     assert (feb["subtotal"], feb["credits_applied"], feb["total"]) == (D("3.00"), D("2.00"), D("1.00"))
-    balance = p.query("select * from main.fct_balances where balance_id = 'cr'")[0]
-    assert (balance["consumed_amount"], balance["remaining_amount"]) == (D("10.00"), D("0.00"))
+    assert balance(p, "cr3")["consumed_amount"] == D("10.00") and balance(p, "cr3")["remaining_amount"] == D(0)
+    # k5: the contract ended Feb 1, so there is no later invoice to carry the late call: 1 x 1.00 waits
+    waiting = p.query(
+        "select invoice_id, amount from main.int_late_usage_adjustments where adjusted_invoice_id = ?",
+        [january["k5"]["invoice_id"]],
+    )
+    assert waiting == [{"invoice_id": None, "amount": D("1.00")}]
+    assert not invoice_rows(p, FEB, "k5")
+
+    # -- Mar 2: February is final ------------------------------------------------------------------------
+    p.build(as_of="2025-03-02T00:00:00Z", data_tests=False)
+    assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k2")] == [("FINALIZED", D("6.00"))]
+    assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k6")] == [("FINALIZED", D("3.00"))]
+    # k14: January's 8.00 leaves a 22.00 true-up of the $30 postpaid commit on February's invoice
+    assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k14")] == [("FINALIZED", D("22.00"))]
+
+    # -- Mar 3: catalog fixes, and k6's January voided and regenerated --------------------------------------
+    # k6's and k13's first tier was mispriced (0.90, not 1.00); k10's rate gets a boundary at Jan 25 with
+    # the same tiers (its January now has two segments; its billed line one)
+    split = [
+        {**row, "starting_at": start, "ending_before": end}
+        for row, (start, end) in zip(
+            contract("10")["rate_card_rates"] * 2, [("2024-01-01", "2025-01-25"), ("2025-01-25", None)], strict=True
+        )
+    ]
+    p.seeds(**shared_world(k6={"tiers": TIERS_090}, k10={"rates": split}, k13={"tiers": TIERS_090}))
+    # January regenerated: 12 calls = 10 x 0.90 + 2 x 0.50 = 10.00, less the 3.00 already billed on
+    # February's invoice for January's late calls = 7.00. February stays as it was.
+    jan6 = january["k6"]
+    runner = CliRunner()
+    args = ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void", jan6["invoice_id"]]
+    result = runner.invoke(
+        main,
+        [*args, "--reason", "tier 1 mispriced", "--actor", "finance@example.com", "--as-of", "2025-03-03T00:00:00Z"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Regenerating as of 2025-03-03T00:00:00Z (given with --as-of)" in result.output
+    assert "Regenerated invoice" in result.output and "as version 2: total 7.00 (was 8.00)" in result.output
+    [jan6_new] = invoice_rows(p, JAN, "k6")
+    assert (jan6_new["invoice_id"], jan6_new["status"], jan6_new["total"]) == (jan6["invoice_id"], "FINALIZED", D("7"))
+    assert (jan6["invoice_version"], jan6_new["invoice_version"]) == (1, 2)
+    lines = sorted((r["line_type"], r["amount"]) for r in p.lines("k6") if r["invoice_id"] == jan6["invoice_id"])
+    assert lines == [("late_usage_adjustment", D("-3.00")), ("usage", D("10.00"))]
+    assert invoice_rows(p, FEB, "k6")[0]["total"] == D("3.00")
+    log = p.query("select * from billing_audit.invoice_audit_log order by acted_at, action desc")
+    assert [(r["invoice_id"], r["action"], r["reason"], r["actor"]) for r in log] == [
+        (jan6["invoice_id"], "VOIDED", "tier 1 mispriced", "finance@example.com"),
+        (jan6["invoice_id"], "REGENERATED", "tier 1 mispriced", "finance@example.com"),
+    ]
+    # the two rows link the versions: version 1 voided, version 2 replacing it
+    assert [(r["version_number"], r["replaces_version"]) for r in log] == [(1, None), (2, 1)]
+    old, new = (json.loads(r["invoice_version"]) for r in log)
+    # exact decimal text (money is DECIMAL(38, 3) since D70: 8.000)
+    assert (D(old["total"]), [D(x["amount"]) for x in old["line_items"]]) == (D("8.00"), [D("8.00")])
+    assert D(new["total"]) == D("7.00") and len(new["line_items"]) == 2
+    # that build (Mar 3) also re-rated k10's January in two segments: the adjustment is keyed on the
+    # billed line's start, so it bills nothing new (January is not late any more: its adjustment was
+    # stored after the late events)
+    [mar] = invoice_rows(p, MAR, "k10")
+    assert (mar["total"], mar["line_count"]) == (D("0.00"), 0)
+    # ... and billed nothing twice for k2
+    assert [r["total"] for r in invoice_rows(p, MAR, "k2")] == [D("0.00")]
+
+    # -- Mar 5: k13's January voided for the build to regenerate; more late calls -----------------------------
+    void_invoice(p.db_path, january["k13"]["invoice_id"], "reprice", "test")
+    # k2: 1 more January call on top of the 12 billed (8 + 3 adjusted) -> 0.50 on March.
+    # k14: 4 late January calls (+3.00), after the commit's window closed and February's true-up was
+    # final: the commitment was settled, so the adjustment is billed at its re-rated price.
+    p.ingest(
+        calls("later-k2-", 1, "2025-01-26", "c2") + calls("late-k14-", 4, "2025-01-22", "c14"),
+        loaded_at="2025-03-04T00:00:00Z",
+    )
+    p.build(as_of="2025-03-05T00:00:00Z")
+    assert [r["total"] for r in invoice_rows(p, MAR, "k2")] == [D("0.50")]
+    # k13 regenerated like k6: usage 10.00 and the -3.00 take-back; the credit draws the net 7.00 (not
+    # 10.00), January totals 0.00; the credit has drawn 7.00 + February's 3.00
+    [jan13] = invoice_rows(p, JAN, "k13")
+    assert (jan13["subtotal"], jan13["credits_applied"], jan13["total"]) == (D("7.00"), D("7.00"), D("0.00"))
+    assert balance(p, "cr13")["consumed_amount"] == D("10.00") and balance(p, "cr13")["remaining_amount"] == D("10")
+    # k14: March is billed 3.00 with nothing drawn; the ledger adds up: 30 - 8 - 22 = 0 (and the
+    # build's reconciliation tests passed)
+    [mar] = invoice_rows(p, MAR, "k14")
+    assert (mar["subtotal"], mar["commits_applied"], mar["total"]) == (D("3.00"), D("0.00"), D("3.00"))
+    assert balance(p, "pp") == {"consumed_amount": D("8.00"), "trued_up_amount": D("22.00"), "remaining_amount": D(0)}
+    # k6: that build changed nothing of its regenerated January (idempotent), and only final invoices
+    # can be voided, with a reason
+    assert invoice_rows(p, JAN, "k6")[0]["total"] == D("7.00")
+    [mar] = invoice_rows(p, MAR, "k6")
+    draft = runner.invoke(main, [*args[:-1], mar["invoice_id"], "--reason", "x"])
+    assert draft.exit_code != 0 and "is not a finalized invoice" in draft.output
+    missing_reason = runner.invoke(main, [*args[:-1], jan6["invoice_id"], "--reason", " "])
+    assert missing_reason.exit_code != 0 and "a reason is required" in missing_reason.output
+    # the other contracts' January invoices are the ones stored on Feb 2
+    assert {k: content(p, january[k]["invoice_id"]) for k in SHARED if k not in ("k6", "k13")} == {
+        k: before[january[k]["invoice_id"]] for k in SHARED if k not in ("k6", "k13")
+    }
 
 
 def test_first_build_over_history_finalizes_all_past_periods(make_project):
@@ -180,74 +377,6 @@ def test_first_build_over_history_finalizes_all_past_periods(make_project):
     assert stored == 12 + 1  # the 12 past periods and the Jan 15 setup fee
     # June: 10 x 1.00 + 2 x 0.50
     assert [r["total"] for r in invoice_rows(p, datetime(2025, 6, 1))] == [D("11.00")]
-
-
-def test_late_usage_without_an_open_invoice_waits_visibly(make_project):
-    # the contract ended Feb 1; January is final and there is no later invoice to carry late usage
-    p = make_project().seeds(**catalog(contract_end="2025-02-01")).metrics(METRICS)
-    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
-    p.build(as_of="2025-02-02T00:00:00Z", data_tests=False)
-    p.ingest(calls("late", 1, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
-    p.build(as_of="2025-02-10T00:00:00Z")
-    waiting = p.query("select invoice_id, adjusted_invoice_id, amount from main.int_late_usage_adjustments")
-    [jan] = invoice_rows(p, JAN)
-    assert waiting == [{"invoice_id": None, "adjusted_invoice_id": jan["invoice_id"], "amount": D("1.00")}]
-    assert jan["total"] == D("8.00")
-
-
-def test_void_and_regenerate_keeps_both_versions(january_final):
-    import json
-
-    from click.testing import CliRunner
-
-    from billing_cli.cli import main
-
-    p, jan = january_final
-    p.ingest(calls("late", 4, "2025-01-25"), loaded_at="2025-02-05T00:00:00Z")
-    p.build(as_of="2025-03-02T00:00:00Z", data_tests=False)  # February is final, with January's +3.00 late adjustment
-    [feb] = invoice_rows(p, FEB)
-    assert (feb["status"], feb["total"]) == ("FINALIZED", D("3.00"))
-
-    # January's first tier was mispriced: 0.90, not 1.00. Finance fixes the catalog and regenerates
-    # January: 12 calls = 10 x 0.90 + 2 x 0.50 = 10.00, less the 3.00 already billed on February's
-    # invoice for January's late calls = 7.00. February stays as it was.
-    p.seeds(**catalog(tiers=[{"size": "10", "price": "0.90"}, {"price": "0.50"}]))
-    runner = CliRunner()
-    args = ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void", jan["invoice_id"]]
-    result = runner.invoke(
-        main,
-        [*args, "--reason", "tier 1 mispriced", "--actor", "finance@example.com", "--as-of", "2025-03-03T00:00:00Z"],
-    )
-    assert result.exit_code == 0, result.output
-    assert "Regenerating as of 2025-03-03T00:00:00Z (given with --as-of)" in result.output
-    assert "Regenerated invoice" in result.output and "as version 2: total 7.00 (was 8.00)" in result.output
-    [jan_new] = invoice_rows(p, JAN)
-    assert (jan_new["invoice_id"], jan_new["status"], jan_new["total"]) == (jan["invoice_id"], "FINALIZED", D("7.00"))
-    assert (jan["invoice_version"], jan_new["invoice_version"]) == (1, 2)
-    lines = sorted((r["line_type"], r["amount"]) for r in p.lines() if r["invoice_id"] == jan["invoice_id"])
-    assert lines == [("late_usage_adjustment", D("-3.00")), ("usage", D("10.00"))]
-    assert invoice_rows(p, FEB)[0]["total"] == D("3.00")
-
-    log = p.query("select * from billing_audit.invoice_audit_log order by acted_at, action desc")
-    assert [(r["action"], r["reason"], r["actor"]) for r in log] == [
-        ("VOIDED", "tier 1 mispriced", "finance@example.com"),
-        ("REGENERATED", "tier 1 mispriced", "finance@example.com"),
-    ]
-    # the two rows link the versions: version 1 voided, version 2 replacing it
-    assert [(r["version_number"], r["replaces_version"]) for r in log] == [(1, None), (2, 1)]
-    old, new = (json.loads(r["invoice_version"]) for r in log)
-    # exact decimal text (money is DECIMAL(38, 3) since D70: 8.000)
-    assert (D(old["total"]), [D(x["amount"]) for x in old["line_items"]]) == (D("8.00"), [D("8.00")])
-    assert D(new["total"]) == D("7.00") and len(new["line_items"]) == 2
-
-    # the next build changes nothing (idempotent), and only final invoices can be voided
-    p.build(as_of="2025-03-04T00:00:00Z")
-    assert invoice_rows(p, JAN)[0]["total"] == D("7.00")
-    [mar] = invoice_rows(p, MAR)
-    draft = runner.invoke(main, [*args[:-1], mar["invoice_id"], "--reason", "x"])
-    assert draft.exit_code != 0 and "is not a finalized invoice" in draft.output
-    missing_reason = runner.invoke(main, [*args[:-1], jan["invoice_id"], "--reason", " "])
-    assert missing_reason.exit_code != 0 and "a reason is required" in missing_reason.output
 
 
 def void_cli(p, invoice_id: str, *options: str):
@@ -371,32 +500,6 @@ def test_void_whose_regeneration_would_store_nothing_is_refused(first_quarter_bu
     assert store_rows(p) == stored
 
 
-def test_a_catalog_edit_splitting_a_late_period_nets_to_one_adjustment(january_final):
-    # January final, 4 late calls billed (+3.00) on February; then a rate boundary is added at
-    # Jan 25 with the same tiers. The re-rated January has two segments, the billed line one; the
-    # adjustment is keyed on the line's start, so the build succeeds and bills nothing new
-    # (January is not late any more: its adjustment was stored after the late events).
-    p, jan = january_final
-    p.ingest(calls("late", 4, "2025-01-22"), loaded_at="2025-02-05T00:00:00Z")
-    p.build(as_of="2025-03-02T00:00:00Z", data_tests=False)
-    split = catalog()
-    split["rate_card_rates"] = [
-        {
-            "rate_card_id": "rc",
-            "product_id": "api",
-            "starting_at": "2024-01-01",
-            "ending_before": "2025-01-25",
-            "rate_type": "TIERED",
-            "tiers": TIERS,
-        },
-        {"rate_card_id": "rc", "product_id": "api", "starting_at": "2025-01-25", "rate_type": "TIERED", "tiers": TIERS},
-    ]
-    p.seeds(**split)
-    p.build(as_of="2025-03-03T00:00:00Z")
-    [mar] = invoice_rows(p, MAR)
-    assert (mar["total"], mar["line_count"]) == (D("0.00"), 0)
-
-
 def test_store_recovers_from_a_build_that_stored_invoices_but_not_their_lines(make_project):
     p = make_project().seeds(**catalog()).metrics(METRICS)
     p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
@@ -415,63 +518,3 @@ def test_a_preview_build_ahead_of_the_clock_stores_nothing(make_project):
     p.build(as_of="2099-01-01T00:00:00Z")
     assert {r["status"] for r in p.invoices()} == {"FINALIZED", "DRAFT"}
     assert p.query("select count(*) as n from main.finalized_invoices")[0]["n"] == 0
-
-
-def test_a_take_back_line_reduces_what_balances_draw(make_project):
-    # the void/regenerate example with a $20 credit: regenerated January is usage 10.00 and the
-    # -3.00 take-back; the credit draws the net 7.00 (not 10.00), January totals 0.00.
-    from billing_cli.invoices import void_invoice
-
-    credit = {
-        "credit_id": "cr",
-        "contract_id": "k1",
-        "amount": "20",
-        "access_starting_at": "2025-01-01",
-        "access_ending_before": "2025-06-01",
-    }
-    p = make_project().seeds(**catalog(credits=[credit])).metrics(METRICS)
-    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
-    p.build(as_of="2025-02-02T00:00:00Z", data_tests=False)
-    p.ingest(calls("late", 4, "2025-01-22"), loaded_at="2025-02-05T00:00:00Z")
-    p.build(as_of="2025-03-03T00:00:00Z", data_tests=False)
-    [jan] = invoice_rows(p, JAN)
-    p.seeds(**catalog(tiers=[{"size": "10", "price": "0.90"}, {"price": "0.50"}], credits=[credit]))
-    void_invoice(p.db_path, jan["invoice_id"], "reprice", "test")
-    p.build(as_of="2025-03-04T00:00:00Z")
-    [jan] = invoice_rows(p, JAN)
-    assert (jan["subtotal"], jan["credits_applied"], jan["total"]) == (D("7.00"), D("7.00"), D("0.00"))
-    balance = p.query("select consumed_amount, remaining_amount from main.fct_balances")[0]
-    assert (balance["consumed_amount"], balance["remaining_amount"]) == (D("10.00"), D("10.00"))
-
-
-def test_late_usage_billed_after_a_window_closed_is_not_drawn(make_project):
-    # A $30 postpaid commit for [Jan 1, Mar 1): January's 8.00 leaves a 22.00 true-up on February's
-    # invoice, final on Mar 2. 4 late January calls (+3.00) land on March's invoice, after the
-    # window closed: the commitment was settled, so the adjustment is billed at its re-rated price
-    # and the balance still adds up (ledger 30 - 8 - 22 = 0; the build's reconciliation tests pass).
-    p = (
-        make_project()
-        .seeds(
-            **catalog(),
-            contract_commits=[
-                {
-                    "commit_id": "pp",
-                    "contract_id": "k1",
-                    "type": "POSTPAID",
-                    "amount": "30",
-                    "access_starting_at": "2025-01-01",
-                    "access_ending_before": "2025-03-01",
-                }
-            ],
-        )
-        .metrics(METRICS)
-    )
-    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
-    p.build(as_of="2025-03-05T00:00:00Z", data_tests=False)
-    assert [r["total"] for r in invoice_rows(p, FEB)] == [D("22.00")]
-    p.ingest(calls("late", 4, "2025-01-22"), loaded_at="2025-03-10T00:00:00Z")
-    p.build(as_of="2025-03-11T00:00:00Z")
-    [mar] = invoice_rows(p, MAR)
-    assert (mar["subtotal"], mar["commits_applied"], mar["total"]) == (D("3.00"), D("0.00"), D("3.00"))
-    balance = p.query("select consumed_amount, trued_up_amount, remaining_amount from main.fct_balances")[0]
-    assert balance == {"consumed_amount": D("8.00"), "trued_up_amount": D("22.00"), "remaining_amount": D("0.00")}
