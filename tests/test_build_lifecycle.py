@@ -48,9 +48,11 @@ def test_status_follows_as_of_and_grace_period(make_project):
         return p
 
     jan, feb = datetime(2025, 1, 1), datetime(2025, 2, 1)
-    # one second before the 24 h grace after the Feb 1 period end: still a draft; Feb has started
+    # one second before the 24 h grace after the Feb 1 period end: still a draft; Feb has started.
+    # The as-of carries an offset, which is honoured: 00:59:59+01:00 is Feb 1 23:59:59 UTC (read
+    # without its offset, Feb 2 00:59:59, January would be final and stored)
     p = project()
-    p.build(as_of="2025-02-01T23:59:59Z", data_tests=False)
+    p.build(as_of="2025-02-02T00:59:59+01:00", data_tests=False)
     assert statuses(p) == {jan: "DRAFT", feb: "DRAFT"}
     # at period end + 24 h it is final
     p.build(as_of="2025-02-02T00:00:00Z", data_tests=False)
@@ -58,18 +60,13 @@ def test_status_follows_as_of_and_grace_period(make_project):
     # (final invoices are stored: they stay final, whatever a later build's as_of)
     p.build(as_of="2024-12-31T23:59:59Z")
     assert statuses(p) == {jan: "FINALIZED"}
-    # with no grace, final at the period end itself
-    p = project()
-    p.build(as_of="2025-02-01T00:00:00Z", extra_vars={"invoice_grace_period_hours": 0})
-    assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
-    # before Jan 1 nothing has started
+    assert [r["total"] for r in p.invoices() if r["period_starting_at"] == jan] == [D("0.50")]
+    # before Jan 1 nothing has started; with no grace, January is final at the period end itself
     p = project()
     p.build(as_of="2024-12-31T23:59:59Z", data_tests=False)
     assert statuses(p) == {}
-    # an offset in as_of is honoured: 2025-02-01T20:00:00-05:00 is Feb 2 01:00 UTC
-    p.build(as_of="2025-02-01T20:00:00-05:00")
+    p.build(as_of="2025-02-01T00:00:00Z", extra_vars={"invoice_grace_period_hours": 0})
     assert statuses(p) == {jan: "FINALIZED", feb: "DRAFT"}
-    assert [r["total"] for r in p.invoices() if r["period_starting_at"] == jan] == [D("0.50")]
 
 
 def test_builds_are_idempotent(make_project):
