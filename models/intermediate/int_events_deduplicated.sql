@@ -124,4 +124,5 @@ final as (
 
 )
 
-select * from final
+-- AM04: `*` is every column of the raw events as staged, plus is_duplicate
+select * from final  -- noqa: AM04
