@@ -130,19 +130,23 @@ POSTPAID = {
 }
 
 
+# contract -> its options in january_final_db (see the table above)
+SHARED_OPTIONS = {
+    "k1": {"setup_fee": "100"},
+    "k2": {},
+    "k3": {"credits": [credit("cr3", "10", "2025-04-01")]},
+    "k5": {"contract_end": "2025-02-01"},
+    "k6": {},
+    "k10": {},
+    "k13": {"credits": [credit("cr13", "20", "2025-06-01")]},
+    "k14": {"commits": [POSTPAID]},
+}
+SHARED = tuple(SHARED_OPTIONS)
+
+
 def shared_world(**edits: dict) -> dict[str, list[dict]]:
     """The seeds of january_final_db; `edits` replace a contract's options (k1={"setup_fee": "250"})."""
-    options = {
-        "k1": {"setup_fee": "100"},
-        "k2": {},
-        "k3": {"credits": [credit("cr3", "10", "2025-04-01")]},
-        "k5": {"contract_end": "2025-02-01"},
-        "k6": {},
-        "k10": {},
-        "k13": {"credits": [credit("cr13", "20", "2025-06-01")]},
-        "k14": {"commits": [POSTPAID]},
-    }
-    return world(*(contract(k[1:], **{**options[k], **edits.get(k, {})}) for k in options))
+    return world(*(contract(k[1:], **{**options, **edits.get(k, {})}) for k, options in SHARED_OPTIONS.items()))
 
 
 def calls(prefix: str, n: int, day: str, customer: str = "c1") -> list[dict]:
@@ -174,9 +178,6 @@ def final_contents(p) -> dict:
     """invoice_id -> content, for every final invoice."""
     final = p.query("select invoice_id from main.fct_invoices where status = 'FINALIZED' order by 1")
     return {r["invoice_id"]: content(p, r["invoice_id"]) for r in final}
-
-
-SHARED = ("k1", "k2", "k3", "k5", "k6", "k10", "k13", "k14")
 
 
 @pytest.fixture(scope="module")
