@@ -50,7 +50,9 @@ class Progress:
         name = msg.info.name
         if name == "LogStartLine":
             self.total = max(self.total, int(msg.data.total))
-        elif name == "NodeFinished":
+        elif name == "NodeFinished" and getattr(msg.data.node_info, "materialized", None) != "ephemeral":
+            # dbt announces (LogStartLine) only the nodes it runs, but reports an ephemeral model (a CTE
+            # of the models that read it) finished too
             self.done += 1
             node = msg.data.node_info
             elapsed = time.monotonic() - self.started
@@ -62,10 +64,44 @@ class Progress:
             self.write("\n")
 
 
+class EphemeralErrors:
+    """A dbt event callback keeping the errors of ephemeral models (a catalog check or a metric's
+    model that does not compile): dbt leaves them out of the build's results, where the models that
+    read them are only `skipped`, so the cause would not be named."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+
+    def __call__(self, msg) -> None:
+        if msg.info.name != "NodeFinished" or getattr(msg.data.node_info, "materialized", None) != "ephemeral":
+            return
+        run_result = msg.data.run_result
+        if str(run_result.status).lower() in FAILED_STATUSES:
+            self.problems.append(f"- model {msg.data.node_info.node_name}: {run_result.message.strip()}")
+
+
 # dbt writes its parse state (partial_parse.msgpack, perf_info.json) to this folder under the project
 # when `billing` parses, so that plain `dbt` runs with other --vars (which force dbt to parse the
 # whole project again) and `billing` runs do not throw each other's parse state away.
 PARSE_TARGET = Path("target") / "billing"
+
+
+def _forget_compiled_ctes(manifest) -> None:
+    """Make a manifest that an earlier invocation compiled inject its ephemeral models again.
+
+    dbt compiles a node into the manifest's own node object and marks its ephemeral models' CTEs as
+    injected (`extra_ctes_injected`); an invocation given that manifest again (dbtRunner(manifest=...),
+    as every command here after the first parse) renders the node anew but then skips the injection,
+    so its SQL names a CTE it does not define (`__dbt__cte__int_metric_events__<metric>`), or reuses
+    an ephemeral model's SQL rendered by the earlier build. Every node starts as a fresh parse leaves it.
+    """
+    for node in manifest.nodes.values():
+        if getattr(node, "extra_ctes_injected", False):
+            node.extra_ctes_injected = False
+            node.extra_ctes = []
+            node._pre_injected_sql = None
+        if getattr(node, "compiled", False):
+            node.compiled = False
 
 
 class DbtProject:
@@ -96,6 +132,8 @@ class DbtProject:
             flags += ["--log-level-file", "warn"]  # a silent console still logs to logs/dbt.log as `warn` does
         if args[0] == "parse" and "--no-write-json" not in self.extra_flags:
             flags.append("--no-write-json")  # the build writes target/manifest.json; no need to twice
+        if self._manifest is not None:
+            _forget_compiled_ctes(self._manifest)
         return dbtRunner(manifest=self._manifest, callbacks=callbacks).invoke([*flags, *self.extra_flags, *args])
 
     def release(self) -> None:
@@ -163,8 +201,11 @@ class DbtProject:
             args += ["--exclude", exclude]
         from dbt_common.invocation import get_invocation_id
 
-        result = self._invoke(args, callbacks=[progress] if progress else None, log_level=log_level)
+        ephemeral_errors = EphemeralErrors()
+        callbacks = [ephemeral_errors, progress] if progress else [ephemeral_errors]
+        result = self._invoke(args, callbacks=callbacks, log_level=log_level)
         built = self._summarise(result)
+        built.problems[:0] = ephemeral_errors.problems
         built.invocation_id = get_invocation_id()
         return built
 

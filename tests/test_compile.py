@@ -169,25 +169,25 @@ class _Macros:
 
 
 def run_model(model: str, events: list[dict]) -> dict[str, dict]:
-    """Run a generated metric model on DuckDB over `events` (the attributed events); rows by transaction_id."""
+    """Run a generated metric model on DuckDB over `events` (int_events_to_meter: attributed events of the
+    build's batch); rows by transaction_id."""
     sql = (
         jinja2.Environment()
         .from_string(model)
-        .render(ref=lambda name: "int_events_attributed", billing=_Macros, dbt=_Macros, config=lambda **_: "")
+        .render(ref=lambda name: "int_events_to_meter", billing=_Macros, dbt=_Macros, config=lambda **_: "")
     )
     con = duckdb.connect()
     try:
         con.execute("""
-            create table int_events_attributed (
+            create table int_events_to_meter (
                 transaction_id varchar, sent_customer_id varchar, customer_id varchar, contract_id varchar,
-                event_type varchar,
-                event_at timestamp, loaded_at timestamp, properties varchar, attribution_rejection_reason varchar)
+                event_type varchar, event_at timestamp, loaded_at timestamp, properties varchar)
         """)
         for i, e in enumerate(events):
             con.execute(
-                "insert into int_events_attributed values (?, 'cus_1', 'cus_1', 'con_1', ?, "
-                "timestamp '2025-01-05' + to_minutes(?::bigint), timestamp '2025-01-10', ?, ?)",
-                [e["id"], e["type"], i, json.dumps(e.get("props", {})), e.get("rejected")],
+                "insert into int_events_to_meter values (?, 'cus_1', 'cus_1', 'con_1', ?, "
+                "timestamp '2025-01-05' + to_minutes(?::bigint), timestamp '2025-01-10', ?)",
+                [e["id"], e["type"], i, json.dumps(e.get("props", {}))],
             )
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
@@ -215,7 +215,6 @@ def test_filter_semantics_follow_the_contract():
         {"id": "text_tokens", "type": "completion", "props": {**base, "tokens": "lots"}},
         {"id": "string_tokens", "type": "completion", "props": {**base, "tokens": " 2.5 "}},
         {"id": "other_type", "type": "login", "props": base},
-        {"id": "unattributed", "type": "completion", "props": base, "rejected": "unknown_customer"},
     ]
 
     rows = run_model(GOLDEN_FILES["int_metric_events__tokens.sql"], events)
@@ -559,7 +558,7 @@ def test_aggregation_is_case_insensitive_and_names_are_rendered(tmp_path):
     model = files["int_metric_events__m1.sql"]
     assert "'sum' as aggregation" in model
     assert "{{ billing.string_literal('m1') }} as billable_metric" in model
-    assert "{{ ref('int_events_attributed') }}" in model
+    assert "{{ ref('int_events_to_meter') }}" in model
 
 
 def test_each_metric_renders_on_its_own():

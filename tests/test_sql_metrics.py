@@ -376,6 +376,7 @@ def test_generated_sql_reads_only_the_events_model(tmp_path):
             refs = set(__import__("re").findall(r"ref\('([a-z_]+)'\)", content))
             assert refs <= {
                 "int_events_attributed",
+                "int_events_to_meter",
                 "int_usage_rate_segments",
                 "stg_products",
                 "int_periods_to_rate",

@@ -3,7 +3,8 @@
   Every (event, metric) match, across all billable metrics. is_event_non_numeric: the event has a
   value that is not a number, or out of range, for some metric it matches (it is rejected as a
   whole); value_rejection says which (DECISIONLOG D56). Incremental: each build
-  recomputes the matches of its batch of events (macros/event_batches.sql, DECISIONLOG D32).
+  recomputes the matches of its batch of events (macros/event_batches.sql, DECISIONLOG D32), which
+  every metric's model (ephemeral, a CTE here) reads from int_events_to_meter (DECISIONLOG D75).
 -#}
 {{ config(
     materialized=billing.event_model_materialization(),
@@ -29,7 +30,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__api_calls'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__api_calls') }}
 
     union all
 
@@ -47,7 +48,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__tokens'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__tokens') }}
 
     union all
 
@@ -65,7 +66,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__transfers'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__transfers') }}
 
     union all
 
@@ -83,7 +84,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__peak_seats'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__peak_seats') }}
 
     union all
 
@@ -101,7 +102,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__active_users'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__active_users') }}
 
     union all
 
@@ -119,7 +120,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__storage_gb'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__storage_gb') }}
 
     union all
 
@@ -137,7 +138,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__sql_active_users'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__sql_active_users') }}
 
     union all
 
@@ -155,7 +156,7 @@ with matches as (
         group_values,
         is_non_numeric,
         value_rejection
-    from ({{ billing.event_batch_rows(ref('int_metric_events__book_sales'), key='sent_customer_id') }}) as batch_rows
+    from {{ ref('int_metric_events__book_sales') }}
 ),
 
 non_numeric_events as (
