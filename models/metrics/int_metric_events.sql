@@ -3,7 +3,8 @@
   Every (event, metric) match, across all billable metrics. is_event_non_numeric: the event has a
   value that is not a number, or out of range, for some metric it matches (it is rejected as a
   whole); value_rejection says which (DECISIONLOG D56). Incremental: each build
-  recomputes the matches of its batch of events (macros/event_batches.sql, DECISIONLOG D32).
+  recomputes the matches of its batch of events (macros/event_batches.sql, DECISIONLOG D32), which
+  every metric's model (ephemeral, a CTE here) reads from int_events_to_meter (DECISIONLOG D75).
 -#}
 {{ config(
     materialized=billing.event_model_materialization(),
