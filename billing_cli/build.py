@@ -77,7 +77,7 @@ class EphemeralErrors:
             return
         run_result = msg.data.run_result
         if str(run_result.status).lower() in FAILED_STATUSES:
-            self.problems.append(f"- model {msg.data.node_info.node_name}: {run_result.message.strip()}")
+            self.problems.append(f"- model {msg.data.node_info.node_name}: {(run_result.message or '').strip()}")
 
 
 # dbt writes its parse state (partial_parse.msgpack, perf_info.json) to this folder under the project

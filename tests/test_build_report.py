@@ -311,8 +311,32 @@ def test_progress_on_a_terminal_rewrites_one_line():
     written: list[str] = []
     progress = Progress(written.append, in_place=True)
     progress(msg("LogStartLine", total=2))
-    for node in ("stg_a", "fct_b"):
-        progress(msg("NodeFinished", node_info=SimpleNamespace(node_status="success", node_name=node)))
+    for node, materialized in (("stg_a", "view"), ("int_check", "ephemeral"), ("fct_b", "table")):
+        info = SimpleNamespace(node_status="success", node_name=node, materialized=materialized)
+        progress(msg("NodeFinished", node_info=info))  # an ephemeral model is not one of the nodes counted
     progress.close()
     assert [w.split(" (")[0] for w in written[:2]] == ["\r\x1b[K1/2 success stg_a", "\r\x1b[K2/2 success fct_b"]
     assert written[2] == "\n"
+
+
+def test_an_ephemeral_models_error_is_named():
+    """dbt leaves an ephemeral model out of a build's results (the models reading it are `skipped`):
+    its error, from the NodeFinished event, is one of the build's problems."""
+    from types import SimpleNamespace
+
+    from billing_cli.build import EphemeralErrors
+
+    def finished(node: str, materialized: str, status: str, message: str | None) -> SimpleNamespace:
+        return SimpleNamespace(
+            info=SimpleNamespace(name="NodeFinished"),
+            data=SimpleNamespace(
+                node_info=SimpleNamespace(node_name=node, materialized=materialized),
+                run_result=SimpleNamespace(status=status, message=message),
+            ),
+        )
+
+    errors = EphemeralErrors()
+    errors(finished("int_catalog_problems__contracts", "ephemeral", "error", "Compilation Error: bad as-of\n"))
+    errors(finished("int_events_to_meter", "ephemeral", "success", None))
+    errors(finished("fct_invoices", "table", "error", "in the results already"))
+    assert errors.problems == ["- model int_catalog_problems__contracts: Compilation Error: bad as-of"]
