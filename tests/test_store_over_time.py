@@ -137,7 +137,27 @@ def test_a_database_with_the_pre_d43_store_tables_is_migrated(make_project):
         p.query(f"drop view main.{name}")
         p.query(f"alter table main.old_{name} rename to {name}")
     p.query("drop table main.invoice_store")
+    # and the catalog's staging models as the views of the versions before D76: tables replace them
+    staging = {
+        r["table_name"]: r["table_type"].replace("BASE ", "")
+        for r in p.query(
+            "select table_name, table_type from information_schema.tables where table_schema = 'main' "
+            "and table_name like 'stg\\_%' escape '\\' and table_name <> 'stg_usage_events'"
+        )
+    }
+    assert len(staging) == 10, staging
+    for name, kind in staging.items():
+        p.query(f"create table main.copy_of_{name} as select * from main.{name}")
+        p.query(f"drop {kind} main.{name}")
+        p.query(f"create view main.{name} as select * from main.copy_of_{name}")
     p.build(as_of="2025-02-03T00:00:00Z")
+    assert {
+        r["table_type"]
+        for r in p.query(
+            "select table_type from information_schema.tables where table_schema = 'main' "
+            f"and table_name in ({', '.join(repr(n) for n in staging)})"
+        )
+    } == {"BASE TABLE"}
     assert [
         {k: v for k, v in r.items() if k not in ("invoice_version", "stored_at", "stored_as_of")} for r in p.invoices()
     ] == invoices
