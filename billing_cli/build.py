@@ -35,6 +35,11 @@ class BuildResult:
         return "\n".join([summary, *details])
 
 
+def _is_ephemeral(msg) -> bool:
+    """Whether a node event is about an ephemeral model (a CTE of the models that read it)."""
+    return getattr(msg.data.node_info, "materialized", None) == "ephemeral"
+
+
 class Progress:
     """A dbt event callback printing `n/m status name (elapsed)` as each node finishes: n of the m
     nodes dbt announced (LogStartLine's total), seconds since the build started. In place (one
@@ -50,7 +55,7 @@ class Progress:
         name = msg.info.name
         if name == "LogStartLine":
             self.total = max(self.total, int(msg.data.total))
-        elif name == "NodeFinished" and getattr(msg.data.node_info, "materialized", None) != "ephemeral":
+        elif name == "NodeFinished" and not _is_ephemeral(msg):
             # dbt announces (LogStartLine) only the nodes it runs, but reports an ephemeral model (a CTE
             # of the models that read it) finished too
             self.done += 1
@@ -73,7 +78,7 @@ class EphemeralErrors:
         self.problems: list[str] = []
 
     def __call__(self, msg) -> None:
-        if msg.info.name != "NodeFinished" or getattr(msg.data.node_info, "materialized", None) != "ephemeral":
+        if msg.info.name != "NodeFinished" or not _is_ephemeral(msg):
             return
         run_result = msg.data.run_result
         if str(run_result.status).lower() in FAILED_STATUSES:
