@@ -13,11 +13,13 @@ JSON artifacts (TEST_DBT_FLAGS); a test that reads them sets DbtProject.extra_fl
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
 import os
 import shutil
+import tempfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -114,33 +116,15 @@ def _build_debug_events_on_first_use() -> None:
     BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__ = init, getattr_, setattr_
 
 
-def _compile_each_template_once() -> None:
-    """dbt compiles a node's SQL, a Jinja template, to Python code in every build (its macros once per
-    process), about a twentieth of a small build's CPU; a test process builds the same models hundreds
-    of times. Jinja's code for a source depends only on the environment's class and extensions (dbt's
-    get_environment gives every template the same ones), never on the values rendered, so the code is
-    kept per (class, extensions, source) for the life of the process; a template is still made anew
-    each time (from_code, with that render's globals)."""
-    from jinja2 import Environment
-
-    compile_ = Environment.compile
-    compiled: dict[tuple, object] = {}
-
-    def compile_once(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if raw or not isinstance(source, str):
-            return compile_(self, source, name, filename, raw, defer_init)
-        key = (type(self), tuple(self.extensions), source, name, filename, defer_init)
-        code = compiled.get(key)
-        if code is None:
-            code = compiled[key] = compile_(self, source, name, filename, raw, defer_init)
-        return code
-
-    Environment.compile = compile_once
-
-
 _drop_unlogged_debug_events()
 _build_debug_events_on_first_use()
-_compile_each_template_once()
+
+# Jinja's compiled code (billing_cli/jinja_cache.py) is kept in a folder of this test process (and of
+# the children it starts: killed builds, CLI runs), not in the user's cache: each test process
+# compiles every template once, then reuses the code in every later build.
+_JINJA_CACHE = tempfile.mkdtemp(prefix="billing-jinja-")
+os.environ["BILLING_CACHE_DIR"] = _JINJA_CACHE
+atexit.register(shutil.rmtree, _JINJA_CACHE, True)
 
 # Files with the longest runs go first, so that two xdist workers (make test: `-n 2 --dist loadfile
 # --no-loadscope-reorder`, each file whole on one worker, so module fixtures build once and Spark
