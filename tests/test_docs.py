@@ -68,3 +68,16 @@ def test_docs_generate_lists_marts_and_exposures(built, monkeypatch):
     depends = {dep.split(".")[-1] for e in exposures.values() for dep in e["depends_on"]["nodes"]}
     assert {"fct_usage_daily", "fct_invoices", "fct_invoice_line_items"} <= depends
     assert (target / "index.html").exists()
+
+
+SHARED_CONTRACT = REPO.parent / "shared" / "spec" / "DATA_CONTRACT.md"
+
+
+def test_the_contract_in_docs_is_the_binding_one():
+    """docs/DATA_CONTRACT.md is a copy of the team's binding contract (shared/spec, beside the checkout
+    where there is one), so that a clone has it: the two must not drift apart."""
+    copy = (REPO / "docs" / "DATA_CONTRACT.md").read_text()
+    assert copy.startswith("# Billing data contract")
+    if not SHARED_CONTRACT.exists():
+        pytest.skip(f"no {SHARED_CONTRACT} beside this checkout to compare with")
+    assert copy == SHARED_CONTRACT.read_text(), "docs/DATA_CONTRACT.md differs from shared/spec: copy it again"
