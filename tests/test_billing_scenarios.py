@@ -442,9 +442,18 @@ def test_every_rejection_reason_and_outcome(project):
     # r_bad_props and the unreadable line
     assert by_reason[("rejected", "invalid_properties")] == 2
     detail = project.query(
-        "select reason_detail, source_line from main.fct_event_outcomes where reason_detail is not null"
+        "select transaction_id, reason_detail, source_line from main.fct_event_outcomes "
+        "where reason_detail is not null order by source_line"
     )
-    assert detail == [{"reason_detail": "line is not valid JSON", "source_line": len(LOAD_1_EVENTS) + 1}]
+    assert detail == [
+        {
+            "transaction_id": "r_non_numeric",
+            "reason_detail": "billable metric tokens: its property is not a number; the whole event is rejected "
+            "(DECISIONLOG D7)",
+            "source_line": detail[0]["source_line"],
+        },
+        {"transaction_id": None, "reason_detail": "line is not valid JSON", "source_line": len(LOAD_1_EVENTS) + 1},
+    ]
 
 
 def test_duplicates_and_nothing_lost(project):

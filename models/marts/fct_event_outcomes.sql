@@ -34,7 +34,10 @@ metric_matches as (
         count(*) as matched_metrics,
         max(case when is_non_numeric then 1 else 0 end) as has_non_numeric,
         {#- an event rejected for two metrics' values: non_numeric_value before value_out_of_range -#}
-        min(value_rejection) as value_rejection
+        min(value_rejection) as value_rejection,
+        {#- the metric (the first by name) whose value gave that reason -#}
+        min(case when value_rejection = 'non_numeric_value' then billable_metric end) as non_numeric_metric,
+        min(case when value_rejection = 'value_out_of_range' then billable_metric end) as out_of_range_metric
     from ({{ billing.event_batch_rows(ref('int_metric_events'), key='sent_customer_id') }}) as batch_rows
     group by transaction_id
 
@@ -64,10 +67,17 @@ winners as (
             when metric_matches.has_non_numeric = 1 then coalesce(metric_matches.value_rejection, 'non_numeric_value')
         end as reason,
         case
-            when
-                attributed.attribution_rejection_reason is null
-                and metric_matches.value_rejection = 'value_out_of_range'
-                then 'a metric value must be a number of magnitude below 10^15 (DECISIONLOG D56)'
+            when attributed.attribution_rejection_reason is not null then null
+            when metric_matches.value_rejection = 'non_numeric_value'
+                then {{ dbt.concat([
+                    "'billable metric '", "metric_matches.non_numeric_metric",
+                    "': its property is not a number; the whole event is rejected (DECISIONLOG D7)'"
+                ]) }}
+            when metric_matches.value_rejection = 'value_out_of_range'
+                then {{ dbt.concat([
+                    "'billable metric '", "metric_matches.out_of_range_metric",
+                    "': a metric value must be a number of magnitude below 10^15 (DECISIONLOG D56)'"
+                ]) }}
         end as reason_detail,
         coalesce(metric_matches.matched_metrics, 0) as matched_metrics
     from attributed
