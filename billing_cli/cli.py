@@ -204,8 +204,10 @@ def compile_cmd(billing: BillingContext, check: bool, metrics_file: Path | None,
         click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s): generated models are up to date.")
         return
     click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s) compiled; {len(changed)} file(s) changed.")
+    done = {"(missing)": "(written)", "(out of date)": "(rewritten)", "(no longer defined)": "(removed)"}
     for item in changed:
-        click.echo(f"  {item}")
+        path, _, state = item.partition(" (")
+        click.echo(f"  {path} {done.get('(' + state, '(' + state)}")
 
 
 @command(main)
@@ -424,8 +426,16 @@ def show_cmd(billing: BillingContext, invoice: str) -> None:
 @out_option("The file to write (.html or .pdf).")
 def render_cmd(billing: BillingContext, invoice: str, fmt: str, out: str) -> None:
     """Write INVOICE as the document a customer receives: HTML, or PDF printed by headless Chromium."""
+    from .documents import Issuer
+
     path, doc = billing.render_invoice(invoice, fmt, out)
     click.echo(f"Wrote invoice {doc.title} ({doc.header['invoice_id']}) to {path}")
+    if doc.issuer.name == Issuer.name:
+        click.echo(
+            f'Note: the issuer reads "{Issuer.name}": put your company\'s details in '
+            f"{billing.project_dir / 'issuer.yml'} before you send it (README, Documents).",
+            err=True,
+        )
 
 
 @command(invoices, "void")

@@ -2,10 +2,11 @@
 
 As `dbt init` does, it writes a self-contained dbt project: the engine (dbt_project.yml, profiles/,
 macros/, models/ and the data tests in tests/dbt/) copied from the project this package belongs to,
-header-only seed CSVs, a commented billable_metrics.yml with no metrics, no alerts.yml and a short
-README. Plain `dbt build` works in it from the first run, nightly, without the billing CLI. With an
-`example` folder (examples/autosales: seeds/, billable_metrics.yml, alerts.yml, issuer.yml) the
-project holds that example instead: `billing demo` runs on such a copy.
+header-only seed CSVs, a commented billable_metrics.yml with no metrics, no alerts.yml, an issuer.yml
+to fill in (the invoice documents' issuer) and a short README. Plain `dbt build` works in it from the
+first run, nightly, without the billing CLI. With an `example` folder (examples/autosales: seeds/,
+billable_metrics.yml, alerts.yml, issuer.yml) the project holds that example instead: `billing demo`
+runs on such a copy.
 """
 
 from __future__ import annotations
@@ -42,8 +43,23 @@ Made by `billing init`. You own every file here; the engine's models and macros 
    `billing_events_relation` in dbt_project.yml at your own events table.
 4. `billing compile --check && billing build` (or plain `dbt build --profiles-dir profiles`,
    with BILLING_DB set to an absolute path), then read main.fct_invoices.
+5. Before you send invoice documents (`billing invoices render`), put your company's name, address
+   and invoice number prefix in `issuer.yml`: until then they say "Your Company".
 
 The billing engine's README, "Bring your own data", describes every file and column.
+"""
+
+# issuer.yml for a project whose example has none: every key with its default, to fill in
+ISSUER_TEMPLATE = """\
+# Who issues your invoices: printed on every invoice document (`billing invoices render`).
+# Every key is optional; until you set `name`, documents say "Your Company".
+issuer:
+  name: Your Company
+  address: []             # lines, e.g. [500 Market Street, "San Francisco, CA 94105", United States]
+  email: ""
+  tax_id: ""
+  invoice_prefix: INV     # numbers INV-0001, INV-0002, ... (letters, digits and dashes)
+  net_terms_days: 30      # due date when a contract sets no net_payment_terms_days
 """
 
 GITIGNORE = "target/\ndbt_packages/\nlogs/\n*.duckdb\n*.duckdb.wal\n"
@@ -95,6 +111,8 @@ def init_project(dest: Path, example: str | None = None, engine: Path = PACKAGE_
         for name, header in seed_headers(engine).items():
             (seeds / f"{name}.csv").write_text(header + "\n")
         shutil.copy(engine / "billable_metrics.yml", dest / "billable_metrics.yml")
+    if not (dest / "issuer.yml").exists():
+        (dest / "issuer.yml").write_text(ISSUER_TEMPLATE)
     (dest / "README.md").write_text(QUICKSTART.format(name=dest.name))
     (dest / ".gitignore").write_text(GITIGNORE)
     compiled, _, _ = compile_project(dest)

@@ -255,8 +255,9 @@ th, td { padding: .3em .5em; border-bottom: 1px solid #e3e7ef; text-align: left;
   }
   function day(t) { var d = new Date(t); return MONTHS[d.getUTCMonth()] + ' ' + d.getUTCDate(); }
   // A line chart of `series` ([{name, points: [[t, v]]}]) into `target`, with its own y axis titled `unit`.
-  // With `steps`, the value holds until the next point (a balance changes at its entries' instants).
-  function chart(target, series, xMin, xMax, title, unit, format, steps) {
+  // With `steps`, the value holds until the next point (a balance changes at its entries' instants);
+  // with `daily`, a day without a point is zero (no usage that day): the line drops to it, unmarked.
+  function chart(target, series, xMin, xMax, title, unit, format, steps, daily) {
     var W = 480, H = 240, R = 20, T = 36, B = 40, marks = 0;
     var svg = el('svg', {viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': title});
     target.appendChild(svg);
@@ -298,8 +299,15 @@ th, td { padding: .3em .5em; border-bottom: 1px solid #e3e7ef; text-align: left;
     legend.className = 'legend';
     series.forEach(function (s, n) {
       var color = colors[n % colors.length];
-      var pts = s.points.map(function (p, i) {
-        var held = steps && i ? x(p[0]) + ',' + y(s.points[i - 1][1]) + ' ' : '';
+      var line = s.points;
+      if (daily) {
+        var on = {};
+        s.points.forEach(function (p) { on[p[0]] = p[1]; });
+        line = [];
+        for (var t = xMin; t <= xMax; t += DAY) line.push([t, t in on ? on[t] : 0]);
+      }
+      var pts = line.map(function (p, i) {
+        var held = steps && i ? x(p[0]) + ',' + y(line[i - 1][1]) + ' ' : '';
         return held + x(p[0]) + ',' + y(p[1]);
       }).join(' ');
       el('polyline', {points: pts, fill: 'none', stroke: color, 'stroke-width': 2, 'class': 'series'}, svg);
@@ -330,7 +338,7 @@ th, td { padding: .3em .5em; border-bottom: 1px solid #e3e7ef; text-align: left;
     var series = m.series.map(function (s) {
       return {name: s.name, points: s.points.map(function (p) { return [Date.parse(p[0] + 'T00:00:00Z'), p[1]]; })};
     });
-    chart(box, series, start, last, m.metric + ' per day', m.metric + ' per day', label);
+    chart(box, series, start, last, m.metric + ' per day', m.metric + ' per day', label, false, true);
   });
   if (!data.usage.length) grid.textContent = 'No usage in this period.';
   var end = start + data.days * DAY;

@@ -100,7 +100,7 @@ def test_compile_writes_and_checks_the_alerts_model(tmp_path):
     result = run("compile")
     assert result.exit_code == 0, result.output
     assert (
-        "5 alert(s) compiled" in result.stdout and "models/alerts/int_alert_definitions.sql (missing)" in result.stdout
+        "5 alert(s) compiled" in result.stdout and "models/alerts/int_alert_definitions.sql (written)" in result.stdout
     )
     generated = (project / "models" / "alerts" / "int_alert_definitions.sql").read_text()
     assert all(f"string_literal('{alert}')" in generated for alert in ("acme-spend-5", "emails-50", "low-commit-50")), (

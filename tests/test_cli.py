@@ -69,7 +69,7 @@ def test_compile_then_check_passes(project):
     assert "int_metric_events.sql" in generated and "_metrics__models.yml" in generated
     assert len([g for g in generated if g.startswith("int_metric_events__")]) == count
     for name in generated:
-        assert f"models/metrics/{name} (missing)" in result.stdout
+        assert f"models/metrics/{name} (written)" in result.stdout
 
     check = billing(project, "compile", "--check")
     assert check.exit_code == 0, check.output
@@ -104,7 +104,7 @@ def test_check_names_the_stale_file_after_editing_the_yaml(project):
         assert f"int_metric_events__{other['name']}.sql" not in result.stderr
 
     fixed = billing(project, "compile")
-    assert f"models/metrics/int_metric_events__{first}.sql (out of date)" in fixed.stdout
+    assert f"models/metrics/int_metric_events__{first}.sql (rewritten)" in fixed.stdout
     assert billing(project, "compile", "--check").exit_code == 0
 
 
@@ -122,7 +122,9 @@ def test_removed_metric_is_reported_then_deleted(project):
     assert f"models/metrics/int_metric_events__{removed}.sql (no longer defined)" in result.stderr
     assert orphan.exists()
 
-    assert billing(project, "compile").exit_code == 0
+    compiled = billing(project, "compile")
+    assert compiled.exit_code == 0
+    assert f"models/metrics/int_metric_events__{removed}.sql (removed)" in compiled.stdout
     assert not orphan.exists()
     assert billing(project, "compile", "--check").exit_code == 0
 

@@ -388,6 +388,8 @@ LAYOUT_CHECK = """<script>
   var charts = Array.prototype.map.call(document.querySelectorAll('.chart'), function (c) {
     return {metric: c.getAttribute('data-metric') || c.id, rendered: c.getAttribute('data-rendered'),
             marks: +c.getAttribute('data-marks'), series: +c.getAttribute('data-series'),
+            line: Array.prototype.map.call(c.querySelectorAll('polyline.series'), function (l) {
+              return l.getAttribute('points').trim().split(' ').length; }),
             legend: Array.prototype.map.call(c.querySelectorAll('.legend span'), function (s) { return s.textContent; })};
   });
   var lines = Array.prototype.map.call(document.querySelectorAll('tr.line'), function (tr) {
@@ -432,7 +434,7 @@ def test_invoice_document_in_chromium(story, tmp_path):
     page = tmp_path / "invoice.html"
     result = cli(p, "invoices", "render", "ACME-0005", "--format", "html", "--out", str(page))
     assert result.exit_code == 0, result.output
-    assert "Wrote invoice ACME-0005" in result.stdout
+    assert "Wrote invoice ACME-0005" in result.stdout and "Note:" not in result.stderr
     text = page.read_text()
     assert not re.search(r"(src|href)=|https?://|<script", text)  # self-contained: nothing fetched, no script
     report = look(page, "#invoice", tmp_path, "invoice-ACME-0005.png")
@@ -467,6 +469,15 @@ def test_invoice_document_in_chromium(story, tmp_path):
         "$239.65",
     ):
         assert expected in text, expected
+    # an issuer.yml without a name (as `billing init` writes it) renders "Your Company", and says so
+    (p.dir / "issuer.yml").write_text("issuer:\n  invoice_prefix: ACME\n")
+    try:
+        unnamed = cli(p, "invoices", "render", "ACME-0005", "--out", str(tmp_path / "unnamed.html"))
+    finally:
+        (p.dir / "issuer.yml").write_text(ISSUER)
+    assert unnamed.exit_code == 0, unnamed.output
+    assert "Your Company" in (tmp_path / "unnamed.html").read_text()
+    assert 'Note: the issuer reads "Your Company"' in unnamed.stderr and "issuer.yml" in unnamed.stderr
 
 
 def test_invoice_pdf(story, tmp_path):
@@ -499,6 +510,8 @@ def test_statement_in_chromium(story, tmp_path):
     assert set(charts) == {"requests", "tokens", "users", "balance-chart"}
     assert all(c["rendered"] == "true" for c in charts.values())
     assert (charts["requests"]["marks"], charts["requests"]["series"]) == (7, 1)
+    # the line has a point on each of January's 31 days: zero on the 24 without requests, unmarked
+    assert charts["requests"]["line"] == [31]
     assert charts["tokens"]["legend"] == [
         "model: gpt-4, region: eu",
         "model: gpt-4, region: us",

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from conftest import SEED_COLUMNS
 
 from billing_cli.cli import main
+from billing_cli.documents import load_issuer
 
 OWN_METRIC = """billable_metrics:
   - name: api_calls
@@ -41,6 +42,10 @@ def test_init_writes_a_clean_project_that_builds(tmp_path):
     assert yaml.safe_load((project / "billable_metrics.yml").read_text()) == {"billable_metrics": []}
     assert not (project / "alerts.yml").exists()
     assert "billing compile" in (project / "README.md").read_text()
+    # an issuer.yml to fill in: every key at its default, so documents read as without one
+    assert "issuer.yml" in (project / "README.md").read_text()
+    assert load_issuer(project) == load_issuer(tmp_path / "nowhere")
+    assert yaml.safe_load((project / "issuer.yml").read_text())["issuer"]["name"] == "Your Company"
     assert not any((project / "models" / "metrics").glob("int_metric_events__*.sql"))
 
     # the user's own metric compiles: no alerts file names another metric
