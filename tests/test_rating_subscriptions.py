@@ -3,10 +3,13 @@ proration by days, service periods aligned like billing periods. Amounts compute
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
 from conftest import BillingTestProject, D
+
+from billing_cli.documents import load_invoice, render_html
 
 AS_OF = "2025-03-10T00:00:00Z"
 
@@ -157,6 +160,18 @@ def test_advance_fees_on_scheduled_invoices(project):
         datetime(2025, 3, 1): D("20.00"),
     }
     assert all(r["status"] == "FINALIZED" for r in project.invoices("k1") if r["invoice_type"] == "SCHEDULED")
+
+
+def test_the_invoice_document_shows_each_advance_fees_service_period(project):
+    # the Feb 1 SCHEDULED invoice: seats for [Feb 1, Mar 1), the platform for [Feb 1, Apr 1); a
+    # document shows them as inclusive dates beside the line type, as it does for usage lines
+    [invoice] = [
+        r for r in project.invoices("k1") if r["invoice_type"] == "SCHEDULED" and r["issued_at"] == datetime(2025, 2, 1)
+    ]
+    project.release()
+    html = render_html(load_invoice(project.db_path, project.dir, invoice["invoice_id"]))
+    subs = re.findall(r'<div class="line-sub">Subscription( &middot; [^<]*)?</div>', html)
+    assert sorted(subs) == [" &middot; February 1 – February 28, 2025", " &middot; February 1 – March 31, 2025"]
 
 
 def test_arrears_billed_in_the_period_where_service_ends(project):
