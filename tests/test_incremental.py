@@ -15,7 +15,10 @@ from __future__ import annotations
 import os
 import random
 
+import duckdb
 from conftest import TEST_DBT_FLAGS
+
+from billing_cli.publish import publish
 
 METRICS = """billable_metrics:
   - {name: calls, event_type: call, aggregation: count}
@@ -132,8 +135,22 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
             p.ingest(batch, loaded_at=loaded_at, raw_lines=raw_lines)
         seen.extend(e["transaction_id"] for e in batch)
 
-    def build(step: str, as_of: str, first: bool = False):
+    published: dict[str, str] = {}
+
+    def build(step: str, as_of: str, first: bool = False, publish_after: bool = True):
         inc.build(as_of=as_of)
+        if publish_after:
+            # the readers' copy (billing_cli/publish.py): fct_usage_daily copied whole, or only the
+            # build's batch redone in the previous copy; either way equal to the warehouse's table
+            publication = publish(inc.db_path, inc.dir)
+            published[step] = publication.usage_daily
+            read = duckdb.connect(str(publication.path), read_only=True)
+            try:
+                copy = sorted(repr(row) for row in read.execute("select * from fct_usage_daily").fetchall())
+            finally:
+                read.close()
+            held = sorted(repr(tuple(r.values())) for r in inc.query("select * from main.fct_usage_daily"))
+            assert copy == held, f"after {step}: the published fct_usage_daily differs ({published[step]})"
         if first:
             # a project's first build plans every event model 'full' (DECISIONLOG D32: no relation yet),
             # the plan --full-refresh makes, and stores nothing at this as-of: the from-scratch
@@ -158,8 +175,9 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
     for p in (inc, full):
         p.seeds(customers=CUSTOMERS_LATER, contracts=CONTRACTS_LATER, **CATALOG)
     build("catalog change", "2025-01-31T12:00:00Z")
-    # 4. January is finalized (Feb 2); a load on Feb 4 carries late January events and February ones
-    build("January finalized", "2025-02-03T00:00:00Z")
+    # 4. January is finalized (Feb 2); a load on Feb 4 carries late January events and February ones.
+    # This build is not published (a scheduler's plain dbt build): the next publication copies whole
+    build("January finalized", "2025-02-03T00:00:00Z", publish_after=False)
     load(events(rng, "c", 60, 1, seen) + events(rng, "d", 60, 2, seen), "2025-02-04T00:00:00Z")
     build("late load", "2025-02-05T00:00:00Z")
     # 5. a back-dated load: its rows are below the watermark, so everything is recomputed
@@ -194,6 +212,20 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
         "2025-02-10T00:00:00Z",
     )
     build("last load", "2025-02-11T00:00:00Z")
+
+    # the readers' copy took each path: whole when there was no copy, after an unpublished build and
+    # on a full recompute (a back-dated load, a changed metric, rows without a loaded_at), else the
+    # batch alone
+    assert published == {
+        "first load": "copy",
+        "second load": "batch",
+        "catalog change": "batch",
+        "late load": "copy",
+        "back-dated load": "copy",
+        "metric definition change": "copy",
+        "rows without loaded_at": "copy",
+        "last load": "batch",
+    }
 
     # the story exercised what it claims to
     outcomes = {
