@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from .currency import exact_money_text, format_money, format_number
+from .currency import format_money, format_number
 from .db import connect, has_table
 from .errors import BillingError
 from .tables import cell, render_table
@@ -81,13 +81,21 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
             f"day {Decimal(elapsed).quantize(Decimal('0.1'))} of {Decimal(days).normalize():f}, "
             f"as of {as_of:%Y-%m-%d %H:%M} UTC ({currency})"
         )
-        table = [(r[8] or "(nothing billed yet)", r[9], r[10], r[11]) for r in rows if r[7] is not None or r[8]]
+
+        def money(value, currency=currency):
+            return None if value is None else format_money(value, currency)
+
+        table = [
+            (r[8] or "(nothing billed yet)", money(r[9]), money(r[10]), money(r[11]))
+            for r in rows
+            if r[7] is not None or r[8]
+        ]
         spent = sum((r[9] for r in rows), Decimal("0.00"))
         forecast = sum((r[11] for r in rows), Decimal("0.00"))
-        table.append(("Total", spent, None, forecast))
-        out.append(render_table(["product", "spend to date", "daily run rate", "forecast to period end"], table))
-        left = [exact_money_text(amount, currency) for amount in (credit_left, commit_left)]
-        out.append(f"  Remaining balances: credits {left[0]}, commits {left[1]}")
+        table.append(("Total", money(spent), None, money(forecast)))
+        headers = ["product", "spend to date", "daily run rate", "forecast to period end"]
+        out.append(render_table(headers, table, right=frozenset({1, 2, 3})))
+        out.append(f"  Remaining balances: credits {money(credit_left)}, commits {money(commit_left)}")
     if balances:
         out.append("")
         out.append("Balances:")

@@ -20,11 +20,12 @@ def cell(value) -> str:
     return str(value)
 
 
-def render_table(headers: list[str], rows: list[tuple], indent: str = "  ") -> str:
-    """Columns padded to their widest cell; numbers right-aligned, text left-aligned."""
+def render_table(headers: list[str], rows: list[tuple], indent: str = "  ", right: frozenset[int] = frozenset()) -> str:
+    """Columns padded to their widest cell; numbers (and the columns in `right`, e.g. amounts already
+    formatted in their currency) right-aligned, text left-aligned."""
     texts = [[cell(v) for v in row] for row in rows]
     numeric = [
-        all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows) and bool(rows)
+        i in right or (all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows) and bool(rows))
         for i in range(len(headers))
     ]
     widths = [max([len(h)] + [len(t[i]) for t in texts]) for i, h in enumerate(headers)]

@@ -182,10 +182,11 @@ def test_status_prints_the_spend_table(story):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Customer c1 (Customer One)" in out and "period 2025-02-01 to 2025-03-01, day 10.0 of 28" in out
-    assert re.search(r"API calls\s+5\.00\s+0\.50\s+14\.00", out), out
-    assert re.search(r"Onboarding\s+5\.00\s+0\.00\s+5\.00", out), out
-    assert re.search(r"Total\s+10\.00\s+19\.00", out), out
-    assert "credits 5.00, commits 0.00" in out
+    # amounts in the contract's currency, as on the documents (D68)
+    assert re.search(r"API calls\s+\$5\.00\s+\$0\.50\s+\$14\.00", out), out
+    assert re.search(r"Onboarding\s+\$5\.00\s+\$0\.00\s+\$5\.00", out), out
+    assert re.search(r"Total\s+\$10\.00\s+\$19\.00", out), out
+    assert "credits $5.00, commits $0.00" in out
     assert re.search(r"spend-10\s+spend_threshold_reached\s+\$10\.00\s+\$10\.00\s+2025-02-11", out), out
 
 
