@@ -204,10 +204,8 @@ def compile_cmd(billing: BillingContext, check: bool, metrics_file: Path | None,
         click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s): generated models are up to date.")
         return
     click.echo(f"{n_metrics} metric(s), {n_alerts} alert(s) compiled; {len(changed)} file(s) changed.")
-    done = {"(missing)": "(written)", "(out of date)": "(rewritten)", "(no longer defined)": "(removed)"}
     for item in changed:
-        path, _, state = item.partition(" (")
-        click.echo(f"  {path} {done.get('(' + state, '(' + state)}")
+        click.echo(f"  {item}")
 
 
 @command(main)

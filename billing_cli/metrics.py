@@ -550,22 +550,33 @@ def _generated_files(project_dir: Path) -> set[Path]:
     }
 
 
-def stale_files(project_dir: Path, compiled: CompiledProject) -> list[str]:
-    """What `billing compile` would change: files to write or rewrite, and generated files to remove."""
+def stale_files(project_dir: Path, compiled: CompiledProject, done: bool = False) -> list[str]:
+    """What `billing compile` would change: files to write or rewrite, and generated files to remove
+    (with `done`, worded as what it did)."""
+    missing, outdated, orphan = (
+        ("written", "rewritten", "removed")
+        if done
+        else (
+            "missing",
+            "out of date",
+            "no longer defined",
+        )
+    )
     stale = []
     for rel, content in compiled.files.items():
         path = project_dir / rel
         if not path.exists():
-            stale.append(f"{rel} (missing)")
+            stale.append(f"{rel} ({missing})")
         elif path.read_text() != content:
-            stale.append(f"{rel} (out of date)")
+            stale.append(f"{rel} ({outdated})")
     for rel in sorted(_generated_files(project_dir) - set(compiled.files)):
-        stale.append(f"{rel} (no longer defined)")
+        stale.append(f"{rel} ({orphan})")
     return stale
 
 
 def write_compiled(project_dir: Path, compiled: CompiledProject) -> list[str]:
-    changed = stale_files(project_dir, compiled)
+    """Write the generated files; returns what changed, as `path (written|rewritten|removed)`."""
+    changed = stale_files(project_dir, compiled, done=True)
     (project_dir / METRICS_DIR).mkdir(parents=True, exist_ok=True)
     for rel in _generated_files(project_dir) - set(compiled.files):
         (project_dir / rel).unlink()

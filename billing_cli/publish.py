@@ -96,15 +96,15 @@ def _usage_daily_processed_at(con):
     return row[0]
 
 
-def usage_daily_step(con, previous: Path | None, tables: list[str]) -> str:
-    """How the new copy gets fct_usage_daily from `previous` (the last copy): 'keep' (unchanged since),
-    'batch' (exactly one applied batch since, the last build's), else 'copy'."""
+def usage_daily_step(con, previous: Path | None, tables: list[str], now) -> str:
+    """How the new copy gets fct_usage_daily from `previous` (the last copy), whose table holds batch
+    `now` of billing_event_batches: 'keep' (no batch applied since the copy's), 'batch' (exactly one,
+    incremental, by the newest build), else 'copy'."""
     if BATCHED not in tables or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
         return "copy"
     for name in ("billing_event_batches", "billing_build_plans", "int_usage_daily_batch"):
         if not has_table(con, "main", name):
             return "copy"
-    now = _usage_daily_processed_at(con)
     try:
         con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
     except Exception:  # not a database any more: start afresh
@@ -114,35 +114,28 @@ def usage_daily_step(con, previous: Path | None, tables: list[str]) -> str:
             "select count(*) from information_schema.columns where table_catalog = 'billing_previous' "
             "and table_name = 'publication' and column_name = 'usage_daily_processed_at'"
         ).fetchone()[0]
-        if not has_state or _columns(con, "billing_previous", BATCHED) != _columns(con, con_catalog(con), BATCHED):
+        main_catalog = con.execute("select current_database()").fetchone()[0]
+        if not has_state or _columns(con, "billing_previous", BATCHED) != _columns(con, main_catalog, BATCHED):
             return "copy"
         held = con.execute("select max(usage_daily_processed_at) from billing_previous.main.publication").fetchone()[0]
     finally:
         con.execute("detach billing_previous")
     if held is None or now is None:
         return "copy"
-    if held == now:
-        applied = con.execute(
-            f"select count(*) from main.billing_build_plans where model_name = '{BATCHED}' "
-            "and decision <> 'skipped' and planned_at > ?",
-            [held],
-        ).fetchone()[0]
-        return "keep" if applied == 0 else "copy"
     since = con.execute(
         f"select invocation_id, decision, planned_at from main.billing_build_plans where model_name = '{BATCHED}' "
         "and decision <> 'skipped' and planned_at > ?",
         [held],
     ).fetchall()
+    if not since:
+        return "keep" if held == now else "copy"
     newest = con.execute(
         "select invocation_id from main.billing_build_plans order by planned_at desc limit 1"
     ).fetchone()
-    if len(since) == 1 and since[0][1] == "incremental" and since[0][2] == now and newest and newest[0] == since[0][0]:
+    [(invocation, decision, planned_at)] = since if len(since) == 1 else [(None, None, None)]
+    if decision == "incremental" and planned_at == now and newest[0] == invocation:
         return "batch"
     return "copy"
-
-
-def con_catalog(con) -> str:
-    return con.execute("select current_database()").fetchone()[0]
 
 
 def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_events: bool = False) -> Publication:
@@ -155,7 +148,8 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
         tables = [n for n in mart_names(project_dir, include_events) if has_table(con, "main", n)]
         if not tables:
             raise BillingError(f"{db_path}: no marts to publish yet (run `billing build` first)")
-        step = usage_daily_step(con, target, tables)
+        now = _usage_daily_processed_at(con) if BATCHED in tables else None
+        step = usage_daily_step(con, target, tables, now)
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(fd)
         tmp = Path(name)
@@ -166,7 +160,7 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
         try:
             con.execute(f"attach {_literal(tmp)} as billing_publication")
             try:
-                _write(con, tables, step, db_path)
+                _write(con, tables, step, db_path, now)
             finally:
                 con.execute("detach billing_publication")
             os.replace(tmp, target)
@@ -179,7 +173,7 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
     return Publication(target, tuple(tables), step)
 
 
-def _write(con, tables: list[str], step: str, db_path: Path) -> None:
+def _write(con, tables: list[str], step: str, db_path: Path, usage_daily_processed_at) -> None:
     pub = "billing_publication.main"
     for (table,) in con.execute(
         "select table_name from information_schema.tables where table_catalog = 'billing_publication'"
@@ -201,5 +195,5 @@ def _write(con, tables: list[str], step: str, db_path: Path) -> None:
         "cast(current_timestamp at time zone 'UTC' as timestamp) as published_at, "
         f"cast(? as varchar) as source_database, {invocation} as last_build_invocation_id, "
         "cast(? as varchar) as tables, cast(? as timestamp) as usage_daily_processed_at",
-        [str(db_path), ",".join(tables), _usage_daily_processed_at(con) if BATCHED in tables else None],
+        [str(db_path), ",".join(tables), usage_daily_processed_at],
     )

@@ -56,8 +56,8 @@ def customer_status(db_path: Path, customer_id: str) -> str:
     return render_status(customer, spend, balances, alerts)
 
 
-def alert_amount(value: Decimal | None, currency: str | None) -> str | None:
-    """A threshold or watched value as a person reads it (DECISIONLOG D68): money in its currency
+def amount_text(value: Decimal | None, currency: str | None) -> str | None:
+    """An amount as a person reads it (DECISIONLOG D68): money in its currency
     (`$500.00`, `¥1,500`), a usage quantity as the exact number (`10,000`), never rounded."""
     if value is None:
         return None
@@ -81,21 +81,18 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
             f"day {Decimal(elapsed).quantize(Decimal('0.1'))} of {Decimal(days).normalize():f}, "
             f"as of {as_of:%Y-%m-%d %H:%M} UTC ({currency})"
         )
-
-        def money(value, currency=currency):
-            return None if value is None else format_money(value, currency)
-
         table = [
-            (r[8] or "(nothing billed yet)", money(r[9]), money(r[10]), money(r[11]))
+            (r[8] or "(nothing billed yet)", *(amount_text(v, currency) for v in r[9:12]))
             for r in rows
             if r[7] is not None or r[8]
         ]
         spent = sum((r[9] for r in rows), Decimal("0.00"))
         forecast = sum((r[11] for r in rows), Decimal("0.00"))
-        table.append(("Total", money(spent), None, money(forecast)))
+        table.append(("Total", amount_text(spent, currency), None, amount_text(forecast, currency)))
         headers = ["product", "spend to date", "daily run rate", "forecast to period end"]
         out.append(render_table(headers, table, right=frozenset({1, 2, 3})))
-        out.append(f"  Remaining balances: credits {money(credit_left)}, commits {money(commit_left)}")
+        left = [amount_text(amount, currency) for amount in (credit_left, commit_left)]
+        out.append(f"  Remaining balances: credits {left[0]}, commits {left[1]}")
     if balances:
         out.append("")
         out.append("Balances:")
@@ -109,7 +106,7 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
         out.append("")
         out.append("Alerts in alarm:")
         rows = [
-            (alert_id, alert_type, alert_amount(threshold, currency), alert_amount(value, currency), fired_at)
+            (alert_id, alert_type, amount_text(threshold, currency), amount_text(value, currency), fired_at)
             for alert_id, alert_type, threshold, value, fired_at, currency in alerts
         ]
         out.append(render_table(["alert", "type", "threshold", "value", "fired at"], rows))
