@@ -1,5 +1,7 @@
-"""The invoice store over a database's life (issue 15, DECISIONLOG D43): a build killed at any store
-step leaves every final invoice whole, and lateness follows what the storing build saw, not its as-of.
+"""The invoice store over a database's life (issue 15, DECISIONLOG D43): lateness follows what the
+storing build saw, not its as-of; a database with the store tables of earlier versions is migrated.
+Builds killed at a store step (every final invoice stays whole, and a month stored by the killed build
+gets the next load as late usage) are steps of the year story, tests/test_year_of_operations.py.
 
 Catalog (hand-computed amounts below): product `api`, TIERED per period: the first 10 calls at $1.00,
 the rest at $0.50; monthly periods from Jan 1 2025; a $5 credit (Jan 1 - Apr 1, all products);
@@ -10,10 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from conftest import D
-from killed_build import build_killed
-from test_finalization import FEB, JAN, MAR, METRICS, calls, catalog, invoice_rows
+from test_finalization import FEB, MAR, METRICS, calls, catalog, invoice_rows
 
 CREDIT = [
     {
@@ -35,57 +35,6 @@ def store_snapshot(p) -> list[tuple]:
             "select * from main.invoice_store order by record_type, invoice_id, invoice_version, line_item_id, balance_id"
         )
     ]
-
-
-def assert_store_reconciles(p):
-    """Each final invoice's total is the sum of its stored lines and it has line_count of them;
-    its credits_applied is what the stored drawdowns took."""
-    rows = p.query("""
-        select i.invoice_id, i.total, i.line_count, i.credits_applied,
-            (select coalesce(sum(amount), 0) from main.finalized_invoice_line_items l where l.invoice_id = i.invoice_id) as lines_total,
-            (select count(*) from main.finalized_invoice_line_items l where l.invoice_id = i.invoice_id) as lines,
-            (select coalesce(sum(drawn_amount), 0) from main.finalized_balance_drawdowns d where d.invoice_id = i.invoice_id) as drawn
-        from main.finalized_invoices i""")
-    assert rows
-    for r in rows:
-        assert (r["total"], r["line_count"], r["credits_applied"]) == (r["lines_total"], r["lines"], r["drawn"]), r
-
-
-@pytest.mark.parametrize("when", ["start", "finish"])
-def test_a_build_killed_at_a_store_step_leaves_final_invoices_whole(make_project, when):
-    # Jan: 8 calls = 8.00, the credit draws 5.00 -> total 3.00. Feb: 12 calls = 10 x 1.00 + 2 x 0.50
-    # = 11.00 (credit used up). The first build (as of Mar 2: Jan, Feb and the setup fee final) is
-    # killed when the store model starts, or right after it committed. Then the nightly load brings
-    # 4 late February calls, and the next build (as of Mar 6) runs.
-    p = make_project().seeds(**catalog(credits=CREDIT)).metrics(METRICS)
-    p.ingest(calls("jan", 8, "2025-01-20"), loaded_at="2025-01-21T00:00:00Z")
-    p.ingest(calls("feb", 12, "2025-02-10"), loaded_at="2025-02-11T00:00:00Z")
-    # a first, ordinary build: stores the setup fee; then the file is let go for the killed child
-    p.build(as_of="2025-01-25T00:00:00Z")
-    p.release()
-    build_killed(p.dir, p.db_path, when, "store", as_of="2025-03-02T00:00:00Z")
-    p.ingest(calls("late", 4, "2025-02-20"), loaded_at="2025-03-05T00:00:00Z")
-    p.build(as_of="2025-03-06T00:00:00Z")
-
-    [jan], [feb], [mar] = invoice_rows(p, JAN), invoice_rows(p, FEB), invoice_rows(p, MAR)
-    assert (jan["status"], jan["total"], jan["credits_applied"]) == ("FINALIZED", D("3.00"), D("5.00"))
-    assert_store_reconciles(p)
-    late = [r for r in p.lines() if r["line_type"] == "late_usage_adjustment"]
-    if when == "finish":
-        # February was stored (11.00) before the late calls landed: they are late. Re-rated,
-        # 16 calls = 10 + 6 x 0.50 = 13.00, less 11.00 billed = +2.00 on March's open invoice.
-        assert (feb["status"], feb["total"]) == ("FINALIZED", D("11.00"))
-        assert [(r["invoice_id"], r["adjusted_invoice_id"], r["amount"]) for r in late] == [
-            (mar["invoice_id"], feb["invoice_id"], D("2.00"))
-        ]
-        assert mar["total"] == D("2.00")
-    else:
-        # nothing was stored by the killed build: February is stored by the next one, with all 16 calls
-        assert (feb["status"], feb["total"]) == ("FINALIZED", D("13.00"))
-        assert late == [] and mar["total"] == D("0.00")
-    before = store_snapshot(p)
-    p.build(as_of="2025-03-07T00:00:00Z", data_tests=False)
-    assert store_snapshot(p) == before
 
 
 def test_a_backfill_with_a_past_as_of_makes_nothing_late(make_project):

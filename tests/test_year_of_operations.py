@@ -12,16 +12,19 @@ event. January to March arrive as one backfill in April and are billed by a buil
 (Apr 2, before the rows were loaded). Each later month: the month's events arrive during the month,
 a build on the 2nd of the next month finalizes it (in April, July and October a build on the 15th
 rates the month's first half as a draft first), and some of the month's events arrive on the 3rd,
-late: they are billed on the next month's invoice. Some builds are killed (SIGKILL) at a store
-step, and the nightly load lands before the next build. In October, September's gb price for A turns
-out to be wrong ($0.015): an override is added, A's September invoice is voided and regenerated, and
-Stripe exports are taken before and after.
+late: they are billed on the next month's invoice. Some builds are killed (SIGKILL): as the store
+starts (May), right after it committed (June) and at a later model (September). The nightly load lands
+before the next build; a month the killed build stored gets it as late usage on the next month's
+draft, a month it did not store is stored by the next build with it, and nothing is adjusted. In
+October, September's gb price for A turns out to be wrong ($0.015): an override is added, A's
+September invoice is voided and regenerated, and Stripe exports are taken before and after.
 
 After every build:
 - what each (contract, product, service period) has been billed in total (its usage line plus every
   late_usage_adjustment line for it, whichever invoice carries them) equals the pure-Python reference
   (tests/reference_rating.py) rating of every event loaded so far with the catalog of that moment;
-- every row ever stored in invoice_store is still there, byte for byte (only appends);
+- every row ever stored in invoice_store is still there, byte for byte (only appends), also after a
+  killed build, and every final invoice is whole (total = its stored lines, credits = its drawdowns);
 - the dbt data tests passed (invoice totals are the sums of their lines, one outcome per raw row),
   in every build but the mid-month ones (drafts only, to save their time): the month's closing build,
   a few days later, runs them over the same events and the rest of the month.
@@ -278,16 +281,53 @@ class Story:
         if killed_at is not None:
             self.p.release()
             build_killed(self.p.dir, self.p.db_path, killed_at[0], killed_at[1], as_of=as_of)
+            self.check_store()
             return
         self.p.build(as_of=as_of, data_tests=data_tests)
         self.as_of = as_of
         self.check()
 
-    def check(self):
-        # (1) the store only grows
+    def usage_invoices(self, period: datetime) -> dict[str, str]:
+        """contract -> invoice_id of its stored (final) USAGE invoice for the period starting then."""
+        return {
+            r["contract_id"]: r["invoice_id"]
+            for r in self.p.query(
+                "select contract_id, invoice_id from main.finalized_invoices "
+                "where invoice_type = 'USAGE' and period_starting_at = ?",
+                [period],
+            )
+        }
+
+    def late_lines_for(self, invoice_ids) -> set[str]:
+        """The invoices whose late_usage_adjustment lines adjust one of invoice_ids."""
+        return {
+            r["adjusted_invoice_id"]
+            for r in self.p.query(
+                "select adjusted_invoice_id from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'"
+            )
+            if r["adjusted_invoice_id"] in set(invoice_ids)
+        }
+
+    def check_store(self):
+        # the store only grows (also across a killed build), and each final invoice is whole: its total
+        # is the sum of its stored lines, it has line_count of them, its credits_applied is what its
+        # stored drawdowns took
         rows = {tuple(map(str, r.values())) for r in self.p.query("select * from main.invoice_store")}
         assert self.stored <= rows, f"as of {self.as_of}: stored rows changed or vanished: {self.stored - rows}"
         self.stored = rows
+        for r in self.p.query("""
+            select i.invoice_id, i.total, i.line_count, i.credits_applied,
+                (select coalesce(sum(amount), 0) from main.finalized_invoice_line_items l
+                 where l.invoice_id = i.invoice_id) as lines_total,
+                (select count(*) from main.finalized_invoice_line_items l where l.invoice_id = i.invoice_id) as lines,
+                (select coalesce(sum(drawn_amount), 0) from main.finalized_balance_drawdowns d
+                 where d.invoice_id = i.invoice_id) as drawn
+            from main.finalized_invoices i"""):
+            assert (r["total"], r["line_count"], r["credits_applied"]) == (r["lines_total"], r["lines"], r["drawn"]), r
+
+    def check(self):
+        # (1) the store only grows, its invoices whole
+        self.check_store()
         # (2) billed per (contract, product, service start) = the reference over every winning event
         as_of = datetime.fromisoformat(self.as_of.replace("Z", ""))
         winners: dict[str, dict] = {}
@@ -350,10 +390,21 @@ def test_a_year_of_operations_keeps_every_cent(make_project, tmp_path):
         story.land(story.month_events(2025, month, 15, 28), datetime(2025, month, 15), retry_share=0.03)
         closing = f"{year_next}-{month_next:02d}-02T01:00:00Z"
         if month in kills:
+            period = datetime(2025, month, 1)
             story.build(closing, killed_at=kills[month])
+            # killed as the store started, nothing of the month was stored; after the store (or at a
+            # later model), both contracts' invoices were, and stay as they were stored
+            stored = story.usage_invoices(period)
+            assert set(stored) == (set() if kills[month] == ("start", "store") else set(CUSTOMERS.values()))
             # the nightly load lands before the next build: more of the month, loaded after the kill
             story.land(story.month_events(2025, month, 27, 28), datetime(year_next, month_next, 2, 2))
             story.build(f"{year_next}-{month_next:02d}-02T03:00:00Z")
+            # what the storing build saw decides lateness: a month stored by the killed build gets the
+            # nightly load as late usage on the next month's draft (it adds calls or bytes for each
+            # contract); one stored only now billed it in full and has no adjustment
+            final = story.usage_invoices(period)
+            assert set(final) == set(CUSTOMERS.values()) and stored.items() <= final.items()
+            assert story.late_lines_for(final.values()) == set(stored.values())
         else:
             story.build(closing)
         # late events for the month that was just finalized
