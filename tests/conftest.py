@@ -245,15 +245,20 @@ class BillingTestProject:
             loaded_at = datetime.fromisoformat(loaded_at.replace("Z", "+00:00")).replace(tzinfo=None)
         return ingest(self.db_path, [str(path)], loaded_at=loaded_at)
 
+    def parse(self):
+        """dbt's parse of the project (its manifest), as its first build does it, without building."""
+        if self._dbt is None:
+            if not (self.dir / "models" / "metrics").exists():
+                self._compile()
+            self._dbt = DbtProject(self.dir, self.db_path)
+        return self._dbt.parse()
+
     def build(self, as_of: str | None = None, expect_success: bool = True, data_tests: bool = True, **kwargs):
         """`dbt build` in-process. data_tests=False leaves out the dbt data tests (a third of a small
         build's time): for the steps of a story before the one whose state the invariants check."""
         if not data_tests:
             kwargs["exclude"] = " ".join(filter(None, [kwargs.get("exclude"), "resource_type:test"]))
-        if self._dbt is None:
-            if not (self.dir / "models" / "metrics").exists():
-                self._compile()
-            self._dbt = DbtProject(self.dir, self.db_path)
+        self.parse()
         result = self._dbt.build(as_of=as_of, **kwargs)
         if expect_success:
             assert result.success, result.describe()

@@ -394,11 +394,10 @@ def test_a_parse_started_from_another_projects_file_builds_this_projects_seeds_a
     parse keeps from the project that first parsed an unchanged seed: this project's seeds, edited
     after its parse, and its own metrics are still the ones built (billing_cli/build.py)."""
     other = make_project().metrics("billable_metrics:\n  - {name: tokens, event_type: call, aggregation: count}\n")
-    other.build(as_of="2025-02-01T00:00:00Z", data_tests=False)
+    other.parse()
     started = datetime.now().timestamp()
     p = make_project().metrics(METRICS)  # its seeds are header-only, as the other project's
-    p.build(as_of="2025-02-01T00:00:00Z", data_tests=False)
-    manifest = p._dbt.parse()
+    manifest = p.parse()
     # the parse did start from the other project's file: unchanged nodes keep their parse time
     assert any(node.created_at < started for node in manifest.nodes.values())
     assert "model.billing.int_metric_events__calls" in manifest.nodes

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from conftest import D
+from conftest import BillingTestProject, D
 from yaml import safe_dump as yaml_dump
 
 from billing_cli.errors import BillingError
@@ -210,9 +210,16 @@ def prepare(p) -> str:
     return AS_OF
 
 
-def test_sql_metric_scoped_per_customer_and_segment(make_project):
-    p = make_project()
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> BillingTestProject:
+    """prepare()'s catalog and events, built once for the two tests that read it."""
+    p = BillingTestProject(tmp_path_factory.mktemp("sql_metrics"))
     p.build(as_of=prepare(p))
+    return p
+
+
+def test_sql_metric_scoped_per_customer_and_segment(prepared):
+    p = prepared
     lines = {
         (r["contract_id"], r["product_id"], r["starting_at"]): (r["quantity"], r["amount"])
         for r in p.lines()
@@ -253,11 +260,10 @@ def test_sql_metric_scoped_per_customer_and_segment(make_project):
     assert daily[("k2", date(2025, 1, 4), "active_users")] == (D(1), 1)
 
 
-def test_sql_metric_group_keys_choose_pricing_and_presentation_groups(make_project):
+def test_sql_metric_group_keys_choose_pricing_and_presentation_groups(prepared):
     # issue #20, DECISIONLOG D23. Calls in January (c1): us r1 u1, r2 u1, r3 u2; eu r4 u1, r5 u3;
     # ap r6 u4; no region r7 u1.
-    p = make_project()
-    p.build(as_of=prepare(p))
+    p = prepared
     lines = {
         (r["product_id"], r["pricing_group_values"], r["presentation_group_values"]): (
             r["quantity"],
