@@ -103,8 +103,13 @@ def built_project(root: Path) -> BillingTestProject:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    return built_project(tmp_path_factory.mktemp("export")).db_path
+def built(tmp_path_factory) -> BillingTestProject:
+    return built_project(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="module")
+def db(built) -> Path:
+    return built.db_path
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:
@@ -312,12 +317,12 @@ def stripe_files(project: BillingTestProject, period: str, out: Path) -> dict[st
     return {f.name: f.read_text() for f in sorted(out.iterdir())}
 
 
-def test_stripe_export_of_a_regenerated_invoice_voids_the_old_one_with_new_keys(tmp_path):
+def test_stripe_export_of_a_regenerated_invoice_voids_the_old_one_with_new_keys(built, tmp_path):
     from click.testing import CliRunner
 
     from billing_cli.cli import main
 
-    project = built_project(tmp_path / "p")
+    project = built.copy(tmp_path / "p")
     [before] = stripe_files(project, "2025-01", tmp_path / "before").values()
     before = json.loads(before)
     assert before["invoice_version"] == 1
@@ -342,9 +347,11 @@ def test_stripe_export_of_a_regenerated_invoice_voids_the_old_one_with_new_keys(
             invoice_id,
             "--reason",
             "repriced",
+            "--also-finalize",  # no rehearsal build on a copy: nothing else is due as of the last build
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "Also finalized" not in result.output
     after_files = stripe_files(project, "2025-01", tmp_path / "after")
     after = json.loads(after_files[f"{invoice_id}.json"])
     assert (after["invoice_version"], after["total"]) == (2, 300)
