@@ -124,10 +124,10 @@ def test_the_events_come_from_the_configured_table(builds):
     assert tables.query(count) == seeds.query(count)
 
 
-def test_a_catalog_table_missing_a_column_fails_naming_table_and_column(make_project):
-    p = make_project().metrics("billable_metrics: []\n")
-    read_from_tables(p, ["customers"], events=False)
-    copy_seeds_to_tables(p.db_path, ["customers"], drop_column="billing_provider")
+def test_a_catalog_table_missing_a_column_fails_naming_table_and_column(builds, tmp_path):
+    # (copies of the tables project: the same vars, so no new parse)
+    p = builds[1].copy(tmp_path / "missing_column")
+    p.query("alter table warehouse.customers drop column billing_provider")
     result = p.build(as_of=AS_OF, expect_success=False)
     assert not result.success
     message = "\n".join(result.problems)
@@ -135,9 +135,9 @@ def test_a_catalog_table_missing_a_column_fails_naming_table_and_column(make_pro
     assert "missing column(s) billing_provider" in message, message
 
 
-def test_a_configured_events_table_that_does_not_exist_fails_naming_it(make_project):
-    p = make_project().metrics("billable_metrics: []\n")
-    read_from_tables(p, [])
+def test_a_configured_events_table_that_does_not_exist_fails_naming_it(builds, tmp_path):
+    p = builds[1].copy(tmp_path / "no_events")
+    p.query(f"drop table {EVENTS}")
     result = p.build(as_of=AS_OF, expect_success=False)
     assert not result.success
     message = "\n".join(result.problems)
