@@ -6,6 +6,9 @@ from datetime import datetime
 
 from conftest import D
 
+from billing_cli.db import connect
+from billing_cli.names import CREATE_RAW
+
 CATALOG = {
     "customers": [{"customer_id": "c1", "name": "One"}],
     "products": [{"product_id": "p1", "name": "Calls", "type": "USAGE", "billable_metric": "calls"}],
@@ -120,14 +123,26 @@ def test_builds_are_idempotent(make_project):
     assert p.invoices()[0]["total"] == D("4.50")  # 19 calls x 0.50 - the 5.00 credit
 
 
-def test_empty_project_builds(make_project):
+def test_empty_project_builds(make_project, tmp_path):
     """No events ingested, no metrics, header-only seeds: the build creates raw.usage_events and succeeds,
     and so does the next, incremental, build (a project's first days: int_metric_events with no metric
-    still deletes its batch by changed keys, so it must depend on int_event_batch_key_changes)."""
+    still deletes its batch by changed keys, so it must depend on int_event_batch_key_changes).
+
+    One declaration of raw.usage_events (the dbt source's columns with data_type): the table
+    `billing ingest` creates and the one on-run-start creates for a plain `dbt build` are identical."""
     p = make_project()
     p.build()
     assert p.query("select count(*) as n from main.fct_invoices")[0]["n"] == 0
     assert p.query("select count(*) as n from raw.usage_events")[0]["n"] == 0
+    ours = connect(tmp_path / "ingest.duckdb")
+    ours.execute(CREATE_RAW)
+    describe = (
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'usage_events' order by ordinal_position"
+    )
+    assert ours.execute(describe).fetchall() == [tuple(r.values()) for r in p.query(describe)]
+    assert len(ours.execute(describe).fetchall()) == 9
+    ours.close()
     p.ingest(
         [
             {

@@ -9,7 +9,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import BillingTestProject
 
 from billing_cli.db import connect
 from billing_cli.errors import BillingError
@@ -369,20 +368,3 @@ def test_csv_invalid_utf8_line_is_landed_with_an_error(tmp_path, db):
     summary = ingest(db, [str(path)], loaded_at=LOADED_AT)
     assert summary.files[0].unreadable_lines == [3]
     assert rows(db)["latin1.csv:3"]["ingest_error"] == "line is not valid UTF-8"
-
-
-def test_the_loader_and_dbt_create_the_same_raw_table(tmp_path):
-    """One declaration of raw.usage_events (the dbt source's columns with data_type): the table
-    `billing ingest` creates and the one on-run-start creates for a plain `dbt build` are identical."""
-    from billing_cli.names import CREATE_RAW
-
-    ours = connect(tmp_path / "ingest.duckdb")
-    ours.execute(CREATE_RAW)
-    project = BillingTestProject(tmp_path / "dbt")
-    project.build()  # empty catalog: on-run-start creates the raw table in the build's own file
-    describe = (
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'raw' and table_name = 'usage_events' order by ordinal_position"
-    )
-    assert ours.execute(describe).fetchall() == [tuple(r.values()) for r in project.query(describe)]
-    assert len(ours.execute(describe).fetchall()) == 9

@@ -189,38 +189,23 @@ def test_usage_problems_are_a_build_warning(project):
     assert project.result.counts.get("warn", 0) >= 1, project.result.counts
 
 
-def test_late_usage_on_a_final_period_with_a_problem_waits(make_project):
+def test_late_usage_on_a_final_period_with_a_problem_waits(project, tmp_path):
     """A late negative event that makes a final period negative: no adjustment erases what was
-    billed; the problem names the final period until corrected."""
-    p = make_project()
-    p.seeds(
-        customers=[{"customer_id": "c1", "name": "One"}],
-        products=[{"product_id": "flat", "name": "Flat", "type": "USAGE", "billable_metric": "m"}],
-        rate_cards=[{"rate_card_id": "rc", "name": "List"}],
-        rate_card_rates=[
-            {
-                "rate_card_id": "rc",
-                "product_id": "flat",
-                "starting_at": "2025-01-01",
-                "rate_type": "FLAT",
-                "price": "0.09",
-            }
-        ],
-        contracts=[{"contract_id": "k1", "customer_id": "c1", "rate_card_id": "rc", "starting_at": "2025-01-01"}],
-    )
-    p.metrics("billable_metrics:\n  - {name: m, event_type: e, aggregation: sum, property: n}\n")
-    event = {"customer_id": "c1", "event_type": "e", "timestamp": "2025-01-10T00:00:00Z"}
-    p.ingest([{**event, "transaction_id": "t1", "properties": {"n": 1000}}], loaded_at="2025-01-20T00:00:00Z")
-    p.build(as_of=AS_OF)
-    assert jan_invoice(p, "k1")["total"] == D("90.00")
-    p.ingest([{**event, "transaction_id": "t2", "properties": {"n": -5000}}], loaded_at="2025-02-06T00:00:00Z")
+    billed; the problem names the final period until corrected. (On a copy of the module's build:
+    k_ok's January is final, its flat line 100 x 0.09 = 9.00.)"""
+    p = project.copy(tmp_path / "late")
+    assert jan_lines(p, "k_ok")["flat"]["amount"] == D("9.00")
+    event = {"customer_id": "c_ok", "event_type": "use_flat", "timestamp": "2025-01-10T00:00:00Z"}
+    p.ingest([{**event, "transaction_id": "late_1", "properties": {"n": -5000}}], loaded_at="2025-02-06T00:00:00Z")
     p.build(as_of="2025-02-07T00:00:00Z")
-    assert not [r for r in p.lines("k1") if r["line_type"] == "late_usage_adjustment"]
-    assert [(r["contract_id"], r["problem"]) for r in p.query("select * from main.int_usage_problems")] == [
-        ("k1", "negative_quantity")
-    ]
-    # corrected: the period is positive again and the late adjustment is billed
-    p.ingest([{**event, "transaction_id": "t3", "properties": {"n": 4500}}], loaded_at="2025-02-08T00:00:00Z")
+    assert not [r for r in p.lines("k_ok") if r["line_type"] == "late_usage_adjustment"]
+    k_ok_problems = (
+        "select period_starting_at, product_id, problem from main.int_usage_problems where contract_id = 'k_ok'"
+    )
+    assert [tuple(r.values()) for r in p.query(k_ok_problems)] == [(JAN, "flat", "negative_quantity")]
+    # corrected: the period is positive again (100 - 5000 + 4950 = 50) and the late adjustment is billed
+    p.ingest([{**event, "transaction_id": "late_2", "properties": {"n": 4950}}], loaded_at="2025-02-08T00:00:00Z")
     p.build(as_of="2025-02-09T00:00:00Z")
-    [adjustment] = [r for r in p.lines("k1") if r["line_type"] == "late_usage_adjustment"]
-    assert adjustment["amount"] == D("-45.00")  # 500 x 0.09 - 90.00
+    [adjustment] = [r for r in p.lines("k_ok") if r["line_type"] == "late_usage_adjustment"]
+    assert adjustment["amount"] == D("-4.50")  # 50 x 0.09 - 9.00
+    assert p.query(k_ok_problems) == []
