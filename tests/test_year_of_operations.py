@@ -299,13 +299,14 @@ class Story:
         }
 
     def late_lines_for(self, invoice_ids) -> set[str]:
-        """The invoices whose late_usage_adjustment lines adjust one of invoice_ids."""
+        """Those of invoice_ids that a late_usage_adjustment line (on any invoice) adjusts."""
+        wanted = set(invoice_ids)
         return {
             r["adjusted_invoice_id"]
             for r in self.p.query(
                 "select adjusted_invoice_id from main.fct_invoice_line_items where line_type = 'late_usage_adjustment'"
             )
-            if r["adjusted_invoice_id"] in set(invoice_ids)
+            if r["adjusted_invoice_id"] in wanted
         }
 
     def check_store(self):
