@@ -44,7 +44,7 @@ def read_from_tables(p: BillingTestProject, tables: list[str], events: bool = Tr
     path.write_text(text)
 
 
-def copy_seeds_to_tables(db_path, names: list[str], drop_column: str | None = None) -> None:
+def copy_seeds_to_tables(db_path, names: list[str]) -> None:
     """Each example seed CSV as a table warehouse.<name>, every column text (as the seed loads)."""
     con = duckdb.connect(str(db_path))
     try:
@@ -54,8 +54,6 @@ def copy_seeds_to_tables(db_path, names: list[str], drop_column: str | None = No
                 f"create table warehouse.{name} as select * from read_csv(?, all_varchar = true, header = true)",
                 [str(EXAMPLE / "seeds" / f"{name}.csv")],
             )
-            if drop_column:
-                con.execute(f"alter table warehouse.{name} drop column {drop_column}")
     finally:
         con.close()
 
