@@ -102,7 +102,8 @@ def test_seed_columns_load_by_header_name_and_a_misspelled_or_extra_one_fails(ma
         # before the purchase is invoiced: Jan usage 220 x $0.50 = $110.00, $100 drawn from the commit
         p.build(as_of="2025-01-20T00:00:00Z", data_tests=False)
         assert totals(p) == [("USAGE", datetime(2025, 1, 1), D("10.00"))]
-    loaded = p.query("select column_name from information_schema.columns where table_name = 'contract_commits'")
+    seed_table_columns = "select column_name from information_schema.columns where table_name = 'contract_commits'"
+    loaded = p.query(seed_table_columns)
     rewrite_csv(path, rename={"amount": "ammount"})
     result = p.build(as_of="2025-01-20T00:00:00Z", expect_success=False)
     problems = "\n".join(result.problems)
@@ -126,7 +127,7 @@ def test_seed_columns_load_by_header_name_and_a_misspelled_or_extra_one_fails(ma
     result = p.build(as_of="2025-01-20T00:00:00Z", expect_success=False)
     assert "seed=contract_commits.csv, problem=unknown column(s) notes" in "\n".join(result.problems), result.problems
     # the failed header checks left the seed's table as it was (none on a fresh database)
-    assert p.query("select column_name from information_schema.columns where table_name = 'contract_commits'") == loaded
+    assert p.query(seed_table_columns) == loaded
 
     path.write_text(original)
     if not fresh:
