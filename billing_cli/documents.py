@@ -227,6 +227,7 @@ def _find(con, issuer: Issuer, ref: str) -> tuple[dict, list[dict], str | None, 
             lines = _dicts(
                 con.execute(f"select {LINE_COLUMNS} from main.fct_invoice_line_items where invoice_id = ?", [ref])
             )
+            header["invoice_version"] = None  # a draft is not stored: no version yet
             return header, lines, None, False
         if current is not None:
             key = (current[0], current[1])

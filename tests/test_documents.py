@@ -261,7 +261,7 @@ def test_numbers_are_sequential_and_never_change(story):
     assert len(drafts) == 2 and all(r["number"] is None for r in drafts)
 
 
-def test_invoices_list_and_show(story):
+def test_invoices_list_and_show(story, tmp_path):
     p, _, jan = story
     listed = cli(p, "invoices", "list")
     assert listed.exit_code == 0, listed.output
@@ -301,6 +301,12 @@ def test_invoices_list_and_show(story):
     ]
     draft = cli(p, "invoices", "show", draft_id)
     assert draft.exit_code == 0 and draft.stdout.startswith("Invoice DRAFT (Draft)")
+    # a draft renders too (a preview of the coming invoice): no number, no stored version
+    preview = tmp_path / "draft.html"
+    rendered = cli(p, "invoices", "render", draft_id, "--format", "html", "--out", str(preview))
+    assert rendered.exit_code == 0, rendered.output
+    html = preview.read_text()
+    assert "Draft" in html and f"invoice id {draft_id}" in html and "version" not in html.split("<footer>")[1]
     unknown = cli(p, "invoices", "show", "ACME-9999")
     assert unknown.exit_code == 1 and "no invoice 'ACME-9999'" in unknown.stderr
 
