@@ -544,6 +544,8 @@ def describe_invoice(doc: InvoiceDocument) -> str:
         qty = "" if line["quantity"] is None or balance else format_number(line["quantity"])
         price = "" if line["unit_price"] is None or balance else doc.money(line["unit_price"])
         out.append(f"  {_line_label(line).ljust(width)}  {qty:>14}  {price:>12}  {doc.money(line['amount']):>14}")
+        if line["line_type"] == "late_usage_adjustment":  # not this period's usage: say whose, as the document does
+            out.append(f"    {line['type_name']} · {range_text(line['starting_at'], line['ending_before'])}")
         for tier in line["tiers"] or []:
             label = f"    Tier {tier['index']}: {_tier_label(tier)}"
             out.append(

@@ -246,6 +246,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
 
     p, january = january_final
     before = final_contents(p)
+    runner = CliRunner()
 
     # -- Feb 5: a load of late January calls (and k2's first February ones) ------------------------------
     p.ingest(
@@ -265,6 +266,15 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     [feb] = invoice_rows(p, FEB, "k2")
     assert (feb["status"], feb["total"]) == ("DRAFT", D("6.00"))
     assert late_lines(p, "k2") == [(feb["invoice_id"], january["k2"]["invoice_id"], "api", JAN, D(4), D("3.00"))]
+    # `billing invoices show` says whose usage the adjustment is, under its line (as the document does)
+    shown = runner.invoke(
+        main, ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "show", feb["invoice_id"]]
+    )
+    assert shown.exit_code == 0, shown.output
+    rows = shown.output.splitlines()
+    notes = [i for i, text in enumerate(rows) if text.strip().startswith("Late usage adjustment")]
+    assert [rows[i].strip() for i in notes] == ["Late usage adjustment · January 1 – January 31, 2025"]
+    assert rows[notes[0] - 1].rstrip().endswith("$3.00")  # under the adjustment's own line
     # k3: the same 3.00 adjustment (service period January, inside the credit's window); the credit's
     # remaining 2.00 draws it: February total 1.00
     [feb] = invoice_rows(p, FEB, "k3")
@@ -298,7 +308,6 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     # January regenerated: 12 calls = 10 x 0.90 + 2 x 0.50 = 10.00, less the 3.00 already billed on
     # February's invoice for January's late calls = 7.00. February stays as it was.
     jan6 = january["k6"]
-    runner = CliRunner()
     args = ["--project-dir", str(p.dir), "--db", str(p.db_path), "invoices", "void", jan6["invoice_id"]]
     result = runner.invoke(
         main,
