@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 
 from conftest import D
@@ -389,18 +390,26 @@ def test_annual_billing_periods_from_the_contract_start(make_project):
     ]
 
 
-def test_seed_missing_a_column_names_file_and_column(make_project):
+def test_seed_missing_a_column_names_file_and_column(make_project, capfd):
     p = make_project().seeds(**CATALOG).metrics(METRICS)
     header_and_rows = (p.dir / "seeds" / "contracts.csv").read_text().splitlines()
     # drop the usage_statement_day and net_payment_terms_days columns (the last two)
     (p.dir / "seeds" / "contracts.csv").write_text(
         "\n".join(",".join(line.split(",")[:-2]) for line in header_and_rows) + "\n"
     )
-    result = p.build(expect_success=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        result = p.build(expect_success=False)
     assert not result.success
     assert "seed=contracts.csv, problem=missing column(s) usage_statement_day, net_payment_terms_days" in "\n".join(
         result.problems
     ), result.problems
+    # what the operator reads: the problem, not dbt's macro call stack; no agate warning about the
+    # missing columns; and, written to a file or pipe as here, dbt's lines without colour codes
+    assert not [line for problem in result.problems for line in problem.splitlines() if line.lstrip().startswith(">")]
+    assert not [w for w in caught if "does not match the name of any column" in str(w.message)]
+    console = capfd.readouterr().out
+    assert "ERROR loading seed file main.contracts" in console and "\x1b[" not in console
 
 
 def test_a_parse_started_from_another_projects_file_builds_this_projects_seeds_and_metrics(make_project):
