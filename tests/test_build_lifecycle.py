@@ -227,7 +227,7 @@ def test_bad_configuration_names_seed_row_and_problem(make_project):
     expected = [
         "seed=customers.csv, row_key=c1, problem=ingest alias shared belongs to another customer too",
         "seed=customers.csv, row_key=c3, problem=ingest_aliases is not a JSON list of strings",
-        "seed=products.csv, row_key=p2, problem=billable_metric is not defined in billable_metrics.yml",
+        "seed=products.csv, row_key=p2, problem=billable_metric 'nope' is not defined in billable_metrics.yml",
         "seed=products.csv, row_key=p3, problem=type must be USAGE, SUBSCRIPTION, COMPOSITE or FIXED",
         "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01, problem=price is not a non-negative number",
         "seed=rate_card_rates.csv, row_key=rc/p1/2025-01-01 00:00:00.000000, problem=overlaps the rate starting 2025-01-15",
