@@ -83,6 +83,13 @@ def statement_data(db_path: Path, customer_id: str, period: str, project_dir: Pa
             pid: json.loads(k) if k else []
             for pid, k in con.execute("select product_id, pricing_group_key from main.stg_products").fetchall()
         }
+        # a chart is titled by the products that bill its metric (what the invoice calls them)
+        titles: dict[str, list[str]] = {}
+        for metric, name in con.execute(
+            "select billable_metric, coalesce(name, product_id) from main.stg_products "
+            "where billable_metric is not null order by 2"
+        ).fetchall():
+            titles.setdefault(metric, []).append(name)
         numbers = stored_numbers(con, load_issuer(project_dir).invoice_prefix) if project_dir else {}
         voided = {k for k, (_n, void) in numbers.items() if void} if has_table(con, "main", "invoice_store") else set()
     finally:
@@ -125,7 +132,12 @@ def statement_data(db_path: Path, customer_id: str, period: str, project_dir: Pa
         "days": (end - start).days,
         "start": start.date().isoformat(),
         "usage": [
-            {"metric": m, "series": [{"name": n, "points": p} for n, p in s.items()]} for m, s in metrics.items()
+            {
+                "metric": m,
+                "title": " / ".join(titles.get(m, [])) or m,
+                "series": [{"name": n, "points": p} for n, p in s.items()],
+            }
+            for m, s in metrics.items()
         ],
         "balances": list(balances.values()),
         "invoices": list(invoices.values()),
@@ -333,12 +345,12 @@ th, td { padding: .3em .5em; border-bottom: 1px solid #e3e7ef; text-align: left;
   data.usage.forEach(function (m) {
     var box = document.createElement('div');
     box.className = 'chart'; box.setAttribute('data-metric', m.metric); box.setAttribute('data-rendered', 'false');
-    var h = document.createElement('h4'); h.textContent = m.metric; box.appendChild(h);
+    var h = document.createElement('h4'); h.textContent = m.title; box.appendChild(h);
     grid.appendChild(box);
     var series = m.series.map(function (s) {
       return {name: s.name, points: s.points.map(function (p) { return [Date.parse(p[0] + 'T00:00:00Z'), p[1]]; })};
     });
-    chart(box, series, start, last, m.metric + ' per day', m.metric + ' per day', label, false, true);
+    chart(box, series, start, last, m.title + ' per day', m.metric + ' per day', label, false, true);
   });
   if (!data.usage.length) grid.textContent = 'No usage in this period.';
   var end = start + data.days * DAY;

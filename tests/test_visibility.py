@@ -425,6 +425,7 @@ def test_statement_renders_charts_in_headless_chromium(story, tmp_path):
     }
     # usage: one chart per metric; calls on two days of February (Feb 5 and Feb 18)
     assert charts["calls"] == ("true", "2", "1")
+    assert "<h4>API calls</h4>" in dom.stdout  # titled by the product billing the metric, as the invoice names it
     assert dom.stdout.count('class="series"') == 2  # one polyline per chart
     # the credit: 10.00 left when February began (20.00 less January's drawdown, issued Feb 1), then
     # February's invoice (issued at its end, Mar 1) draws 7.00: two points, 3.00 left
