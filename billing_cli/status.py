@@ -78,7 +78,7 @@ def render_status(customer: tuple, spend: list[tuple], balances: list[tuple], al
         out.append("")
         out.append(
             f"Contract {contract_id}: period {cell(starts)} to {cell(ends)}, "
-            f"day {Decimal(elapsed).quantize(Decimal('0.1'))} of {Decimal(days).normalize():f}, "
+            f"day {Decimal(elapsed).quantize(Decimal('0.1')).normalize():f} of {Decimal(days).normalize():f}, "
             f"as of {as_of:%Y-%m-%d %H:%M} UTC ({currency})"
         )
         table = [

@@ -181,7 +181,7 @@ def test_status_prints_the_spend_table(story):
     result = snapshots["status_c1_A"]
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Customer c1 (Customer One)" in out and "period 2025-02-01 to 2025-03-01, day 10.0 of 28" in out
+    assert "Customer c1 (Customer One)" in out and "period 2025-02-01 to 2025-03-01, day 10 of 28" in out
     # amounts in the contract's currency, as on the documents (D68)
     assert re.search(r"API calls\s+\$5\.00\s+\$0\.50\s+\$14\.00", out), out
     assert re.search(r"Onboarding\s+\$5\.00\s+\$0\.00\s+\$5\.00", out), out
