@@ -1,13 +1,15 @@
 {#-
   Catalog validation. A config check selects the rows of a seed that break a rule, as
   (seed, row_key, problem); `billing build` prints them when the check fails, so a bad catalog
-  fails with a message naming the seed file, the row and the problem.
+  fails with a message naming the seed file, the row and the problem. `problem_sql`, when given, is
+  a SQL expression of the row used instead of the literal `problem` (none then), to name the
+  offending value.
 -#}
-{% macro config_problem(seed, key_expr, condition, problem) -%}
+{% macro config_problem(seed, key_expr, condition, problem, problem_sql=none) -%}
 select
     {{ billing.string_literal(seed ~ '.csv') }} as seed,
     cast({{ key_expr }} as {{ dbt.type_string() }}) as row_key,
-    {{ billing.string_literal(problem) }} as problem
+    {{ problem_sql if problem_sql else billing.string_literal(problem) }} as problem
 from {{ billing.catalog_relation(seed) }}
 where {{ condition }}
 {%- endmacro %}

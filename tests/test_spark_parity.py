@@ -116,7 +116,8 @@ def spark_dir(tmp_path_factory):
         patch.setenv("BILLING_SPARK_SHUFFLE_PARTITIONS", "1")
         # Engine settings that change how Spark computes, never what (spark-defaults.conf, which
         # spark-submit reads from SPARK_CONF_DIR; the profile's own settings still apply). Together:
-        # 206-216 CPU-s for this module against 282 (alone on this machine), its Spark build 97-100 s against 125 s.
+        # 206-216 CPU-s for this module against 282 (alone on this machine), its Spark build
+        # 97-100 s against 125 s.
         conf = directory / "conf"
         conf.mkdir()
         (conf / "spark-defaults.conf").write_text("".join(f"{key} {value}\n" for key, value in SPARK_TEST_CONF.items()))

@@ -50,15 +50,11 @@ union all
     'product_id is not unique'
 ) }}
 union all
--- names the metric, as a misspelling is the usual cause
-select
-    'products.csv' as seed,
-    cast(products.product_id as {{ dbt.type_string() }}) as row_key,
-    {{ billing.string_literal("billable_metric '") }} || trim(products.billable_metric)
-    || {{ billing.string_literal("' is not defined in billable_metrics.yml") }} as problem
-from {{ billing.catalog_relation('products') }} as products
-where
-    products.billable_metric is not null and trim(products.billable_metric) <> ''
-    and trim(products.billable_metric) not in (
-        select metrics.billable_metric from {{ ref('int_billable_metrics') }} as metrics
-    )
+{{ billing.config_problem(
+    'products', 'product_id',
+    "billable_metric is not null and trim(billable_metric) <> ''"
+    ~ " and trim(billable_metric) not in (select billable_metric from " ~ ref('int_billable_metrics') ~ ")",
+    none,
+    problem_sql=billing.string_literal("billable_metric '") ~ " || trim(billable_metric) || "
+    ~ billing.string_literal("' is not defined in billable_metrics.yml")
+) }}
