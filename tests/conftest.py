@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import csv
+import functools
 import io
 import json
 import os
@@ -44,52 +45,69 @@ os.environ.setdefault("BILLING_THREADS", "1")
 # dbt writes no logs/dbt.log and no run_results.json / manifest.json: nothing in a build needs them
 TEST_DBT_FLAGS = ("--log-level-file", "none", "--no-write-json")
 DbtProject.extra_flags = TEST_DBT_FLAGS
+# The generic column_rules tests (macros/column_rules.sql: a model's keys unique and not null, its codes
+# among the accepted values; 56 test nodes, a sixth of a small build's CPU) run in the builds that ask for
+# them: the merged build of every scenario module (test_spark_parity), each step of the incremental
+# equality test, the last build of the year story and of the store's stories (a key repeated in the store
+# stays there), and every build the CLI runs. Plain `dbt build` and `billing build` always run them.
+COLUMN_RULES = "test_name:column_rules"
+ALL_COLUMN_RULES = os.environ.get("BILLING_TEST_COLUMN_RULES") == "all"
 
 
-def _drop_unlogged_debug_events() -> None:
+# The events a test build's callbacks read (billing's Progress and EphemeralErrors) and jinja's print(),
+# which dbt writes at any log level: every other debug or info event is dropped unbuilt (see below)
+CALLBACK_EVENTS = {"NodeFinished", "LogStartLine", "PrintEvent"}
+
+
+def _unlogged(event, loggers) -> bool:
+    """Whether no test build reads this event: TEST_DBT_FLAGS (no file log), a debug event, or an info
+    one while the console logs warnings only (the default, quiet, console)."""
+    from dbt_common.events.base_types import EventLevel
+
+    if DbtProject.extra_flags != TEST_DBT_FLAGS or type(event).__name__ in CALLBACK_EVENTS:
+        return False
+    level = type(event).level_tag(event)
+    quiet = (EventLevel.WARN, EventLevel.ERROR)
+    return level is EventLevel.DEBUG or (level is EventLevel.INFO and all(x.level in quiet for x in loggers))
+
+
+def _drop_unlogged_events() -> None:
     """dbt builds a protobuf message for every event it fires, logged or not: three per SQL statement
     (ConnectionUsed, SQLQuery, SQLQueryStatus) and more per node, about a tenth of a small build's CPU.
-    With TEST_DBT_FLAGS nothing logs debug events (console at warn, no file), so they are dropped before
-    that work; NodeStart and NodeFinished still reach callbacks (billing's Progress, a killed build's
-    trigger). A test that sets DbtProject.extra_flags back to () gets every event, as users do."""
-    from dbt_common.events.base_types import EventLevel
+    With TEST_DBT_FLAGS nothing logs debug events (no file log), nor info ones while the console is at
+    warn, so they are dropped before that work; CALLBACK_EVENTS still reach callbacks. A test that sets
+    DbtProject.extra_flags back to () gets every event, as users do."""
     from dbt_common.events.event_manager import EventManager
 
     fire_event = EventManager.fire_event
-    kept = {"NodeStart", "NodeFinished"}
 
     def fire_logged_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
-        if (
-            level is None
-            and DbtProject.extra_flags == TEST_DBT_FLAGS
-            and e.level_tag() is EventLevel.DEBUG
-            and type(e).__name__ not in kept
-        ):
+        if level is None and _unlogged(e, self.loggers):
             return
         fire_event(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
 
     EventManager.fire_event = fire_logged_event
 
 
-def _build_debug_events_on_first_use() -> None:
+def _build_unlogged_events_on_first_use() -> None:
     """Dropping an event in fire_event comes after its caller built it: BaseEvent.__init__ parses the
     keyword arguments into the protobuf message (ParseDict), about a twentieth of a small build's CPU
-    for the debug events of every SQL statement and node. Under TEST_DBT_FLAGS a debug-level event
-    keeps its arguments and builds the message the first time anything reads or sets a field of it (a
-    callback, a log line, a level given to fire_event), so one that is dropped is never built; the
-    message is the same either way. Other levels, and every event once extra_flags is () (a test
-    that reads dbt's log), are built at once as dbt builds them."""
+    for the debug events of every SQL statement and node. Under TEST_DBT_FLAGS a debug or info event
+    (but CALLBACK_EVENTS) keeps its arguments and builds the message the first time anything reads or
+    sets a field of it (a callback, a log line, a level given to fire_event), so one that is dropped is
+    never built; the message is the same either way. Other levels, and every event once extra_flags
+    is () (a test that reads dbt's log), are built at once as dbt builds them."""
     from dbt_common.events.base_types import BaseEvent, EventLevel
 
     build = BaseEvent.__init__
-    kept = {"NodeStart", "NodeFinished"}
+    deferred = (EventLevel.DEBUG, EventLevel.INFO)
 
     def init(self, *args, **kwargs):
         if (
             not args
             and DbtProject.extra_flags == TEST_DBT_FLAGS
-            and type(self).level_tag(self) is EventLevel.DEBUG
-            and type(self).__name__ not in kept
+            and type(self).level_tag(self) in deferred
+            and type(self).__name__ not in CALLBACK_EVENTS
         ):
             object.__setattr__(self, "_unbuilt", kwargs)
             return
@@ -116,8 +134,28 @@ def _build_debug_events_on_first_use() -> None:
     BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__ = init, getattr_, setattr_
 
 
-_drop_unlogged_debug_events()
-_build_debug_events_on_first_use()
+def _share_agate_type_testers() -> None:
+    """dbt makes an agate table of every statement's result: an empty one for each that fetches nothing
+    (every model's DDL), and each made with a new type tester, whose date types build parsedatetime
+    calendars (about a thirtieth of a small build's CPU). Agate's tables and data types are immutable
+    and a type tester keeps no state between tables: one empty table serves every statement, and one
+    tester each set of text columns. The tables are the same either way."""
+    from dbt_common.clients import agate_helper
+
+    empty = agate_helper.empty_table()
+    agate_helper.empty_table = lambda: empty
+    tester = functools.lru_cache(maxsize=256)(agate_helper.build_type_tester)
+
+    def build_type_tester(text_columns, string_null_values=("null", "")):
+        nulls = None if string_null_values is None else tuple(string_null_values)
+        return tester(frozenset(text_columns), string_null_values=nulls)
+
+    agate_helper.build_type_tester = build_type_tester
+
+
+_drop_unlogged_events()
+_build_unlogged_events_on_first_use()
+_share_agate_type_testers()
 
 # Jinja's compiled code (billing_cli/jinja_cache.py) is kept in a folder of this test process (and of
 # the children it starts: killed builds, CLI runs), not in the user's cache: each test process
@@ -253,11 +291,25 @@ class BillingTestProject:
             self._dbt = DbtProject(self.dir, self.db_path)
         return self._dbt.parse()
 
-    def build(self, as_of: str | None = None, expect_success: bool = True, data_tests: bool = True, **kwargs):
+    def build(
+        self,
+        as_of: str | None = None,
+        expect_success: bool = True,
+        data_tests: bool = True,
+        column_rules: bool = False,
+        **kwargs,
+    ):
         """`dbt build` in-process. data_tests=False leaves out the dbt data tests (a third of a small
-        build's time): for the steps of a story before the one whose state the invariants check."""
-        if not data_tests:
-            kwargs["exclude"] = " ".join(filter(None, [kwargs.get("exclude"), "resource_type:test"]))
+        build's time): for the steps of a story before the one whose state the invariants check.
+
+        The singular data tests (tests/dbt: one outcome per raw event, invoice totals, the store) run in
+        every build with data tests. The generic `column_rules` tests (COLUMN_RULES) run where asked
+        (column_rules=True), or everywhere with BILLING_TEST_COLUMN_RULES=all."""
+        skipped = [] if data_tests else ["resource_type:test"]
+        if data_tests and not (column_rules or ALL_COLUMN_RULES):
+            skipped.append(COLUMN_RULES)
+        if skipped:
+            kwargs["exclude"] = " ".join(filter(None, [kwargs.get("exclude"), *skipped]))
         self.parse()
         result = self._dbt.build(as_of=as_of, **kwargs)
         if expect_success:

@@ -74,7 +74,7 @@ def test_column_rules_fail_each_broken_rule_as_dbt_counts_and_pass_whole_rows(ma
     (folder / "column_rules_whole.sql").write_text(fixture_model("column_rules_whole", WHOLE))
     (folder / "_column_rules_fixture__models.yml").write_text(fixture_yaml())
 
-    result = p.build(select="column_rules_fixture", expect_success=False)
+    result = p.build(select="column_rules_fixture", expect_success=False, column_rules=True)
     assert not result.success
 
     failures = [problem for problem in result.problems if "column_rules_column_rules_broken" in problem]

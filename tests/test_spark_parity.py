@@ -218,7 +218,7 @@ def merged(spark_dir, tmp_path_factory):
     files = parity_merge.write_merged(project, scenarios)
 
     started = time.monotonic()
-    project.build(as_of=as_of)
+    project.build(as_of=as_of, column_rules=True)  # every scenario module's data: every column rule
     duckdb_seconds = _seconds_since(started)
 
     started = time.monotonic()
