@@ -49,7 +49,8 @@ DbtProject.extra_flags = TEST_DBT_FLAGS
 # among the accepted values; 56 test nodes, a sixth of a small build's CPU) run in the builds that ask for
 # them: the merged build of every scenario module (test_spark_parity), each step of the incremental
 # equality test, the last build of the year story and of the store's stories (a key repeated in the store
-# stays there), and every build the CLI runs. Plain `dbt build` and `billing build` always run them.
+# stays there), the streaming loader's (whose plans are checked), and every build the CLI runs. Plain
+# `dbt build` and `billing build` always run them.
 COLUMN_RULES = "test_name:column_rules"
 ALL_COLUMN_RULES = os.environ.get("BILLING_TEST_COLUMN_RULES") == "all"
 
