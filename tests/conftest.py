@@ -154,9 +154,61 @@ def _share_agate_type_testers() -> None:
     agate_helper.build_type_tester = build_type_tester
 
 
+def _flatten_macro_namespaces() -> None:
+    """dbt gives each node's Jinja context every macro of the project, dbt and the adapter (about 690)
+    twice a build (compiling and running the node): MacroNamespaceBuilder files each macro one at a
+    time (its package, the node's own package or the root's, with a duplicate check that a dict keyed
+    by name cannot fail), then ManifestContext.to_dict copies the namespace into the context key by
+    key, each looked up through five dicts (a fifth of a small build's CPU under a profiler). Here
+    each package is filed whole and the copy is one merge in the same order of precedence (the
+    node's package, the root package, packages by name, `dbt`, the internal packages' macros); each
+    node still gets its own MacroGenerator of every macro: the same context, built with less work."""
+    from dbt.clients.jinja import MacroGenerator
+    from dbt.context.macros import MacroNamespace, MacroNamespaceBuilder
+    from dbt.context.manifest import ManifestContext
+    from dbt.include.global_project import PROJECT_NAME
+
+    def build_namespace(self, macros_by_package, ctx):
+        for package_name, macros in macros_by_package.items():
+            generators = {
+                name: MacroGenerator(macro, ctx, self.node, self.thread_ctx) for name, macro in macros.items()
+            }
+            if package_name in self.internal_package_names:
+                self.internal_packages[package_name] = generators
+                continue
+            self.packages[package_name] = generators
+            if package_name == self.search_package:
+                self.locals.update(generators)
+            elif package_name == self.root_package:
+                self.globals.update(generators)
+        project_macros: dict = {}
+        for package_name in reversed(self.internal_package_names_order):
+            project_macros.update(self.internal_packages.get(package_name, {}))
+        return MacroNamespace(self.globals, self.locals, project_macros, self.packages)
+
+    to_dict = ManifestContext.to_dict
+
+    def flat_to_dict(self):
+        namespace = self.namespace
+        if type(namespace) is not MacroNamespace:
+            return to_dict(self)
+        dct = super(ManifestContext, self).to_dict()
+        merged = dict(namespace.global_project_namespace)
+        merged[PROJECT_NAME] = namespace.global_project_namespace
+        merged.update(namespace.packages)
+        merged.update(namespace.global_namespace)
+        merged.update(namespace.local_namespace)
+        dct.update(merged)
+        return dct
+
+    MacroNamespaceBuilder.build_namespace = build_namespace
+    ManifestContext.to_dict = flat_to_dict
+
+
 _drop_unlogged_events()
 _build_unlogged_events_on_first_use()
 _share_agate_type_testers()
+_flatten_macro_namespaces()
 
 # Jinja's compiled code (billing_cli/jinja_cache.py) is kept in a folder of this test process (and of
 # the children it starts: killed builds, CLI runs), not in the user's cache: each test process
