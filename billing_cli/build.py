@@ -7,6 +7,8 @@ well under a second.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import sys
@@ -24,6 +26,31 @@ FAILED_STATUSES = {"error", "fail", "runtime error"}
 # seed's own header check then fails naming the file and the column (macros/seed_columns.sql)
 AGATE_MISSING_COLUMN = ".*does not match the name of any column"
 MAX_FAILING_ROWS = 50
+
+
+@contextlib.contextmanager
+def _cycle_collection_after():
+    """Python's cyclic garbage collector paused while dbt runs, and run once on what it made.
+
+    A build makes about two Jinja contexts per node, each holding a MacroGenerator of every macro
+    (about 690) that points back at its context: 190,000 objects in cycles per build of this project.
+    Their allocations trigger about 500 collections during a build, one of them a full pass over the
+    parsed manifest: 0.9 s of a warm build's 6.5 CPU-s. Paused, a build holds about 50 MB more until
+    one collection of the objects it made (the youngest generation) at its end, 0.3-0.45 s, which
+    frees the same cycles (warm builds alternated in one process: 6.64 CPU-s on average, 6.21 paused).
+
+        with _cycle_collection_after():
+            dbtRunner(manifest=manifest).invoke(["build"])
+    """
+    if not gc.isenabled():  # a caller that manages collection itself
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 @dataclass
@@ -149,7 +176,7 @@ class DbtProject:
             flags.append("--no-write-json")  # the build writes target/manifest.json; no need to twice
         if self._manifest is not None:
             _forget_compiled_ctes(self._manifest)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _cycle_collection_after():
             warnings.filterwarnings("ignore", message=AGATE_MISSING_COLUMN, category=RuntimeWarning)
             return dbtRunner(manifest=self._manifest, callbacks=callbacks).invoke([*flags, *self.extra_flags, *args])
 
