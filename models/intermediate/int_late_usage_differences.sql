@@ -13,6 +13,23 @@ with stored_lines as (
 
 ),
 
+stored_charge_lines as (
+
+    {#- one pass over the stored lines: a finalized charge line bills its own invoice's charge, an
+        earlier adjustment the charge of the invoice it adjusts -#}
+    select
+        *,
+        case
+            when line_type = 'late_usage_adjustment' then adjusted_invoice_id else invoice_id
+        end as charge_invoice_id,
+        case
+            when line_type = 'late_usage_adjustment' then adjusted_line_type else line_type
+        end as charge_line_type
+    from stored_lines
+    where line_type in ('usage', 'composite', 'subscription', 'late_usage_adjustment')
+
+),
+
 rated_charges as (
 
     select * from {{ ref('int_usage_invoice_charges') }}
@@ -54,42 +71,21 @@ billed_and_rerated as (
     union all
 
     select
-        stored_lines.invoice_id,
-        stored_lines.contract_id,
-        stored_lines.customer_id,
-        stored_lines.line_type,
-        stored_lines.product_id,
-        stored_lines.name,
-        stored_lines.starting_at,
-        stored_lines.ending_before,
-        stored_lines.pricing_group_values,
-        stored_lines.presentation_group_values,
-        -stored_lines.quantity as quantity,
-        -stored_lines.amount as amount
-    from stored_lines
+        stored_charge_lines.charge_invoice_id,
+        stored_charge_lines.contract_id,
+        stored_charge_lines.customer_id,
+        stored_charge_lines.charge_line_type,
+        stored_charge_lines.product_id,
+        stored_charge_lines.name,
+        stored_charge_lines.starting_at,
+        stored_charge_lines.ending_before,
+        stored_charge_lines.pricing_group_values,
+        stored_charge_lines.presentation_group_values,
+        -stored_charge_lines.quantity as quantity,
+        -stored_charge_lines.amount as amount
+    from stored_charge_lines
     inner join late_invoices
-        on stored_lines.invoice_id = late_invoices.invoice_id
-    where stored_lines.line_type in ('usage', 'composite', 'subscription')
-
-    union all
-
-    select
-        stored_lines.adjusted_invoice_id,
-        stored_lines.contract_id,
-        stored_lines.customer_id,
-        stored_lines.adjusted_line_type,
-        stored_lines.product_id,
-        stored_lines.name,
-        stored_lines.starting_at,
-        stored_lines.ending_before,
-        stored_lines.pricing_group_values,
-        stored_lines.presentation_group_values,
-        -stored_lines.quantity as quantity,
-        -stored_lines.amount as amount
-    from stored_lines
-    inner join late_invoices
-        on stored_lines.adjusted_invoice_id = late_invoices.invoice_id
-    where stored_lines.line_type = 'late_usage_adjustment'
+        on stored_charge_lines.charge_invoice_id = late_invoices.invoice_id
 
 ),
 
