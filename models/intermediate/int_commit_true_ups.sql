@@ -1,31 +1,16 @@
 {#-
   Postpaid commit true-ups (DATA_CONTRACT semantics 8, DECISIONLOG D28): the shortfall (amount -
-  consumed, if positive) of a POSTPAID commit is billed as a `commit_true_up` line on the USAGE
-  invoice of the last billing period that overlaps its access window: the period holding the end
-  of the window (or of the contract, if that comes first). Consumption is what the commit counted
-  of the eligible charges left after prepaid commits and credits, on final invoices (stored) and
-  open ones. The line exists once that period has started; while its invoice is a DRAFT the
+  consumed, if positive; int_commit_consumption) of a POSTPAID commit is billed as a `commit_true_up`
+  line on the USAGE invoice of the last billing period that overlaps its commitment: the period
+  holding its end. The line exists once that period has started; while its invoice is a DRAFT the
   shortfall is provisional.
   Once the true-up invoice is final, consumption that comes later (late usage in the window)
   lowers the shortfall: the difference from what was trued up so far is a `commit_true_up` line
   (negative) on the contract's next open USAGE invoice, so the commitment is never billed twice.
 -#}
-with balances as (
+with commitments as (
 
-    select * from {{ ref('int_balances') }}
-    where is_postpaid
-
-),
-
-drawdowns as (
-
-    select * from {{ ref('int_balance_drawdowns') }}
-
-),
-
-contracts as (
-
-    select * from {{ ref('stg_contracts') }}
+    select * from {{ ref('int_commit_consumption') }}
 
 ),
 
@@ -38,70 +23,6 @@ periods as (
 invoice_states as (
 
     select * from {{ ref('int_invoice_states') }}
-
-),
-
-stored_lines as (
-
-    select * from {{ ref('int_stored_invoice_line_items') }}
-
-),
-
-stored_drawdowns as (
-
-    select * from {{ ref('int_stored_balance_drawdowns') }}
-
-),
-
-consumed as (
-
-    select
-        balance_id,
-        sum(drawn_amount) as consumed_amount
-    from (
-        select
-            balance_id,
-            drawn_amount
-        from stored_drawdowns
-        union all
-        select
-            balance_id,
-            drawn_amount
-        from drawdowns
-    ) as drawn
-    group by balance_id
-
-),
-
-trued_up as (
-
-    select
-        commit_id as balance_id,
-        sum(amount) as trued_up_amount
-    from stored_lines
-    where line_type = 'commit_true_up'
-    group by commit_id
-
-),
-
-commitments as (
-
-    select
-        balances.*,
-        coalesce(consumed.consumed_amount, 0) as consumed_amount,
-        coalesce(trued_up.trued_up_amount, 0) as trued_up_amount,
-        case
-            when contracts.ending_before is not null and contracts.ending_before < balances.access_ending_before
-                then contracts.ending_before
-            else balances.access_ending_before
-        end as commitment_ends_at
-    from balances
-    inner join contracts
-        on balances.contract_id = contracts.contract_id
-    left join consumed
-        on balances.balance_id = consumed.balance_id
-    left join trued_up
-        on balances.balance_id = trued_up.balance_id
 
 ),
 
