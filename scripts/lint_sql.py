@@ -77,8 +77,9 @@ def main() -> int:
     todo = [path for path, key in keys.items() if key not in passed]
     print(f"sqlfluff: {len(keys) - len(todo)} of {len(keys)} files passed as they are now; linting {len(todo)}")
     if todo:
-        command = ["sqlfluff", "lint", *todo, "--processes", str(args.processes), "--disable-progress-bar"]
-        result = subprocess.run([str(Path(sys.executable).with_name("sqlfluff")), *command[1:]], cwd=ROOT)
+        sqlfluff = str(Path(sys.executable).with_name("sqlfluff"))  # the one installed beside this Python
+        command = [sqlfluff, "lint", *todo, "--processes", str(args.processes), "--disable-progress-bar"]
+        result = subprocess.run(command, cwd=ROOT)
         if result.returncode != 0:
             return result.returncode
     # every file passed as it is now: record exactly the current keys (a file removed or changed drops out)
