@@ -26,9 +26,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # new machine 35 s against pip's 80 s (pyspark is a 300 MB sdist, which pip builds into a wheel,
 # compresses, unpacks and byte-compiles). The same pinned ranges; pip does it where uv cannot (an index
 # that only pip's configuration names, say).
+# Where the index answers every revalidation as modified (this machine's proxy does), uv fetches and
+# builds pyspark again on each new venv and keeps each build in its cache: about 1 GB a clean clone,
+# which filled the disk once. `uv cache prune` then drops the builds nothing refers to (a few seconds).
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet 'uv>=0.13,<0.14' && \
-	  $(BIN)/uv pip install --quiet --native-tls --python $(BIN)/python -e '.[dev,spark]' || \
+	  $(BIN)/uv pip install --quiet --native-tls --python $(BIN)/python -e '.[dev,spark]' && \
+	  { $(BIN)/uv cache prune --quiet || true; } || \
 	  $(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP) $(TEST_STAMP)
 
