@@ -2,98 +2,32 @@
   Which charges each balance may draw down (DATA_CONTRACT semantics 8, DECISIONLOG D26): one row
   per (charge line of an open USAGE invoice, balance of its contract) where
     - the line's amount is positive, after netting the lines of the invoice for the same product,
-      service period and groups (a negative late adjustment reduces the charge it corrects; two
-      subscriptions' lines that start together but end apart stay two lines),
+      service period and groups (int_drawable_charges),
     - the balance applies to the line's product: no applicable lists = every USAGE, COMPOSITE and
       SUBSCRIPTION product (the only products on USAGE-invoice charge lines); otherwise the product
       is one of int_balance_products (listed by id or by tag),
     - the line's service period [starting_at, ending_before) lies within the access window, and its
       invoice's period starts before the window ends (a late adjustment for the window, billed
       after it ended, finds the rest already expired),
-    - the balance has something left after what final invoices drew (balance_amount is that rest).
+    - the balance has something left after what final invoices drew (balance_amount is that rest,
+      int_balance_available_amounts).
 -#}
 -- depends_on: {{ ref('int_catalog_problems') }}
-with balances as (
+with charges as (
 
-    select * from {{ ref('int_balances') }}
+    select * from {{ ref('int_drawable_charges') }}
+
+),
+
+available as (
+
+    select * from {{ ref('int_balance_available_amounts') }}
 
 ),
 
 balance_products as (
 
     select * from {{ ref('int_balance_products') }}
-
-),
-
-open_charges as (
-
-    select
-        open_charges.*,
-        sum(open_charges.amount) over (
-            partition by
-                open_charges.invoice_id,
-                open_charges.product_id,
-                open_charges.starting_at,
-                open_charges.ending_before,
-                open_charges.pricing_group_values,
-                open_charges.presentation_group_values
-        ) as net_amount,
-        row_number() over (
-            partition by
-                open_charges.invoice_id,
-                open_charges.product_id,
-                open_charges.starting_at,
-                open_charges.ending_before,
-                open_charges.pricing_group_values,
-                open_charges.presentation_group_values
-            order by open_charges.amount desc, open_charges.line_item_id asc
-        ) as line_rank
-    from {{ ref('int_open_usage_invoice_charges') }} as open_charges
-
-),
-
-charges as (
-
-    {#- lines of one invoice for the same product, service period and groups are netted first (a
-        negative late adjustment reduces the charge it corrects), then only what is positive is drawn -#}
-    select
-        line_item_id,
-        invoice_id,
-        contract_id,
-        period_starting_at,
-        starting_at,
-        ending_before,
-        product_id,
-        net_amount as amount
-    from open_charges
-    where
-        line_rank = 1
-        and net_amount > 0
-
-),
-
-stored_drawdowns as (
-
-    select
-        balance_id,
-        sum(drawn_amount) as drawn_amount
-    from {{ ref('int_stored_balance_drawdowns') }}
-    group by balance_id
-
-),
-
-available as (
-
-    select
-        balances.*,
-        case
-            when balances.amount > coalesce(stored_drawdowns.drawn_amount, 0)
-                then balances.amount - coalesce(stored_drawdowns.drawn_amount, 0)
-            else 0
-        end as available_amount
-    from balances
-    left join stored_drawdowns
-        on balances.balance_id = stored_drawdowns.balance_id
 
 ),
 

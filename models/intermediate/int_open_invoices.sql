@@ -5,7 +5,8 @@
   subscription fees, commit purchases). status is FINALIZED once as_of reaches finalizes_at: the
   build then stores the invoice (models/finalized) and it never changes again. A USAGE invoice with
   usage problems (int_usage_problems) is held: it stays a DRAFT until they are gone (D57, D58).
-  Totals are sums of the rounded lines: total = subtotal - credits_applied - commits_applied.
+  Totals are sums of the rounded lines (int_open_invoice_totals): total = subtotal - credits_applied
+  - commits_applied.
 -#}
 with periods as (
 
@@ -31,9 +32,9 @@ rate_cards as (
 
 ),
 
-line_items as (
+line_totals as (
 
-    select * from {{ ref('int_open_invoice_line_items') }}
+    select * from {{ ref('int_open_invoice_totals') }}
 
 ),
 
@@ -84,20 +85,6 @@ invoices as (
     select * from usage_invoices
     union all
     select * from scheduled_invoices
-
-),
-
-line_totals as (
-
-    select
-        invoice_id,
-        sum(case when line_type not in ('applied_credit', 'applied_commit') then amount else 0 end) as subtotal,
-        -sum(case when line_type = 'applied_credit' then amount else 0 end) as credits_applied,
-        -sum(case when line_type = 'applied_commit' then amount else 0 end) as commits_applied,
-        sum(amount) as total,
-        count(*) as line_count
-    from line_items
-    group by invoice_id
 
 ),
 
