@@ -1,15 +1,10 @@
 {#-
   Live spend (DECISIONLOG D33): for each contract's current billing period (the USAGE invoice whose
   period holds as_of), what each product has cost so far, a forecast to the period end at the
-  current daily run rate, and the contract's remaining balances. The rules are models of
-  models/intermediate/spend/ (CTEs of this one, D78): int_current_periods, int_current_period_spend
-  (spend_to_date: the charge lines of the current USAGE invoice and of the SCHEDULED invoices issued
-  in the period so far), int_spend_forecasts (only usage and composite spend grows with time, so only
-  it is extrapolated:
-      forecast = spend_to_date + round(usage_spend_to_date x seconds left / seconds elapsed, 2)).
-  A contract with nothing billed yet in its period still has one row, with product_id null (lines
-  without a product, such as commit true-ups, are grouped under product_id null with their name).
-  Remaining balances are the contract's ACTIVE credits and commits.
+  current daily run rate, and the contract's remaining ACTIVE credits and commits. The rules are the
+  models of models/intermediate/spend/ (CTEs of this one, D78): int_current_periods,
+  int_current_period_spend (spend so far) and int_spend_forecasts (the run rate and forecast, and
+  the one row, product_id null, of a contract with nothing billed yet in its period).
 -#}
 with forecasts as (
 
