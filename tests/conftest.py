@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import csv
-import functools
 import io
 import json
 import os
@@ -29,6 +28,7 @@ import parse_cache
 import pytest
 import yaml
 
+from billing_cli import dbt_speedups
 from billing_cli import metrics as metrics_mod
 from billing_cli.build import DbtProject
 from billing_cli.compiler import compile_project
@@ -55,160 +55,10 @@ COLUMN_RULES = "test_name:column_rules"
 ALL_COLUMN_RULES = os.environ.get("BILLING_TEST_COLUMN_RULES") == "all"
 
 
-# The events a test build's callbacks read (billing's Progress and EphemeralErrors) and jinja's print(),
-# which dbt writes at any log level: every other debug or info event is dropped unbuilt (see below)
-CALLBACK_EVENTS = {"NodeFinished", "LogStartLine", "PrintEvent"}
-
-
-def _unlogged(event, loggers) -> bool:
-    """Whether no test build reads this event: TEST_DBT_FLAGS (no file log), a debug event, or an info
-    one while the console logs warnings only (the default, quiet, console)."""
-    from dbt_common.events.base_types import EventLevel
-
-    if DbtProject.extra_flags != TEST_DBT_FLAGS or type(event).__name__ in CALLBACK_EVENTS:
-        return False
-    level = type(event).level_tag(event)
-    quiet = (EventLevel.WARN, EventLevel.ERROR)
-    return level is EventLevel.DEBUG or (level is EventLevel.INFO and all(x.level in quiet for x in loggers))
-
-
-def _drop_unlogged_events() -> None:
-    """dbt builds a protobuf message for every event it fires, logged or not: three per SQL statement
-    (ConnectionUsed, SQLQuery, SQLQueryStatus) and more per node, about a tenth of a small build's CPU.
-    With TEST_DBT_FLAGS nothing logs debug events (no file log), nor info ones while the console is at
-    warn, so they are dropped before that work; CALLBACK_EVENTS still reach callbacks. A test that sets
-    DbtProject.extra_flags back to () gets every event, as users do."""
-    from dbt_common.events.event_manager import EventManager
-
-    fire_event = EventManager.fire_event
-
-    def fire_logged_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
-        if level is None and _unlogged(e, self.loggers):
-            return
-        fire_event(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
-
-    EventManager.fire_event = fire_logged_event
-
-
-def _build_unlogged_events_on_first_use() -> None:
-    """Dropping an event in fire_event comes after its caller built it: BaseEvent.__init__ parses the
-    keyword arguments into the protobuf message (ParseDict), about a twentieth of a small build's CPU
-    for the debug events of every SQL statement and node. Under TEST_DBT_FLAGS a debug or info event
-    (but CALLBACK_EVENTS) keeps its arguments and builds the message the first time anything reads or
-    sets a field of it (a callback, a log line, a level given to fire_event), so one that is dropped is
-    never built; the message is the same either way. Other levels, and every event once extra_flags
-    is () (a test that reads dbt's log), are built at once as dbt builds them."""
-    from dbt_common.events.base_types import BaseEvent, EventLevel
-
-    build = BaseEvent.__init__
-    deferred = (EventLevel.DEBUG, EventLevel.INFO)
-
-    def init(self, *args, **kwargs):
-        if (
-            not args
-            and DbtProject.extra_flags == TEST_DBT_FLAGS
-            and type(self).level_tag(self) in deferred
-            and type(self).__name__ not in CALLBACK_EVENTS
-        ):
-            object.__setattr__(self, "_unbuilt", kwargs)
-            return
-        build(self, *args, **kwargs)
-
-    def message_of(self):
-        fields = self.__dict__
-        if "pb_msg" not in fields:
-            build(self, **fields.pop("_unbuilt"))
-        return fields["pb_msg"]
-
-    def getattr_(self, key):
-        if key == "_unbuilt":
-            raise AttributeError(key)
-        message = message_of(self)
-        return message if key == "pb_msg" else getattr(message, key)
-
-    def setattr_(self, key, value):
-        if key == "pb_msg":
-            object.__setattr__(self, key, value)
-        else:
-            setattr(message_of(self), key, value)
-
-    BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__ = init, getattr_, setattr_
-
-
-def _share_agate_type_testers() -> None:
-    """dbt makes an agate table of every statement's result: an empty one for each that fetches nothing
-    (every model's DDL), and each made with a new type tester, whose date types build parsedatetime
-    calendars (about a thirtieth of a small build's CPU). Agate's tables and data types are immutable
-    and a type tester keeps no state between tables: one empty table serves every statement, and one
-    tester each set of text columns. The tables are the same either way."""
-    from dbt_common.clients import agate_helper
-
-    empty = agate_helper.empty_table()
-    agate_helper.empty_table = lambda: empty
-    tester = functools.lru_cache(maxsize=256)(agate_helper.build_type_tester)
-
-    def build_type_tester(text_columns, string_null_values=("null", "")):
-        nulls = None if string_null_values is None else tuple(string_null_values)
-        return tester(frozenset(text_columns), string_null_values=nulls)
-
-    agate_helper.build_type_tester = build_type_tester
-
-
-def _flatten_macro_namespaces() -> None:
-    """dbt gives each node's Jinja context every macro of the project, dbt and the adapter (about 690)
-    twice a build (compiling and running the node): MacroNamespaceBuilder files each macro one at a
-    time (its package, the node's own package or the root's, with a duplicate check that a dict keyed
-    by name cannot fail), then ManifestContext.to_dict copies the namespace into the context key by
-    key, each looked up through five dicts (a fifth of a small build's CPU under a profiler). Here
-    each package is filed whole and the copy is one merge in the same order of precedence (the
-    node's package, the root package, packages by name, `dbt`, the internal packages' macros); each
-    node still gets its own MacroGenerator of every macro: the same context, built with less work."""
-    from dbt.clients.jinja import MacroGenerator
-    from dbt.context.macros import MacroNamespace, MacroNamespaceBuilder
-    from dbt.context.manifest import ManifestContext
-    from dbt.include.global_project import PROJECT_NAME
-
-    def build_namespace(self, macros_by_package, ctx):
-        for package_name, macros in macros_by_package.items():
-            generators = {
-                name: MacroGenerator(macro, ctx, self.node, self.thread_ctx) for name, macro in macros.items()
-            }
-            if package_name in self.internal_package_names:
-                self.internal_packages[package_name] = generators
-                continue
-            self.packages[package_name] = generators
-            if package_name == self.search_package:
-                self.locals.update(generators)
-            elif package_name == self.root_package:
-                self.globals.update(generators)
-        project_macros: dict = {}
-        for package_name in reversed(self.internal_package_names_order):
-            project_macros.update(self.internal_packages.get(package_name, {}))
-        return MacroNamespace(self.globals, self.locals, project_macros, self.packages)
-
-    to_dict = ManifestContext.to_dict
-
-    def flat_to_dict(self):
-        namespace = self.namespace
-        if type(namespace) is not MacroNamespace:
-            return to_dict(self)
-        dct = super(ManifestContext, self).to_dict()
-        merged = dict(namespace.global_project_namespace)
-        merged[PROJECT_NAME] = namespace.global_project_namespace
-        merged.update(namespace.packages)
-        merged.update(namespace.global_namespace)
-        merged.update(namespace.local_namespace)
-        dct.update(merged)
-        return dct
-
-    MacroNamespaceBuilder.build_namespace = build_namespace
-    ManifestContext.to_dict = flat_to_dict
-
-
-_drop_unlogged_events()
-_build_unlogged_events_on_first_use()
-_share_agate_type_testers()
-_flatten_macro_namespaces()
+# dbt's work that nothing reads (billing_cli/dbt_speedups.py: events below every logger's level, the macro
+# namespace filed one macro at a time, agate type testers), left out as in every `billing` build; with
+# TEST_DBT_FLAGS and the console at warn, that is every debug and info event a callback does not read
+dbt_speedups.install()
 
 # Jinja's compiled code (billing_cli/jinja_cache.py) is kept in a folder of this test process (and of
 # the children it starts: killed builds, CLI runs), not in the user's cache: each test process

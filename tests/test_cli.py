@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import REPO, BillingTestProject
 from test_build_report import CATALOG as TINY_CATALOG
 
+from billing_cli.build import DbtProject
 from billing_cli.cli import main
 
 
@@ -206,6 +207,9 @@ def test_export_before_any_build_is_a_clean_error(project, tmp_path):
 
 def test_build_then_export_through_the_cli(tmp_path, monkeypatch):
     monkeypatch.delenv("BILLING_THREADS")  # the profile's default threads, as a user's build runs
+    monkeypatch.setattr(DbtProject, "extra_flags", ())  # dbt's logs and artifacts as a user's build writes them
+    for variable in ("DBT_LOG_LEVEL_FILE", "DBT_WRITE_JSON"):
+        monkeypatch.delenv(variable, raising=False)
     # 3 calls x FLAT 0.40 = 1.20 for January 2025
     project = BillingTestProject(tmp_path / "tiny")
     project.seeds(**TINY_CATALOG)
@@ -230,6 +234,18 @@ def test_build_then_export_through_the_cli(tmp_path, monkeypatch):
     assert built.exit_code == 0, built.output
     assert built.stdout.startswith("dbt build succeeded:")
     assert "error" not in built.stdout.lower()
+    # logs/dbt.log at info: each node's result, not each SQL statement; no JSON artifacts (D79)
+    log = project.dir / "logs" / "dbt.log"
+    assert "OK created sql table model main.fct_invoices" in log.read_text()
+    assert "SQL status:" not in log.read_text()
+    assert not (project.dir / "target" / "run_results.json").exists()
+    # dbt's own variables give dbt's defaults back
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    monkeypatch.setenv("DBT_WRITE_JSON", "true")
+    checked = runner.invoke(main, [*common, "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "SQL status:" in log.read_text()
+    assert (project.dir / "target" / "run_results.json").exists()
 
     out = tmp_path / "exports"
     out.mkdir()

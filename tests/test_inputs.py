@@ -307,7 +307,7 @@ def nested_loops_over_events(plan) -> set[str]:
 def test_a_streaming_loader_is_planned_without_nested_loop_joins(make_project, monkeypatch):
     """With one loaded_at per event, anything keyed or grouped per load is as big as the events:
     every model and data test over the event tables must be planned with hash joins (or none)."""
-    monkeypatch.setattr(DbtProject, "extra_flags", ())  # each build's target/manifest.json is read below
+    monkeypatch.setattr(DbtProject, "extra_flags", ("--write-json",))  # each build's target/manifest.json is read below
     n = 20_000
     p = make_project().seeds(**CATALOG).metrics(STREAM_METRICS)
     con = duckdb.connect(str(p.db_path))

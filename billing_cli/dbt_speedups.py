@@ -1,0 +1,197 @@
+"""Work that dbt 1.11 does in every build and that nothing reads, left out; every build is the same.
+
+Measured on a warm `billing build` of the demo (about 170 nodes), these are about a fifth of its CPU:
+
+- **Events nobody reads.** dbt builds a protobuf message for every event it fires (three per SQL
+  statement, more per node) and then offers it to its loggers, which drop what is below their level,
+  and to the invocation's callbacks. An event below every logger's level, and of a kind that no
+  callback reads, is dropped before that work (`fire_event`), and a debug or info event builds its
+  message only when something first reads it (`BaseEvent`), so a dropped one is never built. A
+  callback says which events it reads in an `events` attribute (a set of names); one that does not
+  say gets every event, so a plain `dbtRunner(callbacks=[f])` loses nothing.
+- **The macro namespace, filed one macro at a time.** dbt gives each node's Jinja context every macro
+  (about 690) twice a build: `MacroNamespaceBuilder` files them one by one, with a duplicate check
+  that a dict keyed by name cannot fail, and `ManifestContext.to_dict` copies the namespace into the
+  context key by key, each looked up through five dicts. Here each package is filed whole and the
+  copy is one merge in the same order of precedence (the node's package, the root package, packages
+  by name, `dbt`, the adapters' macros). Each node still gets its own generator of every macro.
+- **Agate type testers.** dbt makes an agate table of every statement's result, each with a new type
+  tester whose date types build parsedatetime calendars. A tester keeps no state between tables, and
+  agate's tables are immutable: one empty table serves every statement that fetches nothing, and one
+  tester each set of text columns.
+
+`install()` applies them once per process, only on the dbt-core minor version they were written
+against (`DBT_MINOR`); on any other, dbt runs as it ships. The test suite runs with them too, so the
+builds it checks are the builds users get.
+
+    >>> install()
+    >>> from dbt_common.events.base_types import EventLevel
+    >>> admits_any([], EventLevel.DEBUG)
+    False
+"""
+
+from __future__ import annotations
+
+import functools
+
+DBT_MINOR = "1.11."
+# the events that a dbt callback of this module's users reads, by callback (dbt's own one: BehaviorChangeEvent)
+_KNOWN_CALLBACKS = {"track_behavior_change_warn": frozenset({"BehaviorChangeEvent"})}
+# jinja's print(): written at every log level (dbt sends it to its loggers as an error)
+_ALWAYS_FIRED = frozenset({"PrintEvent"})
+_installed: list[bool] = []
+# what each patch replaced, by "Class.method" (tests compare the two)
+ORIGINALS: dict[str, object] = {}
+
+
+def install() -> bool:
+    """Apply the three once in this process; False (and nothing changed) on another dbt-core."""
+    from dbt.version import __version__
+
+    if _installed:
+        return _installed[0]
+    applies = __version__.startswith(DBT_MINOR)
+    if applies:
+        _skip_unread_events()
+        _flatten_macro_namespaces()
+        _share_agate_type_testers()
+    _installed.append(applies)
+    return applies
+
+
+def admits_any(loggers, level) -> bool:
+    """Whether any of dbt's loggers writes an event of this level (its Python logger's threshold)."""
+    from dbt_common.events.logger import _log_level_map
+
+    wanted = _log_level_map[level]
+    return any(_log_level_map[logger.level] <= wanted for logger in loggers)
+
+
+def _read_by_callbacks(callbacks) -> frozenset[str] | None:
+    """The event names the callbacks read; None when one of them may read any event."""
+    names: set[str] = set()
+    for callback in callbacks:
+        events = getattr(callback, "events", None)
+        if events is None:
+            events = _KNOWN_CALLBACKS.get(getattr(callback, "__name__", ""))
+        if events is None:
+            return None
+        names.update(events)
+    return frozenset(names)
+
+
+def _skip_unread_events() -> None:
+    from dbt_common.events.base_types import BaseEvent, EventLevel
+    from dbt_common.events.event_manager import EventManager
+
+    quiet_levels = (EventLevel.DEBUG, EventLevel.INFO)
+    fire_event = EventManager.fire_event
+
+    def fire_read_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
+        if level is None and not force_warn_or_error_handling:
+            name = type(e).__name__
+            read = _read_by_callbacks(self.callbacks)
+            event_level = type(e).level_tag(e)
+            if (
+                read is not None
+                and name not in read
+                and name not in _ALWAYS_FIRED
+                and event_level in quiet_levels
+                and not admits_any(self.loggers, event_level)
+            ):
+                return
+        fire_event(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
+
+    build = BaseEvent.__init__
+
+    def init(self, *args, **kwargs):
+        if not args and type(self).__name__ not in _ALWAYS_FIRED and type(self).level_tag(self) in quiet_levels:
+            object.__setattr__(self, "_unbuilt", kwargs)  # built by message_of, when first read
+            return
+        build(self, *args, **kwargs)
+
+    def message_of(self):
+        fields = self.__dict__
+        if "pb_msg" not in fields:
+            build(self, **fields.pop("_unbuilt"))
+        return fields["pb_msg"]
+
+    def getattr_(self, key):
+        if key == "_unbuilt":
+            raise AttributeError(key)
+        message = message_of(self)
+        return message if key == "pb_msg" else getattr(message, key)
+
+    def setattr_(self, key, value):
+        if key == "pb_msg":
+            object.__setattr__(self, key, value)
+        else:
+            setattr(message_of(self), key, value)
+
+    ORIGINALS.update({"EventManager.fire_event": fire_event, "BaseEvent.__init__": build})
+    ORIGINALS.update({"BaseEvent.__getattr__": BaseEvent.__getattr__, "BaseEvent.__setattr__": BaseEvent.__setattr__})
+    EventManager.fire_event = fire_read_event
+    BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__ = init, getattr_, setattr_
+
+
+def _flatten_macro_namespaces() -> None:
+    from dbt.clients.jinja import MacroGenerator
+    from dbt.context.macros import MacroNamespace, MacroNamespaceBuilder
+    from dbt.context.manifest import ManifestContext
+    from dbt.include.global_project import PROJECT_NAME
+
+    def build_namespace(self, macros_by_package, ctx):
+        for package_name, macros in macros_by_package.items():
+            generators = {
+                name: MacroGenerator(macro, ctx, self.node, self.thread_ctx) for name, macro in macros.items()
+            }
+            if package_name in self.internal_package_names:
+                self.internal_packages[package_name] = generators
+                continue
+            self.packages[package_name] = generators
+            if package_name == self.search_package:
+                self.locals.update(generators)
+            elif package_name == self.root_package:
+                self.globals.update(generators)
+        project_macros: dict = {}
+        for package_name in reversed(self.internal_package_names_order):
+            project_macros.update(self.internal_packages.get(package_name, {}))
+        return MacroNamespace(self.globals, self.locals, project_macros, self.packages)
+
+    to_dict = ManifestContext.to_dict
+
+    def flat_to_dict(self):
+        namespace = self.namespace
+        if type(namespace) is not MacroNamespace:
+            return to_dict(self)
+        dct = super(ManifestContext, self).to_dict()
+        merged = dict(namespace.global_project_namespace)
+        merged[PROJECT_NAME] = namespace.global_project_namespace
+        merged.update(namespace.packages)
+        merged.update(namespace.global_namespace)
+        merged.update(namespace.local_namespace)
+        dct.update(merged)
+        return dct
+
+    ORIGINALS.update(
+        {
+            "MacroNamespaceBuilder.build_namespace": MacroNamespaceBuilder.build_namespace,
+            "ManifestContext.to_dict": to_dict,
+        }
+    )
+    MacroNamespaceBuilder.build_namespace = build_namespace
+    ManifestContext.to_dict = flat_to_dict
+
+
+def _share_agate_type_testers() -> None:
+    from dbt_common.clients import agate_helper
+
+    empty = agate_helper.empty_table()
+    agate_helper.empty_table = lambda: empty
+    tester = functools.lru_cache(maxsize=256)(agate_helper.build_type_tester)
+
+    def build_type_tester(text_columns, string_null_values=("null", "")):
+        nulls = None if string_null_values is None else tuple(string_null_values)
+        return tester(frozenset(text_columns), string_null_values=nulls)
+
+    agate_helper.build_type_tester = build_type_tester

@@ -1,0 +1,131 @@
+"""billing_cli/dbt_speedups.py: dbt's work that nothing reads is left out, and nothing else changes.
+
+Events: one below every logger's level and read by no callback is dropped before its message is built;
+a logger at its level, a callback that reads it, or a callback that does not say what it reads still
+gets it, built as dbt builds it. Contexts: a node's Jinja context, built by the flat namespace, names
+the same macro under every key as dbt's own one-macro-at-a-time filing (two builds of one model, one
+with dbt's functions put back)."""
+
+from __future__ import annotations
+
+import pytest
+from dbt.clients.jinja import MacroGenerator
+from dbt.context.macros import MacroNamespaceBuilder
+from dbt.context.manifest import ManifestContext
+from dbt_common.events.base_types import EventLevel
+from dbt_common.events.event_manager import EventManager
+from dbt_common.events.logger import _log_level_map
+from dbt_common.events.types import Note, SystemStdOut
+from google.protobuf.json_format import ParseDict
+
+from billing_cli import dbt_speedups
+
+
+class Logger:
+    """A logger of dbt's shape: its level, its filter, the lines it wrote (those at its level or above,
+    as dbt's Python logger does)."""
+
+    def __init__(self, level: EventLevel):
+        self.level = level
+        self.lines: list[str] = []
+
+    def filter(self, msg) -> bool:
+        return True
+
+    def write_line(self, msg) -> None:
+        if _log_level_map[self.level] <= _log_level_map[EventLevel(msg.info.level)]:
+            self.lines.append(msg.info.name)
+
+
+class Reader:
+    """A callback that says it reads Note events only (and records every event it is given)."""
+
+    events = frozenset({"Note"})
+
+    def __init__(self):
+        self.names: list[str] = []
+
+    def __call__(self, msg) -> None:
+        self.names.append(msg.info.name)
+
+
+def fire_both(manager: EventManager) -> tuple[Note, SystemStdOut]:
+    note, debug = Note(msg="an info event"), SystemStdOut(bmsg="a debug event")
+    manager.fire_event(note)
+    manager.fire_event(debug)
+    return note, debug
+
+
+def test_events_nobody_reads_are_dropped_before_they_are_built():
+    assert dbt_speedups.install()
+    manager = EventManager()
+    console, reader = Logger(EventLevel.WARN), Reader()
+    manager.loggers, manager.callbacks = [console], [reader]
+    note, debug = fire_both(manager)
+    assert reader.names == ["Note"] and console.lines == []  # the console (at warn) writes neither
+    assert "pb_msg" not in debug.__dict__  # dropped unbuilt
+    assert note.msg == "an info event"  # the one a callback read was built, as dbt builds it
+    assert note.pb_msg == ParseDict({"msg": "an info event"}, type(note.pb_msg)())
+
+
+@pytest.mark.parametrize(
+    "levels, plain_callback, fired, written",
+    [
+        # a file log at debug writes both, so both are fired
+        ([EventLevel.WARN, EventLevel.DEBUG], False, ["Note", "SystemStdOut"], ["Note", "SystemStdOut"]),
+        # a log at info: the debug event is read by nobody
+        ([EventLevel.INFO], False, ["Note"], ["Note"]),
+        # a callback that does not say what it reads gets every event
+        ([EventLevel.WARN], True, ["Note", "SystemStdOut"], []),
+    ],
+)
+def test_an_event_that_a_logger_or_callback_reads_is_fired(levels, plain_callback, fired, written):
+    dbt_speedups.install()
+    manager = EventManager()
+    manager.loggers = [Logger(level) for level in levels]
+    reader, seen = Reader(), []
+    manager.callbacks = [reader, lambda msg: seen.append(msg.info.name)] if plain_callback else [reader]
+    fire_both(manager)
+    assert reader.names == fired and manager.loggers[-1].lines == written
+    assert seen == (fired if plain_callback else [])
+
+
+def describe(value):
+    """A context's value by what it is: a macro by its unique id, a package by its macros."""
+    if isinstance(value, MacroGenerator):
+        return value.macro.unique_id
+    if isinstance(value, dict) and value and all(isinstance(v, MacroGenerator) for v in value.values()):
+        return {k: describe(v) for k, v in value.items()}
+    return type(value).__name__
+
+
+def test_a_node_context_names_the_macros_dbt_would(make_project, monkeypatch):
+    import dbt.compilation
+
+    dbt_speedups.install()
+    p = make_project()
+    p.parse()
+    made = dbt.compilation.generate_runtime_model_context
+    contexts: dict[str, list] = {"flat": [], "stock": []}
+    build = ["flat"]
+
+    def recording(node, config, manifest):
+        context = made(node, config, manifest)
+        if node.name == "stg_contracts":
+            contexts[build[0]].append({key: describe(value) for key, value in context.items()})
+        return context
+
+    monkeypatch.setattr(dbt.compilation, "generate_runtime_model_context", recording)
+    p.build(select="+stg_contracts", data_tests=False)
+    with monkeypatch.context() as stock:  # dbt's own filing and copy, for the second build
+        stock.setattr(
+            MacroNamespaceBuilder, "build_namespace", dbt_speedups.ORIGINALS["MacroNamespaceBuilder.build_namespace"]
+        )
+        stock.setattr(ManifestContext, "to_dict", dbt_speedups.ORIGINALS["ManifestContext.to_dict"])
+        build[0] = "stock"
+        p.build(select="+stg_contracts", data_tests=False)
+    assert contexts["flat"] and len(contexts["flat"]) == len(contexts["stock"])  # compiling and running it
+    for flat, stock_made in zip(contexts["flat"], contexts["stock"], strict=True):
+        macros = {v for v in flat.values() if isinstance(v, str) and v.startswith("macro.")}
+        assert len(macros) > 500 and any(m.startswith("macro.billing.") for m in macros)
+        assert flat == stock_made
