@@ -5,7 +5,7 @@
 -#}
 {%- set checks = ['customers', 'products', 'rate_cards', 'rate_card_rates', 'contracts',
                   'contract_overrides', 'contract_scheduled_charges', 'contract_subscriptions',
-                  'balances', 'pricing_groups'] -%}
+                  'balance_columns', 'balances', 'group_keys', 'pricing_group_values'] -%}
 with problems as (
 
     {% for check in checks %}

@@ -1,6 +1,7 @@
 {#-
-  Rows of seeds/contract_commits.csv and seeds/contract_credits.csv that break a catalog rule:
-  (seed, row_key, problem). Shared column rules are in macros/balance_checks.sql.
+  Commits and credits against the rest of the catalog: (seed, row_key, problem). A balance id used by
+  both seeds, an access window or purchase outside its contract, an applicable product that is not a
+  product. The rules of each row's own columns are int_catalog_problems__balance_columns.
 -#}
 with balances as (
 
@@ -20,45 +21,9 @@ products as (
 
 ),
 
-commit_timestamps as (
-
-    {{ billing.select_utc_timestamps(
-        billing.catalog_relation('contract_commits'),
-        ['access_starting_at', 'access_ending_before', 'invoice_at']
-    ) }}
-
-),
-
-credit_timestamps as (
-
-    {{ billing.select_utc_timestamps(
-        billing.catalog_relation('contract_credits'),
-        ['access_starting_at', 'access_ending_before']
-    ) }}
-
-),
-
 listed_products as (
 
     {{ billing.unnest_json_array('balances', 'balance_id', 'applicable_product_ids', 'product_id') }}
-
-),
-
-column_problems as (
-
-    {{ billing.balance_problems('contract_commits', 'commit_id', 'commit_timestamps', [
-        [billing.bad_enum('type', ['PREPAID', 'POSTPAID'], required=true), 'type must be PREPAID or POSTPAID'],
-        [billing.bad_timestamp('invoice_at'), 'invoice_at is not a valid timestamp'],
-        [billing.bad_decimal('invoice_amount'), 'invoice_amount is not a non-negative number'],
-        [
-            "upper(trim(type)) = 'POSTPAID' and " ~ billing.missing('access_ending_before'),
-            'a POSTPAID commit needs access_ending_before (its true-up date)'
-        ],
-    ] + billing.number_rules('invoice_amount', 'amount')) }}
-    union all
-    {{ billing.minor_unit_problems('contract_commits', 'commit_id', 'invoice_amount') }}
-    union all
-    {{ billing.balance_problems('contract_credits', 'credit_id', 'credit_timestamps') }}
 
 ),
 
@@ -121,12 +86,6 @@ unknown_products as (
 
 final as (
 
-    select
-        seed,
-        row_key,
-        problem
-    from column_problems
-    union all
     select
         seed,
         row_key,
