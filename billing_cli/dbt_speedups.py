@@ -34,11 +34,14 @@ from __future__ import annotations
 
 import functools
 
+from dbt_common.events.base_types import EventLevel
+
 DBT_MINOR = "1.11."
 # the events that a dbt callback of this module's users reads, by callback (dbt's own one: BehaviorChangeEvent)
 _KNOWN_CALLBACKS = {"track_behavior_change_warn": frozenset({"BehaviorChangeEvent"})}
 # jinja's print(): written at every log level (dbt sends it to its loggers as an error)
 _ALWAYS_FIRED = frozenset({"PrintEvent"})
+_QUIET_LEVELS = (EventLevel.DEBUG, EventLevel.INFO)
 _installed: list[bool] = []
 # what each patch replaced, by "Class.method" (tests compare the two)
 ORIGINALS: dict[str, object] = {}
@@ -80,32 +83,34 @@ def _read_by_callbacks(callbacks) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _quiet(event) -> bool:
+    """A debug or info event other than jinja's print(): one that may be dropped or built late."""
+    return type(event).__name__ not in _ALWAYS_FIRED and type(event).level_tag(event) in _QUIET_LEVELS
+
+
+def _unread(manager, event) -> bool:
+    """A quiet event below every logger's level that no callback of the manager reads."""
+    if not _quiet(event) or admits_any(manager.loggers, type(event).level_tag(event)):
+        return False
+    read = _read_by_callbacks(manager.callbacks)
+    return read is not None and type(event).__name__ not in read
+
+
 def _skip_unread_events() -> None:
-    from dbt_common.events.base_types import BaseEvent, EventLevel
+    from dbt_common.events.base_types import BaseEvent
     from dbt_common.events.event_manager import EventManager
 
-    quiet_levels = (EventLevel.DEBUG, EventLevel.INFO)
     fire_event = EventManager.fire_event
 
     def fire_read_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
-        if level is None and not force_warn_or_error_handling:
-            name = type(e).__name__
-            read = _read_by_callbacks(self.callbacks)
-            event_level = type(e).level_tag(e)
-            if (
-                read is not None
-                and name not in read
-                and name not in _ALWAYS_FIRED
-                and event_level in quiet_levels
-                and not admits_any(self.loggers, event_level)
-            ):
-                return
+        if level is None and not force_warn_or_error_handling and _unread(self, e):
+            return
         fire_event(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
 
     build = BaseEvent.__init__
 
     def init(self, *args, **kwargs):
-        if not args and type(self).__name__ not in _ALWAYS_FIRED and type(self).level_tag(self) in quiet_levels:
+        if not args and _quiet(self):
             object.__setattr__(self, "_unbuilt", kwargs)  # built by message_of, when first read
             return
         build(self, *args, **kwargs)
