@@ -318,6 +318,71 @@ def test_a_database_locked_by_another_process_is_a_one_line_error(tmp_path):
         holder.wait()
 
 
+# -- the console script's exit ------------------------------------------------------------------
+
+
+def python(code: str, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("status", "code", "stderr"), [(0, 0, ""), (3, 3, ""), (None, 0, ""), ("why", 1, "why\n")])
+def test_the_console_script_exits_with_its_status_after_the_exit_handlers(status, code, stderr):
+    """`billing` ends with os._exit (D80): the status is sys.exit's, the exit handlers run and the
+    piped (so buffered) output is flushed first."""
+    exited = python(
+        "import atexit; from billing_cli.cli import _exit_now\n"
+        "atexit.register(lambda: print('handler ran', end=''))\n"
+        f"print('buffered', end=' '); _exit_now({status!r})\n"
+    )
+    assert (exited.returncode, exited.stdout, exited.stderr) == (code, "buffered handler ran", stderr)
+
+
+def test_the_console_script_waits_for_threads_still_running():
+    exited = python(
+        "import threading, time; from billing_cli.cli import _exit_now\n"
+        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+        "_exit_now(4)\n"
+    )
+    assert (exited.returncode, exited.stdout) == (4, "thread done\n")
+
+
+def test_the_console_script_runs_the_command_and_keeps_its_status(tmp_path):
+    """`python -m billing_cli.cli` is the console script's `run`: a usage error stays one line and
+    exit status 2, help exits 0."""
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "billing_cli.cli", "--project-dir", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = cli("build", "--as-of", "nope")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("Error: Invalid value for '--as-of'") and refused.stderr.count("\n") == 1
+    helped = cli("--help")
+    assert helped.returncode == 0 and "Usage:" in helped.stdout
+
+
+@pytest.mark.parametrize(("one_shot", "frozen"), [(False, False), (True, True)])
+def test_a_one_shot_process_freezes_a_builds_cycles_instead_of_collecting_them(one_shot, frozen):
+    exited = python(
+        "import gc, sys; from billing_cli import build\n"
+        "if sys.argv[1] == 'True': build.exits_after_command()\n"
+        "with build._cycle_collection_after():\n"
+        "    assert not gc.isenabled(); cycles = [[] for _ in range(1000)]; [c.append(c) for c in cycles]\n"
+        "print(gc.get_freeze_count() > 0, gc.isenabled())\n",
+        str(one_shot),
+    )
+    assert exited.stdout == f"{frozen} True\n", exited.stderr
+
+
 # -- demo ---------------------------------------------------------------------------------------
 
 
