@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import duckdb  # noqa: E402
+
+THREADS = os.environ.get("BILLING_THREADS")
 from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
+
+if THREADS is None:  # the tests' conftest sets one dbt thread; the builds here run with a user's default
+    os.environ.pop("BILLING_THREADS", None)
 
 from billing_cli import metrics as metrics_mod  # noqa: E402
 
@@ -326,23 +332,30 @@ def line(label: str, figures: dict, extra: str = "") -> None:
     print(f"  {label:50s} {figures['seconds']:8.1f} s  peak RSS {figures['peak_mb']:7.0f} MB{shown}{extra}", flush=True)
 
 
+NODE_LINE = re.compile(r"\d+ of \d+ (.*?) \.{2,} \[[\w -]+ in ([\d.]+)s\]")
+FINISHED = re.compile(r"Finished running .* \(([\d.]+)s\)")
+
+
 def slowest(project: Path, keep: Path, top: int = 6) -> dict:
-    """Keep dbt's run_results.json of the build; print and return its node count, dbt's own elapsed
-    time, the summed node time and the slowest nodes."""
-    shutil.copy(project / "target" / "run_results.json", keep)
-    run_results = json.loads(keep.read_text())
-    results = sorted(run_results["results"], key=lambda r: -r["execution_time"])
-    nodes = [[r["unique_id"].split(".")[2], round(r["execution_time"], 1)] for r in results[:top]]
+    """Keep the build's part of logs/dbt.log (each node's result line with its time; `billing` writes
+    no run_results.json, D79); print and return its node count, dbt's own elapsed time, the summed
+    node time and the slowest nodes."""
+    log = (project / "logs" / "dbt.log").read_text()
+    keep.write_text(log[log.rindex("Running with dbt=") :])
+    nodes = [
+        (match[1].split()[-1].removeprefix("main."), float(match[2])) for match in NODE_LINE.finditer(keep.read_text())
+    ]
+    [elapsed] = FINISHED.findall(keep.read_text())[-1:] or ["0"]
     summary = {
-        "nodes": len(results),
-        "dbt_elapsed_seconds": round(run_results["elapsed_time"], 1),
-        "node_seconds": round(sum(r["execution_time"] for r in results), 1),
-        "slowest": nodes,
+        "nodes": len(nodes),
+        "dbt_elapsed_seconds": round(float(elapsed), 1),
+        "node_seconds": round(sum(seconds for _, seconds in nodes), 1),
+        "slowest": [[name, round(seconds, 1)] for name, seconds in sorted(nodes, key=lambda n: -n[1])[:top]],
     }
     print(
         f"      {summary['nodes']} nodes, dbt elapsed {summary['dbt_elapsed_seconds']:.1f} s "
         f"(node times add to {summary['node_seconds']:.1f} s); slowest: "
-        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in nodes),
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary["slowest"]),
         flush=True,
     )
     return summary
@@ -465,18 +478,18 @@ def run_pattern(pattern: str, work: Path, files: dict[str, Path], first_month: d
     print(f"  first billing build ran {first['seconds']:.1f} s; the anchors again, after it:", flush=True)
     anchors("after the first build")
     step("first", "first billing build (all history)", first)
-    slow["first"] = slowest(project, base / "first_build_run_results.json")
+    slow["first"] = slowest(project, base / "first_build_dbt.log")
 
     ingest("nightly_ingest", f"nightly ingest ({events // 100:,} rows)", files["nightly"], events // 100)
     land("nightly")
     step("nightly", "nightly billing build (1% new events)", run(build, env, "nightly build"))
-    slow["nightly"] = slowest(project, base / "nightly_build_run_results.json")
+    slow["nightly"] = slowest(project, base / "nightly_build_dbt.log")
 
     before = snapshot(db, files["micro"])
     ingest("micro_ingest", f"micro-batch ingest ({MICRO_BATCH:,} rows)", files["micro"], MICRO_BATCH)
     land("micro")
     step("micro", f"micro-batch billing build ({MICRO_BATCH:,} events)", run(build, env, "micro-batch build"))
-    slow["micro"] = slowest(project, base / "micro_build_run_results.json")
+    slow["micro"] = slowest(project, base / "micro_build_dbt.log")
     after = snapshot(db, files["micro"])
     problems = verify_micro_batch(before, after)
     if problems:

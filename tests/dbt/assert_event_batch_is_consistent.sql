@@ -85,9 +85,6 @@ matches_of_losers as (
             and winners.format_rejection_reason is null
             and not winners.is_duplicate
     where winners.transaction_id is null
-    {%- if loaded_after is none %}
-        and 1 = 0
-    {%- endif %}
 
 ),
 
