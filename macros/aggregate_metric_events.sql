@@ -8,6 +8,8 @@
   A group holds one metric's rows (the group columns determine the metric), so each aggregation is
   computed over its own rows and the three results are stacked, no join: UNIQUE in two steps
   (values per group, then groups), which is cheaper than count(distinct) beside the other sums.
+  The same rule in two steps, partial aggregates that merge and their merge, is in metric_partials.sql
+  (rating, D81); one pass is cheaper where nothing merges the results (daily usage, alert usage).
 -#}
 {% macro aggregate_metric_events(relation, group_columns) -%}
 {%- set keys = group_columns | join(', ') -%}

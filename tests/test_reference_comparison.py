@@ -87,14 +87,17 @@ def random_rates(rng: random.Random) -> list[ref.Rate]:
     split = maybe(rng, lambda: rng.randint(1, 150))
     if split is None:
         return [one(day(-60), None)]
-    return [one(day(-60), day(split)), one(day(split), None)]
+    # a quarter of the rate changes come inside a day: events of that day are rated one by one, the
+    # rest of the month by day (int_segment_quantities' buckets, DECISIONLOG D81)
+    at = day(split, rng.choice([0, 0, 0, 13]))
+    return [one(day(-60), at), one(at, None)]
 
 
 def random_overrides(rng: random.Random, prices: list[Decimal] = PRICES) -> list[ref.Override]:
     """OVERWRITE prices from `prices` (a composite's are fractions: below 10, DECISIONLOG D55)."""
     result = []
     for i in range(rng.randint(0, 3)):
-        start = day(rng.randint(-10, 120))
+        start = day(rng.randint(-10, 120), rng.choice([0, 0, 0, 9]))
         end = maybe(rng, lambda start=start: start + timedelta(days=rng.randint(1, 60)))
         kind = rng.choice(["ENTITLEMENT", "MULTIPLIER", "OVERWRITE"])
         priority = maybe(rng, lambda: rng.randint(1, 3))
@@ -241,6 +244,19 @@ def random_case(rng: random.Random) -> tuple[ref.Contract, list[ref.Event]]:
             properties["g"] = group
         at = day(rng.randint(-5, 165), rng.randint(0, 23))
         events.append(ref.Event(f"{i:02d}", metric.event_type, at, properties))
+    # events an hour either side of rate and override boundaries, alike but for the time: the SQL rates
+    # them from buckets that no boundary may cut (a month, a day, an event: DECISIONLOG D81)
+    for product in contract.products:
+        boundaries = {t for r in [*product.rates, *product.overrides] for t in (r.starting_at, r.ending_before) if t}
+        for t in sorted(boundaries):
+            if rng.random() < 0.5:
+                properties = {"v": rng.choice(VALUES), "u": rng.choice(["a", "b", "c"])}
+                group = rng.choice(GROUP_VALUES)
+                if group is not None:
+                    properties["g"] = group
+                for offset in (-1, 1):
+                    at = t + timedelta(hours=offset)
+                    events.append(ref.Event(f"{len(events):02d}", product.metric.event_type, at, dict(properties)))
     return contract, events
 
 

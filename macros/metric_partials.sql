@@ -1,0 +1,132 @@
+{#-
+  The aggregation rule of billable metrics (billing.aggregate_metric_events) in two steps, so that
+  events can be reduced early and rated from the reductions (DECISIONLOG D81).
+
+  metric_partials(relation, group_columns): metric event rows of `relation` (columns aggregation,
+  metric_value, unique_value, event_at, transaction_id) reduced per `group_columns` to partial
+  aggregates that merge: event_count, value_sum (COUNT, SUM), value_max (MAX), for UNIQUE a row per
+  distinct value (unique_value), for LATEST the latest event (latest_at, latest_transaction_id,
+  latest_value); first_event_at and last_event_at bound the events of the row.
+
+  aggregate_metric_partials(relation, group_columns): partial rows merged per `group_columns` into
+  quantity and event_count, as aggregate_metric_events gives them from the events: COUNT and SUM add,
+  MAX takes the greatest, UNIQUE counts the distinct values, LATEST takes the latest event's value
+  (by event_at, then transaction_id).
+
+      partials as ({{ billing.metric_partials('events', ['contract_id', 'billable_metric', 'day']) }}),
+      totals as ({{ billing.aggregate_metric_partials('partials', ['contract_id', 'billable_metric']) }})
+-#}
+{% macro metric_partials(relation, group_columns) -%}
+{%- set keys = group_columns | join(', ') -%}
+select
+    {{ keys }},
+    aggregation,
+    unique_value,
+    first_event_at,
+    last_event_at,
+    event_count,
+    value_sum,
+    value_max,
+    latest_at,
+    latest_transaction_id,
+    latest_value
+from (
+    select
+        {{ keys }},
+        aggregation,
+        unique_value,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        count(*) as event_count,
+        sum(metric_value) as value_sum,
+        max(metric_value) as value_max,
+        cast(null as {{ dbt.type_timestamp() }}) as latest_at,
+        cast(null as {{ dbt.type_string() }}) as latest_transaction_id,
+        cast(null as {{ billing.type_decimal() }}) as latest_value
+    from (
+        select
+            {{ keys }},
+            aggregation,
+            case when aggregation = 'unique' then unique_value end as unique_value,
+            event_at,
+            metric_value
+        from {{ relation }}
+        where aggregation in ('count', 'sum', 'max', 'unique')
+    ) as additive
+    group by {{ keys }}, aggregation, unique_value
+
+    union all
+
+    select
+        {{ keys }},
+        aggregation,
+        cast(null as {{ dbt.type_string() }}) as unique_value,
+        first_event_at,
+        last_event_at,
+        event_count,
+        cast(null as {{ billing.type_decimal() }}) as value_sum,
+        cast(null as {{ billing.type_decimal() }}) as value_max,
+        event_at as latest_at,
+        transaction_id as latest_transaction_id,
+        metric_value as latest_value
+    from (
+        select
+            {{ keys }},
+            aggregation,
+            event_at,
+            transaction_id,
+            metric_value,
+            row_number() over (partition by {{ keys }} order by event_at desc, transaction_id desc) as recency_rank,
+            count(*) over (partition by {{ keys }}) as event_count,
+            min(event_at) over (partition by {{ keys }}) as first_event_at,
+            max(event_at) over (partition by {{ keys }}) as last_event_at
+        from {{ relation }}
+        where aggregation = 'latest'
+    ) as ranked
+    where recency_rank = 1
+) as partials
+{%- endmacro %}
+
+{% macro aggregate_metric_partials(relation, group_columns) -%}
+{%- set keys = group_columns | join(', ') -%}
+select {{ keys }}, quantity, event_count
+from (
+    select
+        {{ keys }},
+        cast(case max(aggregation) when 'max' then max(value_max) else sum(value_sum) end
+            as {{ billing.type_decimal() }}) as quantity,
+        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
+    from {{ relation }}
+    where aggregation in ('count', 'sum', 'max')
+    group by {{ keys }}
+
+    union all
+
+    select
+        {{ keys }},
+        cast(count(distinct unique_value) as {{ billing.type_decimal() }}) as quantity,
+        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
+    from {{ relation }}
+    where aggregation = 'unique'
+    group by {{ keys }}
+
+    union all
+
+    select
+        {{ keys }},
+        cast(latest_value as {{ billing.type_decimal() }}) as quantity,
+        event_count
+    from (
+        select
+            {{ keys }},
+            latest_value,
+            row_number() over (
+                partition by {{ keys }} order by latest_at desc, latest_transaction_id desc
+            ) as recency_rank,
+            cast(sum(event_count) over (partition by {{ keys }}) as {{ dbt.type_bigint() }}) as event_count
+        from {{ relation }}
+        where aggregation = 'latest'
+    ) as ranked
+    where recency_rank = 1
+) as aggregated
+{%- endmacro %}
