@@ -33,11 +33,7 @@ sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(REPO / "tests"))
 
-THREADS = os.environ.get("BILLING_THREADS")
 from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
-
-if THREADS is None:  # the tests' conftest sets one dbt thread; the builds here run with a user's default
-    os.environ.pop("BILLING_THREADS", None)
 
 from billing_cli import metrics as metrics_mod  # noqa: E402
 from billing_cli.db import connect  # noqa: E402

@@ -57,12 +57,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import duckdb  # noqa: E402
-
-THREADS = os.environ.get("BILLING_THREADS")
 from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
-
-if THREADS is None:  # the tests' conftest sets one dbt thread; the builds here run with a user's default
-    os.environ.pop("BILLING_THREADS", None)
 
 from billing_cli import metrics as metrics_mod  # noqa: E402
 
@@ -341,11 +336,10 @@ def slowest(project: Path, keep: Path, top: int = 6) -> dict:
     no run_results.json, D79); print and return its node count, dbt's own elapsed time, the summed
     node time and the slowest nodes."""
     log = (project / "logs" / "dbt.log").read_text()
-    keep.write_text(log[log.rindex("Running with dbt=") :])
-    nodes = [
-        (match[1].split()[-1].removeprefix("main."), float(match[2])) for match in NODE_LINE.finditer(keep.read_text())
-    ]
-    [elapsed] = FINISHED.findall(keep.read_text())[-1:] or ["0"]
+    build_log = log[log.rindex("Running with dbt=") :]
+    keep.write_text(build_log)
+    nodes = [(match[1].split()[-1].removeprefix("main."), float(match[2])) for match in NODE_LINE.finditer(build_log)]
+    [elapsed] = FINISHED.findall(build_log)[-1:] or ["0"]
     summary = {
         "nodes": len(nodes),
         "dbt_elapsed_seconds": round(float(elapsed), 1),

@@ -38,10 +38,6 @@ from billing_cli.ingest import ingest
 REPO = Path(__file__).resolve().parent.parent
 
 parse_cache.install()
-# make test runs two test files at once on two cores: a build on one dbt thread costs about a fifth less CPU
-# than on the profile's default two (a scenario build: 7.8 s CPU against 9.6 s); test_cli's
-# build-then-export runs with the default
-os.environ.setdefault("BILLING_THREADS", "1")
 # dbt writes no logs/dbt.log and no run_results.json / manifest.json: nothing in a build needs them
 TEST_DBT_FLAGS = ("--log-level-file", "none", "--no-write-json")
 DbtProject.extra_flags = TEST_DBT_FLAGS
@@ -268,3 +264,11 @@ def make_project(tmp_path):
 
 def D(value) -> Decimal:
     return Decimal(str(value))
+
+
+def pytest_configure(config):
+    """make test runs two test files at once on two cores: a build on one dbt thread costs about a fifth
+    less CPU than on the profile's default two (a scenario build: 7.8 s CPU against 9.6 s); test_cli's
+    build-then-export runs with the default. Set for test runs only: the benchmarks import this module
+    for its seed helpers and build with a user's default."""
+    os.environ.setdefault("BILLING_THREADS", "1")

@@ -47,7 +47,7 @@ segment_boundaries as (
         contract_id,
         segment_starting_at as boundary_at
     from segments
-    union
+    union all
     select
         contract_id,
         segment_ending_before as boundary_at
