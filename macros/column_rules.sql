@@ -19,41 +19,56 @@ rows with another value). The test returns one row per broken rule: failed_check
             accepted_values: {status: [DRAFT, FINALIZED]}
 -#}
 {% test column_rules(model, primary_key=none, not_null=none, unique=none, unique_combination=none, accepted_values=none) %}
+{#- Row rules (not_null, accepted_values) are counted in one scan of the model; each unique rule is a
+    grouping of its own columns. No CTE reads the model: one read twice would be kept whole for the
+    second read, the whole event history on a first build (DECISIONLOG D82). -#}
 {%- set key = [] if primary_key is none else ([primary_key] if primary_key is string else primary_key) -%}
-{%- set checks = [] -%}
+{%- set row_checks = [] -%}
 {%- for column in key + (not_null or []) -%}
-    {%- do checks.append(("not_null(" ~ column ~ ")", "from checked where " ~ column ~ " is null")) -%}
+    {%- do row_checks.append(("not_null(" ~ column ~ ")", column ~ " is null")) -%}
+{%- endfor -%}
+{%- for column, values in (accepted_values or {}).items() -%}
+    {%- set literals = [] -%}
+    {%- for value in values -%}{%- do literals.append(dbt.string_literal(value)) -%}{%- endfor -%}
+    {%- do row_checks.append((
+        "accepted_values(" ~ column ~ ")",
+        column ~ " is not null and " ~ column ~ " not in (" ~ (literals | join(", ")) ~ ")"
+    )) -%}
 {%- endfor -%}
 {%- set unique_sets = [] -%}
 {%- if key -%}{%- do unique_sets.append((key, true)) -%}{%- endif -%}
 {%- for column in unique or [] -%}{%- do unique_sets.append(([column], true)) -%}{%- endfor -%}
 {%- if unique_combination -%}{%- do unique_sets.append((unique_combination, false)) -%}{%- endif -%}
+{%- if not row_checks and not unique_sets -%}
+    {{ exceptions.raise_compiler_error("column_rules on " ~ model ~ ": no rule given") }}
+{%- endif %}
+{%- set results = [] -%}
+{%- for name, condition in row_checks -%}
+    {%- do results.append("select " ~ dbt.string_literal(name) ~ " as failed_check, row_checks.check_" ~ loop.index ~ " as failing_rows from row_checks") -%}
+{%- endfor -%}
 {%- for columns, skip_nulls in unique_sets -%}
     {%- set listed = columns | join(', ') -%}
     {%- set where = (" where " ~ (columns | join(" is not null and ")) ~ " is not null") if skip_nulls else "" -%}
-    {%- do checks.append((
-        ("unique(" if skip_nulls else "unique_combination(") ~ listed ~ ")",
-        "from (select " ~ listed ~ " from checked" ~ where ~ " group by " ~ listed ~ " having count(*) > 1) as repeated"
-    )) -%}
-{%- endfor -%}
-{%- for column, values in (accepted_values or {}).items() -%}
-    {%- set literals = [] -%}
-    {%- for value in values -%}{%- do literals.append(dbt.string_literal(value)) -%}{%- endfor -%}
-    {%- do checks.append((
-        "accepted_values(" ~ column ~ ")",
-        "from checked where " ~ column ~ " is not null and " ~ column ~ " not in (" ~ (literals | join(", ")) ~ ")"
-    )) -%}
-{%- endfor -%}
-{%- if not checks -%}
-    {{ exceptions.raise_compiler_error("column_rules on " ~ model ~ ": no rule given") }}
-{%- endif %}
-with checked as (
-    select * from {{ model }}
+    {%- do results.append(
+        "select " ~ dbt.string_literal(("unique(" if skip_nulls else "unique_combination(") ~ listed ~ ")")
+        ~ " as failed_check, count(*) as failing_rows from (select " ~ listed ~ " from " ~ model ~ where
+        ~ " group by " ~ listed ~ " having count(*) > 1) as repeated"
+    ) -%}
+{%- endfor %}
+with
+{%- if row_checks %}
+row_checks as (
+    select
+    {%- for name, condition in row_checks %}
+        count(case when {{ condition }} then 1 end) as check_{{ loop.index }}{{ "," if not loop.last }}
+    {%- endfor %}
+    from {{ model }}
 ),
+{%- endif %}
 
 results as (
-    {%- for name, source in checks %}
-    select {{ dbt.string_literal(name) }} as failed_check, count(*) as failing_rows {{ source }}
+    {%- for result in results %}
+    {{ result }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -421,8 +421,9 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
 
 def test_batch_consistency_test_catches_a_second_winner(make_project):
     """tests/dbt/assert_event_batch_is_consistent.sql looks at the last batch's ids, and finds their
-    earlier copies anywhere: a second winning row for an old id fails it, and so does a metric match
-    in the batch that does not come from a winning row of the batch."""
+    earlier copies anywhere: a second winning row for an old id fails it, and so do a metric match
+    in the batch that does not come from a winning row of the batch, a match repeated, and a match
+    from another load than its winning row's."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
     call = {
         "transaction_id": "t1",
@@ -436,25 +437,64 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
     p.ingest([{**call, "transaction_id": "t2"}], loaded_at="2025-01-06T00:00:00Z")
     p.build(as_of="2025-01-07T00:00:00Z", data_tests=False)  # the test under test runs next, on its own
     assert p.build(select="assert_event_batch_is_consistent").success
+
+    def caught(breaking: list[str], repairing: list[str], problem: str) -> None:
+        """The test fails with `problem` once `breaking` ran, and passes again after `repairing`."""
+        for sql in breaking:
+            p.query(sql)
+        result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
+        assert not result.success and problem in result.describe()
+        for sql in repairing:
+            p.query(sql)
+        assert p.build(select="assert_event_batch_is_consistent").success
+
     # a metric match for t1 among the last batch's rows, where t1 has no winning row: t1 now matches
     # the metric twice (once per batch), which the batch-local check must see
-    p.query(
-        "insert into main.int_metric_events by name "
-        "select * replace (cast('2025-01-06 00:00:00' as timestamp) as loaded_at) "
-        "from main.int_metric_events where transaction_id = 't1'"
+    caught(
+        [
+            "insert into main.int_metric_events by name "
+            "select * replace (cast('2025-01-06 00:00:00' as timestamp) as loaded_at) "
+            "from main.int_metric_events where transaction_id = 't1'"
+        ],
+        [
+            "delete from main.int_metric_events where transaction_id = 't1' "
+            "and loaded_at = cast('2025-01-06 00:00:00' as timestamp)"
+        ],
+        "transaction_id=t1, problem=matches a metric but its row is not the winning copy",
     )
-    result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
-    assert not result.success and "assert_event_batch_is_consistent" in result.describe()
-    p.query(
-        "delete from main.int_metric_events where transaction_id = 't1' "
-        "and loaded_at = cast('2025-01-06 00:00:00' as timestamp)"
-    )
-    assert p.build(select="assert_event_batch_is_consistent").success
     # a winner for t1 among the rows of the last batch: t1 now has two winners
-    p.query(
-        "insert into main.int_events_deduplicated by name "
-        "select * replace (cast('2025-01-06 12:00:00' as timestamp) as loaded_at) "
-        "from main.int_events_deduplicated where transaction_id = 't1'"
+    caught(
+        [
+            "insert into main.int_events_deduplicated by name "
+            "select * replace (cast('2025-01-06 12:00:00' as timestamp) as loaded_at) "
+            "from main.int_events_deduplicated where transaction_id = 't1'"
+        ],
+        [
+            "delete from main.int_events_deduplicated where transaction_id = 't1' "
+            "and loaded_at = cast('2025-01-06 12:00:00' as timestamp)"
+        ],
+        "transaction_id=t1, problem=transaction_id has 2 winning rows",
     )
-    result = p.build(select="assert_event_batch_is_consistent", expect_success=False)
-    assert not result.success and "assert_event_batch_is_consistent" in result.describe()
+    # t2 matches the metric twice within the batch (its match repeated)
+    caught(
+        ["insert into main.int_metric_events by name select * from main.int_metric_events where transaction_id = 't2'"],
+        [
+            "create table main.t2_matches as select distinct * from main.int_metric_events where transaction_id = 't2'",
+            "delete from main.int_metric_events where transaction_id = 't2'",
+            "insert into main.int_metric_events by name select * from main.t2_matches",
+            "drop table main.t2_matches",
+        ],
+        "transaction_id=t2, problem=matches metric users more than once",
+    )
+    # t2's match from another load of the batch than its winning row's
+    caught(
+        [
+            "update main.int_metric_events set loaded_at = cast('2025-01-06 06:00:00' as timestamp) "
+            "where transaction_id = 't2'"
+        ],
+        [
+            "update main.int_metric_events set loaded_at = cast('2025-01-06 00:00:00' as timestamp) "
+            "where transaction_id = 't2'"
+        ],
+        "transaction_id=t2, problem=matches a metric but its row is not the winning copy",
+    )

@@ -1,90 +1,126 @@
 {#-
   The events this build added or recomputed are consistent: every transaction_id has one winner
-  (a well-formed row that is not a duplicate), an event matches each metric at most once, and
-  every format rejection reason is one the contract lists. Checked for the rows loaded in the last
-  build's batch (everything after a first or full build), so the test's cost grows with new data,
-  like the build's (DECISIONLOG D32). The ids' earlier copies are found wherever they are; metric
-  matches are checked within the batch (each comes from its id's winning row, in the same batch).
--#}
-with batch_rows as (
+  (a well-formed row that is not a duplicate), an event matches each metric at most once, each match
+  comes from its id's winning row, and every format rejection reason is one the contract lists.
+  Checked for the rows loaded in the last build's batch (everything after a first or full build), so
+  the test's cost grows with new data, like the build's (DECISIONLOG D32). The ids' earlier winners
+  are found wherever they are; metric matches are checked within the batch (each comes from its id's
+  winning row, in the same batch; with one winner per id, no id then matches a metric twice across
+  batches either).
 
-    select *
+  Memory (DECISIONLOG D82): after a first build the batch is the whole history, so the checks are
+  one grouping per transaction_id of the batch's rows and of its matches (grouped per metric first),
+  not a join, a semi-join and two groupings side by side: those ran out of DuckDB's 6 GB at 100 M
+  events, though each alone fits. Rows without a loaded_at compare as the earliest instant. The test
+  runs after the models that read the whole history on a first build (fct_event_outcomes, then the
+  readers of int_metered_events), not beside them.
+-#}
+-- depends_on: {{ ref('fct_event_outcomes') }}
+-- depends_on: {{ ref('fct_usage_daily') }}
+-- depends_on: {{ ref('int_segment_quantities') }}
+-- depends_on: {{ ref('int_event_group_values') }}
+with batch_match_groups as (
+
+    {#- the batch's matches per event and metric: more than one is a repeated match -#}
+    select
+        transaction_id,
+        billable_metric,
+        count(*) as matches,
+        min(coalesce(loaded_at, {{ billing._min_timestamp() }})) as first_match_load,
+        max(coalesce(loaded_at, {{ billing._min_timestamp() }})) as last_match_load
+    from {{ ref('int_metric_events') }}
+    where {{ billing.in_tested_loads() }}
+    group by transaction_id, billable_metric
+
+),
+
+batch_rows as (
+
+    select
+        transaction_id,
+        case when is_duplicate then 0 else 1 end as winners,
+        case when not is_duplicate then coalesce(loaded_at, {{ billing._min_timestamp() }}) end as winner_load,
+        cast(null as {{ dbt.type_string() }}) as repeated_metric,
+        cast(null as {{ dbt.type_timestamp() }}) as first_match_load,
+        cast(null as {{ dbt.type_timestamp() }}) as last_match_load
     from {{ ref('int_events_deduplicated') }}
-    where loaded_at > {{ billing.tested_events_loaded_after() }}
+    where
+        {{ billing.in_tested_loads() }}
+        and format_rejection_reason is null
+
     union all
-    select *
-    from {{ ref('int_events_deduplicated') }}
-    where loaded_at is null
+
+    select
+        transaction_id,
+        0 as winners,
+        cast(null as {{ dbt.type_timestamp() }}) as winner_load,
+        case when matches > 1 then billable_metric end as repeated_metric,
+        first_match_load,
+        last_match_load
+    from batch_match_groups
 
 ),
 
 batch_ids as (
 
-    select distinct transaction_id
+    select
+        transaction_id,
+        sum(winners) as batch_winners,
+        max(winner_load) as winner_load,
+        max(repeated_metric) as repeated_metric,
+        min(first_match_load) as first_match_load,
+        max(last_match_load) as last_match_load
     from batch_rows
-    where format_rejection_reason is null
-
-),
-
-repeated_winners as (
-
-    select
-        transaction_id,
-        'transaction_id has ' || cast(count(*) as {{ dbt.type_string() }}) || ' winning rows' as problem
-    from {{ ref('int_events_deduplicated') }}
-    where
-        format_rejection_reason is null
-        and not is_duplicate
-        and transaction_id in (select batch_ids.transaction_id from batch_ids)
     group by transaction_id
-    having count(*) <> 1
 
 ),
 
-batch_matches as (
+earlier_winners as (
 
-    {#- the metric matches of the batch's rows: they carry their event's loaded_at -#}
-    select *
-    from {{ ref('int_metric_events') }}
-    where loaded_at > {{ billing.tested_events_loaded_after() }}
-    union all
-    select *
-    from {{ ref('int_metric_events') }}
-    where loaded_at is null
+    {#- the winners loaded before the batch of the batch's ids -#}
+    select
+        earlier.transaction_id,
+        count(*) as winners
+    from {{ ref('int_events_deduplicated') }} as earlier
+    inner join batch_ids
+        on earlier.transaction_id = batch_ids.transaction_id
+    where
+        earlier.loaded_at <= {{ billing.tested_events_loaded_after() }}
+        and earlier.format_rejection_reason is null
+        and not earlier.is_duplicate
+    group by earlier.transaction_id
 
 ),
 
-repeated_matches as (
+checked as (
+
+    select
+        batch_ids.*,
+        batch_ids.batch_winners + coalesce(earlier_winners.winners, 0) as all_winners
+    from batch_ids
+    left join earlier_winners
+        on batch_ids.transaction_id = earlier_winners.transaction_id
+
+),
+
+inconsistent_ids as (
 
     select
         transaction_id,
-        'matches metric ' || billable_metric || ' more than once' as problem
-    from batch_matches
-    group by transaction_id, billable_metric
-    having count(*) > 1
-
-),
-
-matches_of_losers as (
-
-    {#- after an incremental build, matches are checked within the batch: each must come from its
-        id's winning row, which is in the same batch; with one winner per id (above), no id then
-        matches a metric twice across batches either (a full check needs nothing more) -#}
-    select
-        batch_matches.transaction_id,
-        'matches metric ' || batch_matches.billable_metric
-        || ' but its row is not the winning copy' as problem
-    from batch_matches
-    left join batch_rows as winners
-        on
-            batch_matches.transaction_id = winners.transaction_id
-            and (
-                batch_matches.loaded_at = winners.loaded_at
-                or (batch_matches.loaded_at is null and winners.loaded_at is null)
-            )
-            and winners.format_rejection_reason is null
-            and not winners.is_duplicate
-    where winners.transaction_id is null
+        case
+            when all_winners <> 1
+                then 'transaction_id has ' || cast(all_winners as {{ dbt.type_string() }}) || ' winning rows'
+            when repeated_metric is not null
+                then 'matches metric ' || repeated_metric || ' more than once'
+            else 'matches a metric but its row is not the winning copy'
+        end as problem
+    from checked
+    where
+        all_winners <> 1
+        or repeated_metric is not null
+        or (first_match_load is not null and batch_winners <> 1)
+        or first_match_load <> winner_load
+        or last_match_load <> winner_load
 
 ),
 
@@ -93,18 +129,16 @@ unknown_reasons as (
     select
         transaction_id,
         'unknown format_rejection_reason ' || format_rejection_reason as problem
-    from batch_rows
-    where format_rejection_reason not in (
-        'missing_transaction_id', 'missing_customer_id', 'missing_event_type',
-        'invalid_timestamp', 'future_timestamp', 'invalid_properties'
-    )
+    from {{ ref('int_events_deduplicated') }}
+    where
+        {{ billing.in_tested_loads() }}
+        and format_rejection_reason not in (
+            'missing_transaction_id', 'missing_customer_id', 'missing_event_type',
+            'invalid_timestamp', 'future_timestamp', 'invalid_properties'
+        )
 
 )
 
-select * from repeated_winners
-union all
-select * from repeated_matches
-union all
-select * from matches_of_losers
+select * from inconsistent_ids
 union all
 select * from unknown_reasons

@@ -6,7 +6,8 @@
   (issue #19), like assert_event_batch_is_consistent. Per load, counted by one grouping of both
   sides (rows without a loaded_at form one group), not a join: a streaming loader writes a loaded_at
   per row, and a join on a nullable key with an `or both null` clause runs as a nested loop
-  (DECISIONLOG D42).
+  (DECISIONLOG D42). Each part scans the outcomes for its own columns: a CTE read twice would be
+  kept whole for the second read, the whole history after a first build (DECISIONLOG D82).
 -#}
 with raw_loads as (
 
@@ -26,24 +27,14 @@ raw_rows as (
 
 ),
 
-batch_outcomes as (
-
-    select
-        loaded_at,
-        outcome,
-        reason
-    from {{ ref('fct_event_outcomes') }}
-    where {{ billing.in_tested_loads() }}
-
-),
-
 outcome_rows as (
 
     select
         loaded_at,
         0 as raw_count,
         1 as outcome_count
-    from batch_outcomes
+    from {{ ref('fct_event_outcomes') }}
+    where {{ billing.in_tested_loads() }}
 
 ),
 
@@ -97,11 +88,14 @@ malformed_outcomes as (
     select
         loaded_at,
         'outcome ' || coalesce(outcome, 'NULL') || ' with reason ' || coalesce(reason, 'NULL') as problem
-    from batch_outcomes
+    from {{ ref('fct_event_outcomes') }}
     where
-        outcome is null
-        or (outcome = 'rejected' and reason is null)
-        or (outcome <> 'rejected' and reason is not null)
+        {{ billing.in_tested_loads() }}
+        and (
+            outcome is null
+            or (outcome = 'rejected' and reason is null)
+            or (outcome <> 'rejected' and reason is not null)
+        )
 
 )
 
