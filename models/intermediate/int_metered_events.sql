@@ -3,10 +3,10 @@
   for any metric they match (those events are rejected as a whole, see fct_event_outcomes).
   A view over the incremental int_metric_events.
 
-  Read after fct_event_outcomes (and the event tests, which wait for it): on a first build every
-  reader of this view (rating, fct_usage_daily) and fct_event_outcomes each read the whole history,
-  and two such queries at once in one DuckDB share its memory limit and ran out of it at 100 M
-  events on two dbt threads (DECISIONLOG D82).
+  Read after fct_event_outcomes: on a first build the readers of this view (rating,
+  fct_usage_daily) and fct_event_outcomes each read the whole history, and two such queries at once
+  in one DuckDB share its memory limit, which ran out at 100 M events on two dbt threads
+  (DECISIONLOG D82).
 -#}
 {{ config(materialized='view') }}
 -- depends_on: {{ ref('fct_event_outcomes') }}
