@@ -11,7 +11,9 @@
   Memory (DECISIONLOG D82): after a first build the batch is the whole history, so the checks are
   one grouping per transaction_id of the batch's rows and of its matches (grouped per metric first),
   not a join, a semi-join and two groupings side by side: those ran out of DuckDB's 6 GB at 100 M
-  events, though each alone fits. Rows without a loaded_at compare as the earliest instant. The test
+  events, though each alone fits. batch_ids, one row per id, is read twice: its earlier winners are
+  joined to it, which on a nightly build probes the history with the batch's ids instead of grouping
+  the whole history. Rows without a loaded_at compare as the earliest instant. The test
   runs after the models that read the whole history on a first build (fct_event_outcomes, then the
   readers of int_metered_events), not beside them.
 -#}
