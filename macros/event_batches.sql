@@ -283,7 +283,7 @@ where loaded_at <= {{ billing.event_batch_plan('batch_loaded_after', model_name)
   last day (scalar subqueries: a range DuckDB prunes by; `event_at`: bound on it instead of on the
   day), or everything on a full recompute; and customers whose every day is redone.
 -#}
-{% macro daily_batch_in_range(usage_date, contract_id, event_at=none) -%}
+{% macro daily_batch_in_range(usage_date, contract_id, event_at=none, or_full=true) -%}
 {%- set batch = ref('int_usage_daily_batch') -%}
 {%- if not billing.incremental_events() -%}
 true
@@ -297,8 +297,9 @@ true
     and {{ usage_date }} <= (select max(usage_date) from {{ batch }} where batch_kind = 'day')
 {%- endif %}
     and (
+        {%- if or_full %}
         {{ billing.event_batch_plan('decision', 'fct_usage_daily') }} = 'full'
-        or exists (
+        or {% endif %}exists (
             select 1 from {{ batch }} as batch_days
             where batch_days.batch_kind = 'day'
                 and batch_days.contract_id = {{ contract_id }}
@@ -316,16 +317,30 @@ false
 {%- endif -%}
 {%- endmacro %}
 
-{#- The rows of `relation` (with usage_date, contract_id, customer_id; `event_at` to bound on) in fct_usage_daily's batch. -#}
+{#-
+  The rows of `relation` (with usage_date, contract_id, customer_id; `event_at` to bound on) in
+  fct_usage_daily's batch, as disjoint branches: all of them on a full recompute; else the batch's
+  (contract, day) pairs, and the other days of the batch's customers. The full recompute has a branch
+  of its own, so that it reads the rows as they are: as a condition on each row (`decision = 'full'
+  or exists (...)`) it took 13 s of a 10 M-event first build where reading them takes 4 s (D83).
+-#}
 {% macro daily_batch_rows(relation, event_at=none) -%}
+{%- if not billing.incremental_events() -%}
+select * from {{ relation }}
+{%- else -%}
+{%- set decision = billing.event_batch_plan('decision', 'fct_usage_daily') -%}
 {%- set in_range = billing.daily_batch_in_range('batch_source.usage_date', 'batch_source.contract_id',
-                                                 ('batch_source.' ~ event_at) if event_at else none) -%}
+                                                 ('batch_source.' ~ event_at) if event_at else none, or_full=false) -%}
 select * from {{ relation }} as batch_source
-where {{ in_range }}
-{%- if billing.incremental_events() %}
+where {{ decision }} = 'full'
 union all
 select * from {{ relation }} as batch_source
-where {{ billing.daily_batch_customers('batch_source.customer_id') }}
+where {{ decision }} <> 'full'
+    and {{ in_range }}
+union all
+select * from {{ relation }} as batch_source
+where {{ decision }} <> 'full'
+    and {{ billing.daily_batch_customers('batch_source.customer_id') }}
     and not ({{ in_range }})
 {%- endif -%}
 {%- endmacro %}

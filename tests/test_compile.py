@@ -88,6 +88,7 @@ def plain_sql(model: str) -> str:
     text = re.sub(r"\{\{\s*config\(.*?\)\s*\}\}", "", text)
     text = re.sub(r"\{\{ billing\.order_rows_by\(\[(.*?)\]\) \}\}", lambda m: "order by " + m[1].replace("'", ""), text)
     text = text.replace("{{ dbt.type_string() }}", "varchar").replace("{{ billing.type_decimal() }}", "decimal(38, 10)")
+    text = text.replace("{{ billing.inline_cte() }}", "not materialized")
     return re.sub(r"\{\{\s*(?:\w+\.)?(\w+)\((.*?)\)\s*\}\}", r"\1(\2)", text)
 
 
@@ -162,6 +163,10 @@ class _Macros:
     @staticmethod
     def type_string():
         return "varchar"
+
+    @staticmethod
+    def inline_cte():
+        return "not materialized"
 
     @staticmethod
     def string_literal(text):

@@ -22,7 +22,7 @@ with events as (
 
 ),
 
-well_formed as (
+well_formed as {{ billing.inline_cte() }} (
 
     select * from events
     where format_rejection_reason is null

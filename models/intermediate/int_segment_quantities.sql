@@ -76,7 +76,7 @@ cut_days as (
 
 ),
 
-bucketed_events as (
+bucketed_events as {{ billing.inline_cte() }} (
 
     {#- each event's bucket: its month, else its day, else itself, the first that no boundary cuts -#}
     select

@@ -13,7 +13,7 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
-with metered as (
+with metered as {{ billing.inline_cte() }} (
 
     select
         *,

@@ -14,7 +14,7 @@
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
 -- depends_on: {{ ref('int_event_batch_key_changes') }}
-with matches as (
+with matches as {{ billing.inline_cte() }} (
 
     {{ billing.empty_metric_events() }}
 ),
