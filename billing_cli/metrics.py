@@ -506,6 +506,40 @@ def render_metric_model(metric: Metric) -> str:
     )
 
 
+def event_metric_check(index: int, metric: Metric) -> dict:
+    """What int_event_metric_checks evaluates on each event for `metric`: the condition its model
+    matches events by, and for a numeric metric the property its value is read from."""
+    if metric.sql is not None:
+        condition = sql_metrics.match_condition(sql_metrics.compile_sql_metric(metric.name, metric.sql)[0])
+        predicate = render_expression(condition) if condition is not None else "true"
+    else:
+        predicate = " and ".join(render_expression(c) for c in metric_conditions(metric))
+    numeric = metric.sql is None and metric.aggregation in NUMERIC_AGGREGATIONS
+    return {
+        "index": index,
+        "name": metric.name,
+        "predicate": predicate,
+        "property_expr": render_expression(_json_get(metric.property)) if numeric else None,
+    }
+
+
+def render_event_checks_model(metrics: list[Metric]) -> str:
+    """int_event_metric_checks: each event of fct_event_outcomes's batch with the number of metrics
+    it matches and the value rejection, if any (DECISIONLOG D84)."""
+    checks = [event_metric_check(i, m) for i, m in enumerate(metrics, start=1)]
+    numeric = [c for c in checks if c["property_expr"]]
+    return _env.get_template("event_metric_checks.sql.j2").render(
+        checks=checks,
+        numeric=numeric,
+        matched_sum=" + ".join(f"matches_{c['index']}" for c in checks) or "0",
+        any_reason={
+            reason: " or ".join(f"rejection_{c['index']} = '{reason}'" for c in numeric)
+            for reason in ("non_numeric_value", "value_out_of_range")
+        },
+        marker=GENERATED_MARKER,
+    )
+
+
 def render_union_model(metrics: list[Metric]) -> str:
     return _env.get_template("metric_union.sql.j2").render(metrics=metrics, marker=GENERATED_MARKER)
 
@@ -534,6 +568,7 @@ def compile_metrics(metrics: list[Metric]) -> CompiledProject:
         metrics=sql_metric_list, scope="daily", marker=GENERATED_MARKER
     )
     out.files[METRICS_DIR / "int_metric_events.sql"] = render_union_model(metrics)
+    out.files[METRICS_DIR / "int_event_metric_checks.sql"] = render_event_checks_model(metrics)
     out.files[METRICS_DIR / "int_billable_metrics.sql"] = render_metric_list_model(metrics)
     out.files[METRICS_DIR / "_metrics__models.yml"] = render_schema_yml(metrics)
     return out

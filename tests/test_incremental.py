@@ -422,8 +422,8 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
 def test_batch_consistency_test_catches_a_second_winner(make_project):
     """tests/dbt/assert_event_batch_is_consistent.sql looks at the last batch's ids, and finds their
     earlier copies anywhere: a second winning row for an old id fails it, and so do a metric match
-    in the batch that does not come from a winning row of the batch, a match repeated, and a match
-    from another load than its winning row's."""
+    in the batch that does not come from a winning row of the batch, a match repeated, a match
+    from another load than its winning row's, and an outcome counting other matches than there are."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
     call = {
         "transaction_id": "t1",
@@ -497,4 +497,10 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
             "where transaction_id = 't2'"
         ],
         "transaction_id=t2, problem=matches a metric but its row is not the winning copy",
+    )
+    # fct_event_outcomes counts t2's metrics (calls, users) itself (int_event_metric_checks): it must agree
+    caught(
+        ["update main.fct_event_outcomes set matched_metrics = 3 where transaction_id = 't2'"],
+        ["update main.fct_event_outcomes set matched_metrics = 2 where transaction_id = 't2'"],
+        "problem=fct_event_outcomes counts 3 metric matches in the batch where int_metric_events has 2",
     )

@@ -15,6 +15,7 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
+-- depends_on: {{ ref('int_metric_events') }}
 with events as (
 
     select * from ({{ billing.event_batch_rows(ref('int_events_deduplicated'), key='customer_id') }}) as batch_rows
@@ -23,23 +24,8 @@ with events as (
 
 attributed as (
 
-    select * from ({{ billing.event_batch_rows(ref('int_events_attributed'), key='sent_customer_id') }}) as batch_rows
-
-),
-
-metric_matches as (
-
-    select
-        transaction_id,
-        count(*) as matched_metrics,
-        max(case when is_non_numeric then 1 else 0 end) as has_non_numeric,
-        {#- an event rejected for two metrics' values: non_numeric_value before value_out_of_range -#}
-        min(value_rejection) as value_rejection,
-        {#- the metric (the first by name) whose value gave that reason -#}
-        min(case when value_rejection = 'non_numeric_value' then billable_metric end) as non_numeric_metric,
-        min(case when value_rejection = 'value_out_of_range' then billable_metric end) as out_of_range_metric
-    from ({{ billing.event_batch_rows(ref('int_metric_events'), key='sent_customer_id') }}) as batch_rows
-    group by transaction_id
+    {#- the batch's winning copies, attributed, with what the metrics make of each (DECISIONLOG D84) -#}
+    select * from {{ ref('int_event_metric_checks') }}
 
 ),
 
@@ -58,31 +44,26 @@ winners as (
         attributed.event_at,
         case
             when attributed.attribution_rejection_reason is not null then 'rejected'
-            when metric_matches.has_non_numeric = 1 then 'rejected'
-            when metric_matches.transaction_id is not null then 'metered'
+            when attributed.value_rejection is not null then 'rejected'
+            when attributed.matched_metrics > 0 then 'metered'
             else 'unmetered'
         end as outcome,
-        case
-            when attributed.attribution_rejection_reason is not null then attributed.attribution_rejection_reason
-            when metric_matches.has_non_numeric = 1 then coalesce(metric_matches.value_rejection, 'non_numeric_value')
-        end as reason,
+        coalesce(attributed.attribution_rejection_reason, attributed.value_rejection) as reason,
         case
             when attributed.attribution_rejection_reason is not null then null
-            when metric_matches.value_rejection = 'non_numeric_value'
+            when attributed.value_rejection = 'non_numeric_value'
                 then {{ dbt.concat([
-                    "'billable metric '", "metric_matches.non_numeric_metric",
+                    "'billable metric '", "attributed.non_numeric_metric",
                     "': its property is not a number; the whole event is rejected (DECISIONLOG D7)'"
                 ]) }}
-            when metric_matches.value_rejection = 'value_out_of_range'
+            when attributed.value_rejection = 'value_out_of_range'
                 then {{ dbt.concat([
-                    "'billable metric '", "metric_matches.out_of_range_metric",
+                    "'billable metric '", "attributed.out_of_range_metric",
                     "': a metric value must be a number of magnitude below 10^15 (DECISIONLOG D56)'"
                 ]) }}
         end as reason_detail,
-        coalesce(metric_matches.matched_metrics, 0) as matched_metrics
+        attributed.matched_metrics
     from attributed
-    left join metric_matches
-        on attributed.transaction_id = metric_matches.transaction_id
 
 ),
 

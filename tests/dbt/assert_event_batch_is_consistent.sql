@@ -1,7 +1,11 @@
 {#-
   The events this build added or recomputed are consistent: every transaction_id has one winner
   (a well-formed row that is not a duplicate), an event matches each metric at most once, each match
-  comes from its id's winning row, and every format rejection reason is one the contract lists.
+  comes from its id's winning row, fct_event_outcomes counts as many metric matches as
+  int_metric_events holds (it evaluates the metrics' conditions itself, DECISIONLOG D84: compared in
+  total, a scan of the outcomes' counts, rather than per id, which would add the outcomes to the
+  grouping below), and
+  every format rejection reason is one the contract lists.
   Checked for the rows loaded in the last build's batch (everything after a first or full build), so
   the test's cost grows with new data, like the build's (DECISIONLOG D32). The ids' earlier winners
   are found wherever they are; metric matches are checked within the batch (each comes from its id's
@@ -11,9 +15,10 @@
   Memory (DECISIONLOG D82): after a first build the batch is the whole history, so the checks are
   one grouping per transaction_id of the batch's rows and of its matches (grouped per metric first),
   not a join, a semi-join and two groupings side by side: those ran out of DuckDB's 6 GB at 100 M
-  events, though each alone fits. batch_ids, one row per id, is read twice: its earlier winners are
-  joined to it, which on a nightly build probes the history with the batch's ids instead of grouping
-  the whole history. Rows without a loaded_at compare as the earliest instant. The test
+  events, though each alone fits. batch_ids, one row per id, is read three times: its earlier
+  winners are joined to it, which on a nightly build probes the history with the batch's ids instead
+  of grouping the whole history, and its match rows are added up. Rows without a loaded_at compare as
+  the earliest instant. The test
   runs after the models that read the whole history on a first build (fct_event_outcomes, then the
   readers of int_metered_events), not beside them.
 -#}
@@ -44,7 +49,8 @@ batch_rows as (
         case when not is_duplicate then coalesce(loaded_at, {{ billing._min_timestamp() }}) end as winner_load,
         cast(null as {{ dbt.type_string() }}) as repeated_metric,
         cast(null as {{ dbt.type_timestamp() }}) as first_match_load,
-        cast(null as {{ dbt.type_timestamp() }}) as last_match_load
+        cast(null as {{ dbt.type_timestamp() }}) as last_match_load,
+        0 as match_rows
     from {{ ref('int_events_deduplicated') }}
     where
         {{ billing.in_tested_loads() }}
@@ -58,7 +64,8 @@ batch_rows as (
         cast(null as {{ dbt.type_timestamp() }}) as winner_load,
         case when matches > 1 then billable_metric end as repeated_metric,
         first_match_load,
-        last_match_load
+        last_match_load,
+        matches as match_rows
     from batch_match_groups
 
 ),
@@ -71,7 +78,8 @@ batch_ids as (
         max(winner_load) as winner_load,
         max(repeated_metric) as repeated_metric,
         min(first_match_load) as first_match_load,
-        max(last_match_load) as last_match_load
+        max(last_match_load) as last_match_load,
+        sum(match_rows) as match_rows
     from batch_rows
     group by transaction_id
 
@@ -126,6 +134,29 @@ inconsistent_ids as (
 
 ),
 
+match_totals as (
+
+    select
+        (
+            select coalesce(sum(matched_metrics), 0) from {{ ref('fct_event_outcomes') }}
+            where {{ billing.in_tested_loads() }}
+        ) as outcome_matches,
+        (select coalesce(sum(match_rows), 0) from batch_ids) as metric_matches
+
+),
+
+miscounted_matches as (
+
+    select
+        cast(null as {{ dbt.type_string() }}) as transaction_id,
+        'fct_event_outcomes counts ' || cast(outcome_matches as {{ dbt.type_string() }})
+        || ' metric matches in the batch where int_metric_events has '
+        || cast(metric_matches as {{ dbt.type_string() }}) as problem
+    from match_totals
+    where outcome_matches <> metric_matches
+
+),
+
 unknown_reasons as (
 
     select
@@ -142,5 +173,7 @@ unknown_reasons as (
 )
 
 select * from inconsistent_ids
+union all
+select * from miscounted_matches
 union all
 select * from unknown_reasons
