@@ -444,10 +444,22 @@ _env = jinja2.Environment(
 _env.filters["sql_literal"] = sql_literal
 
 
+def _sql_metric_predicate(select: exp.Select) -> str:
+    """The condition a SQL metric keeps events by (its WHERE), rendered; `true` without one."""
+    condition = sql_metrics.match_condition(select)
+    return render_expression(condition) if condition is not None else "true"
+
+
+def _property_expr(metric: Metric) -> str:
+    """The metric's property read from the event's properties, rendered; NULL without one."""
+    if not metric.property:
+        return "cast(null as {{ dbt.type_string() }})"
+    return render_expression(_json_get(metric.property))
+
+
 def render_sql_metric_models(metric: Metric) -> dict[str, str]:
     """A SQL metric: its matching events, its values per rate segment and per day."""
     select, group_keys = sql_metrics.compile_sql_metric(metric.name, metric.sql)
-    condition = sql_metrics.match_condition(select)
     counted = select.copy()
     counted.set("expressions", [*counted.expressions, exp.alias_(exp.Count(this=exp.Star()), "matched_events")])
     # each event's group values, from the key expressions (DECISIONLOG D23): columns group_key_<n>,
@@ -466,7 +478,7 @@ def render_sql_metric_models(metric: Metric) -> dict[str, str]:
         "group_keys": group_keys,
         "key_columns": key_columns,
         "event_group_values": event_group_values,
-        "predicate": render_expression(condition) if condition is not None else "true",
+        "predicate": _sql_metric_predicate(select),
         "marker": GENERATED_MARKER,
     }
     per_line = sql_metrics.scoped(
@@ -488,9 +500,6 @@ def render_sql_metric_models(metric: Metric) -> dict[str, str]:
 def render_metric_model(metric: Metric) -> str:
     conditions = metric_conditions(metric)
     _validate(metric, exp.and_(*conditions))
-    property_expr = (
-        render_expression(_json_get(metric.property)) if metric.property else "cast(null as {{ dbt.type_string() }})"
-    )
     if metric.group_keys:
         keys = ", ".join(jinja_string(k) for k in metric.group_keys)  # names validated by PROPERTY_NAME
         group_values_expr = f"{{{{ billing.json_properties_object('properties', [{keys}]) }}}}"
@@ -499,7 +508,7 @@ def render_metric_model(metric: Metric) -> str:
     return _env.get_template("metric_model.sql.j2").render(
         metric=metric,
         predicate="\n        and ".join(render_expression(c) for c in conditions),
-        property_expr=property_expr,
+        property_expr=_property_expr(metric),
         group_values_expr=group_values_expr,
         numeric=metric.aggregation in NUMERIC_AGGREGATIONS,
         marker=GENERATED_MARKER,
@@ -510,8 +519,7 @@ def event_metric_check(index: int, metric: Metric) -> dict:
     """What int_event_metric_checks evaluates on each event for `metric`: the condition its model
     matches events by, and for a numeric metric the property its value is read from."""
     if metric.sql is not None:
-        condition = sql_metrics.match_condition(sql_metrics.compile_sql_metric(metric.name, metric.sql)[0])
-        predicate = render_expression(condition) if condition is not None else "true"
+        predicate = _sql_metric_predicate(sql_metrics.compile_sql_metric(metric.name, metric.sql)[0])
     else:
         predicate = " and ".join(render_expression(c) for c in metric_conditions(metric))
     numeric = metric.sql is None and metric.aggregation in NUMERIC_AGGREGATIONS
@@ -519,7 +527,7 @@ def event_metric_check(index: int, metric: Metric) -> dict:
         "index": index,
         "name": metric.name,
         "predicate": predicate,
-        "property_expr": render_expression(_json_get(metric.property)) if numeric else None,
+        "property_expr": _property_expr(metric) if numeric else None,
     }
 
 

@@ -4,8 +4,7 @@
   comes from its id's winning row, fct_event_outcomes counts as many metric matches as
   int_metric_events holds (it evaluates the metrics' conditions itself, DECISIONLOG D84: compared in
   total, a scan of the outcomes' counts, rather than per id, which would add the outcomes to the
-  grouping below), and
-  every format rejection reason is one the contract lists.
+  grouping below), and every format rejection reason is one the contract lists.
   Checked for the rows loaded in the last build's batch (everything after a first or full build), so
   the test's cost grows with new data, like the build's (DECISIONLOG D32). The ids' earlier winners
   are found wherever they are; metric matches are checked within the batch (each comes from its id's
