@@ -68,6 +68,25 @@
 {% macro default__inline_cte() %}{% endmacro %}
 {% macro duckdb__inline_cte() %}not materialized{% endmacro %}
 
+{#-
+  A compact key of a transaction_id (DECISIONLOG D85): a 64-bit hash, fixed width, that a build
+  probes the history's ids with before comparing the few ids it finds exactly. Probing 100 M stored
+  ids with a night's batch reads and hashes every stored string otherwise; the key is one integer
+  column. Equal ids have equal keys; equal keys need not be equal ids, so a reader compares the ids
+  of the rows the key found. Engines without a fast 64-bit hash take the id itself.
+    {{ billing.transaction_key('transaction_id') }}  ->  hash(transaction_id)   (DuckDB)
+-#}
+{% macro transaction_key(column) %}{{ return(adapter.dispatch('transaction_key', 'billing')(column)) }}{% endmacro %}
+{% macro default__transaction_key(column) %}{{ column }}{% endmacro %}
+{% macro duckdb__transaction_key(column) %}hash({{ column }}){% endmacro %}
+{% macro spark__transaction_key(column) %}xxhash64({{ column }}){% endmacro %}
+{% macro databricks__transaction_key(column) %}{{ return(billing.spark__transaction_key(column)) }}{% endmacro %}
+{% macro type_transaction_key() %}{{ return(adapter.dispatch('type_transaction_key', 'billing')()) }}{% endmacro %}
+{% macro default__type_transaction_key() %}{{ return(dbt.type_string()) }}{% endmacro %}
+{% macro duckdb__type_transaction_key() %}{{ return('ubigint') }}{% endmacro %}
+{% macro spark__type_transaction_key() %}{{ return('bigint') }}{% endmacro %}
+{% macro databricks__type_transaction_key() %}{{ return(billing.spark__type_transaction_key()) }}{% endmacro %}
+
 {#- The materialization of the incremental event models. -#}
 {% macro event_model_materialization() -%}
 {{ return('incremental' if billing.incremental_events() else 'table') }}

@@ -504,3 +504,26 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
         ["update main.fct_event_outcomes set matched_metrics = 2 where transaction_id = 't2'"],
         "problem=fct_event_outcomes counts 3 metric matches in the batch where int_metric_events has 2",
     )
+    # t2's stored key is not its id's (later copies of t2 would not find it, DECISIONLOG D85)
+    caught(
+        ["update main.int_events_deduplicated set transaction_key = transaction_key + 1 where transaction_id = 't2'"],
+        ["update main.int_events_deduplicated set transaction_key = hash(transaction_id) where transaction_id = 't2'"],
+        "transaction_id=t2, problem=transaction_key is not the key of its transaction_id",
+    )
+
+    # keys are compared, then ids: a new id whose key an earlier, other id holds (a hash collision,
+    # made here by giving t1's row t3's key) is not a copy of it; a copy of t2 still is
+    p.query("update main.int_events_deduplicated set transaction_key = hash('t3') where transaction_id = 't1'")
+    p.ingest(
+        [{**call, "transaction_id": "t3"}, {**call, "transaction_id": "t2", "properties": {"user": "u9"}}],
+        loaded_at="2025-01-07T00:00:00Z",
+    )
+    assert p.build(as_of="2025-01-08T00:00:00Z").success  # with the consistency test
+    verdicts = p.query(
+        "select transaction_id, is_duplicate, load_rank from main.int_events_deduplicated "
+        "where loaded_at = cast('2025-01-07 00:00:00' as timestamp) order by transaction_id"
+    )
+    assert verdicts == [
+        {"transaction_id": "t2", "is_duplicate": True, "load_rank": 2},
+        {"transaction_id": "t3", "is_duplicate": False, "load_rank": 1},
+    ]

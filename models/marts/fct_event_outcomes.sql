@@ -18,7 +18,9 @@
 -- depends_on: {{ ref('int_metric_events') }}
 with events as (
 
-    select * from ({{ billing.event_batch_rows(ref('int_events_deduplicated'), key='customer_id') }}) as batch_rows
+    select * from (
+        {{ billing.event_batch_rows(ref('int_events_deduplicated'), key='customer_id', key_table=true) }}
+    ) as batch_rows
 
 ),
 

@@ -22,8 +22,7 @@ raw_rows as (
         loaded_at,
         1 as raw_count,
         0 as outcome_count
-    from raw_loads
-    where {{ billing.in_tested_loads() }}
+    from ({{ billing.tested_rows('raw_loads') }}) as tested
 
 ),
 
@@ -33,8 +32,7 @@ outcome_rows as (
         loaded_at,
         0 as raw_count,
         1 as outcome_count
-    from {{ ref('fct_event_outcomes') }}
-    where {{ billing.in_tested_loads() }}
+    from ({{ billing.tested_rows(ref('fct_event_outcomes')) }}) as tested
 
 ),
 
@@ -88,14 +86,11 @@ malformed_outcomes as (
     select
         loaded_at,
         'outcome ' || coalesce(outcome, 'NULL') || ' with reason ' || coalesce(reason, 'NULL') as problem
-    from {{ ref('fct_event_outcomes') }}
+    from ({{ billing.tested_rows(ref('fct_event_outcomes')) }}) as tested
     where
-        {{ billing.in_tested_loads() }}
-        and (
-            outcome is null
-            or (outcome = 'rejected' and reason is null)
-            or (outcome <> 'rejected' and reason is not null)
-        )
+        outcome is null
+        or (outcome = 'rejected' and reason is null)
+        or (outcome <> 'rejected' and reason is not null)
 
 )
 

@@ -19,8 +19,7 @@ summarised as (
         loaded_at,
         event_count as summarised,
         0 as landed
-    from {{ ref('fct_event_load_summary') }}
-    where {{ billing.in_tested_loads() }}
+    from ({{ billing.tested_rows(ref('fct_event_load_summary')) }}) as tested
 
 ),
 
@@ -30,8 +29,7 @@ landed as (
         loaded_at,
         0 as summarised,
         1 as landed
-    from raw_loads
-    where {{ billing.in_tested_loads() }}
+    from ({{ billing.tested_rows('raw_loads') }}) as tested
 
 ),
 
