@@ -12,8 +12,9 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
-with outcomes as (
+with outcomes as {{ billing.inline_cte() }} (
 
+    {#- read where used (D83, D85): stored whole first, it was a copy of every outcome each night #}
     select * from {{ ref('fct_event_outcomes') }}
 
 ),
