@@ -527,3 +527,53 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
         {"transaction_id": "t2", "is_duplicate": True, "load_rank": 2},
         {"transaction_id": "t3", "is_duplicate": False, "load_rank": 1},
     ]
+
+
+def test_a_dedup_table_built_before_the_transaction_key_gains_it(make_project):
+    """DECISIONLOG D85: int_events_deduplicated gained transaction_key. A database built before has a
+    dedup table without it (the column is dropped here) and older code versions recorded (set
+    here): the next build adds the column before the model's SQL reads it, recomputes the event
+    models in full, so every row holds its id's key, and a copy of an earlier id is a duplicate."""
+    p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
+    call = {
+        "transaction_id": "t1",
+        "customer_id": "A",
+        "event_type": "call",
+        "timestamp": "2025-01-03T00:00:00Z",
+        "properties": {"user": "u1"},
+    }
+    p.ingest([call, {**call, "transaction_id": "t2"}], loaded_at="2025-01-05T00:00:00Z")
+    p.build(as_of="2025-01-06T00:00:00Z", data_tests=False)
+    p.query("alter table main.int_events_deduplicated drop column transaction_key")
+    p.query("update main.billing_event_batches set code_version = 'built before D85'")
+
+    p.ingest(
+        [{**call, "properties": {"user": "u2"}}, {**call, "transaction_id": "t3"}], loaded_at="2025-01-06T00:00:00Z"
+    )
+    p.build(as_of="2025-01-07T00:00:00Z")  # the data tests included
+    last_plans = (
+        "select distinct decision, reason from main.billing_build_plans "
+        "where planned_at = (select max(planned_at) from main.billing_build_plans)"
+    )
+    assert p.query(last_plans) == [
+        {"decision": "full", "reason": "the model, a model it depends on or a macro they use changed"}
+    ]
+    rows = p.query(
+        "select transaction_id, is_duplicate, transaction_key = hash(transaction_id) as keyed "
+        "from main.int_events_deduplicated order by loaded_at, transaction_id"
+    )
+    assert rows == [
+        {"transaction_id": "t1", "is_duplicate": False, "keyed": True},
+        {"transaction_id": "t2", "is_duplicate": False, "keyed": True},
+        {"transaction_id": "t1", "is_duplicate": True, "keyed": True},
+        {"transaction_id": "t3", "is_duplicate": False, "keyed": True},
+    ]
+
+    # and the build after it is incremental again, finding t3's copy by its key
+    p.ingest([{**call, "transaction_id": "t3", "properties": {"user": "u3"}}], loaded_at="2025-01-07T00:00:00Z")
+    p.build(as_of="2025-01-08T00:00:00Z")
+    assert [row["decision"] for row in p.query(last_plans)] == ["incremental"]
+    assert p.query(
+        "select is_duplicate, load_rank from main.int_events_deduplicated "
+        "where loaded_at = cast('2025-01-07 00:00:00' as timestamp)"
+    ) == [{"is_duplicate": True, "load_rank": 2}]
