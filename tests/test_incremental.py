@@ -34,6 +34,14 @@ METRICS_CHANGED = """billable_metrics:
   - {name: users, event_type_in: [call, completion], aggregation: unique, property: user}
 """
 
+# one `call` event, the start of the stories that check the dedup table and its test
+CALL = {
+    "transaction_id": "t1",
+    "customer_id": "A",
+    "event_type": "call",
+    "timestamp": "2025-01-03T00:00:00Z",
+    "properties": {"user": "u1"},
+}
 CUSTOMERS = [{"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]}, {"customer_id": "B", "name": "Beta"}]
 CUSTOMERS_LATER = [
     {"customer_id": "A", "name": "Alpha", "ingest_aliases": ["a-alias"]},
@@ -423,15 +431,10 @@ def test_batch_consistency_test_catches_a_second_winner(make_project):
     """tests/dbt/assert_event_batch_is_consistent.sql looks at the last batch's ids, and finds their
     earlier copies anywhere: a second winning row for an old id fails it, and so do a metric match
     in the batch that does not come from a winning row of the batch, a match repeated, a match
-    from another load than its winning row's, and an outcome counting other matches than there are."""
+    from another load than its winning row's, an outcome counting other matches than there are, and a
+    stored transaction_key that is not its id's. A key collision does not make a new id a duplicate."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
-    call = {
-        "transaction_id": "t1",
-        "customer_id": "A",
-        "event_type": "call",
-        "timestamp": "2025-01-03T00:00:00Z",
-        "properties": {"user": "u1"},
-    }
+    call = CALL
     p.ingest([call], loaded_at="2025-01-05T00:00:00Z")
     p.build(as_of="2025-01-06T00:00:00Z", data_tests=False)
     p.ingest([{**call, "transaction_id": "t2"}], loaded_at="2025-01-06T00:00:00Z")
@@ -535,13 +538,7 @@ def test_a_dedup_table_built_before_the_transaction_key_gains_it(make_project):
     here): the next build adds the column before the model's SQL reads it, recomputes the event
     models in full, so every row holds its id's key, and a copy of an earlier id is a duplicate."""
     p = make_project().seeds(customers=CUSTOMERS, contracts=CONTRACTS, **CATALOG).metrics(METRICS)
-    call = {
-        "transaction_id": "t1",
-        "customer_id": "A",
-        "event_type": "call",
-        "timestamp": "2025-01-03T00:00:00Z",
-        "properties": {"user": "u1"},
-    }
+    call = CALL
     p.ingest([call, {**call, "transaction_id": "t2"}], loaded_at="2025-01-05T00:00:00Z")
     p.build(as_of="2025-01-06T00:00:00Z", data_tests=False)
     p.query("alter table main.int_events_deduplicated drop column transaction_key")
