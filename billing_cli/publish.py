@@ -68,13 +68,18 @@ def _literal(path: Path) -> str:
 
 
 BATCHED = "fct_usage_daily"
-# fct_usage_daily's batch, as its incremental step redid it (macros/event_batches.sql, daily_batch_*)
-IN_BATCH = """
-    (usage_date between (select min(usage_date) from main.int_usage_daily_batch where batch_kind = 'day')
-                    and (select max(usage_date) from main.int_usage_daily_batch where batch_kind = 'day')
-     and exists (select 1 from main.int_usage_daily_batch as b where b.batch_kind = 'day'
-                 and b.contract_id = t.contract_id and b.usage_date = t.usage_date))
-    or customer_id in (select customer_id from main.int_usage_daily_batch where batch_kind = 'customer')
+# fct_usage_daily's batch, as its incremental step redid it (macros/event_batches.sql, daily_batch_*):
+# its (contract, day) pairs, and its customers' every day. Two conditions, applied one after the other:
+# as one `a or b`, DuckDB could not skip a row group by usage_date, and read the whole table twice
+# (1.5 s of a 10 M micro-batch's publication; the table is ordered by usage_date).
+IN_BATCH_DAYS = """
+    usage_date between (select min(usage_date) from main.int_usage_daily_batch where batch_kind = 'day')
+                   and (select max(usage_date) from main.int_usage_daily_batch where batch_kind = 'day')
+    and exists (select 1 from main.int_usage_daily_batch as b where b.batch_kind = 'day'
+                and b.contract_id = t.contract_id and b.usage_date = t.usage_date)
+"""
+IN_BATCH_CUSTOMERS = """
+    customer_id in (select customer_id from main.int_usage_daily_batch where batch_kind = 'customer')
 """
 
 
@@ -184,8 +189,14 @@ def _write(con, tables: list[str], step: str, db_path: Path, usage_daily_process
         if table == BATCHED and step == "keep":
             continue
         if table == BATCHED and step == "batch":
-            con.execute(f"delete from {pub}.{_quote(table)} as t where {IN_BATCH}")
-            con.execute(f"insert into {pub}.{_quote(table)} select * from main.{_quote(table)} as t where {IN_BATCH}")
+            target, source = f"{pub}.{_quote(table)}", f"main.{_quote(table)}"
+            con.execute(f"delete from {target} as t where {IN_BATCH_DAYS}")
+            con.execute(f"delete from {target} as t where {IN_BATCH_CUSTOMERS}")
+            con.execute(f"insert into {target} select * from {source} as t where {IN_BATCH_DAYS}")
+            con.execute(
+                f"insert into {target} select * from {source} as t "
+                f"where {IN_BATCH_CUSTOMERS} and not coalesce({IN_BATCH_DAYS}, false)"
+            )
             continue
         con.execute(f"create table {pub}.{_quote(table)} as select * from main.{_quote(table)}")
     last_build = "(select invocation_id from main.build_log order by started_at desc limit 1)"
