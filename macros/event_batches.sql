@@ -258,7 +258,10 @@ from {{ source('raw', 'usage_events') }}
 {{ return(statements) }}
 {% endmacro %}
 
-{#- DuckDB: no metadata query (one inside the on-run-start hook would end its transaction early). -#}
+{#-
+  DuckDB: `add column if not exists`, no metadata query: with dbt-duckdb 1.10, reading the table's
+  columns (get_columns_in_relation) inside the hook lost the plan rows the hook then inserted.
+-#}
 {% macro duckdb__event_model_column_additions(model_name, relation) %}
 {%- set statements = [] -%}
 {%- for name, data_type in billing.event_model_added_columns().get(model_name, []) -%}
