@@ -21,6 +21,12 @@ records which batch of fct_usage_daily a copy holds (billing_event_batches.proce
 else (another build in between, published or not, a failed one, a full recompute, a changed column
 list, no previous copy) copies the whole table, as every other mart is copied.
 
+fct_event_load_summary (a row per load and outcome) grows the same way with a streaming loader, whose
+every event is a load: 10 million rows for 10 million events. It is batch-updated alike: the loads
+its incremental step recounted, those after the batch's start and those without a loaded_at, unless
+attribution keys changed in the build (then it also recounted earlier loads, and is copied whole).
+`publication.load_summary_processed_at` records its batch.
+
 Example:
     >>> publish(Path("billing.duckdb"), Path("."))          # doctest: +SKIP
     Publication(path=PosixPath('billing.read.duckdb'), tables=('fct_alerts', ...))
@@ -45,7 +51,8 @@ EVENT_GRAIN_MARTS = ("fct_event_outcomes",)
 class Publication:
     path: Path
     tables: tuple[str, ...]
-    usage_daily: str = "copy"  # how fct_usage_daily got there: copy, batch or keep (usage_daily_step)
+    usage_daily: str = "copy"  # how fct_usage_daily got there: copy, batch or keep (batch_step)
+    load_summary: str = "copy"  # how fct_event_load_summary got there, alike
 
 
 def default_target(db_path: Path) -> Path:
@@ -81,6 +88,11 @@ IN_BATCH_DAYS = """
 IN_BATCH_CUSTOMERS = """
     customer_id in (select customer_id from main.int_usage_daily_batch where batch_kind = 'customer')
 """
+LOADS = "fct_event_load_summary"
+# the publication's column recording the batch each batch-updated table holds
+PROCESSED_AT = {BATCHED: "usage_daily_processed_at", LOADS: "load_summary_processed_at"}
+# the state each one's batch step reads (besides the plans and applied batches)
+BATCH_INPUTS = {BATCHED: ("int_usage_daily_batch",), LOADS: ("int_event_batch_key_changes",)}
 
 
 def _columns(con, catalog: str, table: str) -> list[tuple]:
@@ -91,25 +103,32 @@ def _columns(con, catalog: str, table: str) -> list[tuple]:
     ).fetchall()
 
 
-def _usage_daily_processed_at(con):
-    """The batch fct_usage_daily holds now (billing_event_batches.processed_at), None if unknown."""
+def _processed_at(con, model: str):
+    """The batch `model` holds now (billing_event_batches.processed_at), None if unknown."""
     if not has_table(con, "main", "billing_event_batches"):
         return None
     row = con.execute(
-        f"select max(processed_at) from main.billing_event_batches where model_name = '{BATCHED}'"
+        "select max(processed_at) from main.billing_event_batches where model_name = ?", [model]
     ).fetchone()
     return row[0]
 
 
-def usage_daily_step(con, previous: Path | None, tables: list[str], now) -> str:
-    """How the new copy gets fct_usage_daily from `previous` (the last copy), whose table holds batch
-    `now` of billing_event_batches: 'keep' (no batch applied since the copy's), 'batch' (exactly one,
-    incremental, by the newest build), else 'copy'."""
-    if BATCHED not in tables or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
+def batch_step(con, previous: Path | None, tables: list[str], model: str, now) -> str:
+    """How the new copy gets `model` (fct_usage_daily or fct_event_load_summary) from `previous` (the
+    last copy), whose table holds batch `now` of billing_event_batches: 'keep' (no batch applied since
+    the copy's), 'batch' (exactly one, incremental, by the newest build), else 'copy'."""
+    if model not in tables or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
         return "copy"
-    for name in ("billing_event_batches", "billing_build_plans", "int_usage_daily_batch"):
+    for name in ("billing_event_batches", "billing_build_plans", *BATCH_INPUTS[model]):
         if not has_table(con, "main", name):
             return "copy"
+    if (
+        model == LOADS
+        and con.execute(
+            "select count(*) from main.int_event_batch_key_changes where model_name = ?", [LOADS]
+        ).fetchone()[0]
+    ):
+        return "copy"  # the build recounted earlier loads too
     try:
         con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
     except Exception:  # not a database any more: start afresh
@@ -117,20 +136,21 @@ def usage_daily_step(con, previous: Path | None, tables: list[str], now) -> str:
     try:
         has_state = con.execute(
             "select count(*) from information_schema.columns where table_catalog = 'billing_previous' "
-            "and table_name = 'publication' and column_name = 'usage_daily_processed_at'"
+            "and table_name = 'publication' and column_name = ?",
+            [PROCESSED_AT[model]],
         ).fetchone()[0]
         main_catalog = con.execute("select current_database()").fetchone()[0]
-        if not has_state or _columns(con, "billing_previous", BATCHED) != _columns(con, main_catalog, BATCHED):
+        if not has_state or _columns(con, "billing_previous", model) != _columns(con, main_catalog, model):
             return "copy"
-        held = con.execute("select max(usage_daily_processed_at) from billing_previous.main.publication").fetchone()[0]
+        held = con.execute(f"select max({PROCESSED_AT[model]}) from billing_previous.main.publication").fetchone()[0]
     finally:
         con.execute("detach billing_previous")
     if held is None or now is None:
         return "copy"
     since = con.execute(
-        f"select invocation_id, decision, planned_at from main.billing_build_plans where model_name = '{BATCHED}' "
+        "select invocation_id, decision, planned_at from main.billing_build_plans where model_name = ? "
         "and decision <> 'skipped' and planned_at > ?",
-        [held],
+        [model, held],
     ).fetchall()
     if not since:
         return "keep" if held == now else "copy"
@@ -153,19 +173,19 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
         tables = [n for n in mart_names(project_dir, include_events) if has_table(con, "main", n)]
         if not tables:
             raise BillingError(f"{db_path}: no marts to publish yet (run `billing build` first)")
-        now = _usage_daily_processed_at(con) if BATCHED in tables else None
-        step = usage_daily_step(con, target, tables, now)
+        held = {model: _processed_at(con, model) if model in tables else None for model in PROCESSED_AT}
+        steps = {model: batch_step(con, target, tables, model, held[model]) for model in PROCESSED_AT}
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(fd)
         tmp = Path(name)
-        if step == "copy":
+        if set(steps.values()) == {"copy"}:
             tmp.unlink()  # DuckDB creates the file; an empty one is not a database to it
         else:
-            shutil.copyfile(target, tmp)  # the previous copy, whose fct_usage_daily is kept or batch-updated
+            shutil.copyfile(target, tmp)  # the previous copy, whose batched tables are kept or batch-updated
         try:
             con.execute(f"attach {_literal(tmp)} as billing_publication")
             try:
-                _write(con, tables, step, db_path, now)
+                _write(con, tables, steps, db_path, held)
             finally:
                 con.execute("detach billing_publication")
             os.replace(tmp, target)
@@ -175,21 +195,22 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
             raise
     finally:
         con.close()
-    return Publication(target, tuple(tables), step)
+    return Publication(target, tuple(tables), steps[BATCHED], steps[LOADS])
 
 
-def _write(con, tables: list[str], step: str, db_path: Path, usage_daily_processed_at) -> None:
+def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: dict) -> None:
     pub = "billing_publication.main"
     for (table,) in con.execute(
         "select table_name from information_schema.tables where table_catalog = 'billing_publication'"
     ).fetchall():
-        if table != BATCHED:  # the batched table stays when it is kept or batch-updated
+        if steps.get(table, "copy") == "copy":  # a batched table stays when it is kept or batch-updated
             con.execute(f"drop table {pub}.{_quote(table)}")
     for table in tables:
-        if table == BATCHED and step == "keep":
+        target, source = f"{pub}.{_quote(table)}", f"main.{_quote(table)}"
+        step = steps.get(table, "copy")
+        if step == "keep":
             continue
-        if table == BATCHED and step == "batch":
-            target, source = f"{pub}.{_quote(table)}", f"main.{_quote(table)}"
+        if step == "batch" and table == BATCHED:
             con.execute(f"delete from {target} as t where {IN_BATCH_DAYS}")
             con.execute(f"delete from {target} as t where {IN_BATCH_CUSTOMERS}")
             con.execute(f"insert into {target} select * from {source} as t where {IN_BATCH_DAYS}")
@@ -198,13 +219,26 @@ def _write(con, tables: list[str], step: str, db_path: Path, usage_daily_process
                 f"where {IN_BATCH_CUSTOMERS} and not coalesce({IN_BATCH_DAYS}, false)"
             )
             continue
-        con.execute(f"create table {pub}.{_quote(table)} as select * from main.{_quote(table)}")
+        if step == "batch" and table == LOADS:
+            # the loads its step recounted: after the batch's start, and those without a loaded_at
+            # (each as a statement of its own, so that DuckDB skips the row groups before the batch)
+            after = (
+                "(select batch_loaded_after from main.billing_build_plans where model_name = "
+                f"'{LOADS}' order by planned_at desc limit 1)"
+            )
+            con.execute(f"delete from {target} where loaded_at > {after}")
+            con.execute(f"delete from {target} where loaded_at is null")
+            con.execute(f"insert into {target} select * from {source} where loaded_at > {after}")
+            con.execute(f"insert into {target} select * from {source} where loaded_at is null")
+            continue
+        con.execute(f"create table {target} as select * from {source}")
     last_build = "(select invocation_id from main.build_log order by started_at desc limit 1)"
     invocation = last_build if has_table(con, "main", "build_log") else "null"
     con.execute(
         f"create table {pub}.publication as select "
         "cast(current_timestamp at time zone 'UTC' as timestamp) as published_at, "
         f"cast(? as varchar) as source_database, {invocation} as last_build_invocation_id, "
-        "cast(? as varchar) as tables, cast(? as timestamp) as usage_daily_processed_at",
-        [str(db_path), ",".join(tables), usage_daily_processed_at],
+        "cast(? as varchar) as tables, cast(? as timestamp) as usage_daily_processed_at, "
+        "cast(? as timestamp) as load_summary_processed_at",
+        [str(db_path), ",".join(tables), held[BATCHED], held[LOADS]],
     )
