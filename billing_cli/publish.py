@@ -89,10 +89,41 @@ IN_BATCH_CUSTOMERS = """
     customer_id in (select customer_id from main.int_usage_daily_batch where batch_kind = 'customer')
 """
 LOADS = "fct_event_load_summary"
-# the publication's column recording the batch each batch-updated table holds
-PROCESSED_AT = {BATCHED: "usage_daily_processed_at", LOADS: "load_summary_processed_at"}
-# the state each one's batch step reads (besides the plans and applied batches)
-BATCH_INPUTS = {BATCHED: ("int_usage_daily_batch",), LOADS: ("int_event_batch_key_changes",)}
+# the loads fct_event_load_summary's step recounted: after its batch's start, and those without a
+# loaded_at (each a statement of its own, so that DuckDB skips the row groups before the batch)
+LOADS_AFTER = f"""
+    loaded_at > (select batch_loaded_after from main.billing_build_plans where model_name = '{LOADS}'
+                 order by planned_at desc limit 1)
+"""
+
+
+@dataclass(frozen=True)
+class BatchedMart:
+    """A mart the publication redoes by batch (on the previous copy) when it can."""
+
+    processed_at: str  # the publication's column recording the batch the copy holds
+    inputs: tuple[str, ...]  # the build's state its batch reads, besides the plans and applied batches
+    parts: tuple[tuple[str, str], ...]  # (rows deleted from the copy, rows inserted from the warehouse)
+    copy_if: str | None = None  # a count of reasons to copy it whole instead
+
+
+BATCHED_MARTS = {
+    BATCHED: BatchedMart(
+        "usage_daily_processed_at",
+        ("int_usage_daily_batch",),
+        (
+            (IN_BATCH_DAYS, IN_BATCH_DAYS),
+            (IN_BATCH_CUSTOMERS, f"{IN_BATCH_CUSTOMERS} and not coalesce({IN_BATCH_DAYS}, false)"),
+        ),
+    ),
+    LOADS: BatchedMart(
+        "load_summary_processed_at",
+        ("int_event_batch_key_changes",),
+        ((LOADS_AFTER, LOADS_AFTER), ("loaded_at is null", "loaded_at is null")),
+        # attribution keys changed: the build recounted earlier loads too
+        copy_if=f"select count(*) from main.int_event_batch_key_changes where model_name = '{LOADS}'",
+    ),
+}
 
 
 def _columns(con, catalog: str, table: str) -> list[tuple]:
@@ -117,18 +148,14 @@ def batch_step(con, previous: Path | None, tables: list[str], model: str, now) -
     """How the new copy gets `model` (fct_usage_daily or fct_event_load_summary) from `previous` (the
     last copy), whose table holds batch `now` of billing_event_batches: 'keep' (no batch applied since
     the copy's), 'batch' (exactly one, incremental, by the newest build), else 'copy'."""
+    mart = BATCHED_MARTS[model]
     if model not in tables or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
         return "copy"
-    for name in ("billing_event_batches", "billing_build_plans", *BATCH_INPUTS[model]):
+    for name in ("billing_event_batches", "billing_build_plans", *mart.inputs):
         if not has_table(con, "main", name):
             return "copy"
-    if (
-        model == LOADS
-        and con.execute(
-            "select count(*) from main.int_event_batch_key_changes where model_name = ?", [LOADS]
-        ).fetchone()[0]
-    ):
-        return "copy"  # the build recounted earlier loads too
+    if mart.copy_if and con.execute(mart.copy_if).fetchone()[0]:
+        return "copy"
     try:
         con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
     except Exception:  # not a database any more: start afresh
@@ -137,12 +164,12 @@ def batch_step(con, previous: Path | None, tables: list[str], model: str, now) -
         has_state = con.execute(
             "select count(*) from information_schema.columns where table_catalog = 'billing_previous' "
             "and table_name = 'publication' and column_name = ?",
-            [PROCESSED_AT[model]],
+            [mart.processed_at],
         ).fetchone()[0]
         main_catalog = con.execute("select current_database()").fetchone()[0]
         if not has_state or _columns(con, "billing_previous", model) != _columns(con, main_catalog, model):
             return "copy"
-        held = con.execute(f"select max({PROCESSED_AT[model]}) from billing_previous.main.publication").fetchone()[0]
+        held = con.execute(f"select max({mart.processed_at}) from billing_previous.main.publication").fetchone()[0]
     finally:
         con.execute("detach billing_previous")
     if held is None or now is None:
@@ -173,8 +200,8 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
         tables = [n for n in mart_names(project_dir, include_events) if has_table(con, "main", n)]
         if not tables:
             raise BillingError(f"{db_path}: no marts to publish yet (run `billing build` first)")
-        held = {model: _processed_at(con, model) if model in tables else None for model in PROCESSED_AT}
-        steps = {model: batch_step(con, target, tables, model, held[model]) for model in PROCESSED_AT}
+        held = {model: _processed_at(con, model) if model in tables else None for model in BATCHED_MARTS}
+        steps = {model: batch_step(con, target, tables, model, held[model]) for model in BATCHED_MARTS}
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(fd)
         tmp = Path(name)
@@ -210,26 +237,12 @@ def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: d
         step = steps.get(table, "copy")
         if step == "keep":
             continue
-        if step == "batch" and table == BATCHED:
-            con.execute(f"delete from {target} as t where {IN_BATCH_DAYS}")
-            con.execute(f"delete from {target} as t where {IN_BATCH_CUSTOMERS}")
-            con.execute(f"insert into {target} select * from {source} as t where {IN_BATCH_DAYS}")
-            con.execute(
-                f"insert into {target} select * from {source} as t "
-                f"where {IN_BATCH_CUSTOMERS} and not coalesce({IN_BATCH_DAYS}, false)"
-            )
-            continue
-        if step == "batch" and table == LOADS:
-            # the loads its step recounted: after the batch's start, and those without a loaded_at
-            # (each as a statement of its own, so that DuckDB skips the row groups before the batch)
-            after = (
-                "(select batch_loaded_after from main.billing_build_plans where model_name = "
-                f"'{LOADS}' order by planned_at desc limit 1)"
-            )
-            con.execute(f"delete from {target} where loaded_at > {after}")
-            con.execute(f"delete from {target} where loaded_at is null")
-            con.execute(f"insert into {target} select * from {source} where loaded_at > {after}")
-            con.execute(f"insert into {target} select * from {source} where loaded_at is null")
+        if step == "batch":  # every delete first: a later part's rows may have been inserted by an earlier one
+            parts = BATCHED_MARTS[table].parts
+            for deleted, _ in parts:
+                con.execute(f"delete from {target} as t where {deleted}")
+            for _, inserted in parts:
+                con.execute(f"insert into {target} select * from {source} as t where {inserted}")
             continue
         con.execute(f"create table {target} as select * from {source}")
     last_build = "(select invocation_id from main.build_log order by started_at desc limit 1)"
@@ -238,7 +251,7 @@ def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: d
         f"create table {pub}.publication as select "
         "cast(current_timestamp at time zone 'UTC' as timestamp) as published_at, "
         f"cast(? as varchar) as source_database, {invocation} as last_build_invocation_id, "
-        "cast(? as varchar) as tables, cast(? as timestamp) as usage_daily_processed_at, "
-        "cast(? as timestamp) as load_summary_processed_at",
-        [str(db_path), ",".join(tables), held[BATCHED], held[LOADS]],
+        "cast(? as varchar) as tables, "
+        + ", ".join(f"cast(? as timestamp) as {mart.processed_at}" for mart in BATCHED_MARTS.values()),
+        [str(db_path), ",".join(tables), *held.values()],
     )

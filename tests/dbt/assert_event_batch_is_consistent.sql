@@ -14,13 +14,12 @@
   Memory (DECISIONLOG D82): after a first build the batch is the whole history, so the checks are
   one grouping per transaction_id of the batch's rows and of its matches (grouped per metric first),
   not a join, a semi-join and two groupings side by side: those ran out of DuckDB's 6 GB at 100 M
-  events, though each alone fits. batch_ids, one row per id, is read three times: its earlier
-  winners are joined to it, which on a nightly build probes the history with the batch's ids instead
-  of grouping the whole history, and its match rows are added up. Rows without a loaded_at compare as
-  the earliest instant. Earlier winners are found by transaction_key (DECISIONLOG D85), whose
-  value each batch row is checked to hold. The test
-  runs after the models that read the whole history on a first build (fct_event_outcomes, then the
-  readers of int_metered_events), not beside them.
+  events, though each alone fits. batch_ids, one row per id, is read four times: its ids' keys are
+  looked up in the history (DECISIONLOG D85: by transaction_key, whose value each batch row is
+  checked to hold; not on a first build, which has no earlier rows), the rows found are joined to it,
+  the result is joined back to it, and its match rows are added up. Rows without a loaded_at compare
+  as the earliest instant. The test runs after the models that read the whole history on a first
+  build (fct_event_outcomes, then the readers of int_metered_events), not beside them.
 -#}
 -- depends_on: {{ ref('fct_event_outcomes') }}
 -- depends_on: {{ ref('fct_usage_daily') }}
