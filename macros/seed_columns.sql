@@ -4,8 +4,9 @@
   `+column_types` in dbt_project.yml, the one list of them (the tests read it there too). The hook
   reads the header as dbt's seed materialization does (the agate table's column names), so a
   misspelled, missing or extra column fails the seed, naming the file and the columns, before its
-  table is touched and before anything downstream runs. Seeds are recreated from the header on every
-  build (`+full_refresh: true`), so values load by name and staging needs no check of its own.
+  table is touched and before anything downstream runs. A seed is recreated from the header whenever it
+  is loaded (`+full_refresh: true`), so values load by name and staging needs no check of its own; on
+  DuckDB it is loaded when its file or configuration changed (macros/materializations.sql, D86).
 -#}
 {% macro require_seed_header() -%}
 {%- set expected = (model.config.column_types or {}).keys() | map('lower') | list if model.resource_type == 'seed' else [] -%}

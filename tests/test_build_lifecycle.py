@@ -444,3 +444,45 @@ def test_a_parse_started_from_another_projects_file_builds_this_projects_seeds_a
     assert p.query("select customer_id from main.stg_customers") == [{"customer_id": "c1"}]
     january = [r for r in p.invoices() if r["period_starting_at"] == datetime(2025, 1, 1)]
     assert [(r["status"], r["total"]) for r in january] == [("FINALIZED", D("0.50"))]
+
+
+def test_a_seed_is_loaded_again_only_when_its_file_or_its_load_changed(make_project):
+    """A seed whose CSV and configuration are those of its last load is left as it is (DECISIONLOG D86):
+    the same table (DuckDB's table_oid) after a second build. Edited after the process parsed the
+    project, it is loaded again by the next build of that process; so is a table without the
+    fingerprint comment, and every seed with --full-refresh. A header broken by an edit still fails."""
+    p = make_project().seeds(**CATALOG).metrics(METRICS)
+
+    def seeds():
+        return {
+            r["table_name"]: (r["table_oid"], r["comment"])
+            for r in p.query(
+                "select table_name, table_oid, comment from duckdb_tables() where schema_name = 'main' "
+                "and table_name in ('customers', 'contracts', 'products')"
+            )
+        }
+
+    p.build(as_of="2025-02-03T00:00:00Z", data_tests=False)
+    first = seeds()
+    assert len(first) == 3 and all(comment.startswith("billing seed ") for _, comment in first.values()), first
+    p.build(as_of="2025-02-03T00:00:00Z", data_tests=False)
+    assert seeds() == first  # not loaded again
+
+    p.seeds(customers=[{"customer_id": "c1", "name": "One, renamed"}])  # the parse above is reused
+    p.build(as_of="2025-02-03T00:00:00Z", data_tests=False)
+    edited = seeds()
+    assert edited["customers"][0] != first["customers"][0] and edited["customers"][1] != first["customers"][1]
+    assert {k: v for k, v in edited.items() if k != "customers"} == {k: v for k, v in first.items() if k != "customers"}
+    assert p.query("select name from main.stg_customers") == [{"name": "One, renamed"}]
+
+    p.query("comment on table main.products is null")  # as a table created by something else
+    p.build(as_of="2025-02-03T00:00:00Z", data_tests=False)
+    assert seeds()["products"][0] != edited["products"][0] and seeds()["products"][1] == first["products"][1]
+
+    before = seeds()
+    p.build(as_of="2025-02-03T00:00:00Z", data_tests=False, full_refresh=True)
+    assert all(seeds()[name][0] != before[name][0] for name in before)
+
+    (p.dir / "seeds" / "products.csv").write_text("product_id,name\np1,Calls\n")
+    result = p.build(as_of="2025-02-03T00:00:00Z", expect_success=False)
+    assert "seed=products.csv, problem=missing column(s)" in "\n".join(result.problems), result.problems
