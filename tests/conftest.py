@@ -239,6 +239,66 @@ class BillingTestProject:
             [contract_id] if contract_id else [],
         )
 
+    def assert_invoice_tables_current(self) -> None:
+        """The invoice tables kept across builds by invoice version (DECISIONLOG D87) hold what their
+        queries compute from scratch: fct_invoice_line_items and fct_invoices the final invoices as
+        stored now and the open ones of the last build (build_log's newest); int_stored_invoice_line_items
+        the lines of the invoices final when that build started (the store without the rows it added)."""
+
+        def columns(table: str) -> str:
+            names = [
+                r["column_name"]
+                for r in self.query(
+                    "select column_name from information_schema.columns where table_schema = 'main' "
+                    "and table_name = ? order by ordinal_position",
+                    [table],
+                )
+            ]
+            return ", ".join(names)
+
+        def rows(sql: str, params=()) -> list[str]:
+            return sorted(repr(tuple(r.values())) for r in self.query(sql, list(params)))
+
+        def unstored(names: str, stored_only: tuple[str, ...]) -> str:
+            return ", ".join(f"null as {n}" if n in stored_only else n for n in names.split(", "))
+
+        lines, invoices = columns("fct_invoice_line_items"), columns("fct_invoices")
+        expected = {
+            "fct_invoice_line_items": (
+                f"select {lines} from main.finalized_invoice_line_items union all "
+                f"select {unstored(lines, ('invoice_version',))} from main.int_open_invoice_line_items "
+                "where invoice_id not in (select invoice_id from main.finalized_invoices)",
+                (),
+            ),
+            "fct_invoices": (
+                f"select {invoices} from main.finalized_invoices union all "
+                f"select {unstored(invoices, ('invoice_version', 'stored_at', 'stored_as_of'))} "
+                "from main.int_open_invoices where invoice_id not in (select invoice_id from main.finalized_invoices)",
+                (),
+            ),
+            "int_stored_invoice_line_items": (
+                "with store as (select * from main.invoice_store where stored_by_invocation_id is distinct from ?), "
+                "latest as (select invoice_id, max(invoice_version) as invoice_version from store "
+                "where record_type = 'invoice' group by invoice_id), "
+                "current_versions as (select * from latest where not exists (select 1 from store where "
+                "record_type = 'void' and store.invoice_id = latest.invoice_id "
+                "and store.invoice_version = latest.invoice_version)) "
+                f"select {', '.join('store.' + n for n in columns('int_stored_invoice_line_items').split(', '))} "
+                "from store join current_versions using (invoice_id, invoice_version) where record_type = 'line'",
+                (
+                    self.query("select invocation_id from main.build_log order by started_at desc limit 1")[0][
+                        "invocation_id"
+                    ],
+                ),
+            ),
+        }
+        for table, (sql, params) in expected.items():
+            held, computed = rows(f"select * from main.{table}"), rows(sql, params)
+            assert held == computed, (
+                f"{table} differs from its query ({len(held)} rows held, {len(computed)} computed):\n"
+                + "\n".join(sorted(set(held) ^ set(computed))[:6])
+            )
+
     def outcomes(self) -> dict[str, tuple[str, str | None]]:
         """transaction_id -> (outcome, reason); only rows with a transaction_id."""
         return {

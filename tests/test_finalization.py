@@ -222,6 +222,64 @@ def test_final_invoice_survives_catalog_edits_and_full_refresh(january_final):
     assert (feb["status"], feb["total"], feb["line_count"]) == ("DRAFT", D("0.00"), 0)
 
 
+def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_final):
+    """DECISIONLOG D87, on DuckDB: a build keeps the rows of a final invoice whose version is current (a
+    row changed in place stays so, which a rewrite would undo) and rewrites a DRAFT's rows; a table
+    whose comment is not its code's fingerprint is rewritten whole; one from before the
+    invoice_version column gains it."""
+    p, january = january_final
+    jan = january["k2"]["invoice_id"]
+    p.ingest(calls("feb-k2-", 3, "2025-02-03", "c2"), loaded_at="2025-02-04T00:00:00Z")
+    p.build(as_of="2025-02-05T00:00:00Z", data_tests=False)
+    [feb] = invoice_rows(p, FEB, "k2")
+    marks = {"fct_invoices": "contract_name", "fct_invoice_line_items": "name", "int_stored_invoice_line_items": "name"}
+
+    def mark(*invoice_ids: str) -> None:
+        for table, column in marks.items():
+            p.query(
+                f"update main.{table} set {column} = 'marked' where invoice_id in ({', '.join('?' * len(invoice_ids))})",
+                list(invoice_ids),
+            )
+
+    def marked() -> dict[str, set[str]]:
+        return {
+            table: {r["invoice_id"] for r in p.query(f"select invoice_id from main.{table} where {column} = 'marked'")}
+            for table, column in marks.items()
+        }
+
+    mark(jan, feb["invoice_id"])
+    assert marked() == {
+        "fct_invoices": {jan, feb["invoice_id"]},
+        "fct_invoice_line_items": {jan, feb["invoice_id"]},
+        "int_stored_invoice_line_items": {jan},
+    }  # the store's lines are final ones only
+    p.build(as_of="2025-02-06T00:00:00Z", data_tests=False)
+    assert marked() == dict.fromkeys(marks, {jan})  # kept: January's rows; rewritten: February's
+
+    for table in marks:  # as if another version of the project had written the tables
+        p.query(f"comment on table main.{table} is 'other code'")
+    p.build(as_of="2025-02-06T00:00:00Z", data_tests=False)
+    assert marked() == dict.fromkeys(marks, set())
+    comments = p.query(
+        "select table_name, comment from duckdb_tables() where table_name in ("
+        + ", ".join(f"'{t}'" for t in marks)
+        + ")"
+    )
+    assert len(comments) == 3 and all(r["comment"].startswith("billing ") for r in comments), comments
+    p.assert_invoice_tables_current()
+
+    # a database built before D87: fct_invoice_line_items without invoice_version, nor a comment
+    p.query("alter table main.fct_invoice_line_items drop column invoice_version")
+    p.query("comment on table main.fct_invoice_line_items is null")
+    p.build(as_of="2025-02-06T00:00:00Z", data_tests=False)
+    p.assert_invoice_tables_current()
+    versions = p.query(
+        "select invoice_id, invoice_version from main.fct_invoice_line_items where invoice_id in (?, ?)",
+        [jan, feb["invoice_id"]],
+    )
+    assert {(r["invoice_id"], r["invoice_version"]) for r in versions} == {(jan, 1), (feb["invoice_id"], None)}
+
+
 def late_lines(p, contract_id: str) -> list[tuple]:
     return [
         (r["invoice_id"], r["adjusted_invoice_id"], r["product_id"], r["starting_at"], r["quantity"], r["amount"])
@@ -261,6 +319,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     )
     p.build(as_of="2025-02-10T00:00:00Z")
     assert final_contents(p) == before  # late usage changes no final invoice
+    p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
     # k2: January re-rated is 12 calls: 10 x 1.00 + 2 x 0.50 = 11.00; it billed 8.00; the adjustment is
     # 3.00 (not 4 x 1.00, not 4 x 0.50). February's own 3 calls: 3.00 (its tiers start from zero).
     [feb] = invoice_rows(p, FEB, "k2")
@@ -290,6 +349,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
 
     # -- Mar 2: February is final ------------------------------------------------------------------------
     p.build(as_of="2025-03-02T00:00:00Z", data_tests=False)
+    p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
     assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k2")] == [("FINALIZED", D("6.00"))]
     assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k6")] == [("FINALIZED", D("3.00"))]
     # k14: January's 8.00 leaves a 22.00 true-up of the $30 postpaid commit on February's invoice
@@ -362,6 +422,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     )
     p.build(as_of="2025-03-05T00:00:00Z")
     assert [r["total"] for r in invoice_rows(p, MAR, "k2")] == [D("0.50")]
+    p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
     # k13 regenerated like k6: usage 10.00 and the -3.00 take-back; the credit draws the net 7.00 (not
     # 10.00), January totals 0.00; the credit has drawn 7.00 + February's 3.00
     [jan13] = invoice_rows(p, JAN, "k13")
@@ -466,6 +527,7 @@ def test_void_without_as_of_regenerates_as_of_the_last_build(first_quarter_built
     }
     assert len(new_rows) == 3
     assert invoice_rows(p, JAN)[0]["total"] == D("7.20")  # 8 x 0.90
+    p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
 
     # A later build that stores nothing (April is final only on May 2) is still the last build:
     # its as-of is used, not the newest stored_as_of.
@@ -477,6 +539,7 @@ def test_void_without_as_of_regenerates_as_of_the_last_build(first_quarter_built
     assert "Also finalized" not in result.output
     [feb] = invoice_rows(p, FEB)
     assert (feb["invoice_version"], feb["stored_as_of"]) == (2, datetime(2025, 4, 20))
+    p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
     assert status_counts(p) == before
 
 

@@ -1,7 +1,16 @@
 {#-
   Every invoice line (DATA_CONTRACT outputs): the lines of final invoices as stored
-  (finalized_invoice_line_items) and those of open invoices as rated by this build.
+  (finalized_invoice_line_items) and those of open invoices as rated by this build. invoice_version
+  is the stored version of the line's invoice (null on a DRAFT). On DuckDB the table keeps the lines
+  of final invoices whose version has not changed and rewrites the others (macros/invoice_marts.sql).
 -#}
+{{ config(
+    materialized=billing.invoice_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version from ' ~ ref('finalized_invoices')) }}",
+    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+) }}
 with stored as (
 
     select * from {{ ref('finalized_invoice_line_items') }}
@@ -27,14 +36,18 @@ open_lines as (
 unioned as (
 
     select
-        {{ billing.line_item_columns() }}
+        {{ billing.line_item_columns() }},
+        invoice_version
     from stored
+    where {{ billing.invoice_not_held('stored.invoice_id') }}
 
     union all
 
     select
-        {{ billing.line_item_columns() }}
+        {{ billing.line_item_columns() }},
+        cast(null as {{ dbt.type_bigint() }}) as invoice_version
     from open_lines
+    where {{ billing.invoice_not_held('open_lines.invoice_id') }}
 
 ),
 

@@ -2,7 +2,16 @@
   Every invoice (DATA_CONTRACT outputs): the final ones as stored (finalized_invoices, never
   re-rated) and the open ones (DRAFT) as rated by this build.
   total = subtotal - credits_applied - commits_applied = sum of the invoice's rounded lines.
+  On DuckDB the table keeps the rows of final invoices whose version has not changed and rewrites the
+  others (macros/invoice_marts.sql).
 -#}
+{{ config(
+    materialized=billing.invoice_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version from ' ~ ref('finalized_invoices')) }}",
+    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+) }}
 with stored as (
 
     select * from {{ ref('finalized_invoices') }}
@@ -33,6 +42,7 @@ unioned as (
         stored_at,
         stored_as_of
     from stored
+    where {{ billing.invoice_not_held('stored.invoice_id') }}
 
     union all
 
@@ -42,6 +52,7 @@ unioned as (
         cast(null as {{ dbt.type_timestamp() }}) as stored_at,
         cast(null as {{ dbt.type_timestamp() }}) as stored_as_of
     from still_open
+    where {{ billing.invoice_not_held('still_open.invoice_id') }}
 
 ),
 

@@ -1,0 +1,69 @@
+{#-
+  The invoice tables kept across builds by invoice version (DECISIONLOG D87): fct_invoices,
+  fct_invoice_line_items and int_stored_invoice_line_items.
+
+  A final invoice's rows come from the invoice store alone and never change while its version is
+  current: each build rewrote them whole (half a million lines at 10,000 customers a year, the slowest
+  nodes of a micro-batch). On DuckDB these models are incremental, per invoice:
+    - before the model's query (pre-hook, in the model's transaction), its table keeps the rows of
+      the invoices whose version in the table is their current final version (`versions`) and drops
+      every other row: DRAFT rows (no version), a voided or superseded version, an invoice gone;
+    - the model's query then selects its rows for the invoices the table no longer holds
+      (`invoice_not_held`), appended;
+    - after it (post-hook), the table's comment records the model's code fingerprint. A table whose
+      comment differs (another version of the project wrote it, or something else did) drops every
+      row first, so the build rewrites it whole, as does `--full-refresh`.
+  The delete and the insert commit together: a build killed between them changed nothing. Every
+  other engine builds these models as tables.
+-#}
+{% macro invoice_mart_materialization() %}{{ return(adapter.dispatch('invoice_mart_materialization', 'billing')()) }}{% endmacro %}
+{% macro default__invoice_mart_materialization() %}{{ return('table') }}{% endmacro %}
+{% macro duckdb__invoice_mart_materialization() %}{{ return('incremental') }}{% endmacro %}
+
+{#- The model's code fingerprint, as the event models' (its SQL, its upstream models', their macros'). -#}
+{% macro invoice_mart_code_version() -%}
+{{ return('billing ' ~ local_md5(billing.event_code_version(this.identifier))) }}
+{%- endmacro %}
+
+{#-
+  Pre-hook: keep the rows of invoices whose version is current in `versions` (a relation or query
+  with invoice_id, invoice_version), drop the others (all of them when the code changed). The
+  column is added first to a table built before it had one (fct_invoice_line_items before D87),
+  whose rows are then dropped (no version): the table is rewritten once.
+-#}
+{% macro keep_current_invoice_versions(versions) -%}
+{%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+{%- set delete -%}
+delete from {{ this }} as held
+where
+    (select max(comment) from duckdb_tables()
+     where database_name = '{{ this.database }}' and schema_name = '{{ this.schema }}'
+         and table_name = '{{ this.identifier }}') is distinct from '{{ billing.invoice_mart_code_version() }}'
+    or held.invoice_version is null
+    or not exists (
+        select 1
+        from ({{ versions }}) as current_versions
+        where
+            current_versions.invoice_id = held.invoice_id
+            and current_versions.invoice_version = held.invoice_version
+    )
+{%- endset -%}
+{{ billing.run_statements([
+    'alter table ' ~ this ~ ' add column if not exists invoice_version ' ~ dbt.type_bigint(), delete]) }}
+{%- endmacro %}
+
+{#- Post-hook: the fingerprint of the code that wrote the table. -#}
+{% macro record_invoice_mart_code_version() -%}
+{%- if not execute or config.get('materialized') != 'incremental' -%}{{ return('') }}{%- endif -%}
+comment on table {{ this }} is '{{ billing.invoice_mart_code_version() }}'
+{%- endmacro %}
+
+{#- The model's filter on an incremental build: rows of invoices its table does not hold (kept by the pre-hook),
+    in each branch of a union (DuckDB does not push it into the branches: 0.24 s against 0.17 s). -#}
+{% macro invoice_not_held(invoice_id) -%}
+{%- if is_incremental() -%}
+not exists (select 1 from {{ this }} as held where held.invoice_id = {{ invoice_id }})
+{%- else -%}
+true
+{%- endif -%}
+{%- endmacro %}
