@@ -27,6 +27,14 @@ its incremental step recounted, those after the batch's start and those without 
 attribution keys changed in the build (then it also recounted earlier loads, and is copied whole).
 `publication.load_summary_processed_at` records its batch.
 
+fct_invoices and fct_invoice_line_items keep a final invoice's rows while its version is current
+(DECISIONLOG D87), and so does the copy: its rows of an invoice whose (invoice_id, invoice_version)
+is still the warehouse's are kept, every other row is deleted (DRAFT rows have no version), and the
+warehouse's rows of the invoices the copy no longer holds are inserted. Nothing about the builds in
+between is needed, only that the copy was taken from this database by the same code:
+`publication.<table>_code_version` records the table's comment (its code fingerprint) when copied,
+and the table is copied whole when it differs, as when the columns or the source database do.
+
 Example:
     >>> publish(Path("billing.duckdb"), Path("."))          # doctest: +SKIP
     Publication(path=PosixPath('billing.read.duckdb'), tables=('fct_alerts', ...))
@@ -53,6 +61,7 @@ class Publication:
     tables: tuple[str, ...]
     usage_daily: str = "copy"  # how fct_usage_daily got there: copy, batch or keep (batch_step)
     load_summary: str = "copy"  # how fct_event_load_summary got there, alike
+    invoices: str = "copy"  # how fct_invoices and fct_invoice_line_items got there: copy or batch (version_step)
 
 
 def default_target(db_path: Path) -> Path:
@@ -124,6 +133,71 @@ BATCHED_MARTS = {
         copy_if=f"select count(*) from main.int_event_batch_key_changes where model_name = '{LOADS}'",
     ),
 }
+
+
+# the invoice tables kept by invoice version (D87): a copy's row stays while the warehouse's
+# fct_invoices has its invoice at its version; the others are replaced
+VERSION_KEPT = (
+    "exists (select 1 from main.fct_invoices as w "
+    "where w.invoice_id = t.invoice_id and w.invoice_version = t.invoice_version)"
+)
+VERSIONED_MARTS = {
+    table: (
+        f"t.invoice_version is null or not {VERSION_KEPT}",
+        f"not exists (select 1 from billing_publication.main.{table} as c where c.invoice_id = t.invoice_id)",
+    )
+    for table in ("fct_invoices", "fct_invoice_line_items")
+}
+
+
+def _code_version_column(table: str) -> str:
+    return f"{table}_code_version"
+
+
+def _code_version(con, catalog: str, table: str):
+    """The table's comment: the fingerprint of the code that wrote it (D87), None without one."""
+    row = con.execute(
+        "select comment from duckdb_tables() where database_name = ? and schema_name = 'main' and table_name = ?",
+        [catalog, table],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def version_step(con, previous: Path | None, tables: list[str], db_path: Path) -> str:
+    """How the new copy gets fct_invoices and fct_invoice_line_items from `previous`: 'batch' (the rows
+    of invoices whose version changed) when the copy was taken from this database by the same code
+    with the same columns, else 'copy'."""
+    names = list(VERSIONED_MARTS)
+    if not set(names) <= set(tables) or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
+        return "copy"
+    main_catalog = con.execute("select current_database()").fetchone()[0]
+    wanted = [_code_version(con, main_catalog, name) for name in names]
+    if None in wanted:
+        return "copy"
+    try:
+        con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
+    except Exception:  # not a database any more: start afresh
+        return "copy"
+    try:
+        recorded = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'billing_previous' "
+                "and table_name = 'publication'"
+            ).fetchall()
+        }
+        if not {"source_database", *map(_code_version_column, names)} <= recorded:
+            return "copy"
+        if any(_columns(con, "billing_previous", name) != _columns(con, main_catalog, name) for name in names):
+            return "copy"
+        held = con.execute(
+            "select source_database, "
+            + ", ".join(_code_version_column(name) for name in names)
+            + " from billing_previous.main.publication"
+        ).fetchone()
+    finally:
+        con.execute("detach billing_previous")
+    return "batch" if held == (str(db_path), *wanted) else "copy"
 
 
 def _columns(con, catalog: str, table: str) -> list[tuple]:
@@ -202,6 +276,7 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
             raise BillingError(f"{db_path}: no marts to publish yet (run `billing build` first)")
         held = {model: _processed_at(con, model) if model in tables else None for model in BATCHED_MARTS}
         steps = {model: batch_step(con, target, tables, model, held[model]) for model in BATCHED_MARTS}
+        steps.update(dict.fromkeys(VERSIONED_MARTS, version_step(con, target, tables, db_path)))
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(fd)
         tmp = Path(name)
@@ -222,7 +297,7 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
             raise
     finally:
         con.close()
-    return Publication(target, tuple(tables), steps[BATCHED], steps[LOADS])
+    return Publication(target, tuple(tables), steps[BATCHED], steps[LOADS], steps["fct_invoices"])
 
 
 def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: dict) -> None:
@@ -238,7 +313,7 @@ def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: d
         if step == "keep":
             continue
         if step == "batch":  # every delete first: a later part's rows may have been inserted by an earlier one
-            parts = BATCHED_MARTS[table].parts
+            parts = BATCHED_MARTS[table].parts if table in BATCHED_MARTS else (VERSIONED_MARTS[table],)
             for deleted, _ in parts:
                 con.execute(f"delete from {target} as t where {deleted}")
             for _, inserted in parts:
@@ -247,11 +322,14 @@ def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: d
         con.execute(f"create table {target} as select * from {source}")
     last_build = "(select invocation_id from main.build_log order by started_at desc limit 1)"
     invocation = last_build if has_table(con, "main", "build_log") else "null"
+    main_catalog = con.execute("select current_database()").fetchone()[0]
+    code_versions = [_code_version(con, main_catalog, name) if name in tables else None for name in VERSIONED_MARTS]
     con.execute(
         f"create table {pub}.publication as select "
         "cast(current_timestamp at time zone 'UTC' as timestamp) as published_at, "
         f"cast(? as varchar) as source_database, {invocation} as last_build_invocation_id, "
         "cast(? as varchar) as tables, "
-        + ", ".join(f"cast(? as timestamp) as {mart.processed_at}" for mart in BATCHED_MARTS.values()),
-        [str(db_path), ",".join(tables), *held.values()],
+        + ", ".join(f"cast(? as timestamp) as {mart.processed_at}" for mart in BATCHED_MARTS.values())
+        + "".join(f", cast(? as varchar) as {_code_version_column(name)}" for name in VERSIONED_MARTS),
+        [str(db_path), ",".join(tables), *held.values(), *code_versions],
     )

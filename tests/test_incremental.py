@@ -89,6 +89,7 @@ COMPARED = (
     "finalized_invoice_line_items",
     "finalized_balance_drawdowns",
     "int_events_deduplicated",
+    "int_stored_invoice_line_items",
 )
 
 
@@ -145,6 +146,7 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
 
     published: dict[str, str] = {}
     published_loads: dict[str, str] = {}
+    published_invoices: dict[str, str] = {}
 
     def build(step: str, as_of: str, first: bool = False, publish_after: bool = True):
         inc.build(as_of=as_of, column_rules=True)  # keys stay unique over incremental steps
@@ -154,9 +156,10 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
             publication = publish(inc.db_path, inc.dir)
             published[step] = publication.usage_daily
             published_loads[step] = publication.load_summary
+            published_invoices[step] = publication.invoices
             read = duckdb.connect(str(publication.path), read_only=True)
             try:
-                for table in ("fct_usage_daily", "fct_event_load_summary"):
+                for table in ("fct_usage_daily", "fct_event_load_summary", "fct_invoices", "fct_invoice_line_items"):
                     copy = sorted(repr(row) for row in read.execute(f"select * from {table}").fetchall())
                     held = sorted(repr(tuple(r.values())) for r in inc.query(f"select * from main.{table}"))
                     assert copy == held, f"after {step}: the published {table} differs ({publication})"
@@ -240,6 +243,14 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
     # fct_event_load_summary alike, but copied whole when attribution keys changed (the catalog change:
     # its step recounted earlier loads too)
     assert published_loads == {**published, "catalog change": "copy"}
+    # the invoice tables by invoice version (D87): whole when there was no copy and when their code
+    # changed (a metric is upstream of them), else the invoices whose version changed, whatever
+    # the builds in between did
+    assert published_invoices == {
+        **dict.fromkeys(published, "batch"),
+        "first load": "copy",
+        "metric definition change": "copy",
+    }
 
     # the story exercised what it claims to
     outcomes = {

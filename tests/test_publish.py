@@ -128,3 +128,35 @@ def test_billing_publish_command(built, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"Published {len(publish_mod.mart_names(built.dir))} marts to {out}"
     assert read_in_other_process(out)["fct_invoices"] == source_counts(built, ["fct_invoices"])["fct_invoices"]
+
+
+def test_the_invoice_tables_are_batch_updated_only_from_this_databases_copy_by_the_same_code(built, tmp_path):
+    """fct_invoices and fct_invoice_line_items keep a final invoice's rows while its version is current
+    (DECISIONLOG D87); the copy does too when it was published from this database with the same code
+    fingerprint, else it copies them whole."""
+    out = tmp_path / "marts.duckdb"
+
+    def published_rows() -> dict[str, list[str]]:
+        con = duckdb.connect(str(out), read_only=True)
+        try:
+            return {t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in TABLES}
+        finally:
+            con.close()
+
+    warehouse = {t: sorted(repr(tuple(r.values())) for r in built.query(f"select * from main.{t}")) for t in TABLES}
+    assert all(warehouse.values())
+    assert publish(built.db_path, built.dir, out=out).invoices == "copy"  # no copy yet
+    assert publish(built.db_path, built.dir, out=out).invoices == "batch"
+    assert published_rows() == warehouse
+    for column, value in (("source_database", str(tmp_path / "another.duckdb")), ("fct_invoices_code_version", "x")):
+        con = duckdb.connect(str(out))
+        try:
+            con.execute(f"update publication set {column} = ?", [value])
+        finally:
+            con.close()
+        assert publish(built.db_path, built.dir, out=out).invoices == "copy", column
+        assert published_rows() == warehouse
+        assert publish(built.db_path, built.dir, out=out).invoices == "batch"
+
+
+TABLES = ("fct_invoices", "fct_invoice_line_items")
