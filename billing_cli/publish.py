@@ -28,10 +28,11 @@ attribution keys changed in the build (then it also recounted earlier loads, and
 `publication.load_summary_processed_at` records its batch.
 
 fct_invoices and fct_invoice_line_items keep a final invoice's rows while its version is current
-(DECISIONLOG D87), and so does the copy: its rows of an invoice whose (invoice_id, invoice_version)
-is still the warehouse's are kept, every other row is deleted (DRAFT rows have no version), and the
-warehouse's rows of the invoices the copy no longer holds are inserted. Nothing about the builds in
-between is needed, only that the copy was taken from this database by the same code:
+(DECISIONLOG D87), and so does the copy: its rows of an invoice whose stored version (invoice_id,
+invoice_version, stored_at) is still the warehouse's are kept, every other row is deleted (DRAFT rows
+have no version), and the warehouse's rows of the invoices the copy no longer holds are inserted.
+Nothing about the builds in between is needed, only that the copy was taken from this database by
+the same code:
 `publication.<table>_code_version` records the table's comment (its code fingerprint) when copied,
 and the table is copied whole when it differs, as when the columns or the source database do.
 
@@ -135,11 +136,11 @@ BATCHED_MARTS = {
 }
 
 
-# the invoice tables kept by invoice version (D87): a copy's row stays while the warehouse's
-# fct_invoices has its invoice at its version; the others are replaced
+# the invoice tables kept by stored version (D87): a copy's row stays while the warehouse's
+# fct_invoices has its invoice at that version, stored at that time; the others are replaced
 VERSION_KEPT = (
     "exists (select 1 from main.fct_invoices as w "
-    "where w.invoice_id = t.invoice_id and w.invoice_version = t.invoice_version)"
+    "where w.invoice_id = t.invoice_id and w.invoice_version = t.invoice_version and w.stored_at = t.stored_at)"
 )
 VERSIONED_MARTS = {
     table: (

@@ -6,8 +6,10 @@
   current: each build rewrote them whole (half a million lines at 10,000 customers a year, the slowest
   nodes of a micro-batch). On DuckDB these models are incremental, per invoice:
     - before the model's query (pre-hook, in the model's transaction), its table keeps the rows of
-      the invoices whose version in the table is their current final version (`versions`) and drops
-      every other row: DRAFT rows (no version), a voided or superseded version, an invoice gone;
+      the invoices whose stored version in the table (invoice_version and stored_at, the real time the
+      storing build started) is their current final one (`versions`) and drops every other row:
+      DRAFT rows (no version), a voided or superseded version, an invoice gone. stored_at is part of
+      the key because ids and version numbers repeat when a store is replaced (dropped, restored);
     - the model's query then selects its rows for the invoices the table no longer holds
       (`invoice_not_held`), appended;
     - after it (post-hook), the table's comment records the model's code fingerprint. A table whose
@@ -26,9 +28,9 @@
 {%- endmacro %}
 
 {#-
-  Pre-hook: keep the rows of invoices whose version is current in `versions` (a relation or query
-  with invoice_id, invoice_version), drop the others (all of them when the code changed). The
-  column is added first to a table built before it had one (fct_invoice_line_items before D87),
+  Pre-hook: keep the rows of invoices whose stored version is current in `versions` (a query with
+  invoice_id, invoice_version, stored_at), drop the others (all of them when the code changed). The
+  columns are added first to a table built before it had them (fct_invoice_line_items before D87),
   whose rows are then dropped (no version): the table is rewritten once.
 -#}
 {% macro keep_current_invoice_versions(versions) -%}
@@ -46,10 +48,12 @@ where
         where
             current_versions.invoice_id = held.invoice_id
             and current_versions.invoice_version = held.invoice_version
+            and current_versions.stored_at = held.stored_at
     )
 {%- endset -%}
 {{ billing.run_statements([
-    'alter table ' ~ this ~ ' add column if not exists invoice_version ' ~ dbt.type_bigint(), delete]) }}
+    'alter table ' ~ this ~ ' add column if not exists invoice_version ' ~ dbt.type_bigint(),
+    'alter table ' ~ this ~ ' add column if not exists stored_at ' ~ dbt.type_timestamp(), delete]) }}
 {%- endmacro %}
 
 {#- Post-hook: the fingerprint of the code that wrote the table. -#}

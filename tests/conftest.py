@@ -266,7 +266,7 @@ class BillingTestProject:
         expected = {
             "fct_invoice_line_items": (
                 f"select {lines} from main.finalized_invoice_line_items union all "
-                f"select {unstored(lines, ('invoice_version',))} from main.int_open_invoice_line_items "
+                f"select {unstored(lines, ('invoice_version', 'stored_at'))} from main.int_open_invoice_line_items "
                 "where invoice_id not in (select invoice_id from main.finalized_invoices)",
                 (),
             ),

@@ -236,7 +236,7 @@ def test_build_then_export_through_the_cli(tmp_path, monkeypatch):
     assert "error" not in built.stdout.lower()
     # logs/dbt.log at info: each node's result, not each SQL statement; no JSON artifacts (D79)
     log = project.dir / "logs" / "dbt.log"
-    assert "OK created sql table model main.fct_invoices" in log.read_text()
+    assert "OK created sql table model main.fct_balances" in log.read_text()
     assert "SQL status:" not in log.read_text()
     assert not (project.dir / "target" / "run_results.json").exists()
     # dbt's own variables give dbt's defaults back

@@ -268,8 +268,9 @@ def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_
     assert len(comments) == 3 and all(r["comment"].startswith("billing ") for r in comments), comments
     p.assert_invoice_tables_current()
 
-    # a database built before D87: fct_invoice_line_items without invoice_version, nor a comment
+    # a database built before D87: fct_invoice_line_items without invoice_version and stored_at, nor a comment
     p.query("alter table main.fct_invoice_line_items drop column invoice_version")
+    p.query("alter table main.fct_invoice_line_items drop column stored_at")
     p.query("comment on table main.fct_invoice_line_items is null")
     p.build(as_of="2025-02-06T00:00:00Z", data_tests=False)
     p.assert_invoice_tables_current()

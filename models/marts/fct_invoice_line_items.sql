@@ -1,14 +1,14 @@
 {#-
   Every invoice line (DATA_CONTRACT outputs): the lines of final invoices as stored
   (finalized_invoice_line_items) and those of open invoices as rated by this build. invoice_version
-  is the stored version of the line's invoice (null on a DRAFT). On DuckDB the table keeps the lines
+  and stored_at are the line's invoice's stored version and when it was stored (null on a DRAFT). On DuckDB the table keeps the lines
   of final invoices whose version has not changed and rewrites the others (macros/invoice_marts.sql).
 -#}
 {{ config(
     materialized=billing.invoice_mart_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version from ' ~ ref('finalized_invoices')) }}",
+    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version, stored_at from ' ~ ref('finalized_invoices')) }}",
     post_hook="{{ billing.record_invoice_mart_code_version() }}",
 ) }}
 with stored as (
@@ -37,7 +37,8 @@ unioned as (
 
     select
         {{ billing.line_item_columns() }},
-        invoice_version
+        invoice_version,
+        stored_at
     from stored
     where {{ billing.invoice_not_held('stored.invoice_id') }}
 
@@ -45,7 +46,8 @@ unioned as (
 
     select
         {{ billing.line_item_columns() }},
-        cast(null as {{ dbt.type_bigint() }}) as invoice_version
+        cast(null as {{ dbt.type_bigint() }}) as invoice_version,
+        cast(null as {{ dbt.type_timestamp() }}) as stored_at
     from open_lines
     where {{ billing.invoice_not_held('open_lines.invoice_id') }}
 
