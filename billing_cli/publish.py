@@ -46,6 +46,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,22 +165,38 @@ def _code_version(con, catalog: str, table: str):
     return row[0] if row else None
 
 
+@contextmanager
+def _previous_copy(con, previous: Path | None):
+    """`previous` attached read-only as billing_previous for the block: True, or False when there is no
+    copy to start from (none, a write-ahead log beside it, or not a database any more)."""
+    if previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
+        yield False
+        return
+    try:
+        con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
+    except Exception:  # not a database any more: start afresh
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        con.execute("detach billing_previous")
+
+
 def version_step(con, previous: Path | None, tables: list[str], db_path: Path) -> str:
     """How the new copy gets fct_invoices and fct_invoice_line_items from `previous`: 'batch' (the rows
     of invoices whose version changed) when the copy was taken from this database by the same code
     with the same columns, else 'copy'."""
     names = list(VERSIONED_MARTS)
-    if not set(names) <= set(tables) or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
+    if not set(names) <= set(tables):
         return "copy"
     main_catalog = con.execute("select current_database()").fetchone()[0]
     wanted = [_code_version(con, main_catalog, name) for name in names]
     if None in wanted:
         return "copy"
-    try:
-        con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
-    except Exception:  # not a database any more: start afresh
-        return "copy"
-    try:
+    with _previous_copy(con, previous) as attached:
+        if not attached:
+            return "copy"
         recorded = {
             r[0]
             for r in con.execute(
@@ -196,8 +213,6 @@ def version_step(con, previous: Path | None, tables: list[str], db_path: Path) -
             + ", ".join(_code_version_column(name) for name in names)
             + " from billing_previous.main.publication"
         ).fetchone()
-    finally:
-        con.execute("detach billing_previous")
     return "batch" if held == (str(db_path), *wanted) else "copy"
 
 
@@ -224,18 +239,16 @@ def batch_step(con, previous: Path | None, tables: list[str], model: str, now) -
     last copy), whose table holds batch `now` of billing_event_batches: 'keep' (no batch applied since
     the copy's), 'batch' (exactly one, incremental, by the newest build), else 'copy'."""
     mart = BATCHED_MARTS[model]
-    if model not in tables or previous is None or not previous.exists() or Path(f"{previous}.wal").exists():
+    if model not in tables:
         return "copy"
     for name in ("billing_event_batches", "billing_build_plans", *mart.inputs):
         if not has_table(con, "main", name):
             return "copy"
     if mart.copy_if and con.execute(mart.copy_if).fetchone()[0]:
         return "copy"
-    try:
-        con.execute(f"attach {_literal(previous)} as billing_previous (read_only)")
-    except Exception:  # not a database any more: start afresh
-        return "copy"
-    try:
+    with _previous_copy(con, previous) as attached:
+        if not attached:
+            return "copy"
         has_state = con.execute(
             "select count(*) from information_schema.columns where table_catalog = 'billing_previous' "
             "and table_name = 'publication' and column_name = ?",
@@ -245,8 +258,6 @@ def batch_step(con, previous: Path | None, tables: list[str], model: str, now) -
         if not has_state or _columns(con, "billing_previous", model) != _columns(con, main_catalog, model):
             return "copy"
         held = con.execute(f"select max({mart.processed_at}) from billing_previous.main.publication").fetchone()[0]
-    finally:
-        con.execute("detach billing_previous")
     if held is None or now is None:
         return "copy"
     since = con.execute(
