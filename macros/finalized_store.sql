@@ -175,28 +175,23 @@ create table if not exists {{ billing.invoice_store_relation() }} (
 select {% for name, type in columns %}records.{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}
 from {{ relation }} as records
 inner join (
-    {{ billing.current_store_versions(relation) }}
+    select latest.invoice_id, latest.invoice_version
+    from (
+        select invoice_id, max(invoice_version) as invoice_version
+        from {{ relation }}
+        where record_type = 'invoice'
+        group by invoice_id
+    ) as latest
+    left join (
+        select invoice_id, invoice_version from {{ relation }} where record_type = 'void'
+    ) as voided
+        on latest.invoice_id = voided.invoice_id
+        and latest.invoice_version = voided.invoice_version
+    where voided.invoice_id is null
 ) as current_versions
     on records.invoice_id = current_versions.invoice_id
     and records.invoice_version = current_versions.invoice_version
 where records.record_type = '{{ record_type }}'
-{%- endmacro %}
-
-{#- The final invoices of `relation` (the store): each one's current version (invoice_id, invoice_version). -#}
-{% macro current_store_versions(relation) -%}
-select latest.invoice_id, latest.invoice_version
-from (
-    select invoice_id, max(invoice_version) as invoice_version
-    from {{ relation }}
-    where record_type = 'invoice'
-    group by invoice_id
-) as latest
-left join (
-    select invoice_id, invoice_version from {{ relation }} where record_type = 'void'
-) as voided
-    on latest.invoice_id = voided.invoice_id
-    and latest.invoice_version = voided.invoice_version
-where voided.invoice_id is null
 {%- endmacro %}
 
 {#- One branch of the store's insert: `relation`'s rows as store rows of `record_type`, other columns NULL. -#}

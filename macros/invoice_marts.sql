@@ -7,7 +7,7 @@
   nodes of a micro-batch). On DuckDB these models are incremental, per invoice:
     - before the model's query (pre-hook, in the model's transaction), its table keeps the rows of
       the invoices whose stored version in the table (invoice_version and stored_at, the real time the
-      storing build started) is their current final one (`versions`) and drops every other row:
+      storing build started) is their current final one in the store and drops every other row:
       DRAFT rows (no version), a voided or superseded version, an invoice gone. stored_at is part of
       the key because ids and version numbers repeat when a store is replaced (dropped, restored);
     - the model's query then selects its rows for the invoices the table no longer holds
@@ -28,12 +28,12 @@
 {%- endmacro %}
 
 {#-
-  Pre-hook: keep the rows of invoices whose stored version is current in `versions` (a query with
-  invoice_id, invoice_version, stored_at), drop the others (all of them when the code changed). The
+  Pre-hook: keep the rows of invoices whose stored version is current in `store` (the invoice store
+  as the model reads it; current_store_records), drop the others (all of them when the code changed). The
   columns are added first to a table built before it had them (fct_invoice_line_items before D87),
   whose rows are then dropped (no version): the table is rewritten once.
 -#}
-{% macro keep_current_invoice_versions(versions) -%}
+{% macro keep_current_invoice_versions(store) -%}
 {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
 {%- set delete -%}
 delete from {{ this }} as held
@@ -44,7 +44,7 @@ where
     or held.invoice_version is null
     or not exists (
         select 1
-        from ({{ versions }}) as current_versions
+        from ({{ billing.current_store_records(store, 'invoice') }}) as current_versions
         where
             current_versions.invoice_id = held.invoice_id
             and current_versions.invoice_version = held.invoice_version

@@ -8,7 +8,7 @@
     materialized=billing.invoice_mart_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version, stored_at from (' ~ billing.current_store_records(source('billing_state', 'invoice_store'), 'invoice') ~ ') as invoices') }}",
+    pre_hook="{{ billing.keep_current_invoice_versions(source('billing_state', 'invoice_store')) }}",
     post_hook="{{ billing.record_invoice_mart_code_version() }}",
 ) }}
 with stored as (

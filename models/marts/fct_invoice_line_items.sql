@@ -1,14 +1,15 @@
 {#-
   Every invoice line (DATA_CONTRACT outputs): the lines of final invoices as stored
   (finalized_invoice_line_items) and those of open invoices as rated by this build. invoice_version
-  and stored_at are the line's invoice's stored version and when it was stored (null on a DRAFT). On DuckDB the table keeps the lines
-  of final invoices whose version has not changed and rewrites the others (macros/invoice_marts.sql).
+  and stored_at are the line's invoice's stored version and when it was stored (null on a DRAFT).
+  On DuckDB the table keeps the lines of final invoices whose version has not changed and rewrites
+  the others (macros/invoice_marts.sql).
 -#}
 {{ config(
     materialized=billing.invoice_mart_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version, stored_at from ' ~ ref('finalized_invoices')) }}",
+    pre_hook="{{ billing.keep_current_invoice_versions(ref('invoice_store')) }}",
     post_hook="{{ billing.record_invoice_mart_code_version() }}",
 ) }}
 with stored as (

@@ -9,7 +9,7 @@
     materialized=billing.invoice_mart_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ billing.keep_current_invoice_versions('select invoice_id, invoice_version, stored_at from ' ~ ref('finalized_invoices')) }}",
+    pre_hook="{{ billing.keep_current_invoice_versions(ref('invoice_store')) }}",
     post_hook="{{ billing.record_invoice_mart_code_version() }}",
 ) }}
 with stored as (
