@@ -30,8 +30,11 @@ each step in its own process (wall time including Python and dbt start-up; peak 
   3. the first `billing build` (every past month finalized and stored, the current one open);
   4. a nightly build after 1% new events (mostly yesterday, 5% late for last month, some duplicates);
   5. a micro-batch: 10,000 new events for today (new ids, 5% late for last month), then `billing
-     build`, timed from process start to exit; the script then checks that all 10,000 have an outcome
-     in fct_event_outcomes and that fct_customer_spend and the DRAFT invoices went up, and fails if not.
+     build`, timed from process start to exit and to the moment readers could see it (the readers'
+     copy, which the build writes whole and then moves over the old one: the warehouse is locked by
+     the build until it exits); the script then checks that all 10,000 have an outcome in
+     fct_event_outcomes, that fct_customer_spend and the DRAFT invoices went up, and that the readers'
+     copy shows the same spend and DRAFT totals, and fails if not.
 
 Every step prints its ratios to both anchors ("x bare", "x hand-written"). At the end it prints a
 markdown table (steps x patterns), the issue's targets met or not, and writes every figure to
@@ -60,6 +63,7 @@ import duckdb  # noqa: E402
 from conftest import SEED_COLUMNS, seed_csv  # noqa: E402
 
 from billing_cli import metrics as metrics_mod  # noqa: E402
+from billing_cli.publish import default_target  # noqa: E402
 
 CUSTOMERS = 10_000
 MICRO_BATCH = 10_000
@@ -254,14 +258,14 @@ def generate(work: Path, events: int, today: datetime) -> dict[str, Path]:
 
 def run(args: list[str], env: dict, label: str) -> dict:
     """A command in its own process: wall time and peak RSS."""
-    started = time.perf_counter()
+    started_at, started = time.time(), time.perf_counter()
     child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{label} failed:\n{output[-4000:]}")
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "output": output}
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "output": output, "started_at": started_at}
 
 
 QUERY_CHILD = """
@@ -380,6 +384,36 @@ def snapshot(db: Path, micro: Path) -> dict:
     }
 
 
+def visible_seconds(db: Path, started_at: float) -> float | None:
+    """Seconds from a build's start until readers could see its result: the readers' copy is written
+    whole beside the database and moved over the old one (os.replace keeps the written file's
+    modification time), the warehouse itself being locked by the build until it exits. None when the
+    build did not replace the copy."""
+    copy = default_target(db)
+    if not copy.exists() or copy.stat().st_mtime < started_at:
+        return None
+    return copy.stat().st_mtime - started_at
+
+
+def verify_readers_copy(db: Path, after: dict) -> list[str]:
+    """Why the readers' copy does not show the micro-batch (empty when it does): its live spend and
+    DRAFT totals must be the warehouse's after the build."""
+    con = duckdb.connect(str(default_target(db)), read_only=True)
+    try:
+        draft_total = con.execute(
+            "select coalesce(sum(total), 0) from main.fct_invoices where status = 'DRAFT'"
+        ).fetchone()[0]
+        spend = con.execute("select coalesce(sum(spend_to_date), 0) from main.fct_customer_spend").fetchone()[0]
+    finally:
+        con.close()
+    problems = []
+    if float(draft_total) != after["draft_total"]:
+        problems.append(f"the readers' copy has DRAFT totals {draft_total}, the warehouse {after['draft_total']}")
+    if float(spend) != after["spend_to_date"]:
+        problems.append(f"the readers' copy has spend to date {spend}, the warehouse {after['spend_to_date']}")
+    return problems
+
+
 def verify_micro_batch(before: dict, after: dict) -> list[str]:
     """Why the micro-batch is not visible (empty when it is)."""
     problems = []
@@ -412,7 +446,7 @@ def run_pattern(pattern: str, work: Path, files: dict[str, Path], first_month: d
     landing: dict[str, float] = {}
 
     def step(key: str, label: str, figures: dict, extra: str = "", **more) -> dict:
-        figures = {k: v for k, v in figures.items() if k != "output"}
+        figures = {k: v for k, v in figures.items() if k not in ("output", "started_at")}
         if "events_per_second" not in more:  # an ingest is measured by its throughput
             figures.update(ratios(figures, steps))
         figures.update(label=label, **more)
@@ -482,10 +516,18 @@ def run_pattern(pattern: str, work: Path, files: dict[str, Path], first_month: d
     before = snapshot(db, files["micro"])
     ingest("micro_ingest", f"micro-batch ingest ({MICRO_BATCH:,} rows)", files["micro"], MICRO_BATCH)
     land("micro")
-    step("micro", f"micro-batch billing build ({MICRO_BATCH:,} events)", run(build, env, "micro-batch build"))
+    micro = run(build, env, "micro-batch build")
+    visible = visible_seconds(db, micro["started_at"])
+    step(
+        "micro",
+        f"micro-batch billing build ({MICRO_BATCH:,} events)",
+        micro,
+        f"  visible to readers after {visible:.1f} s" if visible is not None else "  (readers' copy not replaced)",
+        visible_seconds=visible,
+    )
     slow["micro"] = slowest(project, base / "micro_build_dbt.log")
     after = snapshot(db, files["micro"])
-    problems = verify_micro_batch(before, after)
+    problems = verify_micro_batch(before, after) + verify_readers_copy(db, after)
     if problems:
         raise SystemExit(f"pattern {pattern}: the micro-batch is not visible after its build: " + "; ".join(problems))
     print(
@@ -535,6 +577,8 @@ def cell(figures: dict) -> str:
         parts.append(f"{figures['events_per_second'] / 1e6:.2f} M/s")
     else:
         parts += [f"{figures[k]:.1f}x {n}" for k, n in (("x_bare", "bare"), ("x_hand_written", "hw")) if k in figures]
+    if figures.get("visible_seconds") is not None:
+        parts.append(f"visible after {figures['visible_seconds']:.1f} s")
     return ", ".join(parts)
 
 
@@ -549,6 +593,12 @@ def table(results: dict) -> str:
         ]
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def _visible(figures: dict) -> float:
+    """When a micro-batch became visible to readers (its process's exit in results without the figure)."""
+    visible = figures.get("visible_seconds")
+    return figures["seconds"] if visible is None else visible
 
 
 def targets(results: dict) -> list[tuple[str, bool | None, str]]:
@@ -582,8 +632,11 @@ def targets(results: dict) -> list[tuple[str, bool | None, str]]:
     each(
         f"micro-batch visible <= 8 s after `billing build` starts ({size})",
         "micro",
-        lambda f: f["seconds"] <= 8,
-        lambda f: f"{f['seconds']:.1f} s",
+        lambda f: _visible(f) <= 8,
+        lambda f: (
+            f"{_visible(f):.1f} s"
+            + (f" (process exit {f['seconds']:.1f} s)" if f.get("visible_seconds") is not None else " (process exit)")
+        ),
     )
     if "hourly" in patterns and "per-event" in patterns:
         hourly, per_event = patterns["hourly"]["steps"], patterns["per-event"]["steps"]
