@@ -31,8 +31,9 @@ fct_invoices and fct_invoice_line_items keep a final invoice's rows while its ve
 (DECISIONLOG D87), and so does the copy: its rows of an invoice whose stored version (invoice_id,
 invoice_version, stored_at) is still the warehouse's are kept, every other row is deleted (DRAFT rows
 have no version), and the warehouse's rows of the invoices the copy no longer holds are inserted.
-Nothing about the builds in between is needed, only that the copy was taken from this database by
-the same code:
+fct_billed_quantities too (D88), whose rows of a final invoice are also replaced when the late
+adjustments billed for it or its product's names in the catalog changed. Nothing about the builds in
+between is needed, only that the copy was taken from this database by the same code:
 `publication.<table>_code_version` records the table's comment (its code fingerprint) when copied,
 and the table is copied whole when it differs, as when the columns or the source database do.
 
@@ -63,7 +64,7 @@ class Publication:
     tables: tuple[str, ...]
     usage_daily: str = "copy"  # how fct_usage_daily got there: copy, batch or keep (batch_step)
     load_summary: str = "copy"  # how fct_event_load_summary got there, alike
-    invoices: str = "copy"  # how fct_invoices and fct_invoice_line_items got there: copy or batch (version_step)
+    invoices: str = "copy"  # how the invoice tables (VERSIONED_MARTS) got there: copy or batch (version_step)
 
 
 def default_target(db_path: Path) -> Path:
@@ -143,12 +144,40 @@ VERSION_KEPT = (
     "exists (select 1 from main.fct_invoices as w "
     "where w.invoice_id = t.invoice_id and w.invoice_version = t.invoice_version and w.stored_at = t.stored_at)"
 )
+# fct_billed_quantities also rates a final invoice again when the late adjustments billed for it or
+# its product's catalog names changed (macros/invoice_marts.sql): the copy's rows of such an invoice
+# are replaced too, found as the build found them (adjusted rows compared, names against the catalog)
+BILLED_QUANTITIES_CHANGED = """
+    t.invoice_id in (
+        select coalesce(c.invoice_id, w.invoice_id)
+        from (select * from billing_publication.main.fct_billed_quantities where late_adjustment_lines > 0) as c
+        full outer join (select * from main.fct_billed_quantities where late_adjustment_lines > 0) as w
+            on c.billed_quantity_id = w.billed_quantity_id
+        where
+            c.late_adjustment_lines is distinct from w.late_adjustment_lines
+            or c.late_adjusted_quantity is distinct from w.late_adjusted_quantity
+    )
+    or not exists (
+        select 1
+        from main.stg_products as p
+        left join main.int_billable_metrics as m on p.billable_metric = m.billable_metric
+        where
+            p.product_id = t.product_id
+            and p.name is not distinct from t.product_name
+            and p.billable_metric is not distinct from t.billable_metric
+            and m.aggregation is not distinct from t.aggregation
+    )
+"""
 VERSIONED_MARTS = {
     table: (
-        f"t.invoice_version is null or not {VERSION_KEPT}",
+        f"t.invoice_version is null or not {VERSION_KEPT}" + (f" or {changed}" if changed else ""),
         f"not exists (select 1 from billing_publication.main.{table} as c where c.invoice_id = t.invoice_id)",
     )
-    for table in ("fct_invoices", "fct_invoice_line_items")
+    for table, changed in (
+        ("fct_invoices", None),
+        ("fct_invoice_line_items", None),
+        ("fct_billed_quantities", BILLED_QUANTITIES_CHANGED),
+    )
 }
 
 
@@ -184,7 +213,7 @@ def _previous_copy(con, previous: Path | None):
 
 
 def version_step(con, previous: Path | None, tables: list[str], db_path: Path) -> str:
-    """How the new copy gets fct_invoices and fct_invoice_line_items from `previous`: 'batch' (the rows
+    """How the new copy gets the invoice tables (VERSIONED_MARTS) from `previous`: 'batch' (the rows
     of invoices whose version changed) when the copy was taken from this database by the same code
     with the same columns, else 'copy'."""
     names = list(VERSIONED_MARTS)

@@ -1,6 +1,8 @@
 {#-
   The invoice tables kept across builds by invoice version (DECISIONLOG D87): fct_invoices,
-  fct_invoice_line_items and int_stored_invoice_line_items.
+  fct_invoice_line_items, int_stored_invoice_line_items and fct_billed_quantities (D88, which also
+  rates an invoice again when its late adjustments or catalog names changed:
+  keep_billed_quantities_current below).
 
   A final invoice's rows come from the invoice store alone and never change while its version is
   current: each build rewrote them whole (half a million lines at 10,000 customers a year, the slowest
@@ -70,4 +72,69 @@ not exists (select 1 from {{ this }} as held where held.invoice_id = {{ invoice_
 {%- else -%}
 true
 {%- endif -%}
+{%- endmacro %}
+
+{#-
+  Pre-hook of fct_billed_quantities, after keep_current_invoice_versions: a final invoice's rows also
+  change when the late usage billed for it on later invoices changes (a DRAFT's adjustment re-rated, a
+  new final one, one voided) or the catalog names its product or metric otherwise. The table keeps an
+  invoice's rows only while, for each of its lines, the late_usage_adjustment lines now in
+  `line_items` (how many, their quantities added up) are those its row folded in
+  (late_adjustment_lines, late_adjusted_quantity), and its product's name, billable metric and
+  aggregation are the catalog's (`products`, `billable_metrics`); every row of any other invoice is
+  dropped, so the model's query rates that invoice again whole. Adjustment lines are few; the
+  invoices whose adjustments are final and unchanged stay.
+-#}
+{% macro keep_billed_quantities_current(line_items, products, billable_metrics) -%}
+{%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+{%- set line_key = ['product_id', 'starting_at', 'pricing_group_values', 'presentation_group_values'] -%}
+{%- set delete -%}
+delete from {{ this }} as held
+where held.invoice_id in (
+    select coalesce(adjusted_now.invoice_id, adjusted_then.invoice_id)
+    from (
+        select
+            adjusted_invoice_id as invoice_id,
+            {{ line_key | join(', ') }},
+            count(*) as lines,
+            sum(quantity) as quantity
+        from {{ line_items }}
+        where line_type = 'late_usage_adjustment' and adjusted_line_type = 'usage'
+        group by adjusted_invoice_id, {{ line_key | join(', ') }}
+    ) as adjusted_now
+    full outer join (
+        select
+            invoice_id,
+            {{ line_key | join(', ') }},
+            late_adjustment_lines as lines,
+            late_adjusted_quantity as quantity
+        from {{ this }}
+        where late_adjustment_lines > 0
+    ) as adjusted_then
+        on
+            adjusted_now.invoice_id = adjusted_then.invoice_id
+            {%- for column in line_key %}
+            and adjusted_now.{{ column }} is not distinct from adjusted_then.{{ column }}
+            {%- endfor %}
+    where
+        adjusted_now.lines is distinct from adjusted_then.lines
+        or adjusted_now.quantity is distinct from adjusted_then.quantity
+    union all
+    select named.invoice_id
+    from {{ this }} as named
+    where not exists (
+        select 1
+        from {{ products }} as products
+        left join {{ billable_metrics }} as billable_metrics
+            on products.billable_metric = billable_metrics.billable_metric
+        where
+            products.product_id = named.product_id
+            and products.name is not distinct from named.product_name
+            and products.billable_metric is not distinct from named.billable_metric
+            and billable_metrics.aggregation is not distinct from named.aggregation
+    )
+)
+{%- endset -%}
+{{ billing.run_statements([
+    'alter table ' ~ this ~ ' add column if not exists late_adjustment_lines ' ~ dbt.type_bigint(), delete]) }}
 {%- endmacro %}

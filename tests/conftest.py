@@ -243,7 +243,8 @@ class BillingTestProject:
         """The invoice tables kept across builds by invoice version (DECISIONLOG D87) hold what their
         queries compute from scratch: fct_invoice_line_items and fct_invoices the final invoices as
         stored now and the open ones of the last build (build_log's newest); int_stored_invoice_line_items
-        the lines of the invoices final when that build started (the store without the rows it added)."""
+        the lines of the invoices final when that build started (the store without the rows it added);
+        fct_billed_quantities what the first two bill per period line, late adjustments added up."""
 
         def columns(table: str) -> str:
             names = [
@@ -292,12 +293,64 @@ class BillingTestProject:
                 ),
             ),
         }
+        # fct_billed_quantities: each period invoice's usage lines with the late adjustments billed for
+        # them on later invoices added up (keyed by the adjusted invoice), as the invoice tables hold them now
+        billed = [n for n in columns("fct_billed_quantities").split(", ") if n != "billed_quantity_id"]
+        expected["fct_billed_quantities"] = (
+            "with parts as (select case when line_type = 'usage' then invoice_id else adjusted_invoice_id end as inv, "
+            "contract_id, customer_id, product_id, starting_at, ending_before, pricing_group_values, "
+            "presentation_group_values, line_type, quantity from main.fct_invoice_line_items "
+            "where line_type = 'usage' or (line_type = 'late_usage_adjustment' and adjusted_line_type = 'usage')), "
+            "grouped as (select inv, contract_id, customer_id, product_id, starting_at, max(ending_before) as ending_before, "
+            "pricing_group_values, presentation_group_values, "
+            "sum(case when line_type = 'usage' then quantity else 0 end) as invoiced_quantity, "
+            "sum(case when line_type = 'usage' then 0 else quantity end) as late_adjusted_quantity, "
+            "count(case when line_type = 'usage' then null else 1 end) as late_adjustment_lines "
+            "from parts group by all), "
+            "computed as (select g.contract_id, g.customer_id, g.inv as invoice_id, i.status as invoice_status, "
+            "i.invoice_version, i.stored_at, i.period_starting_at, i.period_ending_before, g.product_id, "
+            "p.name as product_name, p.billable_metric, m.aggregation, g.starting_at, g.ending_before, "
+            "g.pricing_group_values, g.presentation_group_values, "
+            "cast(g.invoiced_quantity + g.late_adjusted_quantity as decimal(38, 10)) as quantity, "
+            "cast(g.invoiced_quantity as decimal(38, 10)) as invoiced_quantity, "
+            "cast(g.late_adjusted_quantity as decimal(38, 10)) as late_adjusted_quantity, "
+            "g.late_adjustment_lines from grouped as g join main.fct_invoices as i on g.inv = i.invoice_id "
+            "left join main.stg_products as p on g.product_id = p.product_id "
+            "left join main.int_billable_metrics as m on p.billable_metric = m.billable_metric) "
+            f"select {', '.join(billed)} from computed",
+            (),
+        )
         for table, (sql, params) in expected.items():
-            held, computed = rows(f"select * from main.{table}"), rows(sql, params)
+            if table == "fct_billed_quantities":
+                held = rows(f"select {', '.join(billed)} from main.fct_billed_quantities")
+            else:
+                held = rows(f"select * from main.{table}")
+            computed = rows(sql, params)
             assert held == computed, (
                 f"{table} differs from its query ({len(held)} rows held, {len(computed)} computed):\n"
                 + "\n".join(sorted(set(held) ^ set(computed))[:6])
             )
+
+    def assert_invoice_tables_published(self) -> str:
+        """Publish the readers' copy (billing_cli/publish.py) and check that it holds the invoice tables
+        kept by invoice version (D87, D88) as the warehouse does; returns how they got there: `copy`
+        (whole) or `batch` (the rows of changed invoices replaced in the previous copy)."""
+        import duckdb
+
+        from billing_cli.publish import VERSIONED_MARTS, publish
+
+        publication = publish(self.db_path, self.dir)
+        con = duckdb.connect(str(publication.path), read_only=True)
+        try:
+            for table in VERSIONED_MARTS:
+                copy = sorted(repr(row) for row in con.execute(f"select * from {table}").fetchall())
+                held = sorted(repr(tuple(r.values())) for r in self.query(f"select * from main.{table}"))
+                assert copy == held, f"the published {table} differs ({publication.invoices}):\n" + "\n".join(
+                    sorted(set(copy) ^ set(held))[:6]
+                )
+        finally:
+            con.close()
+        return publication.invoices
 
     def outcomes(self) -> dict[str, tuple[str, str | None]]:
         """transaction_id -> (outcome, reason); only rows with a transaction_id."""

@@ -232,7 +232,12 @@ def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_
     p.ingest(calls("feb-k2-", 3, "2025-02-03", "c2"), loaded_at="2025-02-04T00:00:00Z")
     p.build(as_of="2025-02-05T00:00:00Z", data_tests=False)
     [feb] = invoice_rows(p, FEB, "k2")
-    marks = {"fct_invoices": "contract_name", "fct_invoice_line_items": "name", "int_stored_invoice_line_items": "name"}
+    marks = {
+        "fct_invoices": "contract_name",
+        "fct_invoice_line_items": "name",
+        "int_stored_invoice_line_items": "name",
+        "fct_billed_quantities": "customer_id",
+    }
 
     def mark(*invoice_ids: str) -> None:
         for table, column in marks.items():
@@ -252,6 +257,7 @@ def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_
         "fct_invoices": {jan, feb["invoice_id"]},
         "fct_invoice_line_items": {jan, feb["invoice_id"]},
         "int_stored_invoice_line_items": {jan},
+        "fct_billed_quantities": {jan, feb["invoice_id"]},
     }  # the store's lines are final ones only
     p.build(as_of="2025-02-06T00:00:00Z", data_tests=False)
     assert marked() == dict.fromkeys(marks, {jan})  # kept: January's rows; rewritten: February's
@@ -265,7 +271,7 @@ def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_
         + ", ".join(f"'{t}'" for t in marks)
         + ")"
     )
-    assert len(comments) == 3 and all(r["comment"].startswith("billing ") for r in comments), comments
+    assert len(comments) == len(marks) and all(r["comment"].startswith("billing ") for r in comments), comments
     p.assert_invoice_tables_current()
 
     # a database built before D87: fct_invoice_line_items without invoice_version and stored_at, nor a comment
@@ -279,6 +285,22 @@ def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_
         [jan, feb["invoice_id"]],
     )
     assert {(r["invoice_id"], r["invoice_version"]) for r in versions} == {(jan, 1), (feb["invoice_id"], None)}
+
+
+def test_billed_quantities_follow_the_catalogs_product_names(january_final):
+    """fct_billed_quantities names each line's product and metric as the catalog does now (DECISIONLOG
+    D88): kept by invoice version, a final invoice's rows are rated again when its product is renamed,
+    while the invoice's own lines keep the name they were stored with."""
+    p, january = january_final
+    jan = january["k2"]["invoice_id"]
+    assert {r["product_name"] for r in p.query("select product_name from main.fct_billed_quantities")} == {"API"}
+    renamed = shared_world()
+    renamed["products"] = [{**renamed["products"][0], "name": "API calls"}]
+    p.seeds(**renamed)
+    p.build(as_of="2025-02-10T00:00:00Z", data_tests=False)
+    assert {r["product_name"] for r in p.query("select product_name from main.fct_billed_quantities")} == {"API calls"}
+    assert {r["name"] for r in p.lines("k2") if r["invoice_id"] == jan and r["line_type"] == "usage"} == {"API"}
+    p.assert_invoice_tables_current()
 
 
 def late_lines(p, contract_id: str) -> list[tuple]:
@@ -321,6 +343,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     p.build(as_of="2025-02-10T00:00:00Z")
     assert final_contents(p) == before  # late usage changes no final invoice
     p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
+    assert p.assert_invoice_tables_published() == "copy"  # the readers' copy alike
     # k2: January re-rated is 12 calls: 10 x 1.00 + 2 x 0.50 = 11.00; it billed 8.00; the adjustment is
     # 3.00 (not 4 x 1.00, not 4 x 0.50). February's own 3 calls: 3.00 (its tiers start from zero).
     [feb] = invoice_rows(p, FEB, "k2")
@@ -351,6 +374,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     # -- Mar 2: February is final ------------------------------------------------------------------------
     p.build(as_of="2025-03-02T00:00:00Z", data_tests=False)
     p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
+    assert p.assert_invoice_tables_published() == "batch"  # the readers' copy alike
     assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k2")] == [("FINALIZED", D("6.00"))]
     assert [(r["status"], r["total"]) for r in invoice_rows(p, FEB, "k6")] == [("FINALIZED", D("3.00"))]
     # k14: January's 8.00 leaves a 22.00 true-up of the $30 postpaid commit on February's invoice
@@ -424,6 +448,7 @@ def test_late_usage_voids_and_edits_over_a_quarter(january_final):
     p.build(as_of="2025-03-05T00:00:00Z")
     assert [r["total"] for r in invoice_rows(p, MAR, "k2")] == [D("0.50")]
     p.assert_invoice_tables_current()  # kept by invoice version, rewritten where it changed
+    assert p.assert_invoice_tables_published() == "batch"  # the readers' copy alike
     # k13 regenerated like k6: usage 10.00 and the -3.00 take-back; the credit draws the net 7.00 (not
     # 10.00), January totals 0.00; the credit has drawn 7.00 + February's 3.00
     [jan13] = invoice_rows(p, JAN, "k13")

@@ -79,6 +79,7 @@ CATALOG = {
 }
 COMPARED = (
     "fct_invoices",
+    "fct_billed_quantities",
     "fct_invoice_line_items",
     "fct_usage_daily",
     "fct_event_outcomes",
@@ -159,7 +160,13 @@ def test_incremental_builds_equal_from_scratch_builds(make_project):
             published_invoices[step] = publication.invoices
             read = duckdb.connect(str(publication.path), read_only=True)
             try:
-                for table in ("fct_usage_daily", "fct_event_load_summary", "fct_invoices", "fct_invoice_line_items"):
+                for table in (
+                    "fct_usage_daily",
+                    "fct_event_load_summary",
+                    "fct_invoices",
+                    "fct_invoice_line_items",
+                    "fct_billed_quantities",
+                ):
                     copy = sorted(repr(row) for row in read.execute(f"select * from {table}").fetchall())
                     held = sorted(repr(tuple(r.values())) for r in inc.query(f"select * from main.{table}"))
                     assert copy == held, f"after {step}: the published {table} differs ({publication})"

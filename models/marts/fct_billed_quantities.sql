@@ -9,7 +9,19 @@
   invoiced_quantity and late_adjusted_quantity keep the two parts apart. A row per line: a period
   with a rate change has a row per rate segment (starting_at), each billed on its own; rows of a
   UNIQUE, MAX or LATEST metric do not add up across segments, groups or periods.
+  On DuckDB the table keeps the rows of final invoices whose version, late adjustments and catalog
+  names have not changed and rates the others again (macros/invoice_marts.sql).
 -#}
+{{ config(
+    materialized=billing.invoice_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook=[
+        "{{ billing.keep_current_invoice_versions(ref('invoice_store')) }}",
+        "{{ billing.keep_billed_quantities_current(ref('fct_invoice_line_items'), ref('stg_products'), ref('int_billable_metrics')) }}",
+    ],
+    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+) }}
 with line_items as (
 
     select * from {{ ref('fct_invoice_line_items') }}
@@ -48,11 +60,16 @@ billed_parts as (
         pricing_group_values,
         presentation_group_values,
         case when line_type = 'usage' then quantity else 0 end as invoiced_quantity,
-        case when line_type = 'late_usage_adjustment' then quantity else 0 end as late_adjusted_quantity
+        case when line_type = 'late_usage_adjustment' then quantity else 0 end as late_adjusted_quantity,
+        case when line_type = 'late_usage_adjustment' then 1 else 0 end as late_adjustment_lines
     from line_items
     where
-        line_type = 'usage'
-        or (line_type = 'late_usage_adjustment' and adjusted_line_type = 'usage')
+        (line_type = 'usage' and {{ billing.invoice_not_held('line_items.invoice_id') }})
+        or (
+            line_type = 'late_usage_adjustment'
+            and adjusted_line_type = 'usage'
+            and {{ billing.invoice_not_held('line_items.adjusted_invoice_id') }}
+        )
 
 ),
 
@@ -68,7 +85,8 @@ billed as (
         pricing_group_values,
         presentation_group_values,
         sum(invoiced_quantity) as invoiced_quantity,
-        sum(late_adjusted_quantity) as late_adjusted_quantity
+        sum(late_adjusted_quantity) as late_adjusted_quantity,
+        sum(late_adjustment_lines) as late_adjustment_lines
     from billed_parts
     group by
         invoice_id, contract_id, customer_id, product_id, starting_at,
@@ -88,6 +106,8 @@ final as (
         billed.customer_id,
         billed.invoice_id,
         invoices.status as invoice_status,
+        invoices.invoice_version,
+        invoices.stored_at,
         invoices.period_starting_at,
         invoices.period_ending_before,
         billed.product_id,
@@ -100,7 +120,8 @@ final as (
         billed.presentation_group_values,
         cast(billed.invoiced_quantity + billed.late_adjusted_quantity as {{ billing.type_decimal() }}) as quantity,
         cast(billed.invoiced_quantity as {{ billing.type_decimal() }}) as invoiced_quantity,
-        cast(billed.late_adjusted_quantity as {{ billing.type_decimal() }}) as late_adjusted_quantity
+        cast(billed.late_adjusted_quantity as {{ billing.type_decimal() }}) as late_adjusted_quantity,
+        cast(billed.late_adjustment_lines as {{ dbt.type_bigint() }}) as late_adjustment_lines
     from billed
     inner join invoices
         on billed.invoice_id = invoices.invoice_id
