@@ -384,7 +384,7 @@ def _plans(p) -> dict[str, tuple[str, str]]:
 
 def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     """Plain `dbt build` (the dbt command, no billing CLI) plans the event batches itself, once, in
-    on-run-start; a macro the event models use that changes what it does recomputes every event, a
+    on-run-start, and raises DuckDB's checkpoint threshold when every event model is incremental (D89); a macro the event models use that changes what it does recomputes every event, a
     comment or layout tidy-up of it recomputes nothing (no version to bump by hand).
 
     The command runs in this process (dbtRunner: what the `dbt` executable runs, with its own parse
@@ -427,7 +427,13 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
         assert result.success, result.exception
         return _plans(p)
 
+    def checkpoint_threshold() -> str:
+        """The DuckDB instance's setting the build left (dbt-duckdb keeps the instance this process
+        opened; D89: raised for a build whose event models are all incremental, else the default)."""
+        return p.query("select current_setting('checkpoint_threshold') as t")[0]["t"]
+
     assert set(plain_dbt_build().values()) == {("full", "first build")}
+    assert checkpoint_threshold() == "16.0 MiB"
 
     json_macros = p.dir / "macros" / "json.sql"
     original = json_macros.read_text()
@@ -438,6 +444,7 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     )
     # (and so does a build after no change at all): every event model appends the rows loaded since
     assert plain_dbt_build() == dict.fromkeys(EVENT_MODELS, ("incremental", "rows loaded after 2025-01-05 00:00:00"))
+    assert checkpoint_threshold() == "953.6 MiB"  # 1GB (dbt_project.yml's incremental_checkpoint_threshold)
     assert p.query("select count(distinct invocation_id) as n from main.billing_build_plans")[0]["n"] == 2
     json_macros.write_text(
         original.replace(
@@ -449,6 +456,7 @@ def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     assert {m: plans[m] for m in EVENT_MODELS if m != "int_events_deduplicated"} == dict.fromkeys(
         EVENT_MODELS[1:], ("full", "the model, a model it depends on or a macro they use changed")
     )
+    assert checkpoint_threshold() == "16.0 MiB"  # one event model incremental, the others not: reset
 
 
 def test_batch_consistency_test_catches_a_second_winner(make_project):
