@@ -7,6 +7,10 @@ build's time, for a few milliseconds of SQL each). Every argument is optional:
   unique               columns whose non-null values are unique, each on its own
   unique_combination   columns whose values are unique together (nulls compare equal)
   accepted_values      {column: [values]}: the column's non-null values are among these
+  tested_batch         true: only the rows loaded in the tested event batch (billing.tested_rows: the
+                       last build's batch, everything after a first or full build), for an event-grain
+                       model whose earlier rows a build does not rewrite, so that the test costs what
+                       the new events do, not the history (DECISIONLOG D32, D90); row rules only
 Each rule counts as dbt's own test does (not_null: null rows; unique: repeated values; accepted_values:
 rows with another value). The test returns one row per broken rule: failed_check (e.g.
 `not_null(contract_id)`) and failing_rows.
@@ -18,7 +22,7 @@ rows with another value). The test returns one row per broken rule: failed_check
             not_null: [contract_id]
             accepted_values: {status: [DRAFT, FINALIZED]}
 -#}
-{% test column_rules(model, primary_key=none, not_null=none, unique=none, unique_combination=none, accepted_values=none) %}
+{% test column_rules(model, primary_key=none, not_null=none, unique=none, unique_combination=none, accepted_values=none, tested_batch=false) %}
 {#- Row rules (not_null, accepted_values) are counted in one scan of the model; each unique rule is a
     grouping of its own columns. No CTE reads the model: one read twice would be kept whole for the
     second read, the whole event history on a first build (DECISIONLOG D82). -#}
@@ -42,6 +46,10 @@ rows with another value). The test returns one row per broken rule: failed_check
 {%- if not row_checks and not unique_sets -%}
     {{ exceptions.raise_compiler_error("column_rules on " ~ model ~ ": no rule given") }}
 {%- endif %}
+{%- if tested_batch and unique_sets -%}
+    {{ exceptions.raise_compiler_error("column_rules on " ~ model ~ ": tested_batch checks row rules only (a unique rule needs every row)") }}
+{%- endif %}
+{%- set rows = "(" ~ billing.tested_rows(model) ~ ") as tested" if tested_batch else model -%}
 {%- set results = [] -%}
 {%- for name, condition in row_checks -%}
     {%- do results.append("select " ~ dbt.string_literal(name) ~ " as failed_check, row_checks.check_" ~ loop.index ~ " as failing_rows from row_checks") -%}
@@ -62,7 +70,7 @@ row_checks as (
     {%- for name, condition in row_checks %}
         count(case when {{ condition }} then 1 end) as check_{{ loop.index }}{{ "," if not loop.last }}
     {%- endfor %}
-    from {{ model }}
+    from {{ rows }}
 ),
 {%- endif %}
 

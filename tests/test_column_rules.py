@@ -91,3 +91,39 @@ def test_column_rules_fail_each_broken_rule_as_dbt_counts_and_pass_whole_rows(ma
 
     assert not [problem for problem in result.problems if "column_rules_whole" in problem], result.describe()
     assert result.counts.get("pass") == 1  # the whole rows' test
+
+
+def test_tested_batch_rules_read_the_last_batch_and_rows_without_a_loaded_at(make_project):
+    """`tested_batch: true` (an event-grain model, D90) checks the rows loaded after the last batch's
+    start (billing_event_batches of int_events_deduplicated) and those without a loaded_at; a broken
+    row of an earlier batch, which a build does not rewrite, is not read again. After a full build
+    (no batch start recorded) every row is checked."""
+    p = make_project()
+    folder = p.dir / "models" / "column_rules_fixture"
+    folder.mkdir()
+    (folder / "column_rules_batch.sql").write_text(
+        "select * from (values\n"
+        "    (cast('2025-01-01 00:00:00' as timestamp), 'BOGUS', 'a'),\n"  # an earlier batch's
+        "    (cast('2025-01-03 00:00:00' as timestamp), 'ODD', null),\n"  # this batch's: two broken rules
+        "    (cast('2025-01-03 00:00:00' as timestamp), 'DRAFT', 'b'),\n"
+        "    (cast(null as timestamp), 'WRONG', 'c')\n"  # no loaded_at: always tested
+        ") as fixture (loaded_at, status, name)\n"
+    )
+    (folder / "_column_rules_fixture__models.yml").write_text(
+        "version: 2\nmodels:\n  - name: column_rules_batch\n    data_tests:\n      - column_rules:\n"
+        "          arguments:\n            tested_batch: true\n            not_null: [name]\n"
+        "            accepted_values: {status: [DRAFT, FINALIZED]}\n"
+    )
+
+    def reported() -> dict[str, int]:
+        result = p.build(select="column_rules_fixture", expect_success=False, column_rules=True)
+        [failure] = [problem for problem in result.problems if "column_rules_column_rules_batch" in problem]
+        return {check: int(n) for check, n in re.findall(r"failed_check=(.+?), failing_rows=(\d+)", failure)}
+
+    # no batch recorded (a first or full build): every row
+    assert reported() == {"not_null(name)": 1, "accepted_values(status)": 3}
+    p.query(
+        "insert into main.billing_event_batches (model_name, batch_loaded_after) "
+        "values ('int_events_deduplicated', '2025-01-02 00:00:00')"
+    )
+    assert reported() == {"not_null(name)": 1, "accepted_values(status)": 2}
