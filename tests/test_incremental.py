@@ -384,7 +384,8 @@ def _plans(p) -> dict[str, tuple[str, str]]:
 
 def test_the_plan_is_decided_once_per_build_by_plain_dbt_build(make_project):
     """Plain `dbt build` (the dbt command, no billing CLI) plans the event batches itself, once, in
-    on-run-start, and raises DuckDB's checkpoint threshold when every event model is incremental (D89); a macro the event models use that changes what it does recomputes every event, a
+    on-run-start, and raises DuckDB's checkpoint threshold when every event model is incremental
+    (D89); a macro the event models use that changes what it does recomputes every event, a
     comment or layout tidy-up of it recomputes nothing (no version to bump by hand).
 
     The command runs in this process (dbtRunner: what the `dbt` executable runs, with its own parse
