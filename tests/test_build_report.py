@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -20,8 +21,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import BillingTestProject
 
+from billing_cli import summary as summary_mod
 from billing_cli.build import PARSE_TARGET
 from billing_cli.cli import main
+from billing_cli.db import connect
 from billing_cli.publish import mart_names
 from billing_cli.summary import EXIT_REJECTIONS, RejectionLimit
 
@@ -146,6 +149,25 @@ def test_a_successful_build_publishes_the_marts_for_readers(builds):
     with duckdb.connect(str(copy), read_only=True) as con:
         published = con.execute("select count(*) from fct_invoices").fetchone()[0]
     assert published == len(project.invoices()) > 0
+
+
+def test_outcome_counts_come_from_the_load_summary_as_from_every_outcome(builds):
+    """The summary counts events by outcome from fct_event_load_summary when the build updated it (its
+    rows are the loads, not every event ever loaded): the same rows as counting fct_event_outcomes,
+    in all and loaded after a watermark."""
+    project, _, _ = builds
+    con = connect(project.db_path, read_only=True)
+    try:
+        [(invocation,)] = con.execute(
+            "select invocation_id from main.build_log order by started_at desc limit 1"
+        ).fetchall()
+        assert con.execute(summary_mod.LOAD_SUMMARY_BUILT, [invocation]).fetchone()[0] == 1
+        for watermark in (None, datetime(2025, 2, 2), datetime(2025, 2, 3)):
+            by_load = con.execute(summary_mod.LOAD_OUTCOMES, [watermark, watermark]).fetchall()
+            by_event = con.execute(summary_mod.OUTCOMES, [watermark, watermark]).fetchall()
+            assert by_load == by_event and len(by_load) == 4
+    finally:
+        con.close()
 
 
 def test_a_metric_property_no_event_carries_is_a_warning(builds):
