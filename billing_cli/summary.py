@@ -344,10 +344,8 @@ def read_summary(
             row = con.execute(AS_OF, [inv]).fetchone()
             summary.as_of = row[0] if row else None
         if exists("fct_event_outcomes"):
-            by_load = inv and exists("fct_event_load_summary") and exists("billing_build_plans")
-            by_load = by_load and con.execute(LOAD_SUMMARY_BUILT, [inv]).fetchone()[0] > 0
-            counts = con.execute(LOAD_OUTCOMES if by_load else OUTCOMES, [watermark, watermark]).fetchall()
-            summary.events = [OutcomeCount(*r) for r in counts]
+            query = LOAD_OUTCOMES if _load_summary_built(con, inv) else OUTCOMES
+            summary.events = [OutcomeCount(*r) for r in con.execute(query, [watermark, watermark]).fetchall()]
         if exists("fct_invoices"):
             summary.invoices = [InvoiceGroup(*r) for r in con.execute(INVOICES).fetchall()]
             if exists("fct_invoice_line_items"):
@@ -363,6 +361,14 @@ def read_summary(
     finally:
         con.close()
     return summary
+
+
+def _load_summary_built(con, invocation: str | None) -> bool:
+    """Whether the build `invocation` updated fct_event_load_summary (its plan row is not skipped)."""
+    tables = ("fct_event_load_summary", "billing_build_plans")
+    if not (invocation and all(has_table(con, "main", name) for name in tables)):
+        return False
+    return con.execute(LOAD_SUMMARY_BUILT, [invocation]).fetchone()[0] > 0
 
 
 def unseen_properties(con, metrics: list) -> list[str]:
