@@ -91,14 +91,15 @@ BATCHED = "fct_usage_daily"
 # its (contract, day) pairs, and its customers' every day. Two conditions, applied one after the other:
 # as one `a or b`, DuckDB could not skip a row group by usage_date, and read the whole table twice
 # (1.5 s of a 10 M micro-batch's publication; the table is ordered by usage_date).
-IN_BATCH_DAYS = """
-    usage_date between (select min(usage_date) from main.int_usage_daily_batch where batch_kind = 'day')
-                   and (select max(usage_date) from main.int_usage_daily_batch where batch_kind = 'day')
-    and exists (select 1 from main.int_usage_daily_batch as b where b.batch_kind = 'day'
-                and b.contract_id = t.contract_id and b.usage_date = t.usage_date)
+DAILY_BATCH = f"main.int_usage_daily_batch where model_name = '{BATCHED}' and batch_kind"
+IN_BATCH_DAYS = f"""
+    usage_date between (select min(usage_date) from {DAILY_BATCH} = 'day')
+                   and (select max(usage_date) from {DAILY_BATCH} = 'day')
+    and exists (select 1 from main.int_usage_daily_batch as b where b.model_name = '{BATCHED}'
+                and b.batch_kind = 'day' and b.contract_id = t.contract_id and b.usage_date = t.usage_date)
 """
-IN_BATCH_CUSTOMERS = """
-    customer_id in (select customer_id from main.int_usage_daily_batch where batch_kind = 'customer')
+IN_BATCH_CUSTOMERS = f"""
+    customer_id in (select customer_id from {DAILY_BATCH} = 'customer')
 """
 LOADS = "fct_event_load_summary"
 # the loads fct_event_load_summary's step recounted: after its batch's start, and those without a

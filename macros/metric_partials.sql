@@ -130,3 +130,78 @@ from (
     where recency_rank = 1
 ) as aggregated
 {%- endmacro %}
+
+{#-
+  merge_metric_partials(relation, group_columns): partial rows (metric_partials' columns) merged per
+  `group_columns` into coarser partial rows of the same columns, e.g. a contract's days into its
+  month (DECISIONLOG D92): counts, sums and first/last add up or widen, value_max takes the greatest,
+  UNIQUE keeps a row per distinct value, LATEST keeps the latest event (by latest_at, then
+  latest_transaction_id). aggregate_metric_partials gives the same from the merged rows as from the
+  rows merged.
+
+      months as ({{ billing.merge_metric_partials('days', ['contract_id', 'billable_metric', 'month']) }})
+-#}
+{% macro merge_metric_partials(relation, group_columns) -%}
+{%- set keys = group_columns | join(', ') -%}
+select
+    {{ keys }},
+    aggregation,
+    unique_value,
+    first_event_at,
+    last_event_at,
+    event_count,
+    value_sum,
+    value_max,
+    latest_at,
+    latest_transaction_id,
+    latest_value
+from (
+    select
+        {{ keys }},
+        aggregation,
+        unique_value,
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at,
+        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count,
+        sum(value_sum) as value_sum,
+        max(value_max) as value_max,
+        cast(null as {{ dbt.type_timestamp() }}) as latest_at,
+        cast(null as {{ dbt.type_string() }}) as latest_transaction_id,
+        cast(null as {{ billing.type_decimal() }}) as latest_value
+    from {{ relation }}
+    where aggregation in ('count', 'sum', 'max', 'unique')
+    group by {{ keys }}, aggregation, unique_value
+
+    union all
+
+    select
+        {{ keys }},
+        aggregation,
+        cast(null as {{ dbt.type_string() }}) as unique_value,
+        first_event_at,
+        last_event_at,
+        event_count,
+        cast(null as {{ billing.type_decimal() }}) as value_sum,
+        cast(null as {{ billing.type_decimal() }}) as value_max,
+        latest_at,
+        latest_transaction_id,
+        latest_value
+    from (
+        select
+            {{ keys }},
+            aggregation,
+            latest_at,
+            latest_transaction_id,
+            latest_value,
+            row_number() over (
+                partition by {{ keys }} order by latest_at desc, latest_transaction_id desc
+            ) as recency_rank,
+            cast(sum(event_count) over (partition by {{ keys }}) as {{ dbt.type_bigint() }}) as event_count,
+            min(first_event_at) over (partition by {{ keys }}) as first_event_at,
+            max(last_event_at) over (partition by {{ keys }}) as last_event_at
+        from {{ relation }}
+        where aggregation = 'latest'
+    ) as ranked
+    where recency_rank = 1
+) as merged
+{%- endmacro %}

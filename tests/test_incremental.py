@@ -82,6 +82,7 @@ COMPARED = (
     "fct_billed_quantities",
     "fct_invoice_line_items",
     "fct_usage_daily",
+    "int_usage_daily_partials",
     "fct_event_outcomes",
     "fct_event_load_summary",
     "fct_balance_ledger",
@@ -368,6 +369,7 @@ EVENT_MODELS = (
     "int_events_deduplicated",
     "int_metric_events",
     "fct_event_outcomes",
+    "int_usage_daily_partials",
     "fct_usage_daily",
     "fct_event_load_summary",
 )

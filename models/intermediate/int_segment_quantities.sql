@@ -1,18 +1,21 @@
 {#-
   Each rated segment's metered quantity (DATA_CONTRACT semantics 4 and 5), one row per usage line:
   the metered events of a segment aggregated by the product's billable metric, per presentation
-  group (int_event_group_values). The events are first reduced to partial aggregates per contract,
-  metric, group values and bucket (DECISIONLOG D81): the event's month, or its day when a segment of
-  the contract starts or ends inside the month, or the event alone when one does inside the day; a
-  bucket lies in one segment, so rating the partials (billing.metric_partials,
-  aggregate_metric_partials) gives what rating the events does with fewer rows to place. A SQL
-  metric's value per segment and presentation group comes from int_sql_metric_values (its
-  group-key columns place events alike, DECISIONLOG D23). line_key names the line.
+  group (int_event_group_values). Rated from partial aggregates per contract, metric, group values
+  and bucket (DECISIONLOG D81, D92): the month, merged from its days' partials
+  (int_usage_daily_partials), or the day's partials when a segment of the contract starts or ends
+  inside the month, or the events of the day alone when one does inside the day (read from
+  int_metered_events for those days only). A bucket lies in one segment, so rating the partials
+  (billing.events_in_segments, aggregate_metric_partials) gives what rating the events does, without
+  reading the events again. A SQL metric's value per segment and presentation group comes from
+  int_sql_metric_values (its group-key columns place events alike, DECISIONLOG D23). line_key names
+  the line.
   An event belongs to the segment of its pricing group's rate when the product has one at event_at,
   else to the default segment (no pricing group; billing.events_in_segments). Events are matched
   before the entitlement: an event of a pricing group whose segment is not entitled or has no rate
-  is not billed at all (not by the default rate). A segment with no events has no line. Only the events of the periods this
-  build rates are read (billing.rating_window_start).
+  is not billed at all (not by the default rate). A segment with no events has no line. Only the
+  usage of the periods this build rates is read (billing.rating_window_start, a boundary of every
+  contract: the day it cuts is read as events after it).
 -#}
 -- depends_on: {{ ref('int_periods_to_rate') }}
 with segments as (
@@ -24,6 +27,14 @@ with segments as (
 products as (
 
     select * from {{ ref('stg_products') }}
+
+),
+
+daily_partials as (
+
+    {#- the days' partial aggregates (D92), from the day the periods this build rates start -#}
+    select * from {{ ref('int_usage_daily_partials') }}
+    where usage_date >= cast({{ billing.rating_window_start() }} as date)
 
 ),
 
@@ -42,7 +53,10 @@ sql_metric_values as (
 
 segment_boundaries as (
 
-    {#- the instants at which a segment of the contract starts or ends -#}
+    {#-
+      the instants at which a segment of the contract starts or ends, and the first instant this
+      build rates: a day it cuts is rated from the events after it
+    -#}
     select
         contract_id,
         segment_starting_at as boundary_at
@@ -52,6 +66,11 @@ segment_boundaries as (
         contract_id,
         segment_ending_before as boundary_at
     from segments
+    union all
+    select distinct
+        contract_id,
+        {{ billing.rating_window_start() }} as boundary_at
+    from segments
 
 ),
 
@@ -60,7 +79,7 @@ cut_months as (
     {#- months of a contract with a boundary after their first instant -#}
     select distinct
         contract_id,
-        {{ dbt.date_trunc('month', 'boundary_at') }} as bucket_month
+        cast({{ dbt.date_trunc('month', 'boundary_at') }} as date) as bucket_month
     from segment_boundaries
     where boundary_at <> {{ dbt.date_trunc('month', 'boundary_at') }}
 
@@ -70,38 +89,89 @@ cut_days as (
 
     select distinct
         contract_id,
-        {{ dbt.date_trunc('day', 'boundary_at') }} as bucket_day
+        cast({{ dbt.date_trunc('day', 'boundary_at') }} as date) as bucket_day
     from segment_boundaries
     where boundary_at <> {{ dbt.date_trunc('day', 'boundary_at') }}
 
 ),
 
-bucketed_events as {{ billing.inline_cte() }} (
+uncut_days as {{ billing.inline_cte() }} (
 
-    {#- each event's bucket: its month, else its day, else itself, the first that no boundary cuts -#}
+    {#- each day no boundary cuts, in its month's bucket unless a boundary cuts the month -#}
     select
-        metered_events.*,
-        case
-            when cut_months.contract_id is null then {{ dbt.date_trunc('month', 'metered_events.event_at') }}
-            when cut_days.contract_id is null then {{ dbt.date_trunc('day', 'metered_events.event_at') }}
-            else metered_events.event_at
-        end as bucket_at
-    from metered_events
+        daily_partials.*,
+        cut_months.contract_id is null as is_month_whole,
+        cast({{ dbt.date_trunc('month', 'daily_partials.usage_date') }} as date) as usage_month
+    from daily_partials
     left join cut_months
         on
-            metered_events.contract_id = cut_months.contract_id
-            and {{ dbt.date_trunc('month', 'metered_events.event_at') }} = cut_months.bucket_month
-    left join cut_days
-        on
-            metered_events.contract_id = cut_days.contract_id
-            and {{ dbt.date_trunc('day', 'metered_events.event_at') }} = cut_days.bucket_day
-    where metered_events.aggregation <> 'sql'
+            daily_partials.contract_id = cut_months.contract_id
+            and cast({{ dbt.date_trunc('month', 'daily_partials.usage_date') }} as date) = cut_months.bucket_month
+    where not exists (
+        select 1 from cut_days
+        where
+            cut_days.contract_id = daily_partials.contract_id
+            and cut_days.bucket_day = daily_partials.usage_date
+    )
+
+),
+
+whole_months as (
+
+    select * from uncut_days
+    where is_month_whole
+
+),
+
+month_partials as (
+
+    {{ billing.merge_metric_partials(
+        'whole_months', ['contract_id', 'billable_metric', 'group_values', 'usage_month']
+    ) }}
+
+),
+
+cut_day_events as (
+
+    {#- the events of the days a boundary cuts, each in a bucket of its own -#}
+    select metered_events.*
+    from metered_events
+    where
+        metered_events.event_at >= (
+            select cast(min(first_cut.bucket_day) as {{ dbt.type_timestamp() }}) from cut_days as first_cut
+        )
+        and metered_events.event_at < (
+            select {{ dbt.dateadd('day', 1, 'cast(max(last_cut.bucket_day) as ' ~ dbt.type_timestamp() ~ ')') }}
+            from cut_days as last_cut
+        )
+        and metered_events.aggregation <> 'sql'
+        and exists (
+            select 1 from cut_days
+            where
+                cut_days.contract_id = metered_events.contract_id
+                and cut_days.bucket_day = cast(metered_events.event_at as date)
+        )
+
+),
+
+event_partials as (
+
+    {{ billing.metric_partials('cut_day_events', ['contract_id', 'billable_metric', 'group_values', 'event_at']) }}
 
 ),
 
 partials as (
 
-    {{ billing.metric_partials('bucketed_events', ['contract_id', 'billable_metric', 'group_values', 'bucket_at']) }}
+    {%- set partial_columns = [
+        'contract_id', 'billable_metric', 'group_values', 'aggregation', 'unique_value', 'first_event_at',
+        'last_event_at', 'event_count', 'value_sum', 'value_max', 'latest_at', 'latest_transaction_id',
+        'latest_value'] %}
+    select {{ partial_columns | join(', ') }} from month_partials
+    union all
+    select {{ partial_columns | join(', ') }} from uncut_days
+    where not is_month_whole
+    union all
+    select {{ partial_columns | join(', ') }} from event_partials
 
 ),
 

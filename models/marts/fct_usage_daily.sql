@@ -1,7 +1,8 @@
 {#-
   Usage by customer, day and billable metric (the BI view). quantity aggregates the day's metered
   events the metric's way: COUNT/SUM add up, MAX is the day's maximum, UNIQUE the day's distinct
-  values, LATEST the day's last value.
+  values, LATEST the day's last value; from the day's partial aggregates (int_usage_daily_partials,
+  DECISIONLOG D92), merged as the events would be.
 
   Incremental (DECISIONLOG D32): a build recomputes the (contract, day) pairs its new events fall
   on, and every day of customers a changed customer key moved events to or from.
@@ -13,26 +14,16 @@
     post_hook="{{ billing.record_event_batch() }}",
 ) }}
 -- depends_on: {{ ref('int_attribution_keys') }}
-with metered as {{ billing.inline_cte() }} (
+with partials as (
 
-    select
-        *,
-        cast(event_at as date) as usage_date
-    from {{ ref('int_metered_events') }}
-    where aggregation <> 'sql'
-
-),
-
-metered_events as (
-
-    {{ billing.daily_batch_rows('metered', event_at='event_at') }}
+    {{ billing.daily_batch_rows(ref('int_usage_daily_partials')) }}
 
 ),
 
 structured as (
 
-    {{ billing.aggregate_metric_events(
-        'metered_events', ['customer_id', 'contract_id', 'usage_date', 'billable_metric', 'group_values']
+    {{ billing.aggregate_metric_partials(
+        'partials', ['customer_id', 'contract_id', 'usage_date', 'billable_metric', 'group_values']
     ) }}
 
 ),
