@@ -16,20 +16,17 @@
       partials as ({{ billing.metric_partials('events', ['contract_id', 'billable_metric', 'day']) }}),
       totals as ({{ billing.aggregate_metric_partials('partials', ['contract_id', 'billable_metric']) }})
 -#}
+{#- The columns of a partial aggregate row, besides its group columns. -#}
+{% macro partial_columns() -%}
+{{ return(['aggregation', 'unique_value', 'first_event_at', 'last_event_at', 'event_count', 'value_sum',
+           'value_max', 'latest_at', 'latest_transaction_id', 'latest_value']) }}
+{%- endmacro %}
+
 {% macro metric_partials(relation, group_columns) -%}
 {%- set keys = group_columns | join(', ') -%}
 select
     {{ keys }},
-    aggregation,
-    unique_value,
-    first_event_at,
-    last_event_at,
-    event_count,
-    value_sum,
-    value_max,
-    latest_at,
-    latest_transaction_id,
-    latest_value
+    {{ billing.partial_columns() | join(',\n    ') }}
 from (
     select
         {{ keys }},
@@ -145,16 +142,7 @@ from (
 {%- set keys = group_columns | join(', ') -%}
 select
     {{ keys }},
-    aggregation,
-    unique_value,
-    first_event_at,
-    last_event_at,
-    event_count,
-    value_sum,
-    value_max,
-    latest_at,
-    latest_transaction_id,
-    latest_value
+    {{ billing.partial_columns() | join(',\n    ') }}
 from (
     select
         {{ keys }},

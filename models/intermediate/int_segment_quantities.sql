@@ -162,10 +162,7 @@ event_partials as (
 
 partials as (
 
-    {%- set partial_columns = [
-        'contract_id', 'billable_metric', 'group_values', 'aggregation', 'unique_value', 'first_event_at',
-        'last_event_at', 'event_count', 'value_sum', 'value_max', 'latest_at', 'latest_transaction_id',
-        'latest_value'] %}
+    {%- set partial_columns = ['contract_id', 'billable_metric', 'group_values'] + billing.partial_columns() %}
     select {{ partial_columns | join(', ') }} from month_partials
     union all
     select {{ partial_columns | join(', ') }} from uncut_days
