@@ -23,65 +23,26 @@
 {%- endmacro %}
 
 {% macro metric_partials(relation, group_columns) -%}
+{#- each event is a partial of its own (one event: its value, time and id), merged per group_columns -#}
 {%- set keys = group_columns | join(', ') -%}
-select
-    {{ keys }},
-    {{ billing.partial_columns() | join(',\n    ') }}
-from (
+{%- set event_partials -%}
+(
     select
         {{ keys }},
         aggregation,
-        unique_value,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-        count(*) as event_count,
-        sum(metric_value) as value_sum,
-        max(metric_value) as value_max,
-        cast(null as {{ dbt.type_timestamp() }}) as latest_at,
-        cast(null as {{ dbt.type_string() }}) as latest_transaction_id,
-        cast(null as {{ billing.type_decimal() }}) as latest_value
-    from (
-        select
-            {{ keys }},
-            aggregation,
-            case when aggregation = 'unique' then unique_value end as unique_value,
-            event_at,
-            metric_value
-        from {{ relation }}
-        where aggregation in ('count', 'sum', 'max', 'unique')
-    ) as additive
-    group by {{ keys }}, aggregation, unique_value
-
-    union all
-
-    select
-        {{ keys }},
-        aggregation,
-        cast(null as {{ dbt.type_string() }}) as unique_value,
-        first_event_at,
-        last_event_at,
-        event_count,
-        cast(null as {{ billing.type_decimal() }}) as value_sum,
-        cast(null as {{ billing.type_decimal() }}) as value_max,
+        case when aggregation = 'unique' then unique_value end as unique_value,
+        event_at as first_event_at,
+        event_at as last_event_at,
+        cast(1 as {{ dbt.type_bigint() }}) as event_count,
+        metric_value as value_sum,
+        metric_value as value_max,
         event_at as latest_at,
         transaction_id as latest_transaction_id,
         metric_value as latest_value
-    from (
-        select
-            {{ keys }},
-            aggregation,
-            event_at,
-            transaction_id,
-            metric_value,
-            row_number() over (partition by {{ keys }} order by event_at desc, transaction_id desc) as recency_rank,
-            count(*) over (partition by {{ keys }}) as event_count,
-            min(event_at) over (partition by {{ keys }}) as first_event_at,
-            max(event_at) over (partition by {{ keys }}) as last_event_at
-        from {{ relation }}
-        where aggregation = 'latest'
-    ) as ranked
-    where recency_rank = 1
-) as partials
+    from {{ relation }}
+) as event_partials
+{%- endset -%}
+{{ billing.merge_metric_partials(event_partials, group_columns) }}
 {%- endmacro %}
 
 {% macro aggregate_metric_partials(relation, group_columns) -%}
