@@ -90,6 +90,41 @@ from (
 {%- endmacro %}
 
 {#-
+  finish_metric_partials(relation, group_columns): what aggregate_metric_partials gives, for partial
+  rows already merged per `group_columns` (one row per group, and per distinct unique_value for
+  UNIQUE, as metric_partials and merge_metric_partials leave them): a row's quantity is its value_sum
+  (COUNT, SUM), value_max (MAX) or latest_value (LATEST) as it stands; only UNIQUE groups, counting its
+  value rows. Used where the stored rows are at the grain asked (fct_usage_daily over the daily
+  partials, DECISIONLOG D93): no grouping or ranking of every row again.
+
+      days as ({{ billing.metric_partials('events', ['contract_id', 'billable_metric', 'day']) }}),
+      daily as ({{ billing.finish_metric_partials('days', ['contract_id', 'billable_metric', 'day']) }})
+-#}
+{% macro finish_metric_partials(relation, group_columns) -%}
+{%- set keys = group_columns | join(', ') -%}
+select {{ keys }}, quantity, event_count
+from (
+    select
+        {{ keys }},
+        cast(case aggregation when 'max' then value_max when 'latest' then latest_value else value_sum end
+            as {{ billing.type_decimal() }}) as quantity,
+        cast(event_count as {{ dbt.type_bigint() }}) as event_count
+    from {{ relation }}
+    where aggregation in ('count', 'sum', 'max', 'latest')
+
+    union all
+
+    select
+        {{ keys }},
+        cast(count(unique_value) as {{ billing.type_decimal() }}) as quantity,
+        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
+    from {{ relation }}
+    where aggregation = 'unique'
+    group by {{ keys }}
+) as finished
+{%- endmacro %}
+
+{#-
   merge_metric_partials(relation, group_columns): partial rows (metric_partials' columns) merged per
   `group_columns` into coarser partial rows of the same columns, e.g. a contract's days into its
   month (DECISIONLOG D92): counts, sums and first/last add up or widen, value_max takes the greatest,

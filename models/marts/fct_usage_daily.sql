@@ -2,7 +2,7 @@
   Usage by customer, day and billable metric (the BI view). quantity aggregates the day's metered
   events the metric's way: COUNT/SUM add up, MAX is the day's maximum, UNIQUE the day's distinct
   values, LATEST the day's last value; from the day's partial aggregates (int_usage_daily_partials,
-  DECISIONLOG D92), merged as the events would be.
+  DECISIONLOG D92), which are already at this grain: only UNIQUE's value rows are counted (D93).
 
   Incremental (DECISIONLOG D32): a build recomputes the (contract, day) pairs its new events fall
   on, and every day of customers a changed customer key moved events to or from.
@@ -22,7 +22,7 @@ with partials as (
 
 structured as (
 
-    {{ billing.aggregate_metric_partials(
+    {{ billing.finish_metric_partials(
         'partials', ['customer_id', 'contract_id', 'usage_date', 'billable_metric', 'group_values']
     ) }}
 
