@@ -38,15 +38,20 @@ _memory: dict[str, CodeType] = {}
 _state: dict[str, object] = {"installed": False, "directory": None}
 
 
+def cache_root() -> Path | None:
+    """The folder of billing's caches between processes (None: `BILLING_CACHE_DIR=off`, memory only)."""
+    setting = os.environ.get("BILLING_CACHE_DIR", "")
+    if setting.lower() == "off":
+        return None
+    return Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "billing"
+
+
 def cache_dir() -> Path | None:
     """Where compiled code is kept (None: memory only)."""
     import jinja2
 
-    setting = os.environ.get("BILLING_CACHE_DIR", "")
-    if setting.lower() == "off":
-        return None
-    base = Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "billing"
-    return base / f"jinja-{jinja2.__version__}-{sys.implementation.cache_tag}"
+    base = cache_root()
+    return None if base is None else base / f"jinja-{jinja2.__version__}-{sys.implementation.cache_tag}"
 
 
 def _environment_signature(env) -> tuple:
