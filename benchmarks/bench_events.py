@@ -2,7 +2,7 @@
 
 One command, one run, every figure of issue 19 from the same generated files:
 
-  python benchmarks/bench_events.py                      (10M events, both load patterns, ~15 minutes)
+  python benchmarks/bench_events.py                      (10M events, both load patterns, ~10 minutes)
   python benchmarks/bench_events.py --events 200000      (a quick check of the script, ~3 minutes)
   python benchmarks/bench_events.py --report PATH        (reprint the table and targets of a results.json)
 
