@@ -2,13 +2,13 @@
 
 dbt checks dbt_project.yml, profiles.yml, packages.yml and selectors against the JSON schema of the
 dataclass that reads each (`dbtClassMixin.validate`), and builds that schema from the class with
-mashumaro the first time a process needs it: about 24 schemas, of every `billing` command that
-starts dbt, before any SQL (the parse of the 10 M benchmark's project: 2.01 s, 1.85 s with this; means
-of six alternated runs). A schema depends only on its class, that is on
-the installed packages that define it, so it is kept as JSON in a folder per version of those
-packages (under `BILLING_CACHE_DIR`, like jinja_cache; `off` keeps it in memory), found by the
-class's module and name, and built and written (a temporary file renamed) when absent or
-unreadable. The check itself still runs on every file, as dbt ships it.
+mashumaro the first time a process needs it: about 24 schemas at the start of every `billing` command
+that runs dbt, before any SQL (the parse of the 10 M benchmark's project: 2.01 s, and 1.85 s with
+this module; means of six alternated runs). A schema depends only on its class, that is on the
+installed packages that define it, so it is kept as JSON in a folder per version of those packages
+(under `BILLING_CACHE_DIR`, like jinja_cache; `off` keeps it in memory), found by the class's module
+and name, and built and written (a temporary file renamed) when absent or unreadable. The check
+itself still runs on every file, as dbt ships it.
 
     >>> install()
     >>> from dbt.contracts.project import Project
