@@ -11,7 +11,8 @@
   aggregate_metric_partials(relation, group_columns): partial rows merged per `group_columns` into
   quantity and event_count, as aggregate_metric_events gives them from the events: COUNT and SUM add,
   MAX takes the greatest, UNIQUE counts the distinct values, LATEST takes the latest event's value
-  (by event_at, then transaction_id).
+  (by event_at, then transaction_id). It is merge_metric_partials then finish_metric_partials, so
+  each rule is written once.
 
       partials as ({{ billing.metric_partials('events', ['contract_id', 'billable_metric', 'day']) }}),
       totals as ({{ billing.aggregate_metric_partials('partials', ['contract_id', 'billable_metric']) }})
@@ -46,53 +47,19 @@
 {%- endmacro %}
 
 {% macro aggregate_metric_partials(relation, group_columns) -%}
-{%- set keys = group_columns | join(', ') -%}
-select {{ keys }}, quantity, event_count
-from (
-    select
-        {{ keys }},
-        cast(case max(aggregation) when 'max' then max(value_max) else sum(value_sum) end
-            as {{ billing.type_decimal() }}) as quantity,
-        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
-    from {{ relation }}
-    where aggregation in ('count', 'sum', 'max')
-    group by {{ keys }}
-
-    union all
-
-    select
-        {{ keys }},
-        cast(count(distinct unique_value) as {{ billing.type_decimal() }}) as quantity,
-        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
-    from {{ relation }}
-    where aggregation = 'unique'
-    group by {{ keys }}
-
-    union all
-
-    select
-        {{ keys }},
-        cast(latest_value as {{ billing.type_decimal() }}) as quantity,
-        event_count
-    from (
-        select
-            {{ keys }},
-            latest_value,
-            row_number() over (
-                partition by {{ keys }} order by latest_at desc, latest_transaction_id desc
-            ) as recency_rank,
-            cast(sum(event_count) over (partition by {{ keys }}) as {{ dbt.type_bigint() }}) as event_count
-        from {{ relation }}
-        where aggregation = 'latest'
-    ) as ranked
-    where recency_rank = 1
-) as aggregated
+{#- merged per group first (one row per group, per distinct value for UNIQUE), then finished -#}
+{%- set merged -%}
+(
+{{ billing.merge_metric_partials(relation, group_columns) }}
+) as merged_partials
+{%- endset -%}
+{{ billing.finish_metric_partials(merged, group_columns) }}
 {%- endmacro %}
 
 {#-
-  finish_metric_partials(relation, group_columns): what aggregate_metric_partials gives, for partial
-  rows already merged per `group_columns` (one row per group, and per distinct unique_value for
-  UNIQUE, as metric_partials and merge_metric_partials leave them): a row's quantity is its value_sum
+  finish_metric_partials(relation, group_columns): quantity and event_count of partial rows already
+  merged per `group_columns` (one row per group, and per distinct unique_value for UNIQUE, as
+  metric_partials and merge_metric_partials leave them): a row's quantity is its value_sum
   (COUNT, SUM), value_max (MAX) or latest_value (LATEST) as it stands; only UNIQUE groups, counting its
   value rows. Used where the stored rows are at the grain asked (fct_usage_daily over the daily
   partials, DECISIONLOG D93): no grouping or ranking of every row again.

@@ -176,9 +176,7 @@ segment_partials as (
 
     {{ billing.events_in_segments(
         'partials', 'products', 'partials.billable_metric = products.billable_metric',
-        ['aggregation', 'unique_value', 'event_count', 'value_sum', 'value_max',
-         'latest_at', 'latest_transaction_id', 'latest_value'],
-        starts_at='first_event_at', ends_at='last_event_at'
+        billing.partial_columns(), starts_at='first_event_at', ends_at='last_event_at'
     ) }}
 
 ),
