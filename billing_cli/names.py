@@ -30,16 +30,30 @@ _SOURCES = Path(__file__).resolve().parent.parent / "models" / "staging" / "raw"
 _DUCKDB_TYPES = {"string": "varchar", "timestamp": "timestamp", "bigint": "bigint"}
 
 
-def _raw_table_columns(sources_file: Path = _SOURCES) -> dict[str, str]:
-    """name -> data_type of source raw.usage_events, in declared order."""
+def _raw_table_declaration(sources_file: Path = _SOURCES) -> list[dict]:
+    """The columns of source raw.usage_events as declared, in order."""
     for source in yaml.safe_load(sources_file.read_text())["sources"]:
         for table in source["tables"]:
             if source["name"] == "raw" and table["name"] == "usage_events":
-                return {c["name"]: c["data_type"] for c in table["columns"]}
+                return table["columns"]
     raise LookupError(f"{sources_file}: no source raw.usage_events")
 
 
-RAW_TABLE = _raw_table_columns()
+def _duckdb_column(column: dict) -> str:
+    """A column of the landing table in DuckDB's CREATE TABLE, with the storage hint its meta declares
+    (macro `billing.column_compression`, DECISIONLOG D94).
+
+    >>> meta = {"duckdb_compression": "uncompressed"}
+    >>> _duckdb_column({"name": "timestamp", "data_type": "string", "config": {"meta": meta}})
+    'timestamp varchar using compression uncompressed'
+    """
+    compression = column.get("config", {}).get("meta", {}).get("duckdb_compression")
+    hint = f" using compression {compression}" if compression else ""
+    return f"{column['name']} {_DUCKDB_TYPES[column['data_type']]}{hint}"
+
+
+_RAW_DECLARATION = _raw_table_declaration()
+RAW_TABLE = {c["name"]: c["data_type"] for c in _RAW_DECLARATION}
 RAW_COLUMNS = tuple(RAW_TABLE)
 # The fields an event file carries (DATA_CONTRACT "Usage events"); the loader adds loaded_at and its own three.
 EVENT_FIELDS = RAW_COLUMNS[: RAW_COLUMNS.index("loaded_at")]
@@ -48,6 +62,6 @@ LOADER_COLUMNS = {
 }
 CREATE_RAW = (
     "create schema if not exists raw;\ncreate table if not exists raw.usage_events (\n"
-    + ",\n".join(f"    {name} {_DUCKDB_TYPES[data_type]}" for name, data_type in RAW_TABLE.items())
+    + ",\n".join(f"    {_duckdb_column(column)}" for column in _RAW_DECLARATION)
     + "\n);\n"
 )

@@ -87,6 +87,19 @@
 {% macro spark__type_transaction_key() %}{{ return('bigint') }}{% endmacro %}
 {% macro databricks__type_transaction_key() %}{{ return(billing.spark__type_transaction_key()) }}{% endmacro %}
 
+{#-
+  A column's storage hint in CREATE TABLE (DECISIONLOG D94), from the `duckdb_compression` meta a
+  column declares (models/staging/raw/_raw__sources.yml). DuckDB's default for text, dictionary +
+  FSST, costs a third of a Parquet ingest on the two columns that are unique per event
+  (transaction_id, timestamp) and saves little there; other engines have no such clause.
+    {{ billing.column_compression({'duckdb_compression': 'uncompressed'}) }}  ->  using compression uncompressed
+-#}
+{% macro column_compression(meta) %}{{ return(adapter.dispatch('column_compression', 'billing')(meta)) }}{% endmacro %}
+{% macro default__column_compression(meta) %}{% endmacro %}
+{% macro duckdb__column_compression(meta) -%}
+{%- if meta.get('duckdb_compression') %}using compression {{ meta['duckdb_compression'] }}{% endif -%}
+{%- endmacro %}
+
 {#- The materialization of the incremental event models. -#}
 {% macro event_model_materialization() -%}
 {{ return('incremental' if billing.incremental_events() else 'table') }}

@@ -2,8 +2,8 @@
   The landing table raw.usage_events (DATA_CONTRACT "Usage events"). Created when missing so that
   a plain `dbt build` works before anything was ingested. The three trailing columns are ours:
   where a row came from, and why the loader could not read it (NULL for a readable row).
-  Its columns and types are those the source declares (models/staging/raw/_raw__sources.yml,
-  `data_type`), which `billing ingest` reads too (billing_cli/names.py): one list.
+  Its columns, types and storage hints are those the source declares (models/staging/raw/_raw__sources.yml,
+  `data_type`, meta `duckdb_compression`), which `billing ingest` reads too (billing_cli/names.py): one list.
   When var billing_events_relation names another table (the user's own, DECISIONLOG D65), nothing is
   created: that table must exist, and a missing one fails the build here (the engine's error names it).
 -#}
@@ -21,7 +21,7 @@
 {%- set columns = [] -%}
 {%- for node in graph.get('sources', {}).values() if node.source_name == 'raw' and node.name == 'usage_events' -%}
     {%- for column in node.columns.values() -%}
-        {%- do columns.append(column.name ~ ' ' ~ types[column.data_type]) -%}
+        {%- do columns.append((column.name ~ ' ' ~ types[column.data_type] ~ ' ' ~ billing.column_compression(column.meta)) | trim) -%}
     {%- endfor -%}
 {%- endfor -%}
 {%- set create_table %}

@@ -129,8 +129,9 @@ def test_empty_project_builds(make_project, tmp_path):
     and so does the next, incremental, build (a project's first days: int_metric_events with no metric
     still deletes its batch by changed keys, so it must depend on int_event_batch_key_changes).
 
-    One declaration of raw.usage_events (the dbt source's columns with data_type): the table
-    `billing ingest` creates and the one on-run-start creates for a plain `dbt build` are identical."""
+    One declaration of raw.usage_events (the dbt source's columns with data_type and storage hints):
+    the table `billing ingest` creates and the one on-run-start creates for a plain `dbt build` are
+    identical."""
     p = make_project()
     p.build()
     assert p.query("select count(*) as n from main.fct_invoices")[0]["n"] == 0
@@ -143,6 +144,10 @@ def test_empty_project_builds(make_project, tmp_path):
     )
     assert ours.execute(describe).fetchall() == [tuple(r.values()) for r in p.query(describe)]
     assert len(ours.execute(describe).fetchall()) == 9
+    # and the same storage hints (D94): the two columns unique per event are stored uncompressed
+    ddl = "select sql from duckdb_tables() where schema_name = 'raw' and table_name = 'usage_events'"
+    assert ours.execute(ddl).fetchone()[0] == p.query(ddl)[0]["sql"]
+    assert ours.execute(ddl).fetchone()[0].count("USING COMPRESSION Uncompressed") == 2
     ours.close()
     p.ingest(
         [
