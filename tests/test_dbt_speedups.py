@@ -129,3 +129,35 @@ def test_a_node_context_names_the_macros_dbt_would(make_project, monkeypatch):
         macros = {v for v in flat.values() if isinstance(v, str) and v.startswith("macro.")}
         assert len(macros) > 500 and any(m.startswith("macro.billing.") for m in macros)
         assert flat == stock_made
+
+
+def test_the_profile_s_settings_hold_in_every_cursor(tmp_path):
+    """dbt-duckdb's cursors see every `settings` entry: the database-wide ones (memory_limit,
+    preserve_insertion_order, TimeZone), set once when the database is opened (again when it is
+    opened again), and a session-only one (progress_bar_time), set on each cursor. Compared with
+    dbt-duckdb's own handle, which sets them all on every cursor. (TimeZone set once with a plain
+    `SET` fails here: a new cursor reads the machine's 'Etc/UTC', not 'UTC'.)"""
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments.local import LocalEnvironment
+
+    assert dbt_speedups.install()
+    settings = {"TimeZone": "UTC", "memory_limit": "1GB", "preserve_insertion_order": "false"}
+    settings["progress_bar_time"] = "4321"
+    names = ", ".join(f"current_setting('{name}')" for name in settings)
+
+    def seen(handle) -> tuple:
+        row = handle.cursor().execute(f"select {names}").fetchall()[0]
+        handle.close()
+        return row
+
+    def cursors(environment) -> list[tuple]:
+        rows = [seen(environment.handle()) for _ in range(3)]
+        environment.close()  # as when dbt-duckdb's last handle closes without keep_open
+        assert environment.conn is None
+        return [*rows, seen(environment.handle())]  # opened again
+
+    ours = cursors(LocalEnvironment(DuckDBCredentials(path=str(tmp_path / "ours.duckdb"), settings=settings)))
+    stock = LocalEnvironment(DuckDBCredentials(path=str(tmp_path / "stock.duckdb"), settings=settings))
+    stock.handle = dbt_speedups.ORIGINALS["LocalEnvironment.handle"].__get__(stock)
+    assert ours == cursors(stock)
+    assert set(ours) == {("UTC", "953.6 MiB", False, 4321)}
