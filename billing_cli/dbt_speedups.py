@@ -24,6 +24,10 @@ Measured on a warm `billing build` of the demo (about 170 nodes), these are abou
   that a model's hook changes stays changed for the rest of the build instead of being set back at
   the next node, and another connection to the same database in the process starts from the
   profile's TimeZone instead of the machine's.
+- **Compiled SQL written again unchanged.** dbt writes each node's SQL to target/compiled/ and
+  target/run/ (373 files in a micro-batch build, 1.8 ms each on the node's path), and most are what
+  the last build wrote (307 of 373: only the event models' literal bounds change). A file that already
+  holds exactly that text is left as it is; the others are written as dbt writes them.
 - **Agate type testers.** dbt makes an agate table of every statement's result, each with a new type
   tester whose date types build parsedatetime calendars. A tester keeps no state between tables, and
   agate's tables are immutable: one empty table serves every statement that fetches nothing, and one
@@ -70,6 +74,7 @@ def install() -> bool:
         _flatten_macro_namespaces()
         _share_agate_type_testers()
         _set_global_settings_once()
+        _write_compiled_sql_when_changed()
     _installed.append(applies)
     return applies
 
@@ -272,3 +277,26 @@ def _set_global_settings_once() -> None:
         return DuckDBConnectionWrapper(cursor, self)
 
     LocalEnvironment.handle = handle
+
+
+def write_when_changed(write):
+    """dbt's `write_file`, skipped when the file already holds exactly `contents`."""
+
+    @functools.wraps(write)
+    def write_file(path: str, contents: str = "") -> bool:
+        try:
+            with open(path, encoding="utf-8", newline="") as fh:
+                if fh.read() == str(contents):
+                    return True
+        except (OSError, UnicodeDecodeError):  # absent or unreadable: dbt writes it
+            pass
+        return write(path, contents)
+
+    return write_file
+
+
+def _write_compiled_sql_when_changed() -> None:
+    from dbt.contracts.graph import nodes
+
+    ORIGINALS["nodes.write_file"] = nodes.write_file
+    nodes.write_file = write_when_changed(nodes.write_file)

@@ -161,3 +161,26 @@ def test_the_profile_s_settings_hold_in_every_cursor(tmp_path):
     stock.handle = dbt_speedups.ORIGINALS["LocalEnvironment.handle"].__get__(stock)
     assert ours == cursors(stock)
     assert set(ours) == {("UTC", "953.6 MiB", False, 4321)}
+
+
+def test_compiled_sql_is_written_only_when_it_changed(tmp_path):
+    """A node's compiled SQL file is written when absent or different, and left alone (its mtime too)
+    when it already holds the same text; dbt's own write_file is the one that writes."""
+    from dbt.contracts.graph import nodes
+
+    assert dbt_speedups.install()
+    assert nodes.write_file.__wrapped__ is dbt_speedups.ORIGINALS["nodes.write_file"]
+    written: list[str] = []
+
+    def write(path, contents=""):
+        written.append(contents)
+        return dbt_speedups.ORIGINALS["nodes.write_file"](path, contents)
+
+    write_file = dbt_speedups.write_when_changed(write)
+    path = tmp_path / "compiled" / "model.sql"
+    assert write_file(str(path), "select 1\n")
+    stamp = path.stat().st_mtime_ns
+    assert write_file(str(path), "select 1\n")
+    assert path.stat().st_mtime_ns == stamp
+    assert write_file(str(path), "select 2\n")
+    assert written == ["select 1\n", "select 2\n"] and path.read_text() == "select 2\n"
