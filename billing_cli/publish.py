@@ -44,12 +44,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from .db import connect, has_table
 from .errors import BillingError
@@ -329,7 +332,15 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
         try:
             con.execute(f"attach {_literal(tmp)} as billing_publication")
             try:
-                _write(con, tables, steps, db_path, held)
+                # one transaction: one commit to the copy's log instead of one per statement
+                con.execute("begin transaction")
+                try:
+                    _write(con, tables, steps, db_path, held)
+                    con.execute("commit")
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("rollback")
+                    raise
             finally:
                 con.execute("detach billing_publication")
             os.replace(tmp, target)
