@@ -28,6 +28,11 @@ Measured on a warm `billing build` of the demo (about 170 nodes), these are abou
   target/run/ (373 files in a micro-batch build, 1.8 ms each on the node's path), and most are what
   the last build wrote (307 of 373: only the event models' literal bounds change). A file that already
   holds exactly that text is left as it is; the others are written as dbt writes them.
+- **Ephemeral CTEs put in front by a full SQL parse.** Before a node that reads ephemeral models
+  runs, dbt parses its whole compiled SQL with sqlparse only to find the leading `with` after which
+  the ephemeral CTEs go (20 nodes of a micro-batch build, 15 ms each). SQL that starts with `with` and
+  whitespace (after any whitespace), not `with recursive`, and has no `;` gets them right after that
+  `with`, the string dbt would produce; any other SQL goes through dbt's parse.
 - **Agate type testers.** dbt makes an agate table of every statement's result, each with a new type
   tester whose date types build parsedatetime calendars. A tester keeps no state between tables, and
   agate's tables are immutable: one empty table serves every statement that fetches nothing, and one
@@ -47,6 +52,7 @@ builds it checks are the builds users get.
 from __future__ import annotations
 
 import functools
+import re
 
 from dbt_common.events.base_types import EventLevel
 
@@ -75,6 +81,7 @@ def install() -> bool:
         _share_agate_type_testers()
         _set_global_settings_once()
         _write_compiled_sql_when_changed()
+        _inject_ctes_without_parsing()
     _installed.append(applies)
     return applies
 
@@ -300,3 +307,37 @@ def _write_compiled_sql_when_changed() -> None:
 
     ORIGINALS["nodes.write_file"] = nodes.write_file
     nodes.write_file = write_when_changed(nodes.write_file)
+
+
+_LEADING_WITH = re.compile(r"\s*with\s+", re.IGNORECASE)
+_RECURSIVE = re.compile(r"recursive\b", re.IGNORECASE)
+
+
+def inject_ctes_fast(inject):
+    """dbt's `inject_ctes_into_sql`, without its sqlparse parse when the SQL starts with a plain `with`:
+    the CTEs go after `with` and the whitespace after it (sqlparse's `insert_after` skips it), then
+    `, ` and the rest.
+
+        >>> from types import SimpleNamespace as Cte
+        >>> inject = inject_ctes_fast(None)
+        >>> inject("with a as (select 1) select * from a", [Cte(sql=" __dbt__cte__e as (select 2)")])
+        'with  __dbt__cte__e as (select 2), a as (select 1) select * from a'
+    """
+
+    @functools.wraps(inject)
+    def inject_ctes_into_sql(sql: str, ctes) -> str:
+        if ctes and ";" not in sql:
+            leading = _LEADING_WITH.match(sql)
+            if leading and not _RECURSIVE.match(sql, leading.end()):
+                cut = leading.end()
+                return sql[:cut] + ", ".join(cte.sql for cte in ctes) + ", " + sql[cut:]
+        return inject(sql, ctes)
+
+    return inject_ctes_into_sql
+
+
+def _inject_ctes_without_parsing() -> None:
+    import dbt.compilation
+
+    ORIGINALS["compilation.inject_ctes_into_sql"] = dbt.compilation.inject_ctes_into_sql
+    dbt.compilation.inject_ctes_into_sql = inject_ctes_fast(dbt.compilation.inject_ctes_into_sql)

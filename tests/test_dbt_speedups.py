@@ -184,3 +184,37 @@ def test_compiled_sql_is_written_only_when_it_changed(tmp_path):
     assert path.stat().st_mtime_ns == stamp
     assert write_file(str(path), "select 2\n")
     assert written == ["select 1\n", "select 2\n"] and path.read_text() == "select 2\n"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "\n\nwith events as (\n    select 1 as x\n),\n\nfinal as (select * from events)\n\nselect * from final",
+        "with a as (select 1) select * from a",
+        "WITH\ta as (select 'with; x') select * from a",
+        "   With a as (select 1)\nselect * from a  -- with",
+        "with recursive a as (select 1) select * from a",
+        "with -- the first\n  a as (select 1) select * from a",
+        "with\n\n  RECURSIVE a as (select 1) select * from a",
+        "-- a comment first\nwith a as (select 1) select * from a",
+        "/* block */ with a as (select 1) select * from a",
+        "select * from x where y = 'with'",
+        "with(select 1) select 1",
+        "with a as (select 1) select * from a; select 2",
+        "\n  select 1 as with_column",
+    ],
+)
+def test_ephemeral_ctes_go_where_dbt_puts_them(sql):
+    """The CTE injection without a parse gives dbt's string wherever it applies, and hands the rest
+    (comments first, `with recursive`, no leading `with`, a `;`) to dbt's own."""
+    from dbt.contracts.graph.nodes import InjectedCTE
+
+    assert dbt_speedups.install()
+    stock = dbt_speedups.ORIGINALS["compilation.inject_ctes_into_sql"]
+    ctes = [
+        InjectedCTE(id="model.billing.e1", sql=" __dbt__cte__e1 as (\nselect 1 as one\n)"),
+        InjectedCTE(id="model.billing.e2", sql=" __dbt__cte__e2 as (\nselect 2 as two\n)"),
+    ]
+    fast = dbt_speedups.inject_ctes_fast(stock)
+    assert fast(sql, ctes) == stock(sql, ctes)
+    assert fast(sql, []) == stock(sql, []) == sql
