@@ -30,9 +30,10 @@ Measured on a warm `billing build` of the demo (about 170 nodes), these are abou
   holds exactly that text is left as it is; the others are written as dbt writes them.
 - **Ephemeral CTEs put in front by a full SQL parse.** Before a node that reads ephemeral models
   runs, dbt parses its whole compiled SQL with sqlparse only to find the leading `with` after which
-  the ephemeral CTEs go (20 nodes of a micro-batch build, 15 ms each). SQL that starts with `with` and
-  whitespace (after any whitespace), not `with recursive`, and has no `;` gets them right after that
-  `with`, the string dbt would produce; any other SQL goes through dbt's parse.
+  the ephemeral CTEs go (20 nodes of a micro-batch build, 15 ms each). SQL of at most 10,000
+  characters that starts with `with` and whitespace (after any whitespace), not `with recursive`, and
+  has no `;` or `GO` (sqlparse's statement ends) gets them right after that `with` and its whitespace,
+  the string dbt's function returns; any other SQL goes through dbt's parse (5 of the 20 here).
 - **Agate type testers.** dbt makes an agate table of every statement's result, each with a new type
   tester whose date types build parsedatetime calendars. A tester keeps no state between tables, and
   agate's tables are immutable: one empty table serves every statement that fetches nothing, and one
@@ -260,7 +261,7 @@ def database_wide(conn, settings: dict) -> dict:
 
 
 def _set_global_settings_once() -> None:
-    import dataclasses
+    import copy
 
     from dbt.adapters.duckdb.__version__ import version
     from dbt.adapters.duckdb.environments.local import DuckDBConnectionWrapper, LocalEnvironment
@@ -277,7 +278,11 @@ def _set_global_settings_once() -> None:
                 settings = dict(self.creds.settings or {})
                 once = database_wide(self.conn, settings)  # (set there)
                 rest = {k: v for k, v in settings.items() if k not in once}
-                self._billing_cursor_creds = dataclasses.replace(self.creds, settings=rest or None)
+                # a copy that skips __init__: DuckDBCredentials.__post_init__ has already consumed
+                # parts of the profile (secrets) and would fail on a second run
+                cursor_creds = copy.copy(self.creds)
+                cursor_creds.settings = rest or None
+                self._billing_cursor_creds = cursor_creds
             self.handle_count += 1
             creds = getattr(self, "_billing_cursor_creds", self.creds)  # opened before install(): all
         cursor = self.initialize_cursor(creds, self.conn.cursor(), self._plugins, self._REGISTERED_DF)
@@ -311,6 +316,10 @@ def _write_compiled_sql_when_changed() -> None:
 
 _LEADING_WITH = re.compile(r"\s*with\s+", re.IGNORECASE)
 _RECURSIVE = re.compile(r"recursive\b", re.IGNORECASE)
+# sqlparse also ends a statement at GO, and refuses more than 10,000 tokens (MAX_GROUPING_TOKENS),
+# which SQL of at most 10,000 characters cannot have: other SQL goes through dbt's parse
+_GO = re.compile(r"\bGO\b")
+_MAX_FAST_CHARACTERS = 10_000
 
 
 def inject_ctes_fast(inject):
@@ -326,7 +335,7 @@ def inject_ctes_fast(inject):
 
     @functools.wraps(inject)
     def inject_ctes_into_sql(sql: str, ctes) -> str:
-        if ctes and ";" not in sql:
+        if ctes and len(sql) <= _MAX_FAST_CHARACTERS and ";" not in sql and not _GO.search(sql):
             leading = _LEADING_WITH.match(sql)
             if leading and not _RECURSIVE.match(sql, leading.end()):
                 cut = leading.end()

@@ -11,9 +11,9 @@ pickle beside it (`partial_parse.msgpack.billing.pickle`, a temporary file renam
 SHA-256 of the MessagePack bytes and the versions of the packages that define the classes. A later
 process whose partial_parse.msgpack has the same bytes (dbt rewrites it only when the project
 changed) loads the pickle instead, and dbt's own checks then run on that manifest as on a decoded one
-(`ManifestLoader.is_partial_parsable`: dbt version, vars, profile, env vars, then every file's
-checksum), so what a parse returns is what dbt alone returns. Any other header, an unreadable file or
-`BILLING_CACHE_DIR=off` decodes the MessagePack, as dbt does.
+(`ManifestLoader.is_partial_parsable`: dbt version, vars, profile, env vars; then its partial parse
+compares every file's checksum), so what a parse returns is what dbt alone returns. Any other
+header, an unreadable file or `BILLING_CACHE_DIR=off` decodes the MessagePack, as dbt does.
 
 The pickle holds the manifest's serialized fields, the ones the MessagePack holds: the rest (locks,
 lookups) is rebuilt as decoding rebuilds it. (`Manifest.__reduce_ex__` is not used: it omits
@@ -43,8 +43,13 @@ SUFFIX = ".billing.pickle"
 _state: dict[str, object] = {"installed": False}
 
 
+# the distributions whose classes a pickled manifest holds (schema_cache's, and those of dbt's
+# semantic-layer nodes and of the timestamps' time zones)
+DISTRIBUTIONS = (*schema_cache.DISTRIBUTIONS, "dbt-semantic-interfaces", "python-dateutil")
+
+
 def _key(data: bytes) -> bytes:
-    versions = "-".join(f"{name}{schema_cache._version(name)}" for name in schema_cache.DISTRIBUTIONS)
+    versions = "-".join(f"{name}{schema_cache._version(name)}" for name in DISTRIBUTIONS)
     digest = hashlib.sha256(data).hexdigest()
     return f"{FORMAT} {versions} {sys.implementation.cache_tag} {digest}\n".encode()
 
@@ -82,8 +87,8 @@ def store(path: Path, data: bytes, manifest) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-    except (OSError, pickle.PicklingError):
-        pass  # a read-only or full disk, or an object that does not pickle: decoding stays
+    except Exception:  # a read-only or full disk, or an object that does not pickle: decoding stays
+        pass
 
 
 def install() -> None:
@@ -113,7 +118,11 @@ def install() -> None:
             if manifest is not None and Path(path).read_bytes() == data:
                 store(path, data, manifest)  # as decoded: dbt has only stamped generated_at and the invocation
             return manifest
-        if not self.is_partial_parsable(manifest)[0]:
+        try:
+            reusable = self.is_partial_parsable(manifest)[0]
+        except Exception:  # as dbt's own reader: a manifest it cannot check is parsed again
+            reusable = False
+        if not reusable:
             return read(self)  # dbt decodes it again and reports why it parses everything
         # what dbt does to a saved manifest it reuses (read_manifest_for_partial_parse)
         manifest.metadata.generated_at = datetime.now(UTC).replace(tzinfo=None)

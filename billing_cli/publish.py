@@ -50,6 +50,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -379,10 +380,11 @@ def _write(con, tables: list[str], steps: dict[str, str], db_path: Path, held: d
     code_versions = [_code_version(con, main_catalog, name) if name in tables else None for name in VERSIONED_MARTS]
     con.execute(
         f"create table {pub}.publication as select "
-        "cast(current_timestamp at time zone 'UTC' as timestamp) as published_at, "
+        # the time of writing (current_timestamp would be the transaction's start)
+        "cast(? as timestamp) as published_at, "
         f"cast(? as varchar) as source_database, {invocation} as last_build_invocation_id, "
         "cast(? as varchar) as tables, "
         + ", ".join(f"cast(? as timestamp) as {mart.processed_at}" for mart in BATCHED_MARTS.values())
         + "".join(f", cast(? as varchar) as {_code_version_column(name)}" for name in VERSIONED_MARTS),
-        [str(db_path), ",".join(tables), *held.values(), *code_versions],
+        [datetime.now(UTC).replace(tzinfo=None), str(db_path), ",".join(tables), *held.values(), *code_versions],
     )

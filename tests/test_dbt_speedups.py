@@ -136,12 +136,13 @@ def test_the_profile_s_settings_hold_in_every_cursor(tmp_path):
     preserve_insertion_order, TimeZone), set once when the database is opened (again when it is
     opened again), and a session-only one (progress_bar_time), set on each cursor. Compared with
     dbt-duckdb's own handle, which sets them all on every cursor. (TimeZone set once with a plain
-    `SET` fails here: a new cursor reads the machine's 'Etc/UTC', not 'UTC'.)"""
+    `SET` fails here: a new cursor reads the machine's zone.)"""
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
     from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
     assert dbt_speedups.install()
-    settings = {"TimeZone": "UTC", "memory_limit": "1GB", "preserve_insertion_order": "false"}
+    # a zone no machine defaults to here: a cursor that was not given it reads another
+    settings = {"TimeZone": "America/Sao_Paulo", "memory_limit": "1GB", "preserve_insertion_order": "false"}
     settings["progress_bar_time"] = "4321"
     names = ", ".join(f"current_setting('{name}')" for name in settings)
 
@@ -160,7 +161,7 @@ def test_the_profile_s_settings_hold_in_every_cursor(tmp_path):
     stock = LocalEnvironment(DuckDBCredentials(path=str(tmp_path / "stock.duckdb"), settings=settings))
     stock.handle = dbt_speedups.ORIGINALS["LocalEnvironment.handle"].__get__(stock)
     assert ours == cursors(stock)
-    assert set(ours) == {("UTC", "953.6 MiB", False, 4321)}
+    assert set(ours) == {("America/Sao_Paulo", "953.6 MiB", False, 4321)}
 
 
 def test_compiled_sql_is_written_only_when_it_changed(tmp_path):
@@ -202,6 +203,8 @@ def test_compiled_sql_is_written_only_when_it_changed(tmp_path):
         "with(select 1) select 1",
         "with a as (select 1) select * from a; select 2",
         "\n  select 1 as with_column",
+        "WITH GO AS (select 1) select 1",
+        "with a as (select " + ", ".join(f"{i} as c{i}" for i in range(3000)) + ") select * from a",
     ],
 )
 def test_ephemeral_ctes_go_where_dbt_puts_them(sql):
@@ -218,3 +221,22 @@ def test_ephemeral_ctes_go_where_dbt_puts_them(sql):
     fast = dbt_speedups.inject_ctes_fast(stock)
     assert fast(sql, ctes) == stock(sql, ctes)
     assert fast(sql, []) == stock(sql, []) == sql
+
+
+def test_the_cursor_settings_do_not_rebuild_the_credentials(tmp_path, monkeypatch):
+    """The per-cursor settings go on a copy of the profile's credentials that does not run their
+    __post_init__ again: it consumes parts of the profile (each secret's `type`), so a second run
+    fails for a profile with secrets (whose creation needs an extension download, so it is simulated)."""
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments.local import LocalEnvironment
+
+    assert dbt_speedups.install()
+    credentials = DuckDBCredentials(path=str(tmp_path / "x.duckdb"), settings={"progress_bar_time": "4321"})
+
+    def once_only(self):
+        raise AssertionError("DuckDBCredentials.__post_init__ ran again")
+
+    monkeypatch.setattr(DuckDBCredentials, "__post_init__", once_only)
+    handle = LocalEnvironment(credentials).handle()
+    assert handle.cursor().execute("select current_setting('progress_bar_time')").fetchall() == [(4321,)]
+    handle.close()
