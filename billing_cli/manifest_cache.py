@@ -31,7 +31,6 @@ import dataclasses
 import hashlib
 import os
 import pickle
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,17 +40,14 @@ from . import jinja_cache, schema_cache
 FORMAT = "billing-manifest-pickle-1"
 SUFFIX = ".billing.pickle"
 _state: dict[str, object] = {"installed": False}
-
-
 # the distributions whose classes a pickled manifest holds (schema_cache's, and those of dbt's
 # semantic-layer nodes and of the timestamps' time zones)
 DISTRIBUTIONS = (*schema_cache.DISTRIBUTIONS, "dbt-semantic-interfaces", "python-dateutil")
 
 
 def _key(data: bytes) -> bytes:
-    versions = "-".join(f"{name}{schema_cache._version(name)}" for name in DISTRIBUTIONS)
     digest = hashlib.sha256(data).hexdigest()
-    return f"{FORMAT} {versions} {sys.implementation.cache_tag} {digest}\n".encode()
+    return f"{FORMAT} {schema_cache.versions(DISTRIBUTIONS)} {digest}\n".encode()
 
 
 def _fields(manifest_class) -> list[str]:

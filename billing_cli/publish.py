@@ -44,11 +44,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -339,7 +338,7 @@ def publish(db_path: Path, project_dir: Path, out: Path | None = None, include_e
                     _write(con, tables, steps, db_path, held)
                     con.execute("commit")
                 except BaseException:
-                    with contextlib.suppress(duckdb.Error):
+                    with suppress(duckdb.Error):
                         con.execute("rollback")
                     raise
             finally:

@@ -40,13 +40,15 @@ def _version(name: str) -> str:
         return "-"
 
 
+def versions(names: tuple[str, ...] = DISTRIBUTIONS) -> str:
+    """The installed versions of these distributions, with Python's, as one name (a cache's key)."""
+    return "-".join(f"{name}{_version(name)}" for name in names) + f"-{sys.implementation.cache_tag}"
+
+
 def cache_dir() -> Path | None:
     """Where the schemas are kept (None: memory only)."""
     base = jinja_cache.cache_root()
-    if base is None:
-        return None
-    versions = "-".join(f"{name}{_version(name)}" for name in DISTRIBUTIONS)
-    return base / f"jsonschema-{versions}-{sys.implementation.cache_tag}"
+    return None if base is None else base / f"jsonschema-{versions()}"
 
 
 def _load(path: Path) -> dict | None:

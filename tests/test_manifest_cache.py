@@ -61,7 +61,8 @@ def test_the_pickle_holds_what_decoding_gives(make_project, tmp_path):
 
 def test_a_later_parse_loads_it_and_dbt_still_sees_an_edited_file(make_project, loads):
     project = make_project()
-    first = parse(project)  # from the saved file of the last project parsed (tests/parse_cache.py)
+    parse(project)  # saves a manifest (the first parse in a test process has none to start from)
+    first = parse(project)  # decodes it (or loads it, when the last project's was the same) and pickles
     assert pickled(project).exists()
     again = parse(project)
     assert loads[-1] is True
