@@ -190,12 +190,13 @@ def _code_version_column(table: str) -> str:
 
 
 def _code_version(con, catalog: str, table: str):
-    """The table's comment: the fingerprint of the code that wrote it (D87), None without one."""
+    """The fingerprint of the code that wrote the table (D87): its comment, less the invoice store it
+    read (`; store ...`, D96), which changes with every stored invoice; None without one."""
     row = con.execute(
         "select comment from duckdb_tables() where database_name = ? and schema_name = 'main' and table_name = ?",
         [catalog, table],
     ).fetchone()
-    return row[0] if row else None
+    return row[0].split("; store ")[0] if row and row[0] is not None else None
 
 
 @contextmanager

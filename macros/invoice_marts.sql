@@ -30,19 +30,66 @@
 {%- endmacro %}
 
 {#-
+  Which final invoices a build writes again (D96): the table's comment records, after the code
+  fingerprint, the invoice store it was last built from: '<fingerprint>; store <rows> <newest stored_at>'
+  (epoch microseconds, `none` for an empty store). The store only grows by appends stamped with the
+  storing build's real start time, so when it still has exactly <rows> rows stored at or before that
+  time, the invoices whose final version can have changed are those with a record stored since
+  (`delta`): a new final invoice, a new version, a void. Otherwise (`compare`: the store was dropped,
+  restored or edited; no frontier recorded) every held row is compared with the store's current
+  versions, and a table whose fingerprint differs is rewritten whole (`rewrite`).
+  Returns {'path': ..., 'since': <epoch microseconds or 'none'>}.
+-#}
+{% macro invoice_mart_path(store) -%}
+{%- set found = run_query(
+    "select comment from duckdb_tables() where database_name = '" ~ this.database ~ "' and schema_name = '"
+    ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
+{%- set comment = (found.rows[0][0] if found.rows | length == 1 else none) or '' -%}
+{%- set parts = comment.split('; store ') -%}
+{%- if parts[0] != billing.invoice_mart_code_version() -%}{{ return({'path': 'rewrite'}) }}{%- endif -%}
+{%- set frontier = parts[1].split(' ') if parts | length == 2 else [] -%}
+{%- if frontier | length != 2 or not frontier[0].isdigit() or not (frontier[1].isdigit() or frontier[1] == 'none') -%}
+    {{ return({'path': 'compare'}) }}
+{%- endif -%}
+{%- set held = run_query(
+    "select count(*) from " ~ store ~ " where stored_at is null"
+    ~ (" or stored_at <= make_timestamp(" ~ frontier[1] ~ ")" if frontier[1] != 'none' else '')) -%}
+{%- if (held.rows[0][0] | string) != frontier[0] -%}{{ return({'path': 'compare'}) }}{%- endif -%}
+{{ return({'path': 'delta', 'since': frontier[1]}) }}
+{%- endmacro %}
+
+{#- The build's temporary table of the final invoices whose rows the model writes (invoice_written). -#}
+{% macro written_invoices() -%}
+temp.main.{{ adapter.quote(this.identifier ~ '__billing_written') }}
+{%- endmacro %}
+
+{#-
   Pre-hook: keep the rows of invoices whose stored version is current in `store` (the invoice store
-  as the model reads it; current_store_records), drop the others (all of them when the code changed). The
-  columns are added first to a table built before it had them (fct_invoice_line_items before D87),
-  whose rows are then dropped (no version): the table is rewritten once.
+  as the model reads it; current_store_records), drop the others, and list in written_invoices the
+  final invoices the model's query then writes. The columns are added first to a table built before
+  it had them (fct_invoice_line_items before D87), whose rows are then dropped (no version): the table
+  is rewritten once. On the `delta` path (invoice_mart_path) both cost the store's new records, not
+  its history.
 -#}
 {% macro keep_current_invoice_versions(store) -%}
 {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+{%- set decision = billing.invoice_mart_path(store) -%}
+{%- set statements = [
+    'alter table ' ~ this ~ ' add column if not exists invoice_version ' ~ dbt.type_bigint(),
+    'alter table ' ~ this ~ ' add column if not exists stored_at ' ~ dbt.type_timestamp()] -%}
+{%- if decision.path == 'delta' -%}
+    {%- do statements.append(
+        'create or replace temporary table ' ~ billing.written_invoices() ~ ' as select distinct invoice_id from '
+        ~ store ~ ' where stored_at is not null'
+        ~ (' and stored_at > make_timestamp(' ~ decision.since ~ ')' if decision.since != 'none' else '')) -%}
+    {%- do statements.append(
+        'delete from ' ~ this ~ ' as held where held.invoice_version is null'
+        ~ ' or held.invoice_id in (select invoice_id from ' ~ billing.written_invoices() ~ ')') -%}
+{%- else -%}
 {%- set delete -%}
 delete from {{ this }} as held
 where
-    (select max(comment) from duckdb_tables()
-     where database_name = '{{ this.database }}' and schema_name = '{{ this.schema }}'
-         and table_name = '{{ this.identifier }}') is distinct from '{{ billing.invoice_mart_code_version() }}'
+    {{ 'true' if decision.path == 'rewrite' else 'false' }}
     or held.invoice_version is null
     or not exists (
         select 1
@@ -53,19 +100,36 @@ where
             and current_versions.stored_at = held.stored_at
     )
 {%- endset -%}
-{{ billing.run_statements([
-    'alter table ' ~ this ~ ' add column if not exists invoice_version ' ~ dbt.type_bigint(),
-    'alter table ' ~ this ~ ' add column if not exists stored_at ' ~ dbt.type_timestamp(), delete]) }}
+    {%- do statements.append(delete) -%}
+    {%- do statements.append(
+        'create or replace temporary table ' ~ billing.written_invoices() ~ ' as select distinct invoice_id from '
+        ~ store ~ ' as records where not exists (select 1 from ' ~ this
+        ~ ' as held where held.invoice_id = records.invoice_id)') -%}
+{%- endif -%}
+{{ billing.run_statements(statements) }}
 {%- endmacro %}
 
-{#- Post-hook: the fingerprint of the code that wrote the table. -#}
-{% macro record_invoice_mart_code_version() -%}
+{#- Post-hook: the fingerprint of the code that wrote the table and the store it read (invoice_mart_path). -#}
+{% macro record_invoice_mart_code_version(store) -%}
 {%- if not execute or config.get('materialized') != 'incremental' -%}{{ return('') }}{%- endif -%}
-comment on table {{ this }} is '{{ billing.invoice_mart_code_version() }}'
+{%- set frontier = run_query("select count(*), epoch_us(max(stored_at)) from " ~ store).rows[0] -%}
+{%- set since = 'none' if frontier[1] is none else frontier[1] | string -%}
+{{ billing.run_statements([
+    "comment on table " ~ this ~ " is '" ~ billing.invoice_mart_code_version() ~ "; store " ~ frontier[0] ~ " " ~ since ~ "'",
+    "drop table if exists " ~ billing.written_invoices()]) }}
 {%- endmacro %}
 
-{#- The model's filter on an incremental build: rows of invoices its table does not hold (kept by the pre-hook),
-    in each branch of a union (DuckDB does not push it into the branches: 0.24 s against 0.17 s). -#}
+{#- The model's filter on a final invoice's rows in an incremental build: those of the invoices the
+    pre-hook listed (written_invoices), in each branch of a union. -#}
+{% macro invoice_written(invoice_id) -%}
+{%- if is_incremental() -%}
+{{ invoice_id }} in (select invoice_id from {{ billing.written_invoices() }})
+{%- else -%}
+true
+{%- endif -%}
+{%- endmacro %}
+
+{#- The model's filter on an open invoice's rows: those of invoices its table does not hold. -#}
 {% macro invoice_not_held(invoice_id) -%}
 {%- if is_incremental() -%}
 not exists (select 1 from {{ this }} as held where held.invoice_id = {{ invoice_id }})
@@ -88,10 +152,10 @@ true
 {% macro keep_billed_quantities_current(line_items, products, billable_metrics) -%}
 {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
 {%- set line_key = ['product_id', 'starting_at', 'pricing_group_values', 'presentation_group_values'] -%}
-{%- set delete -%}
-delete from {{ this }} as held
-where held.invoice_id in (
-    select coalesce(adjusted_now.invoice_id, adjusted_then.invoice_id)
+{%- set changed -%}
+insert into {{ billing.written_invoices() }}
+select changed.invoice_id from (
+    select coalesce(adjusted_now.invoice_id, adjusted_then.invoice_id) as invoice_id
     from (
         select
             adjusted_invoice_id as invoice_id,
@@ -133,8 +197,12 @@ where held.invoice_id in (
             and products.billable_metric is not distinct from named.billable_metric
             and billable_metrics.aggregation is not distinct from named.aggregation
     )
-)
+) as changed
+where changed.invoice_id is not null
+except
+select invoice_id from {{ billing.written_invoices() }}
 {%- endset -%}
 {{ billing.run_statements([
-    'alter table ' ~ this ~ ' add column if not exists late_adjustment_lines ' ~ dbt.type_bigint(), delete]) }}
+    'alter table ' ~ this ~ ' add column if not exists late_adjustment_lines ' ~ dbt.type_bigint(), changed,
+    'delete from ' ~ this ~ ' as held where held.invoice_id in (select invoice_id from ' ~ billing.written_invoices() ~ ')']) }}
 {%- endmacro %}

@@ -287,6 +287,73 @@ def test_invoice_tables_keep_a_final_invoices_rows_and_rewrite_the_rest(january_
     assert {(r["invoice_id"], r["invoice_version"]) for r in versions} == {(jan, 1), (feb["invoice_id"], None)}
 
 
+def test_invoice_tables_rewrite_the_invoices_stored_since_and_follow_a_restored_store(january_final):
+    """DECISIONLOG D96, on DuckDB: each invoice table's comment records the invoice store it was built
+    from (its rows, its newest stored_at). A build rewrites the invoices with a record stored since
+    and nothing else, without reading the store's history; a store with other rows at or before that
+    time (restored from a backup) is compared whole with the table, as before D96."""
+    p, january = january_final
+    jan, other = january["k2"]["invoice_id"], january["k1"]["invoice_id"]
+    marks = {
+        "fct_invoices": "contract_name",
+        "fct_invoice_line_items": "name",
+        "int_stored_invoice_line_items": "name",
+        "fct_billed_quantities": "customer_id",
+    }
+
+    def marked() -> dict[str, set[str]]:
+        return {
+            table: {r["invoice_id"] for r in p.query(f"select invoice_id from main.{table} where {column} = 'marked'")}
+            for table, column in marks.items()
+        }
+
+    def frontiers() -> dict[str, str]:
+        rows = p.query(
+            "select table_name, comment from duckdb_tables() where table_name in ("
+            + ", ".join(f"'{t}'" for t in marks)
+            + ")"
+        )
+        return {r["table_name"]: r["comment"].split("; store ")[1] for r in rows}
+
+    def versions(invoice_id: str) -> set[int]:
+        return {
+            r["invoice_version"]
+            for r in p.query("select invoice_version from main.fct_invoices where invoice_id = ?", [invoice_id])
+        }
+
+    # int_stored_invoice_line_items read the store before the first build stored January; the next build
+    # reads what it stored
+    p.build(as_of="2025-02-03T00:00:00Z", data_tests=False)
+    [store] = p.query("select count(*) as n, epoch_us(max(stored_at)) as at from main.invoice_store")
+    assert frontiers() == dict.fromkeys(marks, f"{store['n']} {store['at']}")
+
+    # `other`'s rows no longer carry the store's stored_at: compared with the store, they would be
+    # rewritten; the build finds no record stored since and keeps them
+    for table, column in marks.items():
+        p.query(
+            f"update main.{table} set {column} = 'marked', stored_at = stored_at - interval 1 day where invoice_id = ?",
+            [other],
+        )
+    p.build(as_of="2025-02-04T00:00:00Z", data_tests=False)
+    assert marked() == dict.fromkeys(marks, {other})
+
+    # voiding January's k2 invoice stores a void and version 2: the regenerating build rewrites that
+    # invoice alone
+    result = void_cli(p, jan, "--also-finalize")
+    assert result.exit_code == 0, result.output
+    assert marked() == dict.fromkeys(marks, {other})
+    assert versions(jan) == {2}
+
+    # the store restored from a backup taken before the void: version 1 is current again. It has fewer
+    # rows than recorded at or before the frontier, so every table is compared with it whole: `other`
+    # and January's k2 invoice are rewritten from the store
+    p.query("delete from main.invoice_store where stored_at > make_timestamp(?)", [store["at"]])
+    p.build(as_of="2025-02-04T00:00:00Z", data_tests=False)
+    assert marked() == dict.fromkeys(marks, set())
+    assert versions(jan) == {1}
+    p.assert_invoice_tables_current()
+
+
 def test_billed_quantities_follow_the_catalogs_product_names(january_final):
     """fct_billed_quantities names each line's product and metric as the catalog does now (DECISIONLOG
     D88): kept by invoice version, a final invoice's rows are rated again when its product is renamed,

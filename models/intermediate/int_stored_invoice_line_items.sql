@@ -9,7 +9,7 @@
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ billing.keep_current_invoice_versions(source('billing_state', 'invoice_store')) }}",
-    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+    post_hook="{{ billing.record_invoice_mart_code_version(source('billing_state', 'invoice_store')) }}",
 ) }}
 with stored as (
 
@@ -20,7 +20,7 @@ with stored as (
 final as (
 
     select * from stored
-    where {{ billing.invoice_not_held('stored.invoice_id') }}
+    where {{ billing.invoice_written('stored.invoice_id') }}
 
 )
 

@@ -20,7 +20,7 @@
         "{{ billing.keep_current_invoice_versions(ref('invoice_store')) }}",
         "{{ billing.keep_billed_quantities_current(ref('fct_invoice_line_items'), ref('stg_products'), ref('int_billable_metrics')) }}",
     ],
-    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+    post_hook="{{ billing.record_invoice_mart_code_version(ref('invoice_store')) }}",
 ) }}
 with line_items as (
 
@@ -31,6 +31,14 @@ with line_items as (
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
+
+),
+
+open_invoices as (
+
+    select invoices.invoice_id
+    from invoices
+    where invoices.invoice_version is null
 
 ),
 
@@ -64,11 +72,20 @@ billed_parts as (
         case when line_type = 'late_usage_adjustment' then 1 else 0 end as late_adjustment_lines
     from line_items
     where
-        (line_type = 'usage' and {{ billing.invoice_not_held('line_items.invoice_id') }})
+        (
+            line_type = 'usage'
+            and (
+                {{ billing.invoice_written('invoice_id') }}
+                or invoice_id in (select open_invoices.invoice_id from open_invoices)
+            )
+        )
         or (
             line_type = 'late_usage_adjustment'
             and adjusted_line_type = 'usage'
-            and {{ billing.invoice_not_held('line_items.adjusted_invoice_id') }}
+            and (
+                {{ billing.invoice_written('adjusted_invoice_id') }}
+                or adjusted_invoice_id in (select open_invoices.invoice_id from open_invoices)
+            )
         )
 
 ),

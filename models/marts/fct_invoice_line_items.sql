@@ -10,7 +10,7 @@
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ billing.keep_current_invoice_versions(ref('invoice_store')) }}",
-    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+    post_hook="{{ billing.record_invoice_mart_code_version(ref('invoice_store')) }}",
 ) }}
 with stored as (
 
@@ -41,7 +41,7 @@ unioned as (
         invoice_version,
         stored_at
     from stored
-    where {{ billing.invoice_not_held('stored.invoice_id') }}
+    where {{ billing.invoice_written('stored.invoice_id') }}
 
     union all
 

@@ -10,11 +10,18 @@
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ billing.keep_current_invoice_versions(ref('invoice_store')) }}",
-    post_hook="{{ billing.record_invoice_mart_code_version() }}",
+    post_hook="{{ billing.record_invoice_mart_code_version(ref('invoice_store')) }}",
 ) }}
 with stored as (
 
     select * from {{ ref('finalized_invoices') }}
+
+),
+
+stored_invoices as (
+
+    {#- the ids alone, not `stored` again: a CTE read twice is kept whole (D83), every final invoice -#}
+    select invoice_id from {{ ref('finalized_invoices') }}
 
 ),
 
@@ -28,9 +35,9 @@ still_open as (
 
     select open_invoices.*
     from open_invoices
-    left join stored
-        on open_invoices.invoice_id = stored.invoice_id
-    where stored.invoice_id is null
+    left join stored_invoices
+        on open_invoices.invoice_id = stored_invoices.invoice_id
+    where stored_invoices.invoice_id is null
 
 ),
 
@@ -42,7 +49,7 @@ unioned as (
         stored_at,
         stored_as_of
     from stored
-    where {{ billing.invoice_not_held('stored.invoice_id') }}
+    where {{ billing.invoice_written('stored.invoice_id') }}
 
     union all
 
