@@ -160,3 +160,56 @@ def test_the_invoice_tables_are_batch_updated_only_from_this_databases_copy_by_t
 
 
 TABLES = ("fct_invoices", "fct_invoice_line_items")
+
+
+def test_the_copy_vacuums_the_rows_its_updates_deleted_once_they_are_a_share_of_a_table(built, tmp_path, monkeypatch):
+    """DECISIONLOG D97: a batch update of the copy deletes the drafts' rows and inserts them again; the
+    copy's checkpoint leaves the deleted rows in place (no vacuum, which rewrites their row groups)
+    until, in the copy a publication starts from, a table holds more deleted rows than
+    DELETED_SHARE_VACUUMED of its rows. What readers see is the warehouse's either way."""
+    out = tmp_path / "marts.duckdb"
+
+    def sizes() -> dict[str, tuple[int, int]]:
+        """table -> (rows stored, deleted ones included; rows)"""
+        con = duckdb.connect(str(out), read_only=True)
+        try:
+            return {
+                t: con.execute(
+                    f"select estimated_size, (select count(*) from {t}) from duckdb_tables() where table_name = ?", [t]
+                ).fetchone()
+                for t in TABLES
+            }
+        finally:
+            con.close()
+
+    def published_rows() -> dict[str, list[str]]:
+        con = duckdb.connect(str(out), read_only=True)
+        try:
+            return {t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in TABLES}
+        finally:
+            con.close()
+
+    warehouse = {t: sorted(repr(tuple(r.values())) for r in built.query(f"select * from main.{t}")) for t in TABLES}
+    drafts = built.query("select count(*) as n from main.fct_invoices where invoice_version is null")[0]["n"]
+    assert drafts > 0
+    assert publish(built.db_path, built.dir, out=out).invoices == "copy"
+    assert all(stored == rows for stored, rows in sizes().values())
+    monkeypatch.setattr(publish_mod, "DELETED_SHARE_VACUUMED", 100.0)
+    # a process that holds the warehouse open (as `billing build` does) publishes through its instance,
+    # whose own checkpoints still vacuum afterwards
+    warehouse_instance = duckdb.connect(str(built.db_path))
+    try:
+        default = duckdb.connect().execute("select current_setting('max_vacuum_tasks')").fetchone()[0]  # DuckDB's
+        assert warehouse_instance.execute("select current_setting('max_vacuum_tasks')").fetchone()[0] == default
+        for _ in range(2):  # each batch update deletes the drafts' rows, and they stay: not vacuumed
+            assert publish(built.db_path, built.dir, out=out).invoices == "batch"
+            stored, rows = sizes()["fct_invoices"]
+            assert stored - rows >= drafts, (stored, rows)
+            assert published_rows() == warehouse
+            assert warehouse_instance.execute("select current_setting('max_vacuum_tasks')").fetchone()[0] == default
+    finally:
+        warehouse_instance.close()
+    monkeypatch.setattr(publish_mod, "DELETED_SHARE_VACUUMED", 0.0)  # any deleted row is too many
+    assert publish(built.db_path, built.dir, out=out).invoices == "batch"
+    assert {t: stored == rows for t, (stored, rows) in sizes().items()} == dict.fromkeys(TABLES, True)
+    assert published_rows() == warehouse
