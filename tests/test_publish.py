@@ -136,18 +136,11 @@ def test_the_invoice_tables_are_batch_updated_only_from_this_databases_copy_by_t
     fingerprint, else it copies them whole."""
     out = tmp_path / "marts.duckdb"
 
-    def published_rows() -> dict[str, list[str]]:
-        con = duckdb.connect(str(out), read_only=True)
-        try:
-            return {t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in TABLES}
-        finally:
-            con.close()
-
-    warehouse = {t: sorted(repr(tuple(r.values())) for r in built.query(f"select * from main.{t}")) for t in TABLES}
+    warehouse = warehouse_rows(built)
     assert all(warehouse.values())
     assert publish(built.db_path, built.dir, out=out).invoices == "copy"  # no copy yet
     assert publish(built.db_path, built.dir, out=out).invoices == "batch"
-    assert published_rows() == warehouse
+    assert published_rows(out) == warehouse
     for column, value in (("source_database", str(tmp_path / "another.duckdb")), ("fct_invoices_code_version", "x")):
         con = duckdb.connect(str(out))
         try:
@@ -155,11 +148,25 @@ def test_the_invoice_tables_are_batch_updated_only_from_this_databases_copy_by_t
         finally:
             con.close()
         assert publish(built.db_path, built.dir, out=out).invoices == "copy", column
-        assert published_rows() == warehouse
+        assert published_rows(out) == warehouse
         assert publish(built.db_path, built.dir, out=out).invoices == "batch"
 
 
 TABLES = ("fct_invoices", "fct_invoice_line_items")
+
+
+def published_rows(out) -> dict[str, list[str]]:
+    """The invoice tables (TABLES) of the copy at `out`, each as its sorted rows."""
+    con = duckdb.connect(str(out), read_only=True)
+    try:
+        return {t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in TABLES}
+    finally:
+        con.close()
+
+
+def warehouse_rows(p) -> dict[str, list[str]]:
+    """The same tables in the warehouse."""
+    return {t: sorted(repr(tuple(r.values())) for r in p.query(f"select * from main.{t}")) for t in TABLES}
 
 
 def test_the_copy_vacuums_the_rows_its_updates_deleted_once_they_are_a_share_of_a_table(built, tmp_path, monkeypatch):
@@ -182,14 +189,7 @@ def test_the_copy_vacuums_the_rows_its_updates_deleted_once_they_are_a_share_of_
         finally:
             con.close()
 
-    def published_rows() -> dict[str, list[str]]:
-        con = duckdb.connect(str(out), read_only=True)
-        try:
-            return {t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in TABLES}
-        finally:
-            con.close()
-
-    warehouse = {t: sorted(repr(tuple(r.values())) for r in built.query(f"select * from main.{t}")) for t in TABLES}
+    warehouse = warehouse_rows(built)
     drafts = built.query("select count(*) as n from main.fct_invoices where invoice_version is null")[0]["n"]
     assert drafts > 0
     assert publish(built.db_path, built.dir, out=out).invoices == "copy"
@@ -205,11 +205,11 @@ def test_the_copy_vacuums_the_rows_its_updates_deleted_once_they_are_a_share_of_
             assert publish(built.db_path, built.dir, out=out).invoices == "batch"
             stored, rows = sizes()["fct_invoices"]
             assert stored - rows >= drafts, (stored, rows)
-            assert published_rows() == warehouse
+            assert published_rows(out) == warehouse
             assert warehouse_instance.execute("select current_setting('max_vacuum_tasks')").fetchone()[0] == default
     finally:
         warehouse_instance.close()
     monkeypatch.setattr(publish_mod, "DELETED_SHARE_VACUUMED", 0.0)  # any deleted row is too many
     assert publish(built.db_path, built.dir, out=out).invoices == "batch"
     assert {t: stored == rows for t, (stored, rows) in sizes().items()} == dict.fromkeys(TABLES, True)
-    assert published_rows() == warehouse
+    assert published_rows(out) == warehouse
