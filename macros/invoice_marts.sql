@@ -77,10 +77,10 @@ temp.main.{{ adapter.quote(this.identifier ~ '__billing_written') }}
 {%- set statements = [
     'alter table ' ~ this ~ ' add column if not exists invoice_version ' ~ dbt.type_bigint(),
     'alter table ' ~ this ~ ' add column if not exists stored_at ' ~ dbt.type_timestamp()] -%}
+{%- set list_written = 'create or replace temporary table ' ~ billing.written_invoices()
+    ~ ' as select distinct invoice_id from ' ~ store -%}
 {%- if decision.path == 'delta' -%}
-    {%- do statements.append(
-        'create or replace temporary table ' ~ billing.written_invoices() ~ ' as select distinct invoice_id from '
-        ~ store ~ ' where stored_at is not null'
+    {%- do statements.append(list_written ~ ' where stored_at is not null'
         ~ (' and stored_at > make_timestamp(' ~ decision.since ~ ')' if decision.since != 'none' else '')) -%}
     {%- do statements.append(
         'delete from ' ~ this ~ ' as held where held.invoice_version is null'
@@ -101,9 +101,7 @@ where
     )
 {%- endset -%}
     {%- do statements.append(delete) -%}
-    {%- do statements.append(
-        'create or replace temporary table ' ~ billing.written_invoices() ~ ' as select distinct invoice_id from '
-        ~ store ~ ' as records where not exists (select 1 from ' ~ this
+    {%- do statements.append(list_written ~ ' as records where not exists (select 1 from ' ~ this
         ~ ' as held where held.invoice_id = records.invoice_id)') -%}
 {%- endif -%}
 {{ billing.run_statements(statements) }}
