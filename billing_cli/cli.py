@@ -258,19 +258,25 @@ def build(
     if progress is None:
         progress = not (quiet or as_json) and sys.stderr.isatty()
     printer = Progress(functools.partial(click.echo, err=True, nl=False), in_place=sys.stderr.isatty())
+    publish = publish and billing.publishes()
+    previous = billing.previous_copy() if publish else None  # copied while the build runs (D98)
     try:
-        summary = billing.build_report(
-            as_of, full_refresh, select, printer if progress else None, as_json, max_rejections
-        )
+        try:
+            summary = billing.build_report(
+                as_of, full_refresh, select, printer if progress else None, as_json, max_rejections
+            )
+        finally:
+            printer.close()
+        if not (summary.success or as_json):
+            raise BillingError("dbt build failed:\n" + "\n".join(summary.problems))
+        click.echo(summary.to_json() if as_json else summary.describe())
+        if summary.success and publish:
+            publication = billing.publish(previous=previous)
+            if not as_json:
+                click.echo(f"Published {len(publication.tables)} marts for readers to {publication.path}")
     finally:
-        printer.close()
-    if not (summary.success or as_json):
-        raise BillingError("dbt build failed:\n" + "\n".join(summary.problems))
-    click.echo(summary.to_json() if as_json else summary.describe())
-    if summary.success and publish and billing.publishes():
-        publication = billing.publish()
-        if not as_json:
-            click.echo(f"Published {len(publication.tables)} marts for readers to {publication.path}")
+        if previous is not None:
+            previous.discard()
     return summary.exit_code()
 
 

@@ -169,13 +169,20 @@ class BillingContext:
         """Whether the target is DuckDB, whose file one writer holds (Spark readers query the tables)."""
         return os.environ.get("BILLING_TARGET", "duckdb") == "duckdb"
 
-    def publish(self, out: str | None = None, include_events: bool = False):
-        """Copy the marts into a file readers open while the next build runs (billing_cli/publish.py)."""
+    def publish(self, out: str | None = None, include_events: bool = False, previous=None):
+        """Copy the marts into a file readers open while the next build runs (billing_cli/publish.py);
+        `previous`: the previous copy's file copy, started by `previous_copy`."""
         from .publish import publish
 
         if not self.publishes():
             raise BillingError("publish copies a DuckDB warehouse; on Spark, readers query the tables directly")
-        return publish(self.db, self.project_dir, Path(out) if out else None, include_events)
+        return publish(self.db, self.project_dir, Path(out) if out else None, include_events, previous)
+
+    def previous_copy(self):
+        """Start copying the default readers' copy for the publication after a build (publish.PreviousCopy)."""
+        from .publish import PreviousCopy, default_target
+
+        return PreviousCopy.start(default_target(self.db))
 
     # -- reading ---------------------------------------------------------------------------------
     def status(self, customer_id: str) -> str:

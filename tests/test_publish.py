@@ -213,3 +213,47 @@ def test_the_copy_vacuums_the_rows_its_updates_deleted_once_they_are_a_share_of_
     assert publish(built.db_path, built.dir, out=out).invoices == "batch"
     assert {t: stored == rows for t, (stored, rows) in sizes().items()} == dict.fromkeys(TABLES, True)
     assert published_rows(out) == warehouse
+
+
+def test_a_copy_taken_while_the_build_ran_is_published_from_only_while_it_is_the_previous_copy(
+    built, tmp_path, monkeypatch
+):
+    """DECISIONLOG D98: `billing build` file-copies the previous copy while dbt runs; the publication
+    batch-updates that file when the copy at the target is still the one it copied (same inode, size,
+    modification time), else copies the target again. No temporary file is left either way."""
+    out = tmp_path / "marts.duckdb"
+    copies = []
+    real_copyfile = publish_mod.shutil.copyfile
+    monkeypatch.setattr(publish_mod.shutil, "copyfile", lambda a, b: copies.append(a) or real_copyfile(a, b))
+    warehouse = warehouse_rows(built)
+
+    nothing = publish_mod.PreviousCopy.start(out)  # no copy yet: nothing to start from
+    assert nothing.path is None
+    assert publish(built.db_path, built.dir, out=out, previous=nothing).invoices == "copy"
+    assert copies == []
+
+    ahead = publish_mod.PreviousCopy.start(out)
+    assert publish(built.db_path, built.dir, out=out, previous=ahead).invoices == "batch"
+    assert copies == [out]  # the thread's copy, taken: the publication did not copy again
+    assert published_rows(out) == warehouse
+
+    for change in ("replaced", "written"):
+        stale = publish_mod.PreviousCopy.start(out)
+        stale._thread.join()
+        if change == "replaced":  # by another publication
+            publish(built.db_path, built.dir, out=out)
+        else:
+            con = duckdb.connect(str(out))
+            try:
+                con.execute("create table probe as select 1 as x")
+            finally:
+                con.close()
+        copies.clear()
+        assert publish(built.db_path, built.dir, out=out, previous=stale).invoices == "batch"
+        assert copies == [out], change  # copied again: the file changed after the thread copied it
+        assert published_rows(out) == warehouse
+
+    discarded = publish_mod.PreviousCopy.start(out)
+    discarded.discard()  # a failed build
+    assert discarded.path is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marts.duckdb"]
