@@ -8,6 +8,7 @@ counts are read from the warehouse itself, the copy must match them table for ta
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -234,7 +235,7 @@ def test_a_copy_taken_while_the_build_ran_is_published_from_only_while_it_is_the
 
     ahead = publish_mod.PreviousCopy.start(out)
     assert publish(built.db_path, built.dir, out=out, previous=ahead).invoices == "batch"
-    assert copies == [out]  # the thread's copy, taken: the publication did not copy again
+    assert copies == []  # the thread's copy, taken: the publication did not copy
     assert published_rows(out) == warehouse
 
     for change in ("replaced", "written"):
@@ -254,6 +255,25 @@ def test_a_copy_taken_while_the_build_ran_is_published_from_only_while_it_is_the
         assert published_rows(out) == warehouse
 
     discarded = publish_mod.PreviousCopy.start(out)
-    discarded.discard()  # a failed build
+    discarded.discard()  # a failed or interrupted build, the thread perhaps still copying
     assert discarded.path is None
+    discarded._thread.join()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["marts.duckdb"]
+
+
+def test_the_previous_copy_is_copied_by_reads_and_writes_where_sendfile_cannot(tmp_path, monkeypatch):
+    source = tmp_path / "copy.duckdb"
+    source.write_bytes(bytes(range(256)) * 5000)
+    calls = []
+
+    def partial_sendfile(out_fd, in_fd, offset, count):
+        if calls:
+            raise OSError(22, "Invalid argument")
+        calls.append(count)
+        return os.write(out_fd, os.pread(in_fd, 1000, offset))  # the first 1,000 bytes
+
+    monkeypatch.setattr(publish_mod.os, "sendfile", partial_sendfile)
+    copy = publish_mod.PreviousCopy.start(source)
+    path = copy.take(source)
+    assert calls == [source.stat().st_size]  # one chunk sent, then the rest read and written
+    assert path is not None and path.read_bytes() == source.read_bytes()
